@@ -1,0 +1,5 @@
+//! The `framejet` command.
+
+fn main() -> std::process::ExitCode {
+    framejet::cli::main()
+}
