@@ -6,4 +6,5 @@
 //! spec → plan → segments → finalize in [`job`], which knows no transport.
 
 pub mod cli;
+pub mod job;
 pub mod plugin;

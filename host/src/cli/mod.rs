@@ -2,6 +2,8 @@
 //! errors to one readable line and an exit code.
 
 mod plugin;
+mod probe;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +29,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs a job on this machine, no server: plan, segments in parallel, finalize.
+    Run(run::RunArgs),
+    /// Shows what framejet sees in a media file.
+    Probe(probe::ProbeArgs),
     /// Work with plugins: check a component, start a new one, list them.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -37,6 +43,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Run(args) => run::run(args, &cli.plugin_dirs),
+        Command::Probe(args) => probe::run(args),
         Command::Plugin(cmd) => plugin::run(cmd, &cli.plugin_dirs),
     };
     match result {

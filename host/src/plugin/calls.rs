@@ -72,6 +72,19 @@ impl Plugin {
         store
     }
 
+    /// Instantiates the plugin in a fresh store and drops it: proves it
+    /// links and starts, and is what benchmarks time as "instantiation".
+    pub fn instantiate(&self, env: PluginEnv) -> Result<(), PluginError> {
+        let mut store = self.store(env);
+        let result = match &self.pre {
+            KindPre::Router(pre) => pre.instantiate(&mut store).map(drop),
+            KindPre::Segmenter(pre) => pre.instantiate(&mut store).map(drop),
+            KindPre::Overlay(pre) => pre.instantiate(&mut store).map(drop),
+            KindPre::FrameFilter(pre) => pre.instantiate(&mut store).map(drop),
+        };
+        result.map_err(|e| call_error(&self.name, &store, "instantiate", e))
+    }
+
     /// Asks a router where `job` goes.
     pub fn route(&self, job: &JobInfo, params: &str, env: PluginEnv) -> Result<Route, PluginError> {
         let KindPre::Router(pre) = &self.pre else {

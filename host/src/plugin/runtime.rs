@@ -274,6 +274,16 @@ pub struct Plugin {
     pub(crate) engine: Engine,
 }
 
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("kind", &self.summary.kind)
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
 impl Plugin {
     /// The plugin's name.
     pub fn name(&self) -> &str {

@@ -1,0 +1,272 @@
+//! `framejet run job.json -o out.mp4`: a whole job in-process, with a
+//! progress bar on a terminal, plain lines otherwise, JSON lines with
+//! `--json`, and a per-job log file beside the output.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::job::{JobSpec, LocalOptions, Plan, Progress, SegmentOutput, run_local};
+use crate::plugin::{LogLine, LogSink};
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The job spec (`.json` or `.toml`).
+    job: PathBuf,
+    /// The output file; its extension picks the container when the spec does not.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Segments processed at once (default: the number of cores).
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Progress as JSON lines on stdout, for programs.
+    #[arg(long)]
+    json: bool,
+    /// The job log (default: `<output>.log`).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Keep the intermediate segment files (in `.framejet-<job id>/` beside the output).
+    #[arg(long)]
+    keep_segments: bool,
+}
+
+pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut spec = JobSpec::from_file(&args.job)?;
+    if spec.output.container.is_none() {
+        spec.output.container = args
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+    }
+    let registry = super::plugin_registry(plugin_dirs)?;
+    let log_path = args.log.clone().unwrap_or_else(|| with_suffix(&args.output, ".log"));
+    let job_log = JobLog::create(&log_path)?;
+    job_log.line(&format!("job spec {}", args.job.display()));
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let reporter = Reporter::new(args.json, job_log.clone());
+    let options = LocalOptions {
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        output: args.output.clone(),
+        work_dir: None,
+        keep_work_dir: args.keep_segments,
+        registry: &registry,
+        progress: &reporter,
+        log: job_log.sink(),
+        cancel,
+    };
+    match run_local(spec, &options) {
+        Ok((_, report)) => {
+            reporter.finish();
+            job_log.line(&format!(
+                "timings: plan {} ms, segments {} ms, finalize {} ms",
+                report.plan_ms, report.segments_ms, report.finalize_ms
+            ));
+            job_log.line(&format!("report {}", serde_json::to_string(&report)?));
+            if args.json {
+                println!("{}", serde_json::json!({"event": "done", "report": report}));
+            } else {
+                println!(
+                    "wrote {} ({} frames, {:.1} s, {} segments, queue `{}`) in {:.1} s; log: {}",
+                    args.output.display(),
+                    report.output.frames,
+                    report.output.duration_us as f64 / 1e6,
+                    report.segments.len(),
+                    report.queue,
+                    reporter.started.elapsed().as_secs_f64(),
+                    log_path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            reporter.abandon();
+            job_log.line(&format!("failed: {err}"));
+            if args.json {
+                println!("{}", serde_json::json!({"event": "failed", "error": err.to_string()}));
+            }
+            Err(anyhow::Error::new(err).context(format!("job {}", args.job.display())))
+        }
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The per-job log file: resolved settings, plugin lines, timings.
+#[derive(Clone)]
+struct JobLog(Arc<Mutex<std::fs::File>>);
+
+impl JobLog {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create the job log {}", path.display()))?;
+        Ok(Self(Arc::new(Mutex::new(file))))
+    }
+
+    fn line(&self, text: &str) {
+        if let Ok(mut f) = self.0.lock() {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let _ = writeln!(f, "{secs:.3} {text}");
+        }
+    }
+
+    /// Plugin lines go to the log file and, at warn and above, to stderr.
+    fn sink(&self) -> LogSink {
+        let log = self.clone();
+        Arc::new(move |l: &LogLine<'_>| {
+            log.line(&format!("[{}] plugin `{}`: {}", l.level, l.plugin, l.message));
+            if l.level <= tracing::Level::WARN {
+                tracing::warn!(plugin = l.plugin, "{}", l.message);
+            }
+        })
+    }
+}
+
+/// Progress on a terminal (a bar with fps and ETA), as plain lines, or as JSON.
+struct Reporter {
+    json: bool,
+    bar: Option<ProgressBar>,
+    log: JobLog,
+    started: Instant,
+    total: AtomicU64,
+    done: AtomicU64,
+    last_line: Mutex<Instant>,
+}
+
+impl Reporter {
+    fn new(json: bool, log: JobLog) -> Self {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames  {per_sec}  ETA {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            json,
+            bar,
+            log,
+            started: Instant::now(),
+            total: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            last_line: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn fps(&self) -> f64 {
+        self.done.load(Ordering::Relaxed) as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn abandon(&self) {
+        if let Some(bar) = &self.bar {
+            bar.abandon();
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn planned(&self, plan: &Plan) {
+        let total = plan.total_frames();
+        self.total.store(total, Ordering::Relaxed);
+        self.log.line(&format!(
+            "plan: job {} -> queue `{}`, output {}x{} at {}/{} fps, {} frames in {} segments",
+            plan.job_id,
+            plan.route.queue,
+            plan.output.width,
+            plan.output.height,
+            plan.output.frame_rate.0,
+            plan.output.frame_rate.1,
+            total,
+            plan.segments.len()
+        ));
+        if let Ok(spec) = serde_json::to_string(&plan.spec) {
+            self.log.line(&format!("resolved spec {spec}"));
+        }
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "planned", "job": plan.job_id, "frames": total,
+                    "segments": plan.segments.len(), "queue": plan.route.queue})
+            );
+        } else if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        } else {
+            eprintln!("planned {} frames in {} segments", total, plan.segments.len());
+        }
+    }
+
+    fn frames(&self, frames: u64) {
+        let done = self.done.fetch_add(frames, Ordering::Relaxed) + frames;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            return;
+        }
+        // Plain and JSON lines at most once a second.
+        let Ok(mut last) = self.last_line.lock() else { return };
+        if last.elapsed().as_secs_f64() < 1.0 {
+            return;
+        }
+        *last = Instant::now();
+        let total = self.total.load(Ordering::Relaxed);
+        let fps = self.fps();
+        let eta = if fps > 0.0 { (total.saturating_sub(done)) as f64 / fps } else { 0.0 };
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "progress", "frames": done, "total": total,
+                    "fps": (fps * 10.0).round() / 10.0, "eta_s": eta.round()})
+            );
+        } else {
+            eprintln!("{done}/{total} frames, {fps:.1} fps, ETA {eta:.0} s");
+        }
+    }
+
+    fn segment_done(&self, out: &SegmentOutput) {
+        self.log.line(&format!(
+            "segment {} done: {} frames, {} bytes, {} ms",
+            out.index,
+            out.frames,
+            out.bytes,
+            out.elapsed.as_millis()
+        ));
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "segment", "index": out.index, "frames": out.frames,
+                    "ms": out.elapsed.as_millis() as u64})
+            );
+        }
+    }
+
+    fn finalizing(&self) {
+        self.log.line("finalize: joining segments and audio");
+        if let Some(bar) = &self.bar {
+            bar.set_message("joining…");
+        }
+    }
+}

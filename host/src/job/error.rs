@@ -1,0 +1,85 @@
+//! Why a job failed, said so a user can act on it.
+
+use std::path::PathBuf;
+
+use crate::plugin::PluginError;
+
+use super::spec::SpecError;
+
+/// What stopped a job.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The spec is malformed or asks for something impossible.
+    #[error("job spec: {0}")]
+    Spec(#[from] SpecError),
+
+    /// An input cannot be used.
+    #[error("input `{input}`: {message}")]
+    Input { input: PathBuf, message: String },
+
+    /// A plugin step failed.
+    #[error("{}", describe_plugin_error(field, source))]
+    Plugin {
+        field: String,
+        #[source]
+        source: PluginError,
+    },
+
+    /// Decoding, processing or encoding failed.
+    #[error("{context}: {message}")]
+    Media { context: String, message: String },
+
+    /// The job's files could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The job was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl JobError {
+    pub(crate) fn media(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        JobError::Media {
+            context: context.into(),
+            message: err.to_string(),
+        }
+    }
+
+    pub(crate) fn plugin(field: impl Into<String>, source: PluginError) -> Self {
+        // A plugin's refusal names a params field; say where it sits in the spec.
+        JobError::Plugin {
+            field: field.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        JobError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// `steps[2].params.corner: expected one of ... (plugin `overlay-logo`)` for
+/// a refusal; `steps[2]: plugin `x` trapped ...` for anything else.
+fn describe_plugin_error(field: &str, err: &PluginError) -> String {
+    match err {
+        PluginError::Refused {
+            plugin,
+            field: Some(param),
+            message,
+        } => format!("{field}.params.{param}: {message} (plugin `{plugin}`)"),
+        PluginError::Refused {
+            plugin,
+            field: None,
+            message,
+        } => format!("{field}: {message} (plugin `{plugin}`)"),
+        other => format!("{field}: {other}"),
+    }
+}

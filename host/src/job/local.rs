@@ -1,0 +1,181 @@
+//! `run_local`: a whole job on this machine, no server. Plan, then the
+//! segments on a pool of threads, then finalize; progress goes to a
+//! [`Progress`] observer, and a failure leaves no partial output behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::plugin::{LogSink, PluginRegistry};
+
+use super::finalize::{FinalOutput, finalize};
+use super::plan::{Plan, plan};
+use super::segment::{SegmentContext, SegmentOutput, run_segment};
+use super::spec::JobSpec;
+use super::storage::LocalDir;
+use super::JobError;
+
+/// What a running job reports as it goes.
+pub trait Progress: Sync {
+    /// The plan is made: `total_frames` output frames in `segments` tasks.
+    fn planned(&self, plan: &Plan) {
+        let _ = plan;
+    }
+    /// `frames` more output frames are done.
+    fn frames(&self, frames: u64) {
+        let _ = frames;
+    }
+    /// A segment is encoded.
+    fn segment_done(&self, output: &SegmentOutput) {
+        let _ = output;
+    }
+    /// Joining the segments and the audio has started.
+    fn finalizing(&self) {}
+}
+
+/// No progress reporting.
+impl Progress for () {}
+
+/// Settings of a local run.
+pub struct LocalOptions<'a> {
+    /// Segments processed at once.
+    pub jobs: usize,
+    /// Where the output goes.
+    pub output: PathBuf,
+    /// Where intermediate files go (default: a directory beside the output,
+    /// removed at the end).
+    pub work_dir: Option<PathBuf>,
+    /// Keep the intermediate files.
+    pub keep_work_dir: bool,
+    pub registry: &'a PluginRegistry,
+    pub progress: &'a dyn Progress,
+    /// Where plugin log lines go.
+    pub log: LogSink,
+    /// Set from outside (Ctrl-C) to stop between frames.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What a finished job did, with each stage's timing.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    pub job_id: String,
+    pub output: FinalOutput,
+    pub queue: String,
+    pub segments: Vec<SegmentOutput>,
+    pub plan_ms: u64,
+    pub segments_ms: u64,
+    pub finalize_ms: u64,
+}
+
+/// Runs `spec` start to finish on this machine.
+pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, JobReport), JobError> {
+    let t0 = Instant::now();
+    let plan = plan(spec, options.registry)?;
+    let plan_time = t0.elapsed();
+    options.progress.planned(&plan);
+
+    let work_dir = options
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| default_work_dir(&options.output, &plan.job_id));
+    let storage = LocalDir::new(&work_dir).map_err(|e| JobError::io(&work_dir, e))?;
+    let result = run_planned(&plan, &storage, options, plan_time);
+    if !options.keep_work_dir {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    result.map(|report| (plan, report))
+}
+
+fn run_planned(
+    plan: &Plan,
+    storage: &LocalDir,
+    options: &LocalOptions<'_>,
+    plan_time: Duration,
+) -> Result<JobReport, JobError> {
+    let t1 = Instant::now();
+    let segments = run_segments(plan, storage, options)?;
+    let segments_time = t1.elapsed();
+
+    let t2 = Instant::now();
+    options.progress.finalizing();
+    let output = finalize(plan, &segments, storage, &options.output)?;
+    Ok(JobReport {
+        job_id: plan.job_id.clone(),
+        output,
+        queue: plan.route.queue.clone(),
+        segments,
+        plan_ms: plan_time.as_millis() as u64,
+        segments_ms: segments_time.as_millis() as u64,
+        finalize_ms: t2.elapsed().as_millis() as u64,
+    })
+}
+
+/// Runs every segment on `options.jobs` threads; the first error stops the rest.
+fn run_segments(
+    plan: &Plan,
+    storage: &LocalDir,
+    options: &LocalOptions<'_>,
+) -> Result<Vec<SegmentOutput>, JobError> {
+    let jobs = options.jobs.clamp(1, plan.segments.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let encoder_threads = cores.div_ceil(jobs);
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<SegmentOutput>> = Mutex::new(Vec::with_capacity(plan.segments.len()));
+    let first_error: Mutex<Option<JobError>> = Mutex::new(None);
+    let progress = |n: u64| options.progress.frames(n);
+    let ctx = SegmentContext {
+        registry: options.registry,
+        storage,
+        progress: &progress,
+        log: options.log.clone(),
+        cancel: &options.cancel,
+        encoder_threads,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= plan.segments.len() || options.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match run_segment(plan, i, &ctx) {
+                        Ok(out) => {
+                            options.progress.segment_done(&out);
+                            if let Ok(mut done) = done.lock() {
+                                done.push(out);
+                            }
+                        }
+                        Err(e) => {
+                            options.cancel.store(true, Ordering::Relaxed);
+                            if let Ok(mut first) = first_error.lock() {
+                                // A cancellation caused by the first error is not the cause.
+                                if first.is_none() || matches!(*first, Some(JobError::Cancelled)) {
+                                    *first = Some(e);
+                                }
+                            }
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    if options.cancel.load(Ordering::Relaxed) {
+        return Err(JobError::Cancelled);
+    }
+    let mut done = done.into_inner().unwrap_or_default();
+    done.sort_by_key(|s| s.index);
+    Ok(done)
+}
+
+fn default_work_dir(output: &Path, job_id: &str) -> PathBuf {
+    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.join(format!(".framejet-{job_id}"))
+}

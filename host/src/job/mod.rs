@@ -1,0 +1,29 @@
+//! Jobs, free of any transport: a [`JobSpec`] is planned ([`plan`]) into
+//! segment tasks, each task is run ([`run_segment`]) into an encoded segment,
+//! and [`finalize`] joins them with the audio into the output.
+//!
+//! `framejet run` calls the three in-process through [`run_local`]; the
+//! fleet moves the very same calls between machines.
+
+mod assets;
+mod error;
+mod finalize;
+mod inpaint;
+mod local;
+mod plan;
+mod segment;
+mod settings;
+pub mod spec;
+mod steps;
+pub mod storage;
+
+pub use assets::JobAssets;
+pub use error::JobError;
+pub use finalize::{FinalOutput, finalize};
+pub use local::{JobReport, LocalOptions, Progress, run_local};
+pub use plan::{
+    DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, Plan, PlanItem, RouteDecision, SegmentTask,
+    plan,
+};
+pub use segment::{SegmentContext, SegmentOutput, run_segment};
+pub use spec::{JobSpec, SpecError};

@@ -1,0 +1,419 @@
+//! `plan`: from a job spec and its probed inputs to the list of segment
+//! tasks, using the router and segmenter plugins. Plugin steps are created
+//! once per input here too, so bad params fail the job before any frame is
+//! decoded.
+
+use std::path::PathBuf;
+
+use framejet_media::MediaKind;
+use serde::Serialize;
+
+use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
+
+use super::JobError;
+use super::spec::{JobPriority, JobSpec, NativeStep, PluginStep, StepSpec, parse_rational};
+
+/// Plugins used when a job names none.
+pub const DEFAULT_ROUTER: &str = "route-by-size";
+pub const DEFAULT_SEGMENTER: &str = "segment-keyframes";
+
+/// Output frame rate when no input has one (a job of stills only).
+const STILLS_FRAME_RATE: (u32, u32) = (30, 1);
+/// How long a still is shown when the spec does not say.
+const DEFAULT_STILL_SECONDS: f64 = 3.0;
+
+/// Everything `run_segment` and `finalize` need, decided up front.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub job_id: String,
+    pub spec: JobSpec,
+    pub route: RouteDecision,
+    pub output: OutputFormat,
+    pub items: Vec<PlanItem>,
+    pub segments: Vec<SegmentTask>,
+}
+
+/// Where the router sent the job.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteDecision {
+    pub queue: String,
+    pub capabilities: Vec<String>,
+    pub min_memory_mib: Option<u64>,
+}
+
+/// The one size and rate every item is brought to.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct OutputFormat {
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second as `(num, den)`.
+    pub frame_rate: (u32, u32),
+}
+
+impl OutputFormat {
+    /// Microseconds at output frame `index`.
+    pub fn pts_us(&self, index: u64) -> i64 {
+        let (num, den) = self.frame_rate;
+        (index as i128 * 1_000_000 * den as i128 / num as i128) as i64
+    }
+}
+
+/// One input, probed, and its place on the output timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanItem {
+    pub src: PathBuf,
+    /// A still image shown for a set time, rather than a video.
+    pub still: bool,
+    pub width: u32,
+    pub height: u32,
+    /// The source's frame rate, `(num, den)`.
+    pub source_rate: (u32, u32),
+    pub source_frames: u64,
+    pub keyframes: Vec<u64>,
+    pub has_audio: bool,
+    /// Frames this item contributes to the output.
+    pub output_frames: u64,
+    /// Where it starts on the output timeline, in output frames.
+    pub output_start: u64,
+}
+
+impl PlanItem {
+    /// The first output frame (item-relative) that shows source frame `n`
+    /// or a later one: output frame `j` shows source frame
+    /// `floor(j * source_rate / output_rate)`.
+    pub fn output_frame_for(&self, n: u64, out: &OutputFormat) -> u64 {
+        if self.still {
+            return n.min(self.output_frames);
+        }
+        let (sn, sd) = self.source_rate;
+        let (on, od) = out.frame_rate;
+        // j >= n * (on/od) / (sn/sd)  =>  j = ceil(n * on * sd / (od * sn))
+        let num = n as u128 * on as u128 * sd as u128;
+        let den = od as u128 * sn as u128;
+        (num.div_ceil(den) as u64).min(self.output_frames)
+    }
+
+    /// The source frame shown at item-relative output frame `j`.
+    pub fn source_frame_at(&self, j: u64, out: &OutputFormat) -> u64 {
+        if self.still {
+            return 0;
+        }
+        let (sn, sd) = self.source_rate;
+        let (on, od) = out.frame_rate;
+        let n = j as u128 * od as u128 * sn as u128 / (on as u128 * sd as u128);
+        (n as u64).min(self.source_frames.saturating_sub(1))
+    }
+}
+
+/// One unit of work: source frames `source_start..source_end` of an item,
+/// which become output frames `output_start..output_end` of that item.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SegmentTask {
+    pub index: usize,
+    pub item: usize,
+    pub source_start: u64,
+    pub source_end: u64,
+    pub output_start: u64,
+    pub output_end: u64,
+}
+
+impl SegmentTask {
+    pub fn output_frames(&self) -> u64 {
+        self.output_end - self.output_start
+    }
+}
+
+impl Plan {
+    /// Frames in the whole output.
+    pub fn total_frames(&self) -> u64 {
+        self.items.iter().map(|i| i.output_frames).sum()
+    }
+}
+
+/// The media-info a plugin sees for `item`, at `width`x`height`.
+pub(crate) fn plugin_media_info(
+    item: &PlanItem,
+    out: &OutputFormat,
+    width: u32,
+    height: u32,
+) -> plugin::MediaInfo {
+    plugin::MediaInfo {
+        width,
+        height,
+        frame_rate: plugin::Rational {
+            num: out.frame_rate.0,
+            den: out.frame_rate.1,
+        },
+        frame_count: item.output_frames,
+        duration_us: out.pts_us(item.output_frames).max(0) as u64,
+        keyframes: if item.still {
+            vec![0]
+        } else {
+            let mut keys: Vec<u64> = item
+                .keyframes
+                .iter()
+                .map(|&k| item.output_frame_for(k, out))
+                .collect();
+            keys.dedup();
+            keys
+        },
+        has_audio: item.has_audio,
+    }
+}
+
+/// The frame size each step sees for an item of `width`x`height`: the
+/// input's until the `fit` step, the output's after it.
+pub(crate) fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -> Vec<(u32, u32)> {
+    let mut size = item;
+    spec.steps
+        .iter()
+        .map(|step| {
+            let seen = size;
+            if let StepSpec::Native(NativeStep::Fit { .. }) = step {
+                size = (out.width, out.height);
+            }
+            seen
+        })
+        .collect()
+}
+
+/// Probes the inputs, routes the job and plans its segments.
+pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> {
+    spec.validate()?;
+    let job_id = spec.id.clone().unwrap_or_else(new_job_id);
+    let env = PluginEnv {
+        limits: spec.plugin_limits.clone(),
+        ..PluginEnv::default()
+    };
+
+    let mut items = Vec::with_capacity(spec.inputs.len());
+    for input in &spec.inputs {
+        items.push(probe_item(input)?);
+    }
+
+    let frame_rate = match &spec.output.frame_rate {
+        Some(rate) => parse_rational(rate).map_err(|m| super::spec::SpecError::Invalid {
+            field: "output.frame_rate".into(),
+            message: m,
+        })?,
+        None => items
+            .iter()
+            .find(|i| !i.still)
+            .map(|i| i.source_rate)
+            .unwrap_or(STILLS_FRAME_RATE),
+    };
+    let (width, height) = match spec.fit() {
+        Some((w, h, _, _)) => (w, h),
+        None => (items[0].width & !1, items[0].height & !1),
+    };
+    let output = OutputFormat {
+        width,
+        height,
+        frame_rate,
+    };
+
+    let mut start = 0;
+    for (i, item) in items.iter_mut().enumerate() {
+        item.output_frames = if item.still {
+            let secs = spec.inputs[i].still_seconds.unwrap_or(DEFAULT_STILL_SECONDS);
+            ((secs * frame_rate.0 as f64 / frame_rate.1 as f64).round() as u64).max(1)
+        } else {
+            let probe = PlanItem {
+                output_frames: u64::MAX,
+                ..item.clone()
+            };
+            probe.output_frame_for(item.source_frames, &output)
+        };
+        item.output_start = start;
+        start += item.output_frames;
+    }
+
+    let route = route(&spec, &job_id, &items, &output, registry, &env)?;
+    check_plugin_steps(&spec, &items, &output, registry, &env)?;
+    let segments = plan_segments(&spec, &items, &output, registry, &env)?;
+    Ok(Plan {
+        job_id,
+        spec,
+        route,
+        output,
+        items,
+        segments,
+    })
+}
+
+fn probe_item(input: &super::spec::InputSpec) -> Result<PlanItem, JobError> {
+    let info = framejet_media::probe(&input.src).map_err(|e| JobError::Input {
+        input: input.src.clone(),
+        message: e.to_string(),
+    })?;
+    let still = info.kind == MediaKind::Still;
+    let video = &info.video;
+    if !still && video.frame_count == 0 {
+        return Err(JobError::Input {
+            input: input.src.clone(),
+            message: "the video has no frames".into(),
+        });
+    }
+    let rate = |r: framejet_media::Rational| (r.num.max(1) as u32, r.den.max(1) as u32);
+    Ok(PlanItem {
+        src: input.src.clone(),
+        still,
+        width: video.display_width,
+        height: video.display_height,
+        source_rate: rate(video.frame_rate),
+        source_frames: if still { 1 } else { video.frame_count },
+        keyframes: video.keyframes.clone(),
+        has_audio: info.audio.is_some(),
+        output_frames: 0,
+        output_start: 0,
+    })
+}
+
+fn route(
+    spec: &JobSpec,
+    job_id: &str,
+    items: &[PlanItem],
+    output: &OutputFormat,
+    registry: &PluginRegistry,
+    env: &PluginEnv,
+) -> Result<RouteDecision, JobError> {
+    let step = spec.route.clone().unwrap_or_else(|| PluginStep {
+        plugin: DEFAULT_ROUTER.into(),
+        params: serde_json::json!({}),
+    });
+    let plugin = registry
+        .get(&step.plugin)
+        .map_err(|e| JobError::plugin("route.plugin", e))?;
+    let total_frames: u64 = items.iter().map(|i| i.output_frames).sum();
+    let job = plugin::JobInfo {
+        id: job_id.to_string(),
+        item_count: items.len() as u32,
+        output_width: output.width,
+        output_height: output.height,
+        total_frames,
+        total_duration_us: output.pts_us(total_frames).max(0) as u64,
+        step_count: spec.steps.len() as u32,
+        priority: match spec.priority {
+            JobPriority::Low => plugin::Priority::Low,
+            JobPriority::Normal => plugin::Priority::Normal,
+            JobPriority::High => plugin::Priority::High,
+        },
+    };
+    let route = plugin
+        .route(&job, &step.params.to_string(), env.clone())
+        .map_err(|e| JobError::plugin("route", e))?;
+    Ok(RouteDecision {
+        queue: route.queue,
+        capabilities: route.capabilities,
+        min_memory_mib: route.min_memory_mib,
+    })
+}
+
+/// Creates every plugin step once per item so bad params and wrong worlds
+/// fail now, not half-way through the video.
+fn check_plugin_steps(
+    spec: &JobSpec,
+    items: &[PlanItem],
+    output: &OutputFormat,
+    registry: &PluginRegistry,
+    env: &PluginEnv,
+) -> Result<(), JobError> {
+    for (i, step) in spec.steps.iter().enumerate() {
+        let StepSpec::Plugin(step) = step else { continue };
+        let field = format!("steps[{i}]");
+        let plugin = registry
+            .get(&step.plugin)
+            .map_err(|e| JobError::plugin(format!("{field}.plugin"), e))?;
+        for (n, item) in items.iter().enumerate() {
+            let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
+            let info = plugin_media_info(item, output, w, h);
+            let env = PluginEnv {
+                assets: super::assets::JobAssets::for_input(&spec.inputs[n]),
+                ..env.clone()
+            };
+            let params = step.params.to_string();
+            let created = match plugin.kind() {
+                PluginKind::Overlay => plugin.overlay(&info, &params, env).map(drop),
+                PluginKind::FrameFilter => plugin.frame_filter(&info, &params, env).map(drop),
+                other => Err(plugin::PluginError::WrongWorld {
+                    plugin: step.plugin.clone(),
+                    expected: "the `overlay` or `frame-filter` world".into(),
+                    found: other.to_string(),
+                }),
+            };
+            created.map_err(|e| JobError::plugin(field.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+fn plan_segments(
+    spec: &JobSpec,
+    items: &[PlanItem],
+    output: &OutputFormat,
+    registry: &PluginRegistry,
+    env: &PluginEnv,
+) -> Result<Vec<SegmentTask>, JobError> {
+    let step = spec.segment.clone().unwrap_or_else(|| PluginStep {
+        plugin: DEFAULT_SEGMENTER.into(),
+        params: serde_json::json!({}),
+    });
+    let segmenter = registry
+        .get(&step.plugin)
+        .map_err(|e| JobError::plugin("segment.plugin", e))?;
+    let params = step.params.to_string();
+    let mut tasks = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.still {
+            tasks.push(SegmentTask {
+                index: tasks.len(),
+                item: i,
+                source_start: 0,
+                source_end: 1,
+                output_start: 0,
+                output_end: item.output_frames,
+            });
+            continue;
+        }
+        // The segmenter plans in source frames, where the keyframes are.
+        let info = plugin::MediaInfo {
+            width: item.width,
+            height: item.height,
+            frame_rate: plugin::Rational {
+                num: item.source_rate.0,
+                den: item.source_rate.1,
+            },
+            frame_count: item.source_frames,
+            duration_us: (item.source_frames as u128 * 1_000_000 * item.source_rate.1 as u128
+                / item.source_rate.0 as u128) as u64,
+            keyframes: item.keyframes.clone(),
+            has_audio: item.has_audio,
+        };
+        let segments = segmenter
+            .plan_segments(&info, &params, env.clone())
+            .map_err(|e| JobError::plugin("segment", e))?;
+        for s in segments {
+            let output_start = item.output_frame_for(s.start, output);
+            let output_end = item.output_frame_for(s.end, output);
+            if output_end > output_start {
+                tasks.push(SegmentTask {
+                    index: tasks.len(),
+                    item: i,
+                    source_start: s.start,
+                    source_end: s.end,
+                    output_start,
+                    output_end,
+                });
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+/// A job id from the clock and the process: unique enough on one machine.
+fn new_job_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("job-{}-{:x}", now.as_secs(), now.subsec_nanos() ^ std::process::id())
+}

@@ -1,0 +1,238 @@
+//! `run_segment`: one segment task from source frames to an encoded,
+//! closed-GOP segment file.
+//!
+//! Three stages overlap, joined by bounded channels so that memory stays
+//! flat whatever the video's length: a decoder thread (seek to the keyframe
+//! before the range, map source frames to output frames), the steps (on the
+//! calling thread, where the plugin instances live) and an encoder thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use framejet_media::{ColorMatrix, Decoder, Encoder, StillSource, VideoFrame};
+use serde::Serialize;
+
+use crate::plugin::{LogSink, PluginRegistry};
+
+use super::JobError;
+use super::plan::{Plan, PlanItem, SegmentTask};
+use super::settings::{encoder_settings, frame_rate, segment_container};
+use super::steps::StepChain;
+use super::storage::{Storage, segment_key};
+
+/// Frames in flight between two stages.
+const CHANNEL_FRAMES: usize = 8;
+
+/// What a finished segment task produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentOutput {
+    pub index: usize,
+    /// Storage key of the encoded segment.
+    pub key: String,
+    pub frames: u64,
+    pub bytes: u64,
+    #[serde(with = "duration_ms")]
+    pub elapsed: Duration,
+}
+
+/// What a segment needs from whoever runs it.
+pub struct SegmentContext<'a> {
+    pub registry: &'a PluginRegistry,
+    pub storage: &'a dyn Storage,
+    /// Called with the number of frames just finished.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Where plugin log lines go.
+    pub log: LogSink,
+    /// Set to stop between frames.
+    pub cancel: &'a AtomicBool,
+    /// Encoder threads for this segment (0: let the encoder choose).
+    pub encoder_threads: usize,
+}
+
+/// Decodes, processes and encodes segment `index` of `plan`.
+pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Result<SegmentOutput, JobError> {
+    let started = Instant::now();
+    let task = plan.segments.get(index).ok_or_else(|| {
+        JobError::media("run_segment", format!("the plan has no segment {index}"))
+    })?;
+    let item = &plan.items[task.item];
+    let container = segment_container(plan);
+    let key = segment_key(index, container.extension());
+    let path = ctx.storage.writable_path(&key).map_err(|e| JobError::io(&key, e))?;
+    let mut steps = StepChain::new(plan, task, ctx.registry, ctx.log.clone())?;
+    let settings = encoder_settings(plan, ctx.encoder_threads);
+    let context = format!("segment {index} ({})", item.src.display());
+
+    let (decoded_tx, decoded_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);
+    let (processed_tx, processed_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);
+    let stop = AtomicBool::new(false);
+
+    let (decoded, processed, encoded) = std::thread::scope(|scope| {
+        let decoder = scope.spawn(|| decode_range(plan, item, task, decoded_tx, &stop, ctx.cancel));
+        let encoder = scope.spawn(|| {
+            let mut encoder = Encoder::create(
+                &path,
+                Some(container),
+                plan.output.width,
+                plan.output.height,
+                frame_rate(&plan.output),
+                &settings,
+            )
+            .map_err(|e| JobError::media(&context, e))?;
+            for frame in processed_rx {
+                encoder.push(&frame).map_err(|e| JobError::media(&context, e))?;
+            }
+            encoder.finish().map_err(|e| JobError::media(&context, e))
+        });
+        let processed = process(&mut steps, decoded_rx, processed_tx, ctx, &stop);
+        if processed.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let decoded = decoder.join().unwrap_or_else(|_| Err(JobError::media(&context, "the decoder thread panicked")));
+        let encoded = encoder.join().unwrap_or_else(|_| Err(JobError::media(&context, "the encoder thread panicked")));
+        (decoded, processed, encoded)
+    });
+    // The first failure in pipeline order is the cause; later ones follow from it.
+    let result = decoded
+        .map_err(|e| in_context(e, &context))
+        .and(processed)
+        .and_then(|frames| encoded.map(|stats| (frames, stats)));
+    let (frames, stats) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+    };
+    if frames != task.output_frames() {
+        let _ = std::fs::remove_file(&path);
+        return Err(JobError::media(
+            &context,
+            format!(
+                "produced {frames} frames, but the plan needs {} (the input may be truncated or corrupt)",
+                task.output_frames()
+            ),
+        ));
+    }
+    ctx.storage.commit(&key).map_err(|e| JobError::io(&key, e))?;
+    Ok(SegmentOutput {
+        index,
+        key,
+        frames,
+        bytes: stats.bytes,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn in_context(e: JobError, context: &str) -> JobError {
+    match e {
+        JobError::Media { message, .. } => JobError::media(context, message),
+        other => other,
+    }
+}
+
+/// Runs frames through the steps and on to the encoder; returns the count.
+fn process(
+    steps: &mut StepChain,
+    decoded: Receiver<VideoFrame>,
+    encode: Sender<VideoFrame>,
+    ctx: &SegmentContext<'_>,
+    stop: &AtomicBool,
+) -> Result<u64, JobError> {
+    let mut out = Vec::new();
+    let mut count = 0u64;
+    let send = |out: &mut Vec<VideoFrame>, count: &mut u64| -> Result<(), JobError> {
+        let n = out.len() as u64;
+        for frame in out.drain(..) {
+            encode
+                .send(frame)
+                .map_err(|_| JobError::media("encode", "the encoder stopped"))?;
+        }
+        *count += n;
+        if n > 0 {
+            (ctx.progress)(n);
+        }
+        Ok(())
+    };
+    for frame in decoded {
+        if ctx.cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+            return Err(JobError::Cancelled);
+        }
+        steps.push(frame, &mut out)?;
+        send(&mut out, &mut count)?;
+    }
+    steps.finish(&mut out)?;
+    send(&mut out, &mut count)?;
+    Ok(count)
+}
+
+/// Sends output frames `task.output_start..task.output_end` (item-relative),
+/// each the source frame shown at its time, with output index and pts.
+fn decode_range(
+    plan: &Plan,
+    item: &PlanItem,
+    task: &SegmentTask,
+    tx: Sender<VideoFrame>,
+    stop: &AtomicBool,
+    cancel: &AtomicBool,
+) -> Result<(), JobError> {
+    let out = &plan.output;
+    let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    let retimed = |mut frame: VideoFrame, j: u64| {
+        frame.index = j;
+        frame.pts_us = out.pts_us(j);
+        frame
+    };
+    if item.still {
+        let still = StillSource::open(&item.src, ColorMatrix::for_height(item.height))
+            .map_err(|e| JobError::media("decode", e))?;
+        for j in task.output_start..task.output_end {
+            if stopped() || tx.send(retimed(still.frame(j, frame_rate(out)), j)).is_err() {
+                break;
+            }
+        }
+        return Ok(());
+    }
+
+    let mut decoder = Decoder::open(&item.src).map_err(|e| JobError::media("decode", e))?;
+    decoder
+        .seek_to_frame(task.source_start)
+        .map_err(|e| JobError::media("decode", e))?;
+    let mut current: Option<VideoFrame> = None;
+    for j in task.output_start..task.output_end {
+        if stopped() {
+            break;
+        }
+        let wanted = item.source_frame_at(j, out);
+        while current.as_ref().is_none_or(|f| f.index < wanted) {
+            match decoder.next_frame().map_err(|e| JobError::media("decode", e))? {
+                Some(frame) => current = Some(frame),
+                None => {
+                    return Err(JobError::media(
+                        "decode",
+                        format!("the input ended at frame {} before frame {wanted}", current.map_or(0, |f| f.index + 1)),
+                    ));
+                }
+            }
+        }
+        // Move the frame on unless the next output frame shows it again.
+        let again = j + 1 < task.output_end && item.source_frame_at(j + 1, out) == wanted;
+        let frame = if again {
+            current.clone()
+        } else {
+            current.take()
+        };
+        let Some(frame) = frame else { break };
+        if tx.send(retimed(frame, j)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+mod duration_ms {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+}

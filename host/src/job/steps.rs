@@ -1,0 +1,411 @@
+//! The per-frame steps of a segment, as one chain: `fit`, `inpaint`, overlay
+//! plugins (their draw ops composited on the YUV planes) and frame-filter
+//! plugins. A step may hold frames back (inpainting looks ahead), so each
+//! takes a frame and hands on zero or more, and `finish` flushes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use framejet_inpaint::{InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame};
+use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
+
+use crate::plugin::{
+    DrawOp, FilterFrame, FilterInstance, FilterPlane, OverlayInstance, PixelFormat, PluginEnv,
+    PluginRegistry,
+};
+
+use super::JobError;
+use super::assets::JobAssets;
+use super::plan::{Plan, SegmentTask, plugin_media_info, step_sizes};
+use super::spec::{FitMode, MaskSpec, NativeStep, StepSpec, parse_hex_color};
+
+/// One step of the chain.
+pub(crate) enum Step {
+    Fit(Fitter),
+    Inpaint(Box<InpaintStep>),
+    Overlay(Box<OverlayStep>),
+    Filter(FilterInstance),
+}
+
+/// The steps of one segment, in spec order.
+pub(crate) struct StepChain {
+    steps: Vec<(String, Step)>,
+}
+
+impl StepChain {
+    /// Builds the steps for `task`: plugin instances are created here, once
+    /// per segment.
+    pub(crate) fn new(
+        plan: &Plan,
+        task: &SegmentTask,
+        registry: &PluginRegistry,
+        log: crate::plugin::LogSink,
+    ) -> Result<Self, JobError> {
+        let item = &plan.items[task.item];
+        let input = &plan.spec.inputs[task.item];
+        let sizes = step_sizes(&plan.spec, (item.width, item.height), &plan.output);
+        let mut steps = Vec::with_capacity(plan.spec.steps.len());
+        for (i, (spec, &(w, h))) in plan.spec.steps.iter().zip(&sizes).enumerate() {
+            let field = format!("steps[{i}]");
+            let step = match spec {
+                StepSpec::Native(NativeStep::Fit { width, height, mode, color }) => {
+                    let pad = color.as_deref().map(parse_hex_color).transpose().map_err(|m| {
+                        JobError::media(format!("{field}.color"), m)
+                    })?;
+                    let mode = match mode {
+                        FitMode::Pad => MediaFitMode::Pad,
+                        FitMode::Crop => MediaFitMode::Crop,
+                        FitMode::Stretch => MediaFitMode::Stretch,
+                    };
+                    let fitter = Fitter::new(w, h, *width, *height, mode, pad.unwrap_or([0, 0, 0]))
+                        .map_err(|e| JobError::media(&field, e))?;
+                    Step::Fit(fitter)
+                }
+                StepSpec::Native(NativeStep::Inpaint { mask, logo, logo_at, .. }) => {
+                    let step = InpaintStep::new(mask, logo.as_deref(), *logo_at, w, h, item.src.as_path())
+                        .map_err(|e| JobError::media(&field, e))?;
+                    Step::Inpaint(Box::new(step))
+                }
+                StepSpec::Plugin(p) => {
+                    let plugin = registry
+                        .get(&p.plugin)
+                        .map_err(|e| JobError::plugin(format!("{field}.plugin"), e))?;
+                    let info = plugin_media_info(item, &plan.output, w, h);
+                    let env = PluginEnv {
+                        assets: JobAssets::for_input(input),
+                        log: log.clone(),
+                        limits: plan.spec.plugin_limits.clone(),
+                    };
+                    let params = p.params.to_string();
+                    match plugin.kind() {
+                        crate::plugin::PluginKind::FrameFilter => Step::Filter(
+                            plugin
+                                .frame_filter(&info, &params, env)
+                                .map_err(|e| JobError::plugin(&field, e))?,
+                        ),
+                        _ => {
+                            let instance = plugin
+                                .overlay(&info, &params, env)
+                                .map_err(|e| JobError::plugin(&field, e))?;
+                            Step::Overlay(Box::new(OverlayStep::new(instance, &input.assets)))
+                        }
+                    }
+                }
+            };
+            steps.push((field, step));
+        }
+        Ok(Self { steps })
+    }
+
+    /// Runs `frame` through every step; finished frames go to `out`.
+    pub(crate) fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), JobError> {
+        let mut batch = vec![frame];
+        for (field, step) in &mut self.steps {
+            let mut next = Vec::with_capacity(batch.len());
+            for frame in batch {
+                step.push(frame, &mut next).map_err(|e| e.context(field))?;
+            }
+            batch = next;
+        }
+        out.extend(batch);
+        Ok(())
+    }
+
+    /// Flushes frames the steps held back, in order.
+    pub(crate) fn finish(&mut self, out: &mut Vec<VideoFrame>) -> Result<(), JobError> {
+        let mut carried: Vec<VideoFrame> = Vec::new();
+        for (field, step) in &mut self.steps {
+            let mut next = Vec::new();
+            for frame in carried {
+                step.push(frame, &mut next).map_err(|e| e.context(field))?;
+            }
+            step.finish(&mut next).map_err(|e| e.context(field))?;
+            carried = next;
+        }
+        out.extend(carried);
+        Ok(())
+    }
+}
+
+/// An error from a step, before it learns which step it was.
+pub(crate) enum StepError {
+    Plugin(crate::plugin::PluginError),
+    Other(String),
+}
+
+impl StepError {
+    fn context(self, field: &str) -> JobError {
+        match self {
+            StepError::Plugin(e) => JobError::plugin(field, e),
+            StepError::Other(m) => JobError::media(field, m),
+        }
+    }
+}
+
+impl From<crate::plugin::PluginError> for StepError {
+    fn from(e: crate::plugin::PluginError) -> Self {
+        StepError::Plugin(e)
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> StepError {
+    StepError::Other(e.to_string())
+}
+
+impl Step {
+    fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        match self {
+            Step::Fit(fitter) => out.push(fitter.fit(frame).map_err(other)?),
+            Step::Inpaint(step) => step.push(frame, out)?,
+            Step::Overlay(step) => {
+                let mut frame = frame;
+                step.draw(&mut frame)?;
+                out.push(frame);
+            }
+            Step::Filter(filter) => {
+                let input = to_filter_frame(&frame);
+                let result = filter.apply(frame.index, frame.pts_us, &input)?;
+                out.push(from_filter_frame(&result, &frame).map_err(other)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        if let Step::Inpaint(step) = self {
+            step.finish(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Draws an overlay plugin's ops on each frame. Assets and sprites are
+/// converted to YUV once and kept, per scale.
+pub(crate) struct OverlayStep {
+    instance: OverlayInstance,
+    asset_files: std::collections::BTreeMap<String, std::path::PathBuf>,
+    assets: HashMap<(String, u32), Arc<YuvaImage>>,
+    sprites: HashMap<u32, Arc<YuvaImage>>,
+}
+
+impl OverlayStep {
+    fn new(
+        instance: OverlayInstance,
+        asset_files: &std::collections::BTreeMap<String, std::path::PathBuf>,
+    ) -> Self {
+        Self {
+            instance,
+            asset_files: asset_files.clone(),
+            assets: HashMap::new(),
+            sprites: HashMap::new(),
+        }
+    }
+
+    fn draw(&mut self, frame: &mut VideoFrame) -> Result<(), StepError> {
+        let ops = self.instance.frame(frame.index, frame.pts_us)?;
+        let matrix = ColorMatrix::for_height(frame.height());
+        for op in ops {
+            match op {
+                DrawOp::Asset(a) => {
+                    if a.opacity <= 0.0 {
+                        continue;
+                    }
+                    let image = self.asset(&a.name, a.scale, matrix)?;
+                    framejet_media::blend(frame, &image, a.x, a.y, a.opacity);
+                }
+                DrawOp::Sprite(s) => {
+                    if s.opacity <= 0.0 {
+                        continue;
+                    }
+                    let image = self.sprite(s.id, matrix)?;
+                    framejet_media::blend(frame, &image, s.x, s.y, s.opacity);
+                }
+                DrawOp::Rect(r) => {
+                    let c = r.color;
+                    framejet_media::fill_rect(frame, r.x, r.y, r.width, r.height, [c.r, c.g, c.b, c.a]);
+                }
+                DrawOp::Inpaint(r) => inpaint_region(frame, r.x, r.y, r.width, r.height)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn asset(&mut self, name: &str, scale: f32, matrix: ColorMatrix) -> Result<Arc<YuvaImage>, StepError> {
+        let key = (name.to_string(), scale.to_bits());
+        if let Some(image) = self.assets.get(&key) {
+            return Ok(image.clone());
+        }
+        let path = self.asset_files.get(name).ok_or_else(|| {
+            StepError::Other(format!(
+                "plugin `{}` drew asset `{name}`, which this input does not have",
+                self.instance.plugin()
+            ))
+        })?;
+        let rgba = framejet_media::load_image(path).map_err(other)?;
+        let image = YuvaImage::from_image(&rgba, matrix).map_err(other)?;
+        let image = if (scale - 1.0).abs() > f32::EPSILON {
+            image.scaled(scale).map_err(other)?
+        } else {
+            image
+        };
+        let image = Arc::new(image);
+        self.assets.insert(key, image.clone());
+        Ok(image)
+    }
+
+    fn sprite(&mut self, id: u32, matrix: ColorMatrix) -> Result<Arc<YuvaImage>, StepError> {
+        if let Some(image) = self.sprites.get(&id) {
+            return Ok(image.clone());
+        }
+        let sprite = self
+            .instance
+            .sprites()
+            .get(id as usize)
+            .ok_or_else(|| StepError::Other(format!("sprite {id} is not defined")))?;
+        let image = YuvaImage::from_rgba(sprite.width, sprite.height, &sprite.rgba, matrix)
+            .map_err(other)?;
+        let image = Arc::new(image);
+        self.sprites.insert(id, image.clone());
+        Ok(image)
+    }
+}
+
+/// Fills a region of one frame from its surroundings (an overlay's
+/// `inpaint` draw op): a single-frame, spatial-only inpaint.
+fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Result<(), StepError> {
+    let (fw, fh) = (frame.width() as usize, frame.height() as usize);
+    let mask = Mask::from_rect(Rect::new(x.into(), y.into(), w.into(), h.into()), fw, fh).map_err(other)?;
+    let config = InpaintConfig::default().mark(MarkModel::Opaque).window(0);
+    let mut inpainter = Inpainter::new(config, mask).map_err(other)?;
+    let mut done = inpainter.push(to_inpaint_frame(frame).map_err(other)?).map_err(other)?;
+    done.extend(inpainter.finish().map_err(other)?);
+    if let Some(result) = done.first() {
+        copy_from_inpaint(result, frame).map_err(other)?;
+    }
+    Ok(())
+}
+
+/// The native `inpaint` step: a streaming inpainter with look-ahead.
+pub(crate) struct InpaintStep {
+    inpainter: Inpainter,
+    /// Frames handed in and not yet handed out, by arrival (their indexes
+    /// and timestamps go back onto the inpainted frames).
+    pending: std::collections::VecDeque<VideoFrame>,
+}
+
+impl InpaintStep {
+    fn new(
+        mask: &MaskSpec,
+        logo: Option<&std::path::Path>,
+        logo_at: Option<[i32; 2]>,
+        width: u32,
+        height: u32,
+        src: &std::path::Path,
+    ) -> Result<Self, String> {
+        let (w, h) = (width as usize, height as usize);
+        let mask = match mask {
+            MaskSpec::Rect([x, y, mw, mh]) => {
+                let rect = Rect::new((*x).into(), (*y).into(), (*mw).into(), (*mh).into());
+                Mask::from_rect(rect, w, h).map_err(|e| e.to_string())?
+            }
+            MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string())?,
+            MaskSpec::Auto => super::inpaint::detect_mask_in(src, w, h)?,
+        };
+        let mut config = InpaintConfig::default();
+        if let Some(logo) = logo {
+            let at = logo_at.unwrap_or_else(|| {
+                let b = mask.bbox();
+                [b.x as i32, b.y as i32]
+            });
+            let model = LogoModel::from_png(logo, at[0].into(), at[1].into(), w, h).map_err(|e| e.to_string())?;
+            config = config.mark(MarkModel::Given(model));
+        }
+        let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
+        Ok(Self {
+            inpainter,
+            pending: Default::default(),
+        })
+    }
+
+    fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        let converted = to_inpaint_frame(&frame).map_err(other)?;
+        self.pending.push_back(frame);
+        let done = self.inpainter.push(converted).map_err(other)?;
+        self.emit(done, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        let done = self.inpainter.finish().map_err(other)?;
+        self.emit(done, out)
+    }
+
+    fn emit(&mut self, done: Vec<Yuv420Frame>, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        for result in done {
+            let mut frame = self
+                .pending
+                .pop_front()
+                .ok_or_else(|| StepError::Other("inpainter returned more frames than it was given".into()))?;
+            copy_from_inpaint(&result, &mut frame).map_err(other)?;
+            out.push(frame);
+        }
+        Ok(())
+    }
+}
+
+fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint::InpaintError> {
+    let plane = |i: usize| {
+        Plane::new(frame.plane(i), frame.plane_width(i), frame.plane_height(i), frame.stride(i))
+    };
+    Yuv420Frame::from_planes(plane(0)?, plane(1)?, plane(2)?)
+}
+
+fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
+    for i in 0..3 {
+        let (w, h) = (dst.plane_width(i), dst.plane_height(i));
+        let stride = dst.stride(i);
+        let data = src.data(i);
+        if data.len() < w * h {
+            return Err("inpainted frame has the wrong size".into());
+        }
+        let plane = dst.plane_mut(i);
+        for row in 0..h {
+            plane[row * stride..row * stride + w].copy_from_slice(&data[row * w..row * w + w]);
+        }
+    }
+    Ok(())
+}
+
+fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
+    FilterFrame {
+        width: frame.width(),
+        height: frame.height(),
+        format: PixelFormat::Yuv420p,
+        planes: (0..3)
+            .map(|i| {
+                let (w, h, stride) = (frame.plane_width(i), frame.plane_height(i), frame.stride(i));
+                let mut data = Vec::with_capacity(w * h);
+                for row in frame.plane(i).chunks(stride).take(h) {
+                    data.extend_from_slice(&row[..w]);
+                }
+                FilterPlane { stride: w as u32, data }
+            })
+            .collect(),
+    }
+}
+
+fn from_filter_frame(result: &FilterFrame, like: &VideoFrame) -> Result<VideoFrame, String> {
+    let mut frame = like.clone();
+    for (i, plane) in result.planes.iter().enumerate().take(3) {
+        let (w, h, stride) = (frame.plane_width(i), frame.plane_height(i), frame.stride(i));
+        let src_stride = plane.stride as usize;
+        let dst = frame.plane_mut(i);
+        for row in 0..h {
+            let src = plane
+                .data
+                .get(row * src_stride..row * src_stride + w)
+                .ok_or("filtered plane is too small")?;
+            dst[row * stride..row * stride + w].copy_from_slice(src);
+        }
+    }
+    Ok(frame)
+}
