@@ -1,0 +1,369 @@
+//! [`VideoFrame`]: one yuv420p picture with its place in the input, the unit that flows from
+//! decoder through the steps to the encoder.
+//!
+//! A frame wraps an FFmpeg `AVFrame`, so a decoded frame reaches the encoder without a pixel
+//! copy. Buffers are reference-counted: [`Clone`] shares them (a still shown for 90 frames is
+//! one buffer), and the first mutable access to a shared buffer copies it (copy on write), so
+//! writing to a frame never changes another frame or the decoder's reference pictures.
+
+use std::fmt;
+use std::ptr;
+use std::slice;
+
+use ffmpeg::ffi;
+use ffmpeg_next as ffmpeg;
+
+use crate::error::MediaError;
+
+/// A yuv420p video frame (8-bit, limited range) with its display-order index and timestamp.
+///
+/// Planes: 0 = Y (`width × height`), 1 = U and 2 = V (`⌈width/2⌉ × ⌈height/2⌉`). Rows are
+/// `stride(i)` bytes apart; bytes past a row's width are padding. Frames are `Send`, so they
+/// can move between decode, step and encode threads.
+pub struct VideoFrame {
+    /// Invariant: format yuv420p, width and height ≥ 1, three non-null planes with positive
+    /// strides that do not overlap.
+    frame: ffmpeg::frame::Video,
+    /// Display-order index of this frame within its input (0-based). Preserved by every step.
+    pub index: u64,
+    /// Presentation time in microseconds from the input's first frame. Preserved by every
+    /// step; the encoder ignores it and times its output by frame count.
+    pub pts_us: i64,
+}
+
+impl VideoFrame {
+    /// A new frame of the given size filled with black (Y 16, U/V 128).
+    ///
+    /// Odd sizes are allowed (chroma planes round up). Fails on a zero size.
+    pub fn black(width: u32, height: u32) -> Result<VideoFrame, MediaError> {
+        let mut frame = Self::alloc(width, height)?;
+        frame.fill([16, 128, 128]);
+        Ok(frame)
+    }
+
+    /// A frame built by copying three planes (Y, U, V) with their row strides.
+    ///
+    /// Each plane must hold at least `stride × (rows − 1) + row width` bytes, with the widths
+    /// and row counts of yuv420p at `width × height`. `index` and `pts_us` start at 0.
+    pub fn from_planes(
+        width: u32,
+        height: u32,
+        planes: [&[u8]; 3],
+        strides: [usize; 3],
+    ) -> Result<VideoFrame, MediaError> {
+        let mut frame = Self::alloc(width, height)?;
+        for i in 0..3 {
+            let (pw, ph) = (frame.plane_width(i), frame.plane_height(i));
+            let need = strides[i]
+                .checked_mul(ph - 1)
+                .and_then(|n| n.checked_add(pw))
+                .filter(|_| strides[i] >= pw)
+                .ok_or_else(|| {
+                    MediaError::InvalidArgument(format!(
+                        "plane {i}: stride {} is less than its width {pw}",
+                        strides[i]
+                    ))
+                })?;
+            if planes[i].len() < need {
+                return Err(MediaError::InvalidArgument(format!(
+                    "plane {i} of a {width}x{height} frame needs {need} bytes, got {}",
+                    planes[i].len()
+                )));
+            }
+            let dst_stride = frame.stride(i);
+            let dst = frame.plane_mut(i);
+            for row in 0..ph {
+                let s = &planes[i][row * strides[i]..row * strides[i] + pw];
+                dst[row * dst_stride..row * dst_stride + pw].copy_from_slice(s);
+            }
+        }
+        Ok(frame)
+    }
+
+    /// Allocates an uninitialised (but owned, writable) yuv420p frame.
+    pub(crate) fn alloc(width: u32, height: u32) -> Result<VideoFrame, MediaError> {
+        if width == 0 || height == 0 || width > 32768 || height > 32768 {
+            return Err(MediaError::InvalidArgument(format!(
+                "frame size {width}x{height} is out of range"
+            )));
+        }
+        let mut frame = ffmpeg::frame::Video::empty();
+        // SAFETY: `frame` owns a freshly allocated AVFrame; we set the fields that
+        // av_frame_get_buffer reads, and check its result.
+        let r = unsafe {
+            let p = frame.as_mut_ptr();
+            if p.is_null() {
+                return Err(MediaError::InvalidArgument(
+                    "out of memory allocating a frame".into(),
+                ));
+            }
+            (*p).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+            (*p).width = width as i32;
+            (*p).height = height as i32;
+            ffi::av_frame_get_buffer(p, 0)
+        };
+        if r < 0 {
+            return Err(MediaError::InvalidArgument(format!(
+                "cannot allocate a {width}x{height} frame: {}",
+                crate::util::av_err(r)
+            )));
+        }
+        Ok(VideoFrame {
+            frame,
+            index: 0,
+            pts_us: 0,
+        })
+    }
+
+    /// Wraps a decoded/converted FFmpeg frame. The caller guarantees the type invariant
+    /// (yuv420p, positive strides, non-null planes).
+    pub(crate) fn from_ffmpeg(frame: ffmpeg::frame::Video, index: u64, pts_us: i64) -> VideoFrame {
+        VideoFrame {
+            frame,
+            index,
+            pts_us,
+        }
+    }
+
+    /// Whether an FFmpeg frame already satisfies the type invariant (so it can be wrapped
+    /// without conversion).
+    pub(crate) fn is_wrappable(frame: &ffmpeg::frame::Video) -> bool {
+        // SAFETY: reading plain fields of a live AVFrame.
+        unsafe {
+            let p = frame.as_ptr();
+            (*p).format == ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32
+                && (*p).width > 0
+                && (*p).height > 0
+                && (0..3).all(|i| !(*p).data[i].is_null() && (*p).linesize[i] > 0)
+        }
+    }
+
+    /// The underlying FFmpeg frame (for the encoder and scalers).
+    pub(crate) fn as_ffmpeg(&self) -> &ffmpeg::frame::Video {
+        &self.frame
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        // SAFETY: reading a plain field of a live AVFrame.
+        unsafe { (*self.frame.as_ptr()).width as u32 }
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        // SAFETY: reading a plain field of a live AVFrame.
+        unsafe { (*self.frame.as_ptr()).height as u32 }
+    }
+
+    /// Width of plane `i` in samples: the frame width for Y, `⌈width/2⌉` for U and V.
+    ///
+    /// # Panics
+    /// If `i > 2`.
+    pub fn plane_width(&self, i: usize) -> usize {
+        assert!(i < 3, "yuv420p has planes 0..=2, asked for {i}");
+        let w = self.width() as usize;
+        if i == 0 { w } else { w.div_ceil(2) }
+    }
+
+    /// Number of rows of plane `i`: the frame height for Y, `⌈height/2⌉` for U and V.
+    ///
+    /// # Panics
+    /// If `i > 2`.
+    pub fn plane_height(&self, i: usize) -> usize {
+        assert!(i < 3, "yuv420p has planes 0..=2, asked for {i}");
+        let h = self.height() as usize;
+        if i == 0 { h } else { h.div_ceil(2) }
+    }
+
+    /// Bytes from one row of plane `i` to the next (≥ the plane's width).
+    ///
+    /// # Panics
+    /// If `i > 2`.
+    pub fn stride(&self, i: usize) -> usize {
+        assert!(i < 3, "yuv420p has planes 0..=2, asked for {i}");
+        // SAFETY: reading a plain field; positive by the type invariant.
+        unsafe { (*self.frame.as_ptr()).linesize[i] as usize }
+    }
+
+    fn plane_len(&self, i: usize) -> usize {
+        self.stride(i) * (self.plane_height(i) - 1) + self.plane_width(i)
+    }
+
+    /// Plane `i` as bytes: row `r` starts at `r * stride(i)`. The slice ends after the last
+    /// row's last sample (the padding after it is not included).
+    ///
+    /// # Panics
+    /// If `i > 2`.
+    pub fn plane(&self, i: usize) -> &[u8] {
+        let len = self.plane_len(i);
+        // SAFETY: by the type invariant the plane pointer is valid for `len` bytes (FFmpeg
+        // allocates `stride × rows`), and the frame outlives the borrow.
+        unsafe { slice::from_raw_parts((*self.frame.as_ptr()).data[i], len) }
+    }
+
+    /// Plane `i` as mutable bytes (layout as [`plane`](Self::plane)). If the buffer is shared
+    /// with a clone or with the decoder, it is copied first.
+    ///
+    /// # Panics
+    /// If `i > 2`, or when memory runs out while un-sharing the buffer.
+    pub fn plane_mut(&mut self, i: usize) -> &mut [u8] {
+        // Un-share first: the copy may have other strides than the shared buffer.
+        self.make_writable();
+        let len = self.plane_len(i);
+        // SAFETY: as in `plane`, and the buffer is now exclusively ours (`&mut self`).
+        unsafe { slice::from_raw_parts_mut((*self.frame.as_mut_ptr()).data[i], len) }
+    }
+
+    /// All three planes as mutable bytes at once (Y, U, V), with their strides, for kernels
+    /// that write them together. The strides are those of the writable buffer: a shared
+    /// buffer is copied first, and the copy's strides may differ from the original's.
+    ///
+    /// # Panics
+    /// When memory runs out while un-sharing the buffer.
+    pub fn planes_mut(&mut self) -> ([&mut [u8]; 3], [usize; 3]) {
+        self.make_writable();
+        let lens = [self.plane_len(0), self.plane_len(1), self.plane_len(2)];
+        let strides = [self.stride(0), self.stride(1), self.stride(2)];
+        // SAFETY: the three planes are disjoint regions (type invariant), each valid for its
+        // length, and exclusively borrowed through `&mut self`.
+        let planes = unsafe {
+            let p = self.frame.as_mut_ptr();
+            [
+                slice::from_raw_parts_mut((*p).data[0], lens[0]),
+                slice::from_raw_parts_mut((*p).data[1], lens[1]),
+                slice::from_raw_parts_mut((*p).data[2], lens[2]),
+            ]
+        };
+        (planes, strides)
+    }
+
+    fn make_writable(&mut self) {
+        // SAFETY: the frame is live and refcounted (decoded or allocated by av_frame_get_buffer);
+        // av_frame_make_writable copies the data into a new buffer when it is shared.
+        let r = unsafe { ffi::av_frame_make_writable(self.frame.as_mut_ptr()) };
+        assert!(
+            r >= 0,
+            "out of memory while copying a shared {}x{} frame",
+            self.width(),
+            self.height()
+        );
+    }
+
+    /// Fills the whole frame with one Y, U, V colour.
+    pub(crate) fn fill(&mut self, yuv: [u8; 3]) {
+        for (i, &value) in yuv.iter().enumerate() {
+            let (pw, ph, stride) = (self.plane_width(i), self.plane_height(i), self.stride(i));
+            let plane = self.plane_mut(i);
+            for row in 0..ph {
+                plane[row * stride..row * stride + pw].fill(value);
+            }
+        }
+    }
+
+    /// A copy rotated counter-clockwise by `degrees` (90, 180 or 270; anything else clones).
+    pub(crate) fn rotated_ccw(&self, degrees: u32) -> Result<VideoFrame, MediaError> {
+        let (w, h) = (self.width(), self.height());
+        let (nw, nh) = match degrees {
+            90 | 270 => (h, w),
+            180 => (w, h),
+            _ => return Ok(self.clone()),
+        };
+        let mut out = VideoFrame::alloc(nw, nh)?;
+        out.index = self.index;
+        out.pts_us = self.pts_us;
+        for i in 0..3 {
+            let (sw, sh, ss) = (self.plane_width(i), self.plane_height(i), self.stride(i));
+            let ds = out.stride(i);
+            let src = self.plane(i);
+            let dst = out.plane_mut(i);
+            rotate_plane(src, sw, sh, ss, dst, ds, degrees);
+        }
+        Ok(out)
+    }
+}
+
+/// Rotates one plane counter-clockwise. `sw × sh` is the source plane; the destination has
+/// the rotated dimensions. Straight pixel moves, one destination row at a time.
+fn rotate_plane(
+    src: &[u8],
+    sw: usize,
+    sh: usize,
+    ss: usize,
+    dst: &mut [u8],
+    ds: usize,
+    degrees: u32,
+) {
+    match degrees {
+        // Source (x, y) lands at (y, sw-1-x): destination row r reads source column sw-1-r.
+        90 => {
+            for r in 0..sw {
+                let row = &mut dst[r * ds..r * ds + sh];
+                let col = sw - 1 - r;
+                for (c, d) in row.iter_mut().enumerate() {
+                    *d = src[c * ss + col];
+                }
+            }
+        }
+        // Source (x, y) lands at (sh-1-y, x): destination row r reads source column r upwards.
+        270 => {
+            for r in 0..sw {
+                let row = &mut dst[r * ds..r * ds + sh];
+                for (c, d) in row.iter_mut().enumerate() {
+                    *d = src[(sh - 1 - c) * ss + r];
+                }
+            }
+        }
+        _ => {
+            for r in 0..sh {
+                let s = &src[(sh - 1 - r) * ss..(sh - 1 - r) * ss + sw];
+                let row = &mut dst[r * ds..r * ds + sw];
+                for (d, v) in row.iter_mut().zip(s.iter().rev()) {
+                    *d = *v;
+                }
+            }
+        }
+    }
+}
+
+impl Clone for VideoFrame {
+    /// Shares the pixel buffers (no copy); a later [`plane_mut`](VideoFrame::plane_mut) on
+    /// either frame copies first.
+    fn clone(&self) -> Self {
+        let mut frame = ffmpeg::frame::Video::empty();
+        // SAFETY: both frames are live; av_frame_ref adds a reference to each buffer and copies
+        // the properties.
+        let r = unsafe { ffi::av_frame_ref(frame.as_mut_ptr(), self.frame.as_ptr()) };
+        assert!(r >= 0, "out of memory while referencing a frame");
+        VideoFrame {
+            frame,
+            index: self.index,
+            pts_us: self.pts_us,
+        }
+    }
+}
+
+impl fmt::Debug for VideoFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VideoFrame")
+            .field("width", &self.width())
+            .field("height", &self.height())
+            .field("index", &self.index)
+            .field("pts_us", &self.pts_us)
+            .finish()
+    }
+}
+
+/// Pointers and strides of a frame's planes, for swscale.
+pub(crate) fn src_planes(frame: &ffmpeg::frame::Video) -> ([*const u8; 4], [i32; 4]) {
+    // SAFETY: reading plain fields of a live AVFrame.
+    unsafe {
+        let p = frame.as_ptr();
+        let mut data = [ptr::null(); 4];
+        let mut stride = [0; 4];
+        for i in 0..4 {
+            data[i] = (*p).data[i] as *const u8;
+            stride[i] = (*p).linesize[i];
+        }
+        (data, stride)
+    }
+}

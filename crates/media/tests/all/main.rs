@@ -1,0 +1,12 @@
+//! Integration tests of the media crate against real files. Fixtures are generated with the
+//! `ffmpeg` command-line tool on first use and cached under the target directory.
+
+mod common;
+
+mod composite;
+mod concat;
+mod decode;
+mod encode;
+mod errors;
+mod fit;
+mod probe;
