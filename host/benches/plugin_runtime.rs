@@ -74,13 +74,20 @@ fn main() {
 
     // Cold: compile from .wasm (fresh runtime each time, no cache).
     let cold = time_per_call(3, 1, || {
-        let rt = PluginRuntime::new(RuntimeConfig { cache_dir: None, ..config.clone() }).unwrap();
+        let rt = PluginRuntime::new(RuntimeConfig {
+            cache_dir: None,
+            ..config.clone()
+        })
+        .unwrap();
         black_box(rt.load("overlay-logo", &wasm).unwrap());
     });
     row("cold load: compile overlay-logo.wasm", cold);
 
     // Warm: read the compiled code back from the disk cache.
-    PluginRuntime::new(config.clone()).unwrap().load("overlay-logo", &wasm).unwrap();
+    PluginRuntime::new(config.clone())
+        .unwrap()
+        .load("overlay-logo", &wasm)
+        .unwrap();
     let warm = time_per_call(5, 5, || {
         let rt = PluginRuntime::new(config.clone()).unwrap();
         black_box(rt.load("overlay-logo", &wasm).unwrap());
@@ -124,24 +131,43 @@ fn main() {
         has_audio: true,
     };
     let plan = time_per_call(15, 500, || {
-        black_box(segmenter.plan_segments(&info, r#"{"min_segments": 8}"#, env.clone()).unwrap());
+        black_box(
+            segmenter
+                .plan_segments(&info, r#"{"min_segments": 8}"#, env.clone())
+                .unwrap(),
+        );
     });
     row("plan, 150 keyframes (instantiate + call)", plan);
 
-    let logo_env = PluginEnv { assets: Arc::new(Logo), ..PluginEnv::default() };
+    let logo_env = PluginEnv {
+        assets: Arc::new(Logo),
+        ..PluginEnv::default()
+    };
     let mut instance = overlay
-        .overlay(&info, r#"{"asset":"logo","corner":"top-right","fade_in_s":1}"#, logo_env)
+        .overlay(
+            &info,
+            r#"{"asset":"logo","corner":"top-right","fade_in_s":1}"#,
+            logo_env,
+        )
         .unwrap();
     let mut frame = 0u64;
     let per_frame = time_per_call(21, 20_000, || {
         frame += 1;
-        black_box(instance.frame(frame % 9000, (frame % 9000) as i64 * 33_333).unwrap());
+        black_box(
+            instance
+                .frame(frame % 9000, (frame % 9000) as i64 * 33_333)
+                .unwrap(),
+        );
     });
     row("overlay-logo per-frame call", per_frame);
 
     let text = registry.get("text-reveal").unwrap();
     let mut instance = text
-        .overlay(&info, r#"{"words":["HELLO","WORLD"],"delay_s":0,"letter_interval_s":0.01}"#, PluginEnv::default())
+        .overlay(
+            &info,
+            r#"{"words":["HELLO","WORLD"],"delay_s":0,"letter_interval_s":0.01}"#,
+            PluginEnv::default(),
+        )
         .unwrap();
     let per_frame = time_per_call(21, 20_000, || {
         frame += 1;

@@ -33,6 +33,8 @@ enum Command {
     Run(run::RunArgs),
     /// Shows what framejet sees in a media file.
     Probe(probe::ProbeArgs),
+    /// Prints the JSON Schema of job specs.
+    Schema,
     /// Work with plugins: check a component, start a new one, list them.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -45,6 +47,12 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, &cli.plugin_dirs),
         Command::Probe(args) => probe::run(args),
+        Command::Schema => serde_json::to_string_pretty(&crate::job::spec::json_schema())
+            .map(|schema| {
+                println!("{schema}");
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
         Command::Plugin(cmd) => plugin::run(cmd, &cli.plugin_dirs),
     };
     match result {

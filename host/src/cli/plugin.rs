@@ -89,7 +89,10 @@ fn check(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         (Err(err), true) => {
-            println!("{}", serde_json::json!({"file": file, "ok": false, "error": err.to_string()}));
+            println!(
+                "{}",
+                serde_json::json!({"file": file, "ok": false, "error": err.to_string()})
+            );
             Ok(ExitCode::FAILURE)
         }
     }
@@ -107,9 +110,18 @@ macro_rules! template {
         Template {
             kind: $kind,
             files: &[
-                ("Cargo.toml", include_str!(concat!("../../../sdk/templates/", $dir, "/Cargo.toml"))),
-                ("src/lib.rs", include_str!(concat!("../../../sdk/templates/", $dir, "/src/lib.rs"))),
-                ("README.md", include_str!(concat!("../../../sdk/templates/", $dir, "/README.md"))),
+                (
+                    "Cargo.toml",
+                    include_str!(concat!("../../../sdk/templates/", $dir, "/Cargo.toml")),
+                ),
+                (
+                    "src/lib.rs",
+                    include_str!(concat!("../../../sdk/templates/", $dir, "/src/lib.rs")),
+                ),
+                (
+                    "README.md",
+                    include_str!(concat!("../../../sdk/templates/", $dir, "/README.md")),
+                ),
             ],
         }
     };
@@ -125,15 +137,25 @@ const TEMPLATES: &[Template] = &[
 /// Writes a plugin crate of `kind` called `name` into `dir`.
 pub(crate) fn new_plugin(kind: &str, name: &str, dir: &Path) -> anyhow::Result<()> {
     let Some(kind) = PluginKind::from_world(kind) else {
-        bail!("unknown plugin kind `{kind}`: expected one of router, segmenter, overlay, frame-filter");
+        bail!(
+            "unknown plugin kind `{kind}`: expected one of router, segmenter, overlay, frame-filter"
+        );
     };
     let valid_name = !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid_name {
-        bail!("plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter");
+        bail!(
+            "plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter"
+        );
     }
-    if dir.exists() && std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         bail!("{} already exists and is not empty", dir.display());
     }
     let sdk = sdk_path();

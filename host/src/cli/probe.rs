@@ -21,7 +21,12 @@ pub(crate) fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let v = &info.video;
-    println!("{}: {:?} ({})", args.file.display(), info.kind, info.container);
+    println!(
+        "{}: {:?} ({})",
+        args.file.display(),
+        info.kind,
+        info.container
+    );
     println!(
         "  video: {} {}x{} (shown {}x{}, rotation {}°), {}, {} fps{}",
         v.codec,
@@ -32,7 +37,11 @@ pub(crate) fn run(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         v.rotation,
         v.pixel_format,
         v.frame_rate,
-        if v.variable_frame_rate { " (variable)" } else { "" }
+        if v.variable_frame_rate {
+            " (variable)"
+        } else {
+            ""
+        }
     );
     println!(
         "  frames: {}, duration {:.3} s, {} keyframes{}",

@@ -47,7 +47,10 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
             .map(str::to_ascii_lowercase);
     }
     let registry = super::plugin_registry(plugin_dirs)?;
-    let log_path = args.log.clone().unwrap_or_else(|| with_suffix(&args.output, ".log"));
+    let log_path = args
+        .log
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.output, ".log"));
     let job_log = JobLog::create(&log_path)?;
     job_log.line(&format!("job spec {}", args.job.display()));
 
@@ -93,7 +96,10 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
             reporter.abandon();
             job_log.line(&format!("failed: {err}"));
             if args.json {
-                println!("{}", serde_json::json!({"event": "failed", "error": err.to_string()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "failed", "error": err.to_string()})
+                );
             }
             Err(anyhow::Error::new(err).context(format!("job {}", args.job.display())))
         }
@@ -130,7 +136,10 @@ impl JobLog {
     fn sink(&self) -> LogSink {
         let log = self.clone();
         Arc::new(move |l: &LogLine<'_>| {
-            log.line(&format!("[{}] plugin `{}`: {}", l.level, l.plugin, l.message));
+            log.line(&format!(
+                "[{}] plugin `{}`: {}",
+                l.level, l.plugin, l.message
+            ));
             if l.level <= tracing::Level::WARN {
                 tracing::warn!(plugin = l.plugin, "{}", l.message);
             }
@@ -216,7 +225,11 @@ impl Progress for Reporter {
         } else if let Some(bar) = &self.bar {
             bar.set_length(total);
         } else {
-            eprintln!("planned {} frames in {} segments", total, plan.segments.len());
+            eprintln!(
+                "planned {} frames in {} segments",
+                total,
+                plan.segments.len()
+            );
         }
     }
 
@@ -227,14 +240,20 @@ impl Progress for Reporter {
             return;
         }
         // Plain and JSON lines at most once a second.
-        let Ok(mut last) = self.last_line.lock() else { return };
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
         if last.elapsed().as_secs_f64() < 1.0 {
             return;
         }
         *last = Instant::now();
         let total = self.total.load(Ordering::Relaxed);
         let fps = self.fps();
-        let eta = if fps > 0.0 { (total.saturating_sub(done)) as f64 / fps } else { 0.0 };
+        let eta = if fps > 0.0 {
+            (total.saturating_sub(done)) as f64 / fps
+        } else {
+            0.0
+        };
         if self.json {
             println!(
                 "{}",

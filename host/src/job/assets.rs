@@ -27,7 +27,10 @@ impl JobAssets {
             if known.is_empty() {
                 format!("no asset named `{name}`: this input has no assets")
             } else {
-                format!("no asset named `{name}`; this input has: {}", known.join(", "))
+                format!(
+                    "no asset named `{name}`; this input has: {}",
+                    known.join(", ")
+                )
             }
         })
     }
@@ -41,7 +44,11 @@ impl AssetSource for JobAssets {
 
     fn dimensions(&self, name: &str) -> Result<(u32, u32), String> {
         let path = self.path(name)?;
-        image::image_dimensions(path)
-            .map_err(|e| format!("asset `{name}` ({}) is not a readable image: {e}", path.display()))
+        image::image_dimensions(path).map_err(|e| {
+            format!(
+                "asset `{name}` ({}) is not a readable image: {e}",
+                path.display()
+            )
+        })
     }
 }

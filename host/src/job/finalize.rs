@@ -36,12 +36,20 @@ pub fn finalize(
     if segments.len() != plan.segments.len() {
         return Err(JobError::media(
             "finalize",
-            format!("{} of {} segments are done", segments.len(), plan.segments.len()),
+            format!(
+                "{} of {} segments are done",
+                segments.len(),
+                plan.segments.len()
+            ),
         ));
     }
     let paths = segments
         .iter()
-        .map(|s| storage.local_path(&s.key).map_err(|e| JobError::io(&s.key, e)))
+        .map(|s| {
+            storage
+                .local_path(&s.key)
+                .map_err(|e| JobError::io(&s.key, e))
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     let out = &plan.output;
@@ -51,7 +59,8 @@ pub fn finalize(
         plan.items
             .iter()
             .map(|item| {
-                let duration = out.pts_us(item.output_start + item.output_frames) - out.pts_us(item.output_start);
+                let duration = out.pts_us(item.output_start + item.output_frames)
+                    - out.pts_us(item.output_start);
                 if item.has_audio && !item.still {
                     AudioSource::file(&item.src, 0, duration)
                 } else {
@@ -61,7 +70,12 @@ pub fn finalize(
             .collect()
     };
     let options = ConcatOptions {
-        container: plan.spec.output.container.as_deref().and_then(Container::from_name),
+        container: plan
+            .spec
+            .output
+            .container
+            .as_deref()
+            .and_then(Container::from_name),
         audio,
         audio_bitrate: parse_bitrate(&plan.spec.output.audio.bitrate)
             .map(|b| b.min(u32::MAX as u64) as u32)

@@ -19,7 +19,9 @@ pub(crate) fn detect_mask_in(src: &Path, width: usize, height: usize) -> Result<
     let mut n = 0;
     while n < frames && (samples.len() as u64) < DETECT_SAMPLES {
         decoder.seek_to_frame(n).map_err(|e| e.to_string())?;
-        let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else { break };
+        let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
+            break;
+        };
         if (frame.width() as usize, frame.height() as usize) != (width, height) {
             return Err(format!(
                 "`\"mask\": \"auto\"` finds the mark on the input's {}x{} frames, but this step sees {width}x{height}: put the inpaint step before `fit`",

@@ -11,12 +11,12 @@ use serde::Serialize;
 
 use crate::plugin::{LogSink, PluginRegistry};
 
+use super::JobError;
 use super::finalize::{FinalOutput, finalize};
 use super::plan::{Plan, plan};
 use super::segment::{SegmentContext, SegmentOutput, run_segment};
 use super::spec::JobSpec;
 use super::storage::LocalDir;
-use super::JobError;
 
 /// What a running job reports as it goes.
 pub trait Progress: Sync {
@@ -176,6 +176,9 @@ fn run_segments(
 }
 
 fn default_work_dir(output: &Path, job_id: &str) -> PathBuf {
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(format!(".framejet-{job_id}"))
 }

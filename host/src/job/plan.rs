@@ -169,7 +169,7 @@ pub(crate) fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -
         .iter()
         .map(|step| {
             let seen = size;
-            if let StepSpec::Native(NativeStep::Fit { .. }) = step {
+            if let StepSpec::Native(NativeStep::Fit(_)) = step {
                 size = (out.width, out.height);
             }
             seen
@@ -215,7 +215,9 @@ pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> 
     let mut start = 0;
     for (i, item) in items.iter_mut().enumerate() {
         item.output_frames = if item.still {
-            let secs = spec.inputs[i].still_seconds.unwrap_or(DEFAULT_STILL_SECONDS);
+            let secs = spec.inputs[i]
+                .still_seconds
+                .unwrap_or(DEFAULT_STILL_SECONDS);
             ((secs * frame_rate.0 as f64 / frame_rate.1 as f64).round() as u64).max(1)
         } else {
             let probe = PlanItem {
@@ -319,7 +321,9 @@ fn check_plugin_steps(
     env: &PluginEnv,
 ) -> Result<(), JobError> {
     for (i, step) in spec.steps.iter().enumerate() {
-        let StepSpec::Plugin(step) = step else { continue };
+        let StepSpec::Plugin(step) = step else {
+            continue;
+        };
         let field = format!("steps[{i}]");
         let plugin = registry
             .get(&step.plugin)
@@ -415,5 +419,9 @@ fn new_job_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    format!("job-{}-{:x}", now.as_secs(), now.subsec_nanos() ^ std::process::id())
+    format!(
+        "job-{}-{:x}",
+        now.as_secs(),
+        now.subsec_nanos() ^ std::process::id()
+    )
 }

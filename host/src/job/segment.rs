@@ -51,7 +51,11 @@ pub struct SegmentContext<'a> {
 }
 
 /// Decodes, processes and encodes segment `index` of `plan`.
-pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Result<SegmentOutput, JobError> {
+pub fn run_segment(
+    plan: &Plan,
+    index: usize,
+    ctx: &SegmentContext<'_>,
+) -> Result<SegmentOutput, JobError> {
     let started = Instant::now();
     let task = plan.segments.get(index).ok_or_else(|| {
         JobError::media("run_segment", format!("the plan has no segment {index}"))
@@ -59,7 +63,10 @@ pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Resul
     let item = &plan.items[task.item];
     let container = segment_container(plan);
     let key = segment_key(index, container.extension());
-    let path = ctx.storage.writable_path(&key).map_err(|e| JobError::io(&key, e))?;
+    let path = ctx
+        .storage
+        .writable_path(&key)
+        .map_err(|e| JobError::io(&key, e))?;
     let mut steps = StepChain::new(plan, task, ctx.registry, ctx.log.clone())?;
     let settings = encoder_settings(plan, ctx.encoder_threads);
     let context = format!("segment {index} ({})", item.src.display());
@@ -81,7 +88,9 @@ pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Resul
             )
             .map_err(|e| JobError::media(&context, e))?;
             for frame in processed_rx {
-                encoder.push(&frame).map_err(|e| JobError::media(&context, e))?;
+                encoder
+                    .push(&frame)
+                    .map_err(|e| JobError::media(&context, e))?;
             }
             encoder.finish().map_err(|e| JobError::media(&context, e))
         });
@@ -89,8 +98,12 @@ pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Resul
         if processed.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
-        let decoded = decoder.join().unwrap_or_else(|_| Err(JobError::media(&context, "the decoder thread panicked")));
-        let encoded = encoder.join().unwrap_or_else(|_| Err(JobError::media(&context, "the encoder thread panicked")));
+        let decoded = decoder
+            .join()
+            .unwrap_or_else(|_| Err(JobError::media(&context, "the decoder thread panicked")));
+        let encoded = encoder
+            .join()
+            .unwrap_or_else(|_| Err(JobError::media(&context, "the encoder thread panicked")));
         (decoded, processed, encoded)
     });
     // The first failure in pipeline order is the cause; later ones follow from it.
@@ -115,7 +128,9 @@ pub fn run_segment(plan: &Plan, index: usize, ctx: &SegmentContext<'_>) -> Resul
             ),
         ));
     }
-    ctx.storage.commit(&key).map_err(|e| JobError::io(&key, e))?;
+    ctx.storage
+        .commit(&key)
+        .map_err(|e| JobError::io(&key, e))?;
     Ok(SegmentOutput {
         index,
         key,
@@ -188,7 +203,11 @@ fn decode_range(
         let still = StillSource::open(&item.src, ColorMatrix::for_height(item.height))
             .map_err(|e| JobError::media("decode", e))?;
         for j in task.output_start..task.output_end {
-            if stopped() || tx.send(retimed(still.frame(j, frame_rate(out)), j)).is_err() {
+            if stopped()
+                || tx
+                    .send(retimed(still.frame(j, frame_rate(out)), j))
+                    .is_err()
+            {
                 break;
             }
         }
@@ -206,12 +225,18 @@ fn decode_range(
         }
         let wanted = item.source_frame_at(j, out);
         while current.as_ref().is_none_or(|f| f.index < wanted) {
-            match decoder.next_frame().map_err(|e| JobError::media("decode", e))? {
+            match decoder
+                .next_frame()
+                .map_err(|e| JobError::media("decode", e))?
+            {
                 Some(frame) => current = Some(frame),
                 None => {
                     return Err(JobError::media(
                         "decode",
-                        format!("the input ended at frame {} before frame {wanted}", current.map_or(0, |f| f.index + 1)),
+                        format!(
+                            "the input ended at frame {} before frame {wanted}",
+                            current.map_or(0, |f| f.index + 1)
+                        ),
                     ));
                 }
             }
@@ -232,7 +257,10 @@ fn decode_range(
 }
 
 mod duration_ms {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_u64(d.as_millis() as u64)
     }
 }

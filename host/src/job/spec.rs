@@ -13,7 +13,7 @@ use crate::plugin::PluginLimits;
 
 /// A whole job: inputs, the steps applied to every frame, how to cut and
 /// route it, and what to write.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSpec {
     /// The job's id; `framejet run` makes one up when absent.
@@ -45,7 +45,7 @@ pub struct JobSpec {
 }
 
 /// One input of a job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     /// Path of a video or a still image (PNG, JPEG), relative to the spec file.
@@ -60,7 +60,7 @@ pub struct InputSpec {
 
 /// A step: either built into the host (`{"native": "fit", ...}`) or a plugin
 /// (`{"plugin": "overlay-logo", "params": {...}}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum StepSpec {
     Native(NativeStep),
@@ -81,9 +81,13 @@ impl<'de> Deserialize<'de> for StepSpec {
             ))
         };
         if value.get("native").is_some() {
-            serde_path_to_error::deserialize(value).map(StepSpec::Native).map_err(inner)
+            NativeStep::from_value(value)
+                .map(StepSpec::Native)
+                .map_err(inner)
         } else if value.get("plugin").is_some() {
-            serde_path_to_error::deserialize(value).map(StepSpec::Plugin).map_err(inner)
+            serde_path_to_error::deserialize(value)
+                .map(StepSpec::Plugin)
+                .map_err(inner)
         } else {
             Err(D::Error::custom(
                 "expected a step: {\"native\": \"fit\" | \"inpaint\", ...} or {\"plugin\": \"name\", \"params\": {...}}",
@@ -96,13 +100,14 @@ impl<'de> Deserialize<'de> for StepSpec {
 const SUBFIELD: char = '\u{1f}';
 
 /// A plugin and its params.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PluginStep {
     /// The plugin's name, or a path to its `.wasm` file.
     pub plugin: String,
     /// Params, passed to the plugin as JSON text.
     #[serde(default = "empty_params")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub params: serde_json::Value,
 }
 
@@ -110,37 +115,76 @@ fn empty_params() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
-/// The steps built into the host.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "native", rename_all = "kebab-case", deny_unknown_fields)]
+/// The steps built into the host, named by their `native` key.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "native", rename_all = "kebab-case")]
 pub enum NativeStep {
     /// Scale every input to one size, keeping the aspect ratio.
-    Fit {
-        width: u32,
-        height: u32,
-        #[serde(default)]
-        mode: FitMode,
-        /// Colour of the bars in `pad` mode, `#RRGGBB` (default black).
-        #[serde(default)]
-        color: Option<String>,
-    },
+    Fit(FitStep),
     /// Remove a burned-in watermark.
-    Inpaint {
-        mask: MaskSpec,
-        /// A PNG of the mark with its alpha, for semi-transparent marks.
-        #[serde(default)]
-        logo: Option<PathBuf>,
-        /// Where to put the logo PNG's top-left corner (default: the mask's).
-        #[serde(default)]
-        logo_at: Option<[i32; 2]>,
-        /// Write the mask used as a PNG beside the output.
-        #[serde(default)]
-        write_mask: bool,
-    },
+    Inpaint(InpaintStep),
+}
+
+/// `{"native": "fit", ...}`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FitStep {
+    pub width: u32,
+    pub height: u32,
+    #[serde(default)]
+    pub mode: FitMode,
+    /// Colour of the bars in `pad` mode, `#RRGGBB` (default black).
+    #[serde(default)]
+    pub color: Option<String>,
+}
+
+/// `{"native": "inpaint", ...}`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InpaintStep {
+    pub mask: MaskSpec,
+    /// A PNG of the mark with its alpha, for semi-transparent marks.
+    #[serde(default)]
+    pub logo: Option<PathBuf>,
+    /// Where to put the logo PNG's top-left corner (default: the mask's).
+    #[serde(default)]
+    pub logo_at: Option<[i32; 2]>,
+    /// Write the mask used as a PNG beside the output.
+    #[serde(default)]
+    pub write_mask: bool,
+}
+
+impl NativeStep {
+    /// Deserializes the step named by `native`, tracking the path of an
+    /// error inside it (serde's internally tagged enums lose it).
+    fn from_value(
+        mut value: serde_json::Value,
+    ) -> Result<Self, serde_path_to_error::Error<serde_json::Error>> {
+        let name = value
+            .get("native")
+            .and_then(|n| n.as_str())
+            .map(str::to_string);
+        match name.as_deref() {
+            Some("fit") | Some("inpaint") => {
+                if let Some(object) = value.as_object_mut() {
+                    object.remove("native");
+                }
+                if name.as_deref() == Some("fit") {
+                    serde_path_to_error::deserialize(value).map(NativeStep::Fit)
+                } else {
+                    serde_path_to_error::deserialize(value).map(NativeStep::Inpaint)
+                }
+            }
+            // Let the derived impl say what is wrong with the name.
+            _ => serde_path_to_error::deserialize(value),
+        }
+    }
 }
 
 /// How `fit` treats a different aspect ratio.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FitMode {
     /// Scale to fit inside, bars on the sides (default).
@@ -153,7 +197,7 @@ pub enum FitMode {
 }
 
 /// Where the watermark is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum MaskSpec {
     /// `{"rect": [x, y, width, height]}` in the input's pixels.
@@ -165,7 +209,7 @@ pub enum MaskSpec {
 }
 
 /// What to write.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// `mp4` (default), `mkv`, `mov` or `webm`; `framejet run -o` picks it
@@ -186,8 +230,8 @@ pub struct OutputSpec {
 }
 
 /// Video encoding settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct VideoSpec {
     /// `h264` (default), `hevc`, `vp9`, `av1`, `ffv1`, or an FFmpeg encoder name.
     pub codec: String,
@@ -211,7 +255,7 @@ impl Default for VideoSpec {
 
 /// Rate control: constant quality (`{"crf": 23}`, the default) or a
 /// bitrate (`{"bitrate": "5M", "max_bitrate": "8M"}`), not both.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateSpec {
     #[serde(default)]
@@ -223,7 +267,9 @@ pub struct RateSpec {
 }
 
 /// Hardware encoder choice.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum HwSpec {
     #[default]
@@ -233,8 +279,8 @@ pub enum HwSpec {
 }
 
 /// Audio settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct AudioSpec {
     /// `aac` (default; an AAC source covering the whole output is copied) or `none`.
     pub codec: String,
@@ -252,7 +298,9 @@ impl Default for AudioSpec {
 }
 
 /// How urgent a job is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum JobPriority {
     Low,
@@ -313,8 +361,7 @@ impl JobSpec {
     pub fn from_toml(text: &str) -> Result<Self, SpecError> {
         let de = toml::Deserializer::parse(text)
             .map_err(|e| SpecError::invalid("(toml)", e.to_string().trim().to_string()))?;
-        serde_path_to_error::deserialize(de)
-            .map_err(|e| spec_error(e.path(), e.inner().message()))
+        serde_path_to_error::deserialize(de).map_err(|e| spec_error(e.path(), e.inner().message()))
     }
 
     /// Makes relative input, asset and mask paths relative to `base`.
@@ -329,7 +376,7 @@ impl JobSpec {
             input.assets.values_mut().for_each(fix);
         }
         for step in &mut self.steps {
-            if let StepSpec::Native(NativeStep::Inpaint { mask, logo, .. }) = step {
+            if let StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) = step {
                 if let MaskSpec::Png(p) = mask {
                     fix(p);
                 }
@@ -372,22 +419,21 @@ impl JobSpec {
         let mut fits = 0;
         for (i, step) in self.steps.iter().enumerate() {
             match step {
-                StepSpec::Native(NativeStep::Fit {
+                StepSpec::Native(NativeStep::Fit(FitStep {
                     width,
                     height,
                     color,
                     ..
-                }) => {
+                })) => {
                     fits += 1;
                     check_output_size(*width, *height)
                         .map_err(|m| SpecError::invalid(format!("steps[{i}]"), m))?;
                     if let Some(c) = color {
-                        parse_hex_color(c).map_err(|m| {
-                            SpecError::invalid(format!("steps[{i}].color"), m)
-                        })?;
+                        parse_hex_color(c)
+                            .map_err(|m| SpecError::invalid(format!("steps[{i}].color"), m))?;
                     }
                 }
-                StepSpec::Native(NativeStep::Inpaint { mask, logo, .. }) => {
+                StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) => {
                     if let MaskSpec::Png(p) = mask
                         && !p.is_file()
                     {
@@ -485,12 +531,12 @@ impl JobSpec {
     /// The `fit` step, if the job has one.
     pub fn fit(&self) -> Option<(u32, u32, FitMode, Option<&str>)> {
         self.steps.iter().find_map(|s| match s {
-            StepSpec::Native(NativeStep::Fit {
+            StepSpec::Native(NativeStep::Fit(FitStep {
                 width,
                 height,
                 mode,
                 color,
-            }) => Some((*width, *height, *mode, color.as_deref())),
+            })) => Some((*width, *height, *mode, color.as_deref())),
             _ => None,
         })
     }
@@ -498,7 +544,10 @@ impl JobSpec {
 
 fn check_plugin_step(step: &PluginStep, field: &str) -> Result<(), SpecError> {
     if step.plugin.trim().is_empty() {
-        return Err(SpecError::invalid(format!("{field}.plugin"), "a plugin name is needed"));
+        return Err(SpecError::invalid(
+            format!("{field}.plugin"),
+            "a plugin name is needed",
+        ));
     }
     if !step.params.is_object() {
         return Err(SpecError::invalid(
@@ -511,10 +560,14 @@ fn check_plugin_step(step: &PluginStep, field: &str) -> Result<(), SpecError> {
 
 fn check_output_size(width: u32, height: u32) -> Result<(), String> {
     if !(16..=8192).contains(&width) || !(16..=8192).contains(&height) {
-        return Err(format!("size {width}x{height}: width and height must be 16-8192"));
+        return Err(format!(
+            "size {width}x{height}: width and height must be 16-8192"
+        ));
     }
     if width % 2 != 0 || height % 2 != 0 {
-        return Err(format!("size {width}x{height}: width and height must be even (4:2:0 video)"));
+        return Err(format!(
+            "size {width}x{height}: width and height must be even (4:2:0 video)"
+        ));
     }
     Ok(())
 }
@@ -616,4 +669,10 @@ fn clean_serde_message(message: &str) -> String {
     message
         .replace("unknown variant", "unknown value")
         .replace("unknown field", "unknown key")
+}
+
+/// The JSON Schema of a job spec (what `docs/job.schema.json` holds).
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(JobSpec);
+    serde_json::to_value(schema).unwrap_or_default()
 }

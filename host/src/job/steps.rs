@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use framejet_inpaint::{InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame};
+use framejet_inpaint::{
+    InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame,
+};
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
 use crate::plugin::{
@@ -17,13 +19,15 @@ use crate::plugin::{
 use super::JobError;
 use super::assets::JobAssets;
 use super::plan::{Plan, SegmentTask, plugin_media_info, step_sizes};
-use super::spec::{FitMode, MaskSpec, NativeStep, StepSpec, parse_hex_color};
+use super::spec::{
+    FitMode, FitStep, InpaintStep as InpaintSpec, MaskSpec, NativeStep, StepSpec, parse_hex_color,
+};
 
 /// One step of the chain.
 pub(crate) enum Step {
     Fit(Fitter),
-    Inpaint(Box<InpaintStep>),
-    Overlay(Box<OverlayStep>),
+    Inpaint(Box<InpaintStage>),
+    Overlay(Box<OverlayStage>),
     Filter(FilterInstance),
 }
 
@@ -48,10 +52,17 @@ impl StepChain {
         for (i, (spec, &(w, h))) in plan.spec.steps.iter().zip(&sizes).enumerate() {
             let field = format!("steps[{i}]");
             let step = match spec {
-                StepSpec::Native(NativeStep::Fit { width, height, mode, color }) => {
-                    let pad = color.as_deref().map(parse_hex_color).transpose().map_err(|m| {
-                        JobError::media(format!("{field}.color"), m)
-                    })?;
+                StepSpec::Native(NativeStep::Fit(FitStep {
+                    width,
+                    height,
+                    mode,
+                    color,
+                })) => {
+                    let pad = color
+                        .as_deref()
+                        .map(parse_hex_color)
+                        .transpose()
+                        .map_err(|m| JobError::media(format!("{field}.color"), m))?;
                     let mode = match mode {
                         FitMode::Pad => MediaFitMode::Pad,
                         FitMode::Crop => MediaFitMode::Crop,
@@ -61,9 +72,21 @@ impl StepChain {
                         .map_err(|e| JobError::media(&field, e))?;
                     Step::Fit(fitter)
                 }
-                StepSpec::Native(NativeStep::Inpaint { mask, logo, logo_at, .. }) => {
-                    let step = InpaintStep::new(mask, logo.as_deref(), *logo_at, w, h, item.src.as_path())
-                        .map_err(|e| JobError::media(&field, e))?;
+                StepSpec::Native(NativeStep::Inpaint(InpaintSpec {
+                    mask,
+                    logo,
+                    logo_at,
+                    ..
+                })) => {
+                    let step = InpaintStage::new(
+                        mask,
+                        logo.as_deref(),
+                        *logo_at,
+                        w,
+                        h,
+                        item.src.as_path(),
+                    )
+                    .map_err(|e| JobError::media(&field, e))?;
                     Step::Inpaint(Box::new(step))
                 }
                 StepSpec::Plugin(p) => {
@@ -87,7 +110,7 @@ impl StepChain {
                             let instance = plugin
                                 .overlay(&info, &params, env)
                                 .map_err(|e| JobError::plugin(&field, e))?;
-                            Step::Overlay(Box::new(OverlayStep::new(instance, &input.assets)))
+                            Step::Overlay(Box::new(OverlayStage::new(instance, &input.assets)))
                         }
                     }
                 }
@@ -98,7 +121,11 @@ impl StepChain {
     }
 
     /// Runs `frame` through every step; finished frames go to `out`.
-    pub(crate) fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), JobError> {
+    pub(crate) fn push(
+        &mut self,
+        frame: VideoFrame,
+        out: &mut Vec<VideoFrame>,
+    ) -> Result<(), JobError> {
         let mut batch = vec![frame];
         for (field, step) in &mut self.steps {
             let mut next = Vec::with_capacity(batch.len());
@@ -181,14 +208,14 @@ impl Step {
 
 /// Draws an overlay plugin's ops on each frame. Assets and sprites are
 /// converted to YUV once and kept, per scale.
-pub(crate) struct OverlayStep {
+pub(crate) struct OverlayStage {
     instance: OverlayInstance,
     asset_files: std::collections::BTreeMap<String, std::path::PathBuf>,
     assets: HashMap<(String, u32), Arc<YuvaImage>>,
     sprites: HashMap<u32, Arc<YuvaImage>>,
 }
 
-impl OverlayStep {
+impl OverlayStage {
     fn new(
         instance: OverlayInstance,
         asset_files: &std::collections::BTreeMap<String, std::path::PathBuf>,
@@ -222,7 +249,14 @@ impl OverlayStep {
                 }
                 DrawOp::Rect(r) => {
                     let c = r.color;
-                    framejet_media::fill_rect(frame, r.x, r.y, r.width, r.height, [c.r, c.g, c.b, c.a]);
+                    framejet_media::fill_rect(
+                        frame,
+                        r.x,
+                        r.y,
+                        r.width,
+                        r.height,
+                        [c.r, c.g, c.b, c.a],
+                    );
                 }
                 DrawOp::Inpaint(r) => inpaint_region(frame, r.x, r.y, r.width, r.height)?,
             }
@@ -230,7 +264,12 @@ impl OverlayStep {
         Ok(())
     }
 
-    fn asset(&mut self, name: &str, scale: f32, matrix: ColorMatrix) -> Result<Arc<YuvaImage>, StepError> {
+    fn asset(
+        &mut self,
+        name: &str,
+        scale: f32,
+        matrix: ColorMatrix,
+    ) -> Result<Arc<YuvaImage>, StepError> {
         let key = (name.to_string(), scale.to_bits());
         if let Some(image) = self.assets.get(&key) {
             return Ok(image.clone());
@@ -274,10 +313,13 @@ impl OverlayStep {
 /// `inpaint` draw op): a single-frame, spatial-only inpaint.
 fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Result<(), StepError> {
     let (fw, fh) = (frame.width() as usize, frame.height() as usize);
-    let mask = Mask::from_rect(Rect::new(x.into(), y.into(), w.into(), h.into()), fw, fh).map_err(other)?;
+    let mask = Mask::from_rect(Rect::new(x.into(), y.into(), w.into(), h.into()), fw, fh)
+        .map_err(other)?;
     let config = InpaintConfig::default().mark(MarkModel::Opaque).window(0);
     let mut inpainter = Inpainter::new(config, mask).map_err(other)?;
-    let mut done = inpainter.push(to_inpaint_frame(frame).map_err(other)?).map_err(other)?;
+    let mut done = inpainter
+        .push(to_inpaint_frame(frame).map_err(other)?)
+        .map_err(other)?;
     done.extend(inpainter.finish().map_err(other)?);
     if let Some(result) = done.first() {
         copy_from_inpaint(result, frame).map_err(other)?;
@@ -286,14 +328,14 @@ fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Res
 }
 
 /// The native `inpaint` step: a streaming inpainter with look-ahead.
-pub(crate) struct InpaintStep {
+pub(crate) struct InpaintStage {
     inpainter: Inpainter,
     /// Frames handed in and not yet handed out, by arrival (their indexes
     /// and timestamps go back onto the inpainted frames).
     pending: std::collections::VecDeque<VideoFrame>,
 }
 
-impl InpaintStep {
+impl InpaintStage {
     fn new(
         mask: &MaskSpec,
         logo: Option<&std::path::Path>,
@@ -317,7 +359,8 @@ impl InpaintStep {
                 let b = mask.bbox();
                 [b.x as i32, b.y as i32]
             });
-            let model = LogoModel::from_png(logo, at[0].into(), at[1].into(), w, h).map_err(|e| e.to_string())?;
+            let model = LogoModel::from_png(logo, at[0].into(), at[1].into(), w, h)
+                .map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Given(model));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
@@ -341,10 +384,9 @@ impl InpaintStep {
 
     fn emit(&mut self, done: Vec<Yuv420Frame>, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
         for result in done {
-            let mut frame = self
-                .pending
-                .pop_front()
-                .ok_or_else(|| StepError::Other("inpainter returned more frames than it was given".into()))?;
+            let mut frame = self.pending.pop_front().ok_or_else(|| {
+                StepError::Other("inpainter returned more frames than it was given".into())
+            })?;
             copy_from_inpaint(&result, &mut frame).map_err(other)?;
             out.push(frame);
         }
@@ -354,20 +396,27 @@ impl InpaintStep {
 
 fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint::InpaintError> {
     let plane = |i: usize| {
-        Plane::new(frame.plane(i), frame.plane_width(i), frame.plane_height(i), frame.stride(i))
+        Plane::new(
+            frame.plane(i),
+            frame.plane_width(i),
+            frame.plane_height(i),
+            frame.stride(i),
+        )
     };
     Yuv420Frame::from_planes(plane(0)?, plane(1)?, plane(2)?)
 }
 
 fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
-    for i in 0..3 {
-        let (w, h) = (dst.plane_width(i), dst.plane_height(i));
-        let stride = dst.stride(i);
+    let sizes: Vec<(usize, usize)> = (0..3)
+        .map(|i| (dst.plane_width(i), dst.plane_height(i)))
+        .collect();
+    let (planes, strides) = dst.planes_mut();
+    for (i, plane) in planes.into_iter().enumerate() {
+        let ((w, h), stride) = (sizes[i], strides[i]);
         let data = src.data(i);
         if data.len() < w * h {
             return Err("inpainted frame has the wrong size".into());
         }
-        let plane = dst.plane_mut(i);
         for row in 0..h {
             plane[row * stride..row * stride + w].copy_from_slice(&data[row * w..row * w + w]);
         }
@@ -387,7 +436,10 @@ fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
                 for row in frame.plane(i).chunks(stride).take(h) {
                     data.extend_from_slice(&row[..w]);
                 }
-                FilterPlane { stride: w as u32, data }
+                FilterPlane {
+                    stride: w as u32,
+                    data,
+                }
             })
             .collect(),
     }
@@ -395,10 +447,13 @@ fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
 
 fn from_filter_frame(result: &FilterFrame, like: &VideoFrame) -> Result<VideoFrame, String> {
     let mut frame = like.clone();
-    for (i, plane) in result.planes.iter().enumerate().take(3) {
-        let (w, h, stride) = (frame.plane_width(i), frame.plane_height(i), frame.stride(i));
+    let sizes: Vec<(usize, usize)> = (0..3)
+        .map(|i| (frame.plane_width(i), frame.plane_height(i)))
+        .collect();
+    let (planes, strides) = frame.planes_mut();
+    for ((i, dst), plane) in planes.into_iter().enumerate().zip(&result.planes) {
+        let ((w, h), stride) = (sizes[i], strides[i]);
         let src_stride = plane.stride as usize;
-        let dst = frame.plane_mut(i);
         for row in 0..h {
             let src = plane
                 .data

@@ -124,7 +124,8 @@ impl Plugin {
             .call_plan(&mut store, info, params)
             .map_err(|e| call_error(&self.name, &store, call, e))?
             .map_err(|e| refused(&self.name, e))?;
-        validate_segments(&segments, info, max).map_err(|reason| invalid(&self.name, call, reason))?;
+        validate_segments(&segments, info, max)
+            .map_err(|reason| invalid(&self.name, call, reason))?;
         Ok(segments)
     }
 
@@ -230,8 +231,13 @@ impl OverlayInstance {
             }
         };
         let state = self.store.data();
-        validate_draw_ops(&ops, self.frame_size, state.sprites().len(), state.limits().max_draw_ops)
-            .map_err(|reason| invalid(&self.plugin, call, reason))?;
+        validate_draw_ops(
+            &ops,
+            self.frame_size,
+            state.sprites().len(),
+            state.limits().max_draw_ops,
+        )
+        .map_err(|reason| invalid(&self.plugin, call, reason))?;
         Ok(ops)
     }
 
@@ -271,11 +277,13 @@ impl FilterInstance {
             return Err(stopped(&self.plugin, call));
         }
         arm_deadline(&mut self.store);
-        let result = self
-            .bindings
-            .framejet_plugin_filters()
-            .filter()
-            .call_apply(&mut self.store, self.handle, index, pts_us, frame);
+        let result = self.bindings.framejet_plugin_filters().filter().call_apply(
+            &mut self.store,
+            self.handle,
+            index,
+            pts_us,
+            frame,
+        );
         let out = match result {
             Ok(out) => out.map_err(|e| refused(&self.plugin, e))?,
             Err(e) => {
@@ -376,7 +384,10 @@ fn validate_route(route: &Route) -> Result<(), String> {
         ));
     }
     if route.capabilities.len() > 16 {
-        return Err(format!("{} capabilities; at most 16", route.capabilities.len()));
+        return Err(format!(
+            "{} capabilities; at most 16",
+            route.capabilities.len()
+        ));
     }
     if let Some(cap) = route.capabilities.iter().find(|c| !is_identifier(c, 32)) {
         return Err(format!(
@@ -467,10 +478,16 @@ fn validate_draw_ops(
         match op {
             DrawOp::Asset(a) => {
                 if !(a.scale.is_finite() && a.scale > 0.0 && a.scale <= MAX_SCALE) {
-                    return Err(format!("draw op {i}: scale {} is not in (0, {MAX_SCALE}]", a.scale));
+                    return Err(format!(
+                        "draw op {i}: scale {} is not in (0, {MAX_SCALE}]",
+                        a.scale
+                    ));
                 }
                 if !opacity_ok(a.opacity) {
-                    return Err(format!("draw op {i}: opacity {} is outside 0..1", a.opacity));
+                    return Err(format!(
+                        "draw op {i}: opacity {} is outside 0..1",
+                        a.opacity
+                    ));
                 }
             }
             DrawOp::Rect(RectFill { width, height, .. })
@@ -487,7 +504,10 @@ fn validate_draw_ops(
                     ));
                 }
                 if !opacity_ok(s.opacity) {
-                    return Err(format!("draw op {i}: opacity {} is outside 0..1", s.opacity));
+                    return Err(format!(
+                        "draw op {i}: opacity {} is outside 0..1",
+                        s.opacity
+                    ));
                 }
             }
         }
@@ -506,7 +526,11 @@ fn validate_filter_frame(input: &FilterFrame, output: &FilterFrame) -> Result<()
         return Err(format!("{} planes, expected 3", output.planes.len()));
     }
     let (w, h) = (output.width as usize, output.height as usize);
-    let dims = [(w, h), (w.div_ceil(2), h.div_ceil(2)), (w.div_ceil(2), h.div_ceil(2))];
+    let dims = [
+        (w, h),
+        (w.div_ceil(2), h.div_ceil(2)),
+        (w.div_ceil(2), h.div_ceil(2)),
+    ];
     for (i, (plane, (pw, ph))) in output.planes.iter().zip(dims).enumerate() {
         let stride = plane.stride as usize;
         if stride < pw || plane.data.len() < stride * ph {

@@ -40,8 +40,7 @@ impl PluginRegistry {
             dirs.push(dir);
         }
         dirs.push(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../plugins/target/wasm32-wasip2/release"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/target/wasm32-wasip2/release"),
         );
         dirs
     }
@@ -70,7 +69,10 @@ impl PluginRegistry {
         if name.ends_with(".wasm") || name.contains('/') {
             return Ok(PathBuf::from(name));
         }
-        let candidates = [format!("{name}.wasm"), format!("{}.wasm", name.replace('-', "_"))];
+        let candidates = [
+            format!("{name}.wasm"),
+            format!("{}.wasm", name.replace('-', "_")),
+        ];
         self.dirs
             .iter()
             .flat_map(|dir| candidates.iter().map(move |file| dir.join(file)))
@@ -102,7 +104,10 @@ impl PluginRegistry {
         let names = self.available();
         if names.is_empty() {
             let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
-            format!("none (searched {}; set FRAMEJET_PLUGIN_PATH or build plugins/)", dirs.join(", "))
+            format!(
+                "none (searched {}; set FRAMEJET_PLUGIN_PATH or build plugins/)",
+                dirs.join(", ")
+            )
         } else {
             names.join(", ")
         }
