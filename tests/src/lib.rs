@@ -159,3 +159,50 @@ pub fn write_job(dir: &Path, name: &str, job: &serde_json::Value) -> PathBuf {
     std::fs::write(&path, serde_json::to_string_pretty(job).expect("json")).expect("write job");
     path
 }
+
+/// Every decoded frame's luma plane (`width * height` bytes each).
+pub fn luma_frames(path: &Path) -> Vec<Vec<u8>> {
+    let (w, h) = video_size(path);
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks((w * h) as usize)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// PSNR in dB between two sets of luma frames over the pixels where
+/// `inside(x, y)` holds.
+pub fn psnr_where(
+    a: &[Vec<u8>],
+    b: &[Vec<u8>],
+    width: u32,
+    inside: impl Fn(u32, u32) -> bool,
+) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0u64);
+    for (fa, fb) in a.iter().zip(b) {
+        for (i, (&pa, &pb)) in fa.iter().zip(fb).enumerate() {
+            let (x, y) = (i as u32 % width, i as u32 / width);
+            if inside(x, y) {
+                let d = f64::from(pa) - f64::from(pb);
+                sum += d * d;
+                n += 1;
+            }
+        }
+    }
+    let mse = sum / n.max(1) as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}

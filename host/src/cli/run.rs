@@ -213,6 +213,23 @@ impl Progress for Reporter {
             total,
             plan.segments.len()
         ));
+        for m in &plan.masks {
+            self.log.line(&format!(
+                "inpaint mask of steps[{}] on input {}: {} pixels in [x {}, y {}, w {}, h {}]{}",
+                m.step,
+                m.item,
+                m.pixels,
+                m.bbox[0],
+                m.bbox[1],
+                m.bbox[2],
+                m.bbox[3],
+                if m.detected {
+                    " (found from the video)"
+                } else {
+                    ""
+                }
+            ));
+        }
         if let Ok(spec) = serde_json::to_string(&plan.spec) {
             self.log.line(&format!("resolved spec {spec}"));
         }

@@ -1,10 +1,60 @@
-//! The parts of the native `inpaint` step that read the input as a whole:
-//! finding a static mark (`"mask": "auto"`) from frames sampled across it.
+//! The parts of the native `inpaint` step that see the input as a whole:
+//! turning the spec's mask into a [`Mask`] (a rectangle, a PNG, or a static
+//! mark found from frames sampled across the video), so that a bad mask
+//! fails the job at plan time, before any frame is processed.
 
 use std::path::Path;
 
-use framejet_inpaint::{DetectOptions, Mask, Plane, detect_mask};
+use framejet_inpaint::{DetectOptions, Mask, Plane, Rect, detect_mask};
 use framejet_media::Decoder;
+use serde::Serialize;
+
+use super::spec::MaskSpec;
+
+/// The mask an inpaint step uses on one input, as the plan records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaskSummary {
+    /// Index of the step in the spec.
+    pub step: usize,
+    /// Index of the input.
+    pub item: usize,
+    /// Bounding box `[x, y, width, height]`.
+    pub bbox: [i64; 4],
+    /// Masked pixels.
+    pub pixels: usize,
+    /// Whether it was found from the video (`"mask": "auto"`).
+    pub detected: bool,
+}
+
+/// The mask `spec` describes for a `width`x`height` view of `src`.
+pub(crate) fn resolve_mask(
+    spec: &MaskSpec,
+    src: &Path,
+    width: u32,
+    height: u32,
+) -> Result<Mask, String> {
+    let (w, h) = (width as usize, height as usize);
+    match spec {
+        MaskSpec::Rect([x, y, mw, mh]) => {
+            let rect = Rect::new((*x).into(), (*y).into(), (*mw).into(), (*mh).into());
+            Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
+        }
+        MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
+        MaskSpec::Auto => detect_mask_in(src, w, h),
+    }
+}
+
+/// Summarises `mask` for the plan and the job log.
+pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -> MaskSummary {
+    let b = mask.bbox();
+    MaskSummary {
+        step,
+        item,
+        bbox: [b.x, b.y, b.width as i64, b.height as i64],
+        pixels: mask.count(),
+        detected,
+    }
+}
 
 /// Frames sampled across the input to find the mark.
 const DETECT_SAMPLES: u64 = 60;

@@ -65,6 +65,8 @@ pub struct JobReport {
     pub output: FinalOutput,
     pub queue: String,
     pub segments: Vec<SegmentOutput>,
+    /// Mask PNGs written beside the output (inpaint steps with `write_mask`).
+    pub masks: Vec<PathBuf>,
     pub plan_ms: u64,
     pub segments_ms: u64,
     pub finalize_ms: u64,
@@ -102,11 +104,13 @@ fn run_planned(
     let t2 = Instant::now();
     options.progress.finalizing();
     let output = finalize(plan, &segments, storage, &options.output)?;
+    let masks = write_masks(plan, &options.output)?;
     Ok(JobReport {
         job_id: plan.job_id.clone(),
         output,
         queue: plan.route.queue.clone(),
         segments,
+        masks,
         plan_ms: plan_time.as_millis() as u64,
         segments_ms: segments_time.as_millis() as u64,
         finalize_ms: t2.elapsed().as_millis() as u64,
@@ -181,4 +185,41 @@ fn default_work_dir(output: &Path, job_id: &str) -> PathBuf {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     dir.join(format!(".framejet-{job_id}"))
+}
+
+/// Writes the mask of each inpaint step that asks for it beside the output:
+/// `out.mp4.mask.png`, or `out.mp4.mask-<step>-<input>.png` when there are
+/// several.
+fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
+    use super::spec::{NativeStep, StepSpec};
+    let wanted: Vec<_> = plan
+        .masks
+        .iter()
+        .filter(|m| {
+            matches!(&plan.spec.steps[m.step], StepSpec::Native(NativeStep::Inpaint(s)) if s.write_mask)
+        })
+        .collect();
+    let mut written = Vec::new();
+    for m in &wanted {
+        let StepSpec::Native(NativeStep::Inpaint(step)) = &plan.spec.steps[m.step] else {
+            continue;
+        };
+        let item = &plan.items[m.item];
+        let (w, h) =
+            super::plan::step_sizes(&plan.spec, (item.width, item.height), &plan.output)[m.step];
+        let mask = super::inpaint::resolve_mask(&step.mask, &item.src, w, h)
+            .map_err(|e| JobError::media(format!("steps[{}].mask", m.step), e))?;
+        let name = if wanted.len() == 1 {
+            ".mask.png".to_string()
+        } else {
+            format!(".mask-{}-{}.png", m.step, m.item)
+        };
+        let mut path = output.as_os_str().to_owned();
+        path.push(name);
+        let path = PathBuf::from(path);
+        mask.to_png(&path)
+            .map_err(|e| JobError::media(format!("steps[{}].write_mask", m.step), e))?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -11,7 +11,10 @@ use serde::Serialize;
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
-use super::spec::{JobPriority, JobSpec, NativeStep, PluginStep, StepSpec, parse_rational};
+use super::inpaint::{MaskSummary, resolve_mask, summarize};
+use super::spec::{
+    JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
+};
 
 /// Plugins used when a job names none.
 pub const DEFAULT_ROUTER: &str = "route-by-size";
@@ -31,6 +34,8 @@ pub struct Plan {
     pub output: OutputFormat,
     pub items: Vec<PlanItem>,
     pub segments: Vec<SegmentTask>,
+    /// The mask of every inpaint step on every input.
+    pub masks: Vec<MaskSummary>,
 }
 
 /// Where the router sent the job.
@@ -232,6 +237,7 @@ pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> 
 
     let route = route(&spec, &job_id, &items, &output, registry, &env)?;
     check_plugin_steps(&spec, &items, &output, registry, &env)?;
+    let masks = resolve_masks(&spec, &items, &output)?;
     let segments = plan_segments(&spec, &items, &output, registry, &env)?;
     Ok(Plan {
         job_id,
@@ -240,6 +246,7 @@ pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> 
         output,
         items,
         segments,
+        masks,
     })
 }
 
@@ -349,6 +356,38 @@ fn check_plugin_steps(
         }
     }
     Ok(())
+}
+
+/// Builds the mask of every inpaint step for every input, so an empty,
+/// misplaced or wrongly sized mask fails the job before any frame is
+/// processed.
+fn resolve_masks(
+    spec: &JobSpec,
+    items: &[PlanItem],
+    output: &OutputFormat,
+) -> Result<Vec<MaskSummary>, JobError> {
+    let mut masks = Vec::new();
+    for (i, step) in spec.steps.iter().enumerate() {
+        let StepSpec::Native(NativeStep::Inpaint(inpaint)) = step else {
+            continue;
+        };
+        for (n, item) in items.iter().enumerate() {
+            let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
+            let mask = resolve_mask(&inpaint.mask, &item.src, w, h).map_err(|message| {
+                JobError::media(
+                    format!("steps[{i}].mask (input `{}`)", item.src.display()),
+                    message,
+                )
+            })?;
+            masks.push(summarize(
+                &mask,
+                i,
+                n,
+                matches!(inpaint.mask, MaskSpec::Auto),
+            ));
+        }
+    }
+    Ok(masks)
 }
 
 fn plan_segments(

@@ -345,14 +345,7 @@ impl InpaintStage {
         src: &std::path::Path,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = match mask {
-            MaskSpec::Rect([x, y, mw, mh]) => {
-                let rect = Rect::new((*x).into(), (*y).into(), (*mw).into(), (*mh).into());
-                Mask::from_rect(rect, w, h).map_err(|e| e.to_string())?
-            }
-            MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string())?,
-            MaskSpec::Auto => super::inpaint::detect_mask_in(src, w, h)?,
-        };
+        let mask = super::inpaint::resolve_mask(mask, src, width, height)?;
         let mut config = InpaintConfig::default();
         if let Some(logo) = logo {
             let at = logo_at.unwrap_or_else(|| {

@@ -1,0 +1,148 @@
+//! The native `inpaint` step through `framejet run`: a burned-in
+//! semi-transparent logo comes out, and bad masks are refused before any
+//! frame is processed.
+
+use std::path::{Path, PathBuf};
+
+use framejet_tests::*;
+use serde_json::json;
+use tempfile::TempDir;
+
+const LOGO: (u32, u32, u32, u32) = (200, 150, 80, 40);
+
+/// A clean textured clip with motion, a 45%-white logo PNG, and the clip
+/// with the logo burned in at `LOGO`, all lossless.
+fn clips(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let clean = dir.join("clean.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:rate=25",
+        "-t",
+        "2.4",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv420p",
+        clean.to_str().unwrap(),
+    ]);
+    let logo = dir.join("logo.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=white@0.45:s={}x{},format=rgba", LOGO.2, LOGO.3),
+        "-frames:v",
+        "1",
+        logo.to_str().unwrap(),
+    ]);
+    let marked = dir.join("marked.mkv");
+    ffmpeg(&[
+        "-i",
+        clean.to_str().unwrap(),
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        &format!(
+            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
+            LOGO.0, LOGO.1
+        ),
+        "-c:v",
+        "ffv1",
+        marked.to_str().unwrap(),
+    ]);
+    (clean, logo, marked)
+}
+
+fn in_logo(x: u32, y: u32) -> bool {
+    (LOGO.0..LOGO.0 + LOGO.2).contains(&x) && (LOGO.1..LOGO.1 + LOGO.3).contains(&y)
+}
+
+#[test]
+fn a_semi_transparent_logo_is_removed() {
+    let dir = TempDir::new().unwrap();
+    let (clean, logo, marked) = clips(dir.path());
+    let output = dir.path().join("out.mkv");
+    let job = write_job(
+        dir.path(),
+        "job.json",
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
+                       "logo": logo, "write_mask": true}],
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let clean = luma_frames(&clean);
+    let before = psnr_where(&luma_frames(&marked), &clean, 320, in_logo);
+    let after = psnr_where(&luma_frames(&output), &clean, 320, in_logo);
+    assert_eq!(luma_frames(&output).len(), clean.len());
+    assert!(
+        after > before + 15.0 && after > 35.0,
+        "PSNR in the mask: {before:.1} dB before, {after:.1} dB after"
+    );
+    let outside = psnr_where(&luma_frames(&output), &luma_frames(&marked), 320, |x, y| {
+        !in_logo(x, y)
+    });
+    assert!(
+        outside > 60.0,
+        "the rest of the frame is as it came in: {outside:.1} dB"
+    );
+    assert!(
+        dir.path().join("out.mkv.mask.png").is_file(),
+        "write_mask writes the mask beside the output"
+    );
+}
+
+#[test]
+fn bad_masks_are_refused_before_any_frame_is_processed() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, marked) = clips(dir.path());
+    let small_png = dir.path().join("small-mask.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white:s=64x48",
+        "-frames:v",
+        "1",
+        small_png.to_str().unwrap(),
+    ]);
+    for (mask, words) in [
+        (json!({"rect": [10, 10, 0, 0]}), "no pixel"),
+        (json!({"rect": [5000, 5000, 20, 20]}), "outside"),
+        (json!({"rect": [0, 0, 320, 240]}), "100%"),
+        (json!({"png": small_png}), "64x48"),
+    ] {
+        let output = dir.path().join("out.mkv");
+        let job = write_job(
+            dir.path(),
+            "job.json",
+            &json!({
+                "inputs": [{"src": marked}],
+                "steps": [{"native": "inpaint", "mask": mask}],
+                "output": {"video": {"codec": "ffv1"}}
+            }),
+        );
+        let out = framejet(&[
+            "run",
+            job.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(!out.status.success(), "{mask}: {}", text(&out));
+        assert!(stderr.contains("steps[0].mask"), "{mask}: {stderr}");
+        assert!(stderr.contains(words), "{mask}: says {words:?}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("\"progress\"") && !stdout.contains("\"planned\""),
+            "failed before processing: {stdout}"
+        );
+        assert!(!output.exists());
+    }
+}
