@@ -61,6 +61,53 @@ fn row(what: &str, d: Duration) {
     }
 }
 
+/// The floor: the same component instantiated by plain wasmtime with the
+/// same engine settings and a default WASI context, nothing else.
+fn bare_instantiate(wasm: &std::path::Path) -> Duration {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+    struct Bare {
+        ctx: WasiCtx,
+        table: ResourceTable,
+    }
+    impl WasiView for Bare {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.ctx,
+                table: &mut self.table,
+            }
+        }
+    }
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(512)
+        .total_core_instances(2048)
+        .total_memories(1024)
+        .total_tables(2048)
+        .max_memory_size(1 << 30);
+    let mut config = wasmtime::Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let component = Component::from_file(&engine, wasm).unwrap();
+    let mut linker = Linker::<Bare>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    time_per_call(15, 2000, || {
+        let mut store = wasmtime::Store::new(
+            &engine,
+            Bare {
+                ctx: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        store.set_epoch_deadline(1_000_000);
+        black_box(pre.instantiate(&mut store).unwrap());
+    })
+}
+
 fn main() {
     let cache = std::env::temp_dir().join(format!("framejet-bench-cache-{}", std::process::id()));
     let config = RuntimeConfig {
@@ -101,10 +148,22 @@ fn main() {
     let overlay = registry.get("overlay-logo").unwrap();
     let env = PluginEnv::default();
 
+    let bare = bare_instantiate(&plugin_file("route-by-size"));
+    row(
+        "bare wasmtime: instantiate route-by-size from InstancePre",
+        bare,
+    );
     let inst = time_per_call(15, 2000, || {
         router.instantiate(env.clone()).unwrap();
     });
-    row("instantiate route-by-size from InstancePre", inst);
+    row(
+        "framejet: instantiate route-by-size (store, sandbox, limits)",
+        inst,
+    );
+    println!(
+        "| framejet / bare instantiation | {:.2}x |",
+        inst.as_secs_f64() / bare.as_secs_f64()
+    );
 
     let job = JobInfo {
         id: "bench".into(),

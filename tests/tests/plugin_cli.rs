@@ -1,6 +1,6 @@
 //! `framejet plugin check` and `framejet plugin new`, through the binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use framejet::plugin::PluginRegistry;
@@ -100,15 +100,16 @@ fn wasm_of(dir: &std::path::Path, crate_name: &str) -> PathBuf {
         .join(format!("{crate_name}.wasm"))
 }
 
-#[test]
-fn a_new_overlay_plugin_builds_passes_its_test_and_runs_through_the_host() {
-    let dir = TempDir::new().unwrap();
-    let crate_dir = dir.path().join("my-badge");
+/// `framejet plugin new <kind> <name>` in `dir`, then the crate's own
+/// tests and its wasm build; checks the component implements `world` and
+/// returns its path.
+fn new_plugin_component(dir: &Path, kind: &str, name: &str, world: &str) -> PathBuf {
+    let crate_dir = dir.join(name);
     let out = framejet(&[
         "plugin",
         "new",
-        "overlay",
-        "my-badge",
+        kind,
+        name,
         "--dir",
         crate_dir.to_str().unwrap(),
     ]);
@@ -118,12 +119,18 @@ fn a_new_overlay_plugin_builds_passes_its_test_and_runs_through_the_host() {
         &crate_dir,
         &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
     );
-    let wasm = wasm_of(&crate_dir, "my_badge");
-
+    let wasm = wasm_of(&crate_dir, &name.replace('-', "_"));
     let out = framejet(&["plugin", "check", wasm.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["world"], "overlay");
+    assert_eq!(report["world"], world);
+    wasm
+}
+
+#[test]
+fn a_new_overlay_plugin_builds_passes_its_test_and_runs_through_the_host() {
+    let dir = TempDir::new().unwrap();
+    let wasm = new_plugin_component(dir.path(), "overlay", "my-badge", "overlay");
 
     // Run a job with it, by path.
     let input = dir.path().join("in.mp4");
@@ -157,32 +164,36 @@ fn a_new_overlay_plugin_builds_passes_its_test_and_runs_through_the_host() {
 }
 
 #[test]
-fn a_new_router_plugin_builds_and_passes_its_own_test() {
+fn a_new_router_plugin_builds_passes_its_test_and_routes_through_the_host() {
     let dir = TempDir::new().unwrap();
-    let crate_dir = dir.path().join("my-router");
-    let out = framejet(&[
-        "plugin",
-        "new",
-        "router",
-        "my-router",
-        "--dir",
-        crate_dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    cargo(&crate_dir, &["test", "--quiet"]);
-    cargo(
-        &crate_dir,
-        &["build", "--quiet", "--release", "--target", "wasm32-wasip2"],
+    let wasm = new_plugin_component(dir.path(), "router", "my-router", "router");
+    let registry = PluginRegistry::new(
+        std::sync::Arc::new(
+            framejet::plugin::PluginRuntime::new(framejet::plugin::RuntimeConfig::default())
+                .unwrap(),
+        ),
+        Vec::new(),
     );
-    let out = framejet(&[
-        "plugin",
-        "check",
-        wasm_of(&crate_dir, "my_router").to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["world"], "router");
+    let plugin = registry.get(wasm.to_str().unwrap()).expect("load");
+    let job = framejet::plugin::JobInfo {
+        id: "j".into(),
+        item_count: 3,
+        output_width: 1280,
+        output_height: 720,
+        total_frames: 90,
+        total_duration_us: 3_000_000,
+        step_count: 1,
+        priority: framejet::plugin::Priority::Normal,
+    };
+    let route = plugin.route(&job, "{}", Default::default()).expect("route");
+    assert!(!route.queue.is_empty());
+}
+
+#[test]
+fn a_new_segmenter_and_a_new_frame_filter_build_and_pass_their_tests() {
+    let dir = TempDir::new().unwrap();
+    new_plugin_component(dir.path(), "segmenter", "my-cutter", "segmenter");
+    new_plugin_component(dir.path(), "frame-filter", "my-filter", "frame-filter");
 }
 
 #[test]

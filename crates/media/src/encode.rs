@@ -273,6 +273,10 @@ impl Encoder {
         }
         let mut last_err = String::new();
         for (i, (name, nvenc)) in list.iter().enumerate() {
+            let more = i + 1 < list.len();
+            if *nvenc && more && nvenc_known_unavailable(name) {
+                continue;
+            }
             match Encoder::open_with(&temp, container, name, width, height, frame_rate, settings) {
                 Ok((octx, encoder, stream_index, encoder_tb, stream_tb)) => {
                     return Ok(Encoder {
@@ -289,8 +293,8 @@ impl Encoder {
                     });
                 }
                 Err(e) => {
-                    let more = i + 1 < list.len();
                     if *nvenc && more {
+                        remember_nvenc_unavailable(name);
                         let next = &list[i + 1].0;
                         tracing::warn!("nvenc unavailable: {e}; using {next}");
                     }
@@ -644,4 +648,21 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
         }
     }
     Ok(d)
+}
+
+/// NVENC encoders that failed to open in this process. With `HwAccel::Auto`
+/// they are not tried again, so a machine without the hardware says so once
+/// rather than for every segment.
+static NVENC_UNAVAILABLE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn nvenc_known_unavailable(name: &str) -> bool {
+    NVENC_UNAVAILABLE
+        .lock()
+        .is_ok_and(|names| names.iter().any(|n| n == name))
+}
+
+fn remember_nvenc_unavailable(name: &str) {
+    if let Ok(mut names) = NVENC_UNAVAILABLE.lock() {
+        names.push(name.to_string());
+    }
 }
