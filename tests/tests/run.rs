@@ -318,3 +318,55 @@ fn bad_inputs_fail_with_one_clear_error_naming_the_input_and_leave_nothing() {
         assert!(leftovers.is_empty(), "{name}: work directory removed");
     }
 }
+
+#[test]
+fn an_odd_sized_input_without_fit_comes_out_at_the_even_size_below() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("odd.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=321x241:rate=10",
+        "-t",
+        "1",
+        "-c:v",
+        "ffv1",
+        "-pix_fmt",
+        "yuv444p",
+        input.to_str().unwrap(),
+    ]);
+    let output = dir.path().join("out.mkv");
+    let job = json!({"inputs": [{"src": input}], "output": {"video": {"codec": "ffv1"}}});
+    run_job(dir.path(), &job, &output);
+    assert_eq!(video_size(&output), (320, 240));
+    assert_eq!(frame_md5s(&output).len(), 10);
+}
+
+#[test]
+fn a_job_past_its_timeout_fails_and_leaves_nothing() {
+    let dir = TempDir::new().unwrap();
+    let input = clip(dir.path(), "in.mp4", 30, false);
+    let output = dir.path().join("out.mp4");
+    // A router that loops until its 3 s call deadline outlasts the job's 1 s.
+    let job = json!({
+        "inputs": [{"src": input}],
+        "route": {"plugin": "broken-loop"},
+        "plugin_limits": {"deadline_ms": 3000},
+        "timeout_s": 1
+    });
+    let spec = write_job(dir.path(), "job.json", &job);
+    let out = framejet(&[
+        "run",
+        spec.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("timed out"),
+        "{}",
+        text(&out)
+    );
+    assert!(!output.exists());
+}

@@ -55,6 +55,14 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
     job_log.line(&format!("job spec {}", args.job.display()));
 
     let cancel = Arc::new(AtomicBool::new(false));
+    let on_interrupt = cancel.clone();
+    // The first Ctrl-C stops the job between frames and cleans up; a second one exits at once.
+    let _ = ctrlc::set_handler(move || {
+        if on_interrupt.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!("cancelling: stopping between frames (Ctrl-C again to quit at once)");
+    });
     let reporter = Reporter::new(args.json, job_log.clone());
     let options = LocalOptions {
         jobs: args

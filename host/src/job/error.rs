@@ -11,35 +11,42 @@ use super::spec::SpecError;
 pub enum JobError {
     /// The spec is malformed or asks for something impossible.
     #[error("job spec: {0}")]
-    Spec(#[from] SpecError),
+    Spec(SpecError),
 
     /// An input cannot be used.
     #[error("input `{input}`: {message}")]
     Input { input: PathBuf, message: String },
 
     /// A plugin step failed.
-    #[error("{}", describe_plugin_error(field, source))]
-    Plugin {
-        field: String,
-        #[source]
-        source: PluginError,
-    },
+    #[error("{}", describe_plugin_error(field, error))]
+    Plugin { field: String, error: PluginError },
 
     /// Decoding, processing or encoding failed.
     #[error("{context}: {message}")]
     Media { context: String, message: String },
 
     /// The job's files could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// The job was cancelled.
     #[error("cancelled")]
     Cancelled,
+
+    /// The job ran past its `timeout_s`.
+    #[error("timed out after {0} s (timeout_s)")]
+    TimedOut(u64),
+}
+
+// Messages carry their cause's text, so no variant exposes a `source()`:
+// printing the chain would say everything twice.
+impl From<SpecError> for JobError {
+    fn from(e: SpecError) -> Self {
+        JobError::Spec(e)
+    }
 }
 
 impl JobError {
@@ -54,14 +61,14 @@ impl JobError {
         // A plugin's refusal names a params field; say where it sits in the spec.
         JobError::Plugin {
             field: field.into(),
-            source,
+            error: source,
         }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         JobError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

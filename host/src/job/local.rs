@@ -75,7 +75,14 @@ pub struct JobReport {
 /// Runs `spec` start to finish on this machine.
 pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, JobReport), JobError> {
     let t0 = Instant::now();
-    let plan = plan(spec, options.registry)?;
+    let watchdog = spec
+        .timeout_s
+        .map(|secs| (secs, Watchdog::start(secs, t0, options.cancel.clone())));
+    let planned = plan(spec, options.registry);
+    let plan = match planned {
+        Ok(plan) => plan,
+        Err(e) => return Err(timed_out_or(watchdog, e)),
+    };
     let plan_time = t0.elapsed();
     options.progress.planned(&plan);
 
@@ -84,7 +91,18 @@ pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, Job
         .clone()
         .unwrap_or_else(|| default_work_dir(&options.output, &plan.job_id));
     let storage = LocalDir::new(&work_dir).map_err(|e| JobError::io(&work_dir, e))?;
-    let result = run_planned(&plan, &storage, options, plan_time);
+    let watchdog = plan
+        .spec
+        .timeout_s
+        .map(|secs| Watchdog::start(secs, t0, options.cancel.clone()));
+    let mut result = run_planned(&plan, &storage, options, plan_time);
+    if let Some(watchdog) = watchdog
+        && watchdog.stop()
+        && result.is_err()
+    {
+        // The deadline cancelled the job; that is the cause, not "cancelled".
+        result = Err(JobError::TimedOut(plan.spec.timeout_s.unwrap_or_default()));
+    }
     if !options.keep_work_dir {
         let _ = std::fs::remove_dir_all(&work_dir);
     }
@@ -222,4 +240,57 @@ fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// `e`, or "timed out" when the job's deadline passed: then the deadline is
+/// the cause, not whatever it interrupted.
+fn timed_out_or(watchdog: Option<(u64, Watchdog)>, e: JobError) -> JobError {
+    match watchdog {
+        Some((secs, w)) => {
+            if w.stop() {
+                JobError::TimedOut(secs)
+            } else {
+                e
+            }
+        }
+        None => e,
+    }
+}
+
+/// Sets the cancel flag when a job runs past its `timeout_s`.
+struct Watchdog {
+    done: Arc<AtomicBool>,
+    fired: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Watchdog {
+    fn start(secs: u64, started: Instant, cancel: Arc<AtomicBool>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let fired = Arc::new(AtomicBool::new(false));
+        let (d, f) = (done.clone(), fired.clone());
+        let deadline = started + Duration::from_secs(secs);
+        let thread = std::thread::spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                if Instant::now() >= deadline {
+                    f.store(true, Ordering::Relaxed);
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        Self {
+            done,
+            fired,
+            thread,
+        }
+    }
+
+    /// Stops watching; returns whether the deadline passed.
+    fn stop(self) -> bool {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.fired.load(Ordering::Relaxed)
+    }
 }

@@ -517,6 +517,12 @@ impl JobSpec {
         }
         parse_bitrate(&self.output.audio.bitrate)
             .map_err(|m| SpecError::invalid("output.audio.bitrate", m))?;
+        if self.timeout_s == Some(0) {
+            return Err(SpecError::invalid(
+                "timeout_s",
+                "expected a number of seconds, at least 1",
+            ));
+        }
         if let Some(id) = &self.id
             && !valid_job_id(id)
         {

@@ -117,6 +117,22 @@ impl StepChain {
             };
             steps.push((field, step));
         }
+        // Without a `fit` step the output takes the input's size rounded down
+        // to even numbers (4:2:0); crop the odd line or column off.
+        let last = sizes.last().copied().unwrap_or((item.width, item.height));
+        let ends_fitted = plan.spec.fit().is_some();
+        if !ends_fitted && last != (plan.output.width, plan.output.height) {
+            let fitter = Fitter::new(
+                last.0,
+                last.1,
+                plan.output.width,
+                plan.output.height,
+                MediaFitMode::Crop,
+                [0, 0, 0],
+            )
+            .map_err(|e| JobError::media("output size", e))?;
+            steps.push(("output size".to_string(), Step::Fit(fitter)));
+        }
         Ok(Self { steps })
     }
 

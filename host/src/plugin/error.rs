@@ -11,11 +11,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     /// The plugin file could not be read.
-    #[error("plugin `{plugin}`: cannot read {path}: {source}")]
+    #[error("plugin `{plugin}`: cannot read {path}: {error}")]
     Read {
         plugin: String,
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// No plugin of that name is installed or given.
@@ -88,10 +88,10 @@ pub enum PluginError {
     },
 
     /// The on-disk compiled-code cache could not be used.
-    #[error("compiled-code cache at {path}: {source}")]
+    #[error("compiled-code cache at {path}: {error}")]
     Cache {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// The plugin engine could not be configured.

@@ -157,10 +157,10 @@ impl PluginRuntime {
     /// `_` read as `-` (`overlay_logo.wasm` is `overlay-logo`).
     pub fn load_file(&self, path: &Path) -> Result<Plugin, PluginError> {
         let name = plugin_name_from_path(path);
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
+        let bytes = std::fs::read(path).map_err(|error| PluginError::Read {
             plugin: name.clone(),
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         self.load(&name, &bytes)
     }
@@ -233,8 +233,8 @@ impl PluginRuntime {
         self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(plugin = name, "compiled");
         if let Some(path) = cached {
-            if let Err(source) = write_cache_entry(&path, &component) {
-                tracing::warn!(plugin = name, "{}", PluginError::Cache { path, source });
+            if let Err(error) = write_cache_entry(&path, &component) {
+                tracing::warn!(plugin = name, "{}", PluginError::Cache { path, error });
             }
         }
         self.remember(digest, &component);

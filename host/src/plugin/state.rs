@@ -303,7 +303,8 @@ impl StderrLines {
     fn emit(&mut self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end();
-        if text.is_empty() {
+        // Rust's panic hint is noise in a job log.
+        if text.is_empty() || text.starts_with("note: run with `RUST_BACKTRACE") {
             return;
         }
         (self.sink)(&LogLine {
