@@ -1,0 +1,254 @@
+//! Removes a watermark from a yuv4mpeg (yuv420p) stream: reads y4m on stdin, writes y4m on
+//! stdout. A stand-in for framejet's `inpaint` job step, used by the yardstick in
+//! `bench/inpaint/`.
+//!
+//! ```text
+//! ffmpeg -i marked.mkv -f yuv4mpegpipe - \
+//!   | cargo run --release -p framejet-inpaint --example inpaint_y4m -- --mask mask.png > out.y4m
+//! ```
+//!
+//! Flags (one mask source is required unless `--logo` is given):
+//! - `--rect X,Y,W,H`: mask rectangle;
+//! - `--mask PATH`: mask PNG (white or opaque = masked);
+//! - `--auto N`: detect the mask on the first N frames (written with `--write-mask PATH`);
+//! - `--logo PATH --logo-at X,Y`: the mark's image, for exact un-blending (also a mask);
+//! - `--opaque`: fill every masked pixel instead of learning the mark;
+//! - `--learn N`: frames the mark is learnt from (default 48);
+//! - `--window N`: frames of look-ahead searched for background (default 8);
+//! - `--memory N`: frames behind searched for background (default 48);
+//! - `--grow N`: grow the mask by N pixels;
+//! - `--reference`: run the scalar reference kernels.
+
+use std::error::Error;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use framejet_inpaint::{
+    DetectOptions, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Rect,
+    Yuv420Frame, chroma_size, detect_mask,
+};
+
+/// Command-line options.
+#[derive(Default)]
+struct Options {
+    rect: Option<Rect>,
+    mask: Option<PathBuf>,
+    auto: Option<usize>,
+    write_mask: Option<PathBuf>,
+    logo: Option<PathBuf>,
+    logo_at: (i64, i64),
+    opaque: bool,
+    learn: Option<usize>,
+    window: Option<usize>,
+    memory: Option<usize>,
+    grow: usize,
+    reference: bool,
+}
+
+fn numbers(s: &str, count: usize) -> Result<Vec<i64>, Box<dyn Error>> {
+    let v = s
+        .split(',')
+        .map(|p| p.trim().parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if v.len() != count {
+        return Err(format!("expected {count} comma-separated numbers, got `{s}`").into());
+    }
+    Ok(v)
+}
+
+fn parse_args() -> Result<Options, Box<dyn Error>> {
+    let mut o = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--rect" => {
+                let v = numbers(&value()?, 4)?;
+                o.rect = Some(Rect::new(
+                    v[0],
+                    v[1],
+                    v[2].max(0) as u64,
+                    v[3].max(0) as u64,
+                ));
+            }
+            "--mask" => o.mask = Some(value()?.into()),
+            "--auto" => o.auto = Some(value()?.parse()?),
+            "--write-mask" => o.write_mask = Some(value()?.into()),
+            "--logo" => o.logo = Some(value()?.into()),
+            "--logo-at" => {
+                let v = numbers(&value()?, 2)?;
+                o.logo_at = (v[0], v[1]);
+            }
+            "--opaque" => o.opaque = true,
+            "--learn" => o.learn = Some(value()?.parse()?),
+            "--window" => o.window = Some(value()?.parse()?),
+            "--memory" => o.memory = Some(value()?.parse()?),
+            "--grow" => o.grow = value()?.parse()?,
+            "--reference" => o.reference = true,
+            other => return Err(format!("unknown flag `{other}` (see the example's docs)").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// A yuv4mpeg stream header: the frame size and the whole line, written back unchanged.
+struct Header {
+    width: usize,
+    height: usize,
+    line: String,
+}
+
+fn read_header(input: &mut impl BufRead) -> Result<Header, Box<dyn Error>> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let line = line.trim_end().to_string();
+    let mut params = line.split(' ');
+    if params.next() != Some("YUV4MPEG2") {
+        return Err("stdin is not a yuv4mpeg stream".into());
+    }
+    let (mut width, mut height) = (0, 0);
+    for p in params {
+        match p.split_at_checked(1) {
+            Some(("W", v)) => width = v.parse()?,
+            Some(("H", v)) => height = v.parse()?,
+            Some(("C", v)) if !v.starts_with("420") => {
+                return Err(
+                    format!("colourspace C{v} is not supported: convert to yuv420p").into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    if width == 0 || height == 0 {
+        return Err("the yuv4mpeg header has no frame size".into());
+    }
+    Ok(Header {
+        width,
+        height,
+        line,
+    })
+}
+
+/// Reads the next frame, or `None` at the end of the stream.
+fn read_frame(
+    input: &mut impl BufRead,
+    header: &Header,
+    buf: &mut Vec<u8>,
+) -> Result<Option<Yuv420Frame>, Box<dyn Error>> {
+    let mut tag = String::new();
+    if input.read_line(&mut tag)? == 0 {
+        return Ok(None);
+    }
+    if !tag.starts_with("FRAME") {
+        return Err(format!("expected a FRAME marker, got `{}`", tag.trim_end()).into());
+    }
+    let (cw, ch) = chroma_size(header.width, header.height);
+    buf.resize(header.width * header.height + 2 * cw * ch, 0);
+    input.read_exact(buf)?;
+    Ok(Some(Yuv420Frame::from_i420(
+        header.width,
+        header.height,
+        buf,
+    )?))
+}
+
+fn write_frame(out: &mut impl Write, frame: &Yuv420Frame) -> std::io::Result<()> {
+    out.write_all(b"FRAME\n")?;
+    for p in 0..3 {
+        out.write_all(frame.data(p))?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let options = parse_args()?;
+    let started = Instant::now();
+    let mut input = BufReader::with_capacity(1 << 22, std::io::stdin().lock());
+    let mut output = BufWriter::with_capacity(1 << 22, std::io::stdout().lock());
+    let header = read_header(&mut input)?;
+    let (w, h) = (header.width, header.height);
+    let mut buf = Vec::new();
+
+    // Frames read ahead for detection.
+    let mut held = Vec::new();
+    let logo = match &options.logo {
+        Some(path) => Some(LogoModel::from_png(
+            path,
+            options.logo_at.0,
+            options.logo_at.1,
+            w,
+            h,
+        )?),
+        None => None,
+    };
+    let mut mask = if let Some(rect) = options.rect {
+        Mask::from_rect(rect, w, h)?
+    } else if let Some(path) = &options.mask {
+        Mask::from_png(path, w, h)?
+    } else if let Some(n) = options.auto {
+        while held.len() < n {
+            match read_frame(&mut input, &header, &mut buf)? {
+                Some(f) => held.push(f),
+                None => break,
+            }
+        }
+        detect_mask(held.iter().map(|f| f.plane(0)), &DetectOptions::default())?
+    } else if let Some(logo) = &logo {
+        logo.mask()?
+    } else {
+        return Err("give a mask: --rect X,Y,W,H, --mask PNG, --auto N or --logo PNG".into());
+    };
+    if options.grow > 0 {
+        mask = mask.grown(options.grow)?;
+    }
+    if let Some(path) = &options.write_mask {
+        mask.to_png(path)?;
+    }
+
+    let mut config = InpaintConfig::default();
+    if let Some(window) = options.window {
+        config = config.window(window);
+    }
+    if let Some(memory) = options.memory {
+        config = config.memory(memory);
+    }
+    config = config.mark(match (logo, options.opaque, options.learn) {
+        (Some(logo), _, _) => MarkModel::Given(logo),
+        (None, true, _) => MarkModel::Opaque,
+        (None, false, learn) => MarkModel::Estimate {
+            frames: learn.unwrap_or(48),
+        },
+    });
+    if options.reference {
+        config = config.kernels(Kernels::Reference);
+    }
+    let mut inpainter = Inpainter::new(config, mask)?;
+
+    output.write_all(header.line.as_bytes())?;
+    output.write_all(b"\n")?;
+    for frame in held {
+        for done in inpainter.push(frame)? {
+            write_frame(&mut output, &done)?;
+        }
+    }
+    while let Some(frame) = read_frame(&mut input, &header, &mut buf)? {
+        for done in inpainter.push(frame)? {
+            write_frame(&mut output, &done)?;
+        }
+    }
+    for done in inpainter.finish()? {
+        write_frame(&mut output, &done)?;
+    }
+    output.flush()?;
+    let stats = inpainter.stats();
+    eprintln!(
+        "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {}, from other frames {}, filled spatially {}",
+        stats.frames,
+        started.elapsed().as_secs_f64(),
+        stats.unblended,
+        stats.from_other_frames,
+        stats.spatial
+    );
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! [`InpaintConfig`]: every knob of the inpainter, with documented defaults, as a builder.
+
+use crate::logo::LogoModel;
+
+/// What the inpainter knows about the mark's opacity.
+#[derive(Clone, Debug)]
+pub enum MarkModel {
+    /// The mark hides what is under it: every masked pixel is filled from other frames or
+    /// from its surroundings.
+    Opaque,
+    /// The mark's opacity and colour are known (from its image): the blend is inverted where
+    /// it is semi-transparent, and only the (nearly) opaque pixels are filled.
+    Given(LogoModel),
+    /// Learn the mark from the first `frames` frames (held back before the first output; see
+    /// [`LogoModel::estimate`]), then proceed as with [`MarkModel::Given`]. Works for opaque
+    /// marks too: their pixels come out opaque and are filled.
+    Estimate {
+        /// Frames to learn from (at least 2; 48 by default).
+        frames: usize,
+    },
+}
+
+/// Which implementation of the per-pixel kernels runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kernels {
+    /// The optimised CPU path (rows in parallel, precomputed fixed-point tables).
+    #[default]
+    Optimised,
+    /// The plain scalar reference the optimised (and CUDA) paths are tested against.
+    Reference,
+}
+
+/// Settings of an [`Inpainter`](crate::Inpainter). `InpaintConfig::default()` is:
+///
+/// | setting | default | meaning |
+/// | --- | --- | --- |
+/// | [`window`](Self::window) | 8 | frames of look-ahead searched for revealed background |
+/// | [`memory`](Self::memory) | 48 | frames behind searched for revealed background |
+/// | [`mark`](Self::mark) | `Estimate { frames: 48 }` | how the mark's opacity is known |
+/// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled rather than un-blended |
+/// | [`max_motion`](Self::max_motion) | 32 | largest camera motion searched, pixels per frame |
+/// | [`max_residual`](Self::max_residual) | 6.0 | largest mean luma difference around the mark for a motion match to be used |
+/// | [`kernels`](Self::kernels) | `Optimised` | kernel implementation |
+#[derive(Clone, Debug)]
+pub struct InpaintConfig {
+    pub(crate) window: usize,
+    pub(crate) memory: usize,
+    pub(crate) mark: MarkModel,
+    pub(crate) opaque_alpha: f32,
+    pub(crate) max_motion: usize,
+    pub(crate) max_residual: f32,
+    pub(crate) kernels: Kernels,
+}
+
+impl Default for InpaintConfig {
+    fn default() -> Self {
+        Self {
+            window: 8,
+            memory: 48,
+            mark: MarkModel::Estimate { frames: 48 },
+            opaque_alpha: 0.9,
+            max_motion: 32,
+            max_residual: 6.0,
+            kernels: Kernels::Optimised,
+        }
+    }
+}
+
+impl InpaintConfig {
+    /// Frames after the one being restored that are searched for revealed background: the
+    /// look-ahead, so the delay between a frame going in and coming out. Each costs a full
+    /// frame of memory.
+    pub fn window(mut self, frames: usize) -> Self {
+        self.window = frames;
+        self
+    }
+
+    /// Frames before the one being restored that are searched for revealed background. They
+    /// are kept cropped to the region around the mark, so each costs memory in proportion to
+    /// the mark, not the frame.
+    pub fn memory(mut self, frames: usize) -> Self {
+        self.memory = frames;
+        self
+    }
+
+    /// How the mark's opacity is known.
+    pub fn mark(mut self, mark: MarkModel) -> Self {
+        self.mark = mark;
+        self
+    }
+
+    /// Alpha from which a pixel counts as opaque (clamped to 0.5..=1). Un-blending divides by
+    /// `1 - alpha`, amplifying quantisation and noise; above this, filling is more accurate.
+    pub fn opaque_alpha(mut self, alpha: f32) -> Self {
+        self.opaque_alpha = alpha.clamp(0.5, 1.0);
+        self
+    }
+
+    /// Largest motion between consecutive frames that is searched for, in pixels.
+    pub fn max_motion(mut self, pixels: usize) -> Self {
+        self.max_motion = pixels.max(1);
+        self
+    }
+
+    /// Largest mean absolute luma difference (0-255 levels) over the ring around the mark for
+    /// a motion-compensated frame to be trusted as a source of background. Raise it for noisy
+    /// video, lower it to be stricter about parallax and moving objects.
+    pub fn max_residual(mut self, levels: f32) -> Self {
+        self.max_residual = levels.max(0.0);
+        self
+    }
+
+    /// Which kernel implementation runs (the reference one is for tests and porting).
+    pub fn kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+}

@@ -1,0 +1,502 @@
+//! Estimating a semi-transparent mark from the video itself.
+//!
+//! Under the mark, per pixel `p` and plane, every frame satisfies
+//! `observed_t(p) = c(p) + k(p) * background_t(p)` with `k = 1 - alpha` and `c = alpha * logo`:
+//! an affine function of the background, with the same coefficients in every frame. Given pairs
+//! `(background, observed)` for a pixel, a line fit gives `k` and `c`.
+//!
+//! The background comes from the video: when the camera moves, the background hidden at `p` in
+//! frame `t` is in plain view at `p + d` in frame `s` (`d` the motion between them, see
+//! `motion.rs`). Frames are paired with their neighbours at distances 1, 2, 4, … 32 (so that
+//! pixels deep inside a large mark get pairs too); a pair counts when the motion explains the
+//! ring around the mark. Each pair gives a sample both ways (`t` from `s` and `s` from `t`).
+//!
+//! The fit is the reduced major axis (`k = std(observed) / std(background)`, sign from the
+//! covariance): with sensor noise in both the revealed background and the background under the
+//! mark, it is unbiased where least squares would shrink `k`. A second pass drops samples more
+//! than three residual deviations off the line (occlusions, parallax) and fits again.
+//! Then, per pixel:
+//! - a fit that is indistinguishable from "no mark" (the line moves no value seen by more than
+//!   0.75 levels) becomes exactly `alpha = 0`, so clean pixels inside a generous mask stay
+//!   untouched;
+//! - pixels without enough samples (too little motion, flat background) get alpha and
+//!   `alpha * logo` by smooth interpolation from the estimated pixels around them;
+//! - chroma pixels whose own fit is weak (grey backgrounds barely vary in chroma) take the mean
+//!   of their four luma alphas and fit only `c`.
+//!
+//! When the background never moves (a fixed camera), no pair exists and the estimate falls
+//! back to temporal statistics: `k = std_t(observed) / std_t(background)`, with the
+//! background's temporal mean and deviation interpolated from the pixels around the mask. This
+//! is much less exact; a given logo image is better there.
+
+use rayon::prelude::*;
+
+use crate::config::InpaintConfig;
+use crate::error::InpaintError;
+use crate::fill;
+use crate::logo::{LogoModel, LogoPlane};
+use crate::mask::{Bounds, Mask};
+use crate::morph;
+use crate::motion::{Motion, MotionSearch};
+use crate::plane::Yuv420Frame;
+use crate::region::Crop;
+use crate::sampling::{Blocked, sample};
+
+/// Pair distances, in frames.
+/// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
+/// to whole pixels (exact samples, where interpolation would soften texture).
+const PAIR_RANGES: [(usize, usize); 6] = [(1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 48)];
+/// Fewest samples for a pixel's own fit.
+const MIN_SAMPLES: f64 = 6.0;
+
+/// Running weighted sums for one pixel: Σw, Σwx, Σwy, Σwx², Σwxy, Σwy² (x = background,
+/// y = observed, w = the sample's weight).
+type Moments = [f64; 6];
+
+/// A pixel's fitted line `y = c + k x`, with the residual tolerance for the second pass.
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    k: f32,
+    c: f32,
+    tolerance: f32,
+}
+
+/// Statistics of a pixel's samples.
+struct Stats {
+    n: f64,
+    mx: f64,
+    my: f64,
+    vx: f64,
+    vy: f64,
+    cxy: f64,
+}
+
+fn stats(m: &Moments) -> Stats {
+    let n = m[0].max(1.0);
+    let (mx, my) = (m[1] / n, m[2] / n);
+    Stats {
+        n: m[0],
+        mx,
+        my,
+        vx: (m[3] / n - mx * mx).max(0.0),
+        vy: (m[5] / n - my * my).max(0.0),
+        cxy: m[4] / n - mx * my,
+    }
+}
+
+/// Fits `y = c + k x` when the samples allow it.
+fn fit(m: &Moments, min_var: f64, min_rho: f64) -> Option<Line> {
+    let s = stats(m);
+    if s.n < MIN_SAMPLES || s.vx < min_var {
+        return None;
+    }
+    let (k, resid) = if s.vy < 1.0 && s.vx >= 4.0 * min_var {
+        // The observed value does not follow the background: an opaque pixel.
+        (0.0, s.vy)
+    } else {
+        let rho = s.cxy / (s.vx * s.vy).sqrt();
+        if rho < min_rho {
+            return None;
+        }
+        let k = (s.vy / s.vx).sqrt().min(1.0);
+        (k, (s.vy + k * k * s.vx - 2.0 * k * s.cxy).max(0.0))
+    };
+    Some(Line {
+        k: k as f32,
+        c: (s.my - k * s.mx) as f32,
+        tolerance: (3.0 * resid.sqrt()).max(2.0) as f32,
+    })
+}
+
+/// Whether a line leaves every value seen (mean ± 2 deviations) within 0.75 levels.
+fn is_identity(line: &Line, m: &Moments) -> bool {
+    let s = stats(m);
+    let spread = 2.0 * s.vx.sqrt();
+    let alpha = 1.0 - f64::from(line.k);
+    [s.mx - spread, s.mx + spread]
+        .iter()
+        .all(|&x| (f64::from(line.c) - alpha * x).abs() < 0.75)
+}
+
+/// One plane's data for the sample loops.
+struct PlaneJob<'a> {
+    index: usize,
+    /// Plane size.
+    w: usize,
+    h: usize,
+    /// The mask's bounds on this plane.
+    bounds: Bounds,
+    /// The mask on this plane (full plane).
+    bits: &'a [u8],
+    /// The working region on this plane: frames are cropped to it.
+    region: Bounds,
+    /// The mask grown by one pixel, cropped to the region: not background.
+    blocked: Blocked,
+}
+
+impl PlaneJob<'_> {
+    fn blocked_at(&self, x: usize, y: usize) -> bool {
+        self.blocked.at(x - self.region.x0, y - self.region.y0)
+    }
+}
+
+/// Adds the samples of every pair to the moments of one row of the plane's bounds.
+fn accumulate_row(
+    row: &mut [Moments],
+    y: usize,
+    job: &PlaneJob<'_>,
+    crops: &[Crop],
+    pairs: &[(usize, usize, Motion)],
+    lines: Option<&[Option<Line>]>,
+) {
+    let b = job.bounds;
+    let (rw, rh) = (job.region.width(), job.region.height());
+    let cy = y - job.region.y0;
+    for &(t, s, d) in pairs {
+        let d = if job.index == 0 { d } else { d.halved() };
+        let weight = sample_weight(d);
+        let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
+        for x in b.x0..b.x1 {
+            if job.bits[y * job.w + x] == 0 {
+                continue;
+            }
+            let j = x - b.x0;
+            let cx = x - job.region.x0;
+            let line = lines.map(|l| l[(y - b.y0) * b.width() + j]);
+            let mut add = |bg: f32, obs: u8| {
+                let (bg, obs) = (f64::from(bg), f64::from(obs));
+                if let Some(Some(line)) = line
+                    && (obs - f64::from(line.c) - f64::from(line.k) * bg).abs()
+                        > f64::from(line.tolerance)
+                {
+                    return;
+                }
+                let m = &mut row[j];
+                m[0] += weight;
+                m[1] += weight * bg;
+                m[2] += weight * obs;
+                m[3] += weight * bg * bg;
+                m[4] += weight * bg * obs;
+                m[5] += weight * obs * obs;
+            };
+            let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
+            if job.blocked.clear(fx, fy) {
+                add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
+            }
+            let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
+            if job.blocked.clear(bx, by) {
+                add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+            }
+        }
+    }
+}
+
+fn moments(
+    job: &PlaneJob<'_>,
+    crops: &[Crop],
+    pairs: &[(usize, usize, Motion)],
+    lines: Option<&[Option<Line>]>,
+) -> Vec<Moments> {
+    let b = job.bounds;
+    let mut m = vec![[0.0; 6]; b.width() * b.height()];
+    m.par_chunks_mut(b.width())
+        .enumerate()
+        .for_each(|(r, row)| accumulate_row(row, b.y0 + r, job, crops, pairs, lines));
+    m
+}
+
+/// Weight of the samples of a pair with this motion (on the plane sampled): 1 for exact
+/// copies, down to 0.25 for half-pixel interpolation, which softens fine texture and so
+/// biases the fit.
+fn sample_weight(m: Motion) -> f64 {
+    1.0 - 1.5 * f64::from(m.off_grid())
+}
+
+/// Frame pairs whose motion explains the ring around the mark.
+fn pairs(
+    crops: &[Crop],
+    search: &MotionSearch,
+    config: &InpaintConfig,
+) -> Vec<(usize, usize, Motion)> {
+    let luma = |i: usize| &crops[i].planes[0];
+    let pyramids: Vec<_> = crops
+        .par_iter()
+        .map(|c| search.pyramid(&c.planes[0]))
+        .collect();
+    let links: Vec<Option<Motion>> = (0..crops.len() - 1)
+        .into_par_iter()
+        .map(|i| {
+            let guess = search.coarse_to_fine(&pyramids[i], &pyramids[i + 1])?;
+            let m = search.refine(luma(i), luma(i + 1), guess)?;
+            (m.residual <= config.max_residual).then_some(m.motion)
+        })
+        .collect();
+    let n = crops.len();
+    let candidates: Vec<(usize, usize, Motion)> = (0..n)
+        .flat_map(|t| PAIR_RANGES.iter().map(move |&range| (t, range)))
+        .filter_map(|(t, (lo, hi))| {
+            (t + lo..(t + hi).min(n))
+                .filter_map(|s| {
+                    let guess = links[t..s]
+                        .iter()
+                        .try_fold(Motion::default(), |acc, l| l.map(|m| acc.add(m)))?;
+                    // A still pair reveals nothing.
+                    (guess.dx.abs() >= 0.5 || guess.dy.abs() >= 0.5).then_some((t, s, guess))
+                })
+                .min_by(|a, b| a.2.off_grid().total_cmp(&b.2.off_grid()))
+        })
+        .collect();
+    candidates
+        .into_par_iter()
+        .filter_map(|(t, s, guess)| {
+            let m = search.refine_either(luma(t), luma(s), guess)?;
+            (m.residual <= config.max_residual && !m.motion.is_still()).then_some((t, s, m.motion))
+        })
+        .collect()
+}
+
+/// Fills the unknown entries of a plane's map (alpha, or `alpha * logo`) smoothly from the
+/// known ones, with the pixels just outside the mask as known zeros.
+fn interpolate(job: &PlaneJob<'_>, map: &mut [f32], known: &[bool]) {
+    let b = job.bounds;
+    let region = b.grown(1, job.w, job.h);
+    let (rw, rh) = (region.width(), region.height());
+    let mut unknown = vec![0u8; rw * rh];
+    let mut values = vec![0.0f32; rw * rh];
+    for y in b.y0..b.y1 {
+        for x in b.x0..b.x1 {
+            if job.bits[y * job.w + x] == 0 {
+                continue;
+            }
+            let (i, r) = (
+                (y - b.y0) * b.width() + x - b.x0,
+                (y - region.y0) * rw + x - region.x0,
+            );
+            if known[i] {
+                values[r] = map[i];
+            } else {
+                unknown[r] = 1;
+            }
+        }
+    }
+    fill::fill(&mut values, &unknown, rw, rh);
+    for y in b.y0..b.y1 {
+        for x in b.x0..b.x1 {
+            let i = (y - b.y0) * b.width() + x - b.x0;
+            if !known[i] {
+                map[i] = values[(y - region.y0) * rw + x - region.x0];
+            }
+        }
+    }
+}
+
+/// Estimates one plane from the paired samples. `luma` (the finished luma plane) guides
+/// chroma pixels whose own fit is weak. Returns the plane and how many pixels had their own
+/// fit.
+fn estimate_plane(
+    job: &PlaneJob<'_>,
+    crops: &[Crop],
+    pairs: &[(usize, usize, Motion)],
+    luma: Option<&LogoPlane>,
+) -> (LogoPlane, usize) {
+    let b = job.bounds;
+    let (min_var, min_rho) = if job.index == 0 {
+        (4.0, 0.5)
+    } else {
+        (16.0, 0.8)
+    };
+    let first = moments(job, crops, pairs, None);
+    let lines: Vec<Option<Line>> = first.iter().map(|m| fit(m, min_var, min_rho)).collect();
+    let second = moments(job, crops, pairs, Some(&lines));
+
+    let size = b.width() * b.height();
+    let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
+    let (mut known_alpha, mut known_premul) = (vec![false; size], vec![false; size]);
+    let mut fitted = 0;
+    for y in b.y0..b.y1 {
+        for x in b.x0..b.x1 {
+            let i = (y - b.y0) * b.width() + x - b.x0;
+            let m = &second[i];
+            if job.bits[y * job.w + x] == 0 {
+                (known_alpha[i], known_premul[i]) = (true, true);
+            } else if let Some(line) = fit(m, min_var, min_rho) {
+                fitted += 1;
+                (known_alpha[i], known_premul[i]) = (true, true);
+                if !is_identity(&line, m) {
+                    alpha[i] = 1.0 - line.k;
+                    premul[i] = line.c.clamp(0.0, 255.0 * alpha[i]);
+                }
+            } else if let Some(luma) = luma {
+                // Chroma: the mean alpha of the four luma pixels under it; then only the offset
+                // is fitted, or interpolated when there are no samples.
+                let a = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .iter()
+                    .map(|&(dx, dy)| luma.alpha_at(2 * x + dx, 2 * y + dy))
+                    .sum::<f32>()
+                    / 4.0;
+                (alpha[i], known_alpha[i]) = (a, true);
+                let s = stats(m);
+                if a <= 0.0 {
+                    known_premul[i] = true;
+                } else if s.n > 0.0 {
+                    premul[i] = ((s.my - (1.0 - f64::from(a)) * s.mx) as f32).clamp(0.0, 255.0 * a);
+                    known_premul[i] = true;
+                }
+            }
+        }
+    }
+    if known_alpha.iter().any(|&k| !k) {
+        interpolate(job, &mut alpha, &known_alpha);
+    }
+    if known_premul.iter().any(|&k| !k) {
+        interpolate(job, &mut premul, &known_premul);
+    }
+    for (a, p) in alpha.iter_mut().zip(premul.iter_mut()) {
+        *a = a.clamp(0.0, 1.0);
+        *p = p.clamp(0.0, 255.0 * *a);
+    }
+    (
+        LogoPlane {
+            bounds: b,
+            alpha,
+            premul,
+        },
+        fitted,
+    )
+}
+
+/// Fixed-camera fallback for one plane: temporal statistics against interpolated surroundings.
+fn estimate_still(job: &PlaneJob<'_>, frames: &[Yuv420Frame]) -> LogoPlane {
+    let b = job.bounds;
+    let margin = if job.index == 0 { 8 } else { 4 };
+    let region = b.grown(margin, job.w, job.h);
+    let (rw, rh) = (region.width(), region.height());
+    let n = frames.len() as f64;
+    let mut mean = vec![0.0f32; rw * rh];
+    let mut dev = vec![0.0f32; rw * rh];
+    for y in region.y0..region.y1 {
+        for x in region.x0..region.x1 {
+            let (mut s, mut s2) = (0.0f64, 0.0f64);
+            for f in frames {
+                let v = f64::from(f.data(job.index)[y * job.w + x]);
+                s += v;
+                s2 += v * v;
+            }
+            let r = (y - region.y0) * rw + x - region.x0;
+            mean[r] = (s / n) as f32;
+            dev[r] = (s2 / n - (s / n).powi(2)).max(0.0).sqrt() as f32;
+        }
+    }
+    let unknown: Vec<u8> = (0..rw * rh)
+        .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
+        .collect();
+    let (mut ref_mean, mut ref_dev) = (mean.clone(), dev.clone());
+    fill::fill(&mut ref_mean, &unknown, rw, rh);
+    fill::fill(&mut ref_dev, &unknown, rw, rh);
+    let size = b.width() * b.height();
+    let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
+    for y in b.y0..b.y1 {
+        for x in b.x0..b.x1 {
+            if job.bits[y * job.w + x] == 0 {
+                continue;
+            }
+            let (i, r) = (
+                (y - b.y0) * b.width() + x - b.x0,
+                (y - region.y0) * rw + x - region.x0,
+            );
+            let (k, c) = if ref_dev[r] < 2.0 {
+                (0.0, mean[r])
+            } else {
+                let k = (dev[r] / ref_dev[r]).min(1.0);
+                (k, mean[r] - k * ref_mean[r])
+            };
+            let line = Line {
+                k,
+                c,
+                tolerance: 0.0,
+            };
+            let m = [
+                1.0,
+                f64::from(ref_mean[r]),
+                0.0,
+                f64::from(ref_mean[r]).powi(2) + f64::from(ref_dev[r]).powi(2),
+                0.0,
+                0.0,
+            ];
+            if !is_identity(&line, &m) {
+                alpha[i] = 1.0 - k;
+                premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
+            }
+        }
+    }
+    LogoPlane {
+        bounds: b,
+        alpha,
+        premul,
+    }
+}
+
+pub(crate) fn estimate(
+    frames: &[Yuv420Frame],
+    mask: &Mask,
+    config: &InpaintConfig,
+) -> Result<LogoModel, InpaintError> {
+    if frames.len() < 2 {
+        return Err(InpaintError::TooFewFrames {
+            got: frames.len(),
+            need: 2,
+        });
+    }
+    let (width, height) = (mask.width(), mask.height());
+    for (i, f) in frames.iter().enumerate() {
+        if (f.width(), f.height()) != (width, height) {
+            return Err(InpaintError::SizeMismatch {
+                what: format!("sample frame {i}"),
+                expected_width: width,
+                expected_height: height,
+                width: f.width(),
+                height: f.height(),
+            });
+        }
+    }
+    let search = MotionSearch::new(mask, config.max_motion);
+    let region = *search.region();
+    let crops: Vec<Crop> = frames.par_iter().map(|f| region.crop(f)).collect();
+    let pairs = pairs(&crops, &search, config);
+    let jobs: Vec<PlaneJob<'_>> = (0..3)
+        .map(|index| {
+            let (w, h) = mask.plane_size(index);
+            let bits = mask.plane_bits(index);
+            let bounds = if index == 0 {
+                mask.bounds()
+            } else {
+                mask.bounds().halved(w, h)
+            };
+            let r = region.bounds(index);
+            let grown = morph::dilate(&region.crop_plane(index, bits, w), r.width(), r.height(), 1);
+            let blocked = Blocked::new(grown, r.width(), r.height());
+            PlaneJob {
+                index,
+                w,
+                h,
+                bounds,
+                bits,
+                region: r,
+                blocked,
+            }
+        })
+        .collect();
+
+    let (luma, fitted) = estimate_plane(&jobs[0], &crops, &pairs, None);
+    if pairs.is_empty() || fitted * 50 < mask.count() {
+        let planes = [
+            estimate_still(&jobs[0], frames),
+            estimate_still(&jobs[1], frames),
+            estimate_still(&jobs[2], frames),
+        ];
+        return Ok(LogoModel::from_planes(width, height, planes));
+    }
+    let (u, _) = estimate_plane(&jobs[1], &crops, &pairs, Some(&luma));
+    let (v, _) = estimate_plane(&jobs[2], &crops, &pairs, Some(&luma));
+    Ok(LogoModel::from_planes(width, height, [luma, u, v]))
+}

@@ -1,0 +1,597 @@
+//! [`Inpainter`]: the streaming watermark remover. Frames go in one at a time and come out in
+//! order, the same number, after a bounded delay: `window` frames of look-ahead, plus the
+//! learning frames when the mark is estimated from the video.
+//!
+//! Per frame:
+//! 1. **Un-blend** (on arrival): semi-transparent pixels are restored exactly by inverting the
+//!    blend (`blend.rs`); opaque pixels become holes. The frame is cropped to the working
+//!    region around the mark and kept as a source of background for its neighbours: `window`
+//!    frames ahead (more at the start, when the learning frames are all held), `memory`
+//!    frames behind.
+//! 2. **Motion** (on arrival): the translation from the previous frame is measured around the
+//!    mark (`motion.rs`).
+//! 3. **Temporal fill** (when the look-ahead is there): each hole pixel takes the background
+//!    that the nearest frame in time shows at the motion-compensated position (`temporal.rs`).
+//!    Frames are tried nearest first until every hole is filled; pairs whose motion does not
+//!    explain the ring around the mark are skipped.
+//! 4. **Spatial fill**: what no frame shows is filled smoothly from its surroundings
+//!    (`fill.rs`). Where the camera is still, the fill is smoothed over time (each frame moves a
+//!    quarter of the way from the previous fill to the new one), so noise around the mark does
+//!    not make the fill flicker.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::blend::{self, Inversion, PixelKind};
+use crate::config::{InpaintConfig, Kernels, MarkModel};
+use crate::error::InpaintError;
+use crate::fill;
+use crate::logo::LogoModel;
+use crate::mask::{Bounds, Mask};
+use crate::morph;
+use crate::motion::{LumaPyramid, Match, Motion, MotionSearch};
+use crate::plane::Yuv420Frame;
+use crate::region::Crop;
+use crate::sampling::Blocked;
+use crate::temporal::{self, Source};
+
+/// Motions this close to whole pixels (on luma) count as copies when ordering sources.
+const WHOLE_ENOUGH: f32 = 0.1;
+/// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
+const STILL_BLEND: f32 = 0.25;
+
+/// Counts of how the pixels of the frames so far were restored (luma and chroma together).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InpaintStats {
+    /// Frames output.
+    pub frames: u64,
+    /// Pixels restored by inverting the blend.
+    pub unblended: u64,
+    /// Hole pixels copied from another frame, where the motion reveals the background.
+    pub from_other_frames: u64,
+    /// Hole pixels filled from their surroundings.
+    pub spatial: u64,
+}
+
+/// Removes a mark from a stream of yuv420p frames. See the module docs for the steps.
+///
+/// ```no_run
+/// # use framejet_inpaint::*;
+/// # fn frames() -> Vec<Yuv420Frame> { vec![] }
+/// # fn write(_: Yuv420Frame) {}
+/// let mask = Mask::from_rect(Rect::new(1600, 40, 260, 90), 1920, 1080)?;
+/// let mut inpainter = Inpainter::new(InpaintConfig::default(), mask)?;
+/// for frame in frames() {
+///     for done in inpainter.push(frame)? {
+///         write(done);
+///     }
+/// }
+/// for done in inpainter.finish()? {
+///     write(done);
+/// }
+/// # Ok::<(), InpaintError>(())
+/// ```
+pub struct Inpainter {
+    config: InpaintConfig,
+    mask: Mask,
+    phase: Phase,
+    stats: InpaintStats,
+}
+
+enum Phase {
+    /// Holding frames to estimate the mark from.
+    Learning(Vec<Yuv420Frame>, usize),
+    Running(Box<Engine>),
+    Finished,
+}
+
+impl Inpainter {
+    /// An inpainter for frames of the mask's size. With a [`MarkModel::Given`] logo, the mask
+    /// is widened to every pixel the logo touches.
+    pub fn new(config: InpaintConfig, mask: Mask) -> Result<Self, InpaintError> {
+        let (phase, mask) = match &config.mark {
+            MarkModel::Opaque => (
+                Phase::Running(Box::new(Engine::new(&config, &mask, None))),
+                mask,
+            ),
+            MarkModel::Given(logo) => {
+                logo.check_size(mask.width(), mask.height())?;
+                let logo_mask = logo.mask()?;
+                let union: Vec<u8> = (0..mask.height())
+                    .flat_map(|y| (0..mask.width()).map(move |x| (x, y)))
+                    .map(|(x, y)| u8::from(mask.contains(x, y) || logo_mask.contains(x, y)))
+                    .collect();
+                let mask = Mask::from_bits(mask.width(), mask.height(), &union)?;
+                (
+                    Phase::Running(Box::new(Engine::new(&config, &mask, Some(logo.clone())))),
+                    mask,
+                )
+            }
+            MarkModel::Estimate { frames } => (Phase::Learning(Vec::new(), (*frames).max(2)), mask),
+        };
+        Ok(Self {
+            config,
+            mask,
+            phase,
+            stats: InpaintStats::default(),
+        })
+    }
+
+    /// Takes the next frame; returns the frames that are ready, in order (none while the
+    /// look-ahead fills up).
+    pub fn push(&mut self, frame: Yuv420Frame) -> Result<Vec<Yuv420Frame>, InpaintError> {
+        if (frame.width(), frame.height()) != (self.mask.width(), self.mask.height()) {
+            return Err(InpaintError::SizeMismatch {
+                what: "the mask".into(),
+                expected_width: self.mask.width(),
+                expected_height: self.mask.height(),
+                width: frame.width(),
+                height: frame.height(),
+            });
+        }
+        match &mut self.phase {
+            Phase::Finished => Err(InpaintError::Finished),
+            Phase::Running(engine) => Ok(engine.push(frame, &mut self.stats)),
+            Phase::Learning(held, needed) => {
+                held.push(frame);
+                if held.len() < *needed {
+                    return Ok(Vec::new());
+                }
+                let held = std::mem::take(held);
+                self.start(held)
+            }
+        }
+    }
+
+    /// Ends the stream: returns every frame still held, in order. Further pushes fail.
+    pub fn finish(&mut self) -> Result<Vec<Yuv420Frame>, InpaintError> {
+        let mut out = Vec::new();
+        match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Finished => return Err(InpaintError::Finished),
+            Phase::Learning(held, _) if held.is_empty() => {}
+            Phase::Learning(held, _) => out = self.start(held)?,
+            running @ Phase::Running(_) => self.phase = running,
+        }
+        if let Phase::Running(mut engine) = std::mem::replace(&mut self.phase, Phase::Finished) {
+            out.extend(engine.finish(&mut self.stats));
+        }
+        Ok(out)
+    }
+
+    /// Builds the engine from the learning frames (one frame alone is treated as opaque) and
+    /// runs them through it.
+    fn start(&mut self, held: Vec<Yuv420Frame>) -> Result<Vec<Yuv420Frame>, InpaintError> {
+        let logo = if held.len() >= 2 {
+            Some(LogoModel::estimate(&held, &self.mask, &self.config)?)
+        } else {
+            None
+        };
+        let mut engine = Box::new(Engine::new(&self.config, &self.mask, logo));
+        // All of them go in before any comes out: the first frames get a long look-ahead.
+        for frame in held {
+            engine.ingest(frame);
+        }
+        let out = engine.drain(&mut self.stats);
+        self.phase = Phase::Running(engine);
+        Ok(out)
+    }
+
+    /// The mask in use.
+    pub fn mask(&self) -> &Mask {
+        &self.mask
+    }
+
+    /// The mark model in use (given or estimated), once known; `None` for opaque marks and
+    /// while learning.
+    pub fn logo(&self) -> Option<&LogoModel> {
+        match &self.phase {
+            Phase::Running(engine) => engine.logo.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// How the pixels of the frames output so far were restored.
+    pub fn stats(&self) -> InpaintStats {
+        self.stats
+    }
+}
+
+/// One plane's static setup.
+struct PlaneSetup {
+    /// Plane width.
+    w: usize,
+    inversion: Inversion,
+    /// Hole pixels (plane coordinates), in scan order.
+    holes: Vec<(u32, u32)>,
+    /// Holes (grown by one pixel on luma), cropped to the working region: not trusted as
+    /// background in any frame.
+    blocked: Blocked,
+    /// Region of the spatial fill: the holes' bounds with a margin of known pixels.
+    fill_region: Option<Bounds>,
+}
+
+/// A frame kept as a source of background: un-blended, cropped to the working region.
+struct Kept {
+    index: u64,
+    crop: Crop,
+}
+
+struct Engine {
+    look_ahead: usize,
+    memory: usize,
+    max_residual: f32,
+    kernels: Kernels,
+    logo: Option<LogoModel>,
+    search: MotionSearch,
+    planes: [PlaneSetup; 3],
+    /// Crops of frames `emitted - memory .. pushed`.
+    kept: VecDeque<Kept>,
+    /// Un-blended frames not yet output: `emitted .. pushed`.
+    pending: VecDeque<Yuv420Frame>,
+    last_pyramid: Option<LumaPyramid>,
+    pushed: u64,
+    emitted: u64,
+    /// Measured pairs, keyed (earlier, later), motion from the earlier frame to the later.
+    matches: HashMap<(u64, u64), Option<Match>>,
+    /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
+    previous_spatial: Option<(u64, [Vec<f32>; 3])>,
+}
+
+impl Engine {
+    fn new(config: &InpaintConfig, mask: &Mask, logo: Option<LogoModel>) -> Self {
+        let search = MotionSearch::new(mask, config.max_motion);
+        let region = *search.region();
+        let planes = std::array::from_fn(|p| {
+            let (w, h) = mask.plane_size(p);
+            let bounds = if p == 0 {
+                mask.bounds()
+            } else {
+                mask.bounds().halved(w, h)
+            };
+            let bits = mask.plane_bits(p);
+            let inversion = Inversion::new(
+                bounds,
+                w,
+                bits,
+                logo.as_ref().map(|l| l.plane(p)),
+                config.opaque_alpha,
+            );
+            let mut hole_bits = vec![0u8; w * h];
+            let mut holes = Vec::new();
+            for y in bounds.y0..bounds.y1 {
+                for x in bounds.x0..bounds.x1 {
+                    if inversion.kind[(y - bounds.y0) * bounds.width() + x - bounds.x0]
+                        == PixelKind::Hole
+                    {
+                        hole_bits[y * w + x] = 1;
+                        holes.push((x as u32, y as u32));
+                    }
+                }
+            }
+            let fill_region = Bounds::of_bits(&hole_bits, w, h).map(|b| b.grown(2, w, h));
+            // Luma holes get a one-pixel safety margin against the mark's soft or smeared
+            // edges; a chroma pixel already spans two luma pixels.
+            let (cw, ch) = region.size(p);
+            let cropped = region.crop_plane(p, &hole_bits, w);
+            let blocked = Blocked::new(
+                if p == 0 {
+                    morph::dilate(&cropped, cw, ch, 1)
+                } else {
+                    cropped
+                },
+                cw,
+                ch,
+            );
+            PlaneSetup {
+                w,
+                inversion,
+                holes,
+                blocked,
+                fill_region,
+            }
+        });
+        Self {
+            look_ahead: config.window,
+            memory: config.memory,
+            max_residual: config.max_residual,
+            kernels: config.kernels,
+            logo,
+            search,
+            planes,
+            kept: VecDeque::new(),
+            pending: VecDeque::new(),
+            last_pyramid: None,
+            pushed: 0,
+            emitted: 0,
+            matches: HashMap::new(),
+            previous_spatial: None,
+        }
+    }
+
+    fn push(&mut self, frame: Yuv420Frame, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        self.ingest(frame);
+        self.drain(stats)
+    }
+
+    /// Un-blends a frame, measures its motion and keeps it; emits nothing.
+    fn ingest(&mut self, mut frame: Yuv420Frame) {
+        for (p, setup) in self.planes.iter().enumerate() {
+            match self.kernels {
+                Kernels::Optimised => blend::invert(frame.data_mut(p), setup.w, &setup.inversion),
+                Kernels::Reference => {
+                    blend::invert_reference(frame.data_mut(p), setup.w, &setup.inversion)
+                }
+            }
+        }
+        let crop = self.search.region().crop(&frame);
+        let pyramid = self.search.pyramid(&crop.planes[0]);
+        let index = self.pushed;
+        if let (Some(previous), Some(prev)) = (&self.last_pyramid, self.kept.back()) {
+            let found = self
+                .search
+                .coarse_to_fine(previous, &pyramid)
+                .and_then(|guess| {
+                    self.search
+                        .refine(&prev.crop.planes[0], &crop.planes[0], guess)
+                });
+            self.matches.insert((prev.index, index), found);
+        }
+        self.kept.push_back(Kept { index, crop });
+        self.pending.push_back(frame);
+        self.last_pyramid = Some(pyramid);
+        self.pushed += 1;
+    }
+
+    /// Emits the frames that have their look-ahead.
+    fn drain(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        let mut out = Vec::new();
+        while self.emitted + (self.look_ahead as u64) < self.pushed {
+            out.push(self.emit(stats));
+        }
+        out
+    }
+
+    fn finish(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        let mut out = Vec::new();
+        while self.emitted < self.pushed {
+            out.push(self.emit(stats));
+        }
+        out
+    }
+
+    fn kept(&self, index: u64) -> Option<&Kept> {
+        let front = self.kept.front()?.index;
+        self.kept.get(index.checked_sub(front)? as usize)
+    }
+
+    /// The motion from frame `t` to frame `s`, measured once per pair: the consecutive motions
+    /// between them summed, then refined directly. Pairs less than half a pixel apart are not
+    /// refined: they reveal nothing.
+    fn pair(&mut self, t: u64, s: u64) -> Option<Match> {
+        let key = (t.min(s), t.max(s));
+        if !self.matches.contains_key(&key) {
+            let mut guess = Motion::default();
+            for i in key.0..key.1 {
+                guess = guess.add(self.matches.get(&(i, i + 1)).copied().flatten()?.motion);
+            }
+            let found = if guess.dx.abs() < 0.5 && guess.dy.abs() < 0.5 {
+                Some(Match {
+                    motion: Motion::default(),
+                    residual: f32::INFINITY,
+                })
+            } else {
+                let (a, b) = (
+                    &self.kept(key.0)?.crop.planes[0],
+                    &self.kept(key.1)?.crop.planes[0],
+                );
+                self.search.refine_either(a, b, guess)
+            };
+            self.matches.insert(key, found);
+        }
+        let m = self.matches[&key]?;
+        Some(if t < s {
+            m
+        } else {
+            Match {
+                motion: m.motion.neg(),
+                residual: m.residual,
+            }
+        })
+    }
+
+    /// The sources for frame `t`, found lazily: candidates are measured and tried on the luma
+    /// holes until those are all filled. Frames whose motion is (nearly) whole pixels come
+    /// first, nearest first, as they give exact copies; then the others, nearest first.
+    /// Returns them in that order, with the luma plane filled as far as they go.
+    fn luma_sources(&mut self, t: u64, luma: &mut [u8], filled: &mut [bool]) -> Vec<(u64, Motion)> {
+        // Every frame held is a source: the look-ahead, and at the start the learning frames.
+        let reach = (self.memory as u64).max(self.pushed - t - 1);
+        let by_distance: Vec<u64> = (1..=reach)
+            .flat_map(|dist| {
+                let before = t.checked_sub(dist).filter(|_| dist <= self.memory as u64);
+                [before, Some(t + dist).filter(|&s| s < self.pushed)]
+            })
+            .flatten()
+            .collect();
+        let whole: Vec<bool> = by_distance
+            .iter()
+            .map(|&s| {
+                self.predicted(t, s)
+                    .is_some_and(|m| m.off_grid() <= WHOLE_ENOUGH)
+            })
+            .collect();
+        let ordered = (0..by_distance.len())
+            .filter(|&i| whole[i])
+            .chain((0..by_distance.len()).filter(|&i| !whole[i]))
+            .map(|i| by_distance[i]);
+
+        let mut accepted = Vec::new();
+        let has_holes = !filled.is_empty();
+        let mut open = filled.len();
+        for s in ordered {
+            if has_holes && open == 0 {
+                break;
+            }
+            let Some(m) = self.pair(t, s) else { continue };
+            if m.residual > self.max_residual || m.motion.is_still() {
+                continue;
+            }
+            accepted.push((s, m.motion));
+            if has_holes {
+                let source = [self.source(0, s, m.motion)];
+                self.temporal(luma, 0, filled, &source);
+                open = filled.iter().filter(|&&f| !f).count();
+            }
+        }
+        accepted
+    }
+
+    /// The motion from frame `t` to frame `s` predicted by the consecutive motions between
+    /// them (no measurement).
+    fn predicted(&self, t: u64, s: u64) -> Option<Motion> {
+        let (a, b) = (t.min(s), t.max(s));
+        let mut sum = Motion::default();
+        for i in a..b {
+            sum = sum.add(self.matches.get(&(i, i + 1)).copied().flatten()?.motion);
+        }
+        Some(if t < s { sum } else { sum.neg() })
+    }
+
+    /// Frame `s` as a source for plane `p`, with the luma motion `m`.
+    fn source(&self, p: usize, s: u64, m: Motion) -> Source<'_> {
+        let kept = self.kept(s).expect("sources are kept");
+        let b = self.search.region().bounds(p);
+        let (w, h) = self.search.region().size(p);
+        let motion = if p == 0 { m } else { m.halved() };
+        Source {
+            plane: &kept.crop.planes[p],
+            blocked: &self.planes[p].blocked,
+            w,
+            h,
+            x0: b.x0,
+            y0: b.y0,
+            motion,
+        }
+    }
+
+    /// Runs the temporal fill kernel on plane `p`.
+    fn temporal(&self, target: &mut [u8], p: usize, filled: &mut [bool], sources: &[Source<'_>]) {
+        let setup = &self.planes[p];
+        match self.kernels {
+            Kernels::Optimised => temporal::fill(target, setup.w, &setup.holes, filled, sources),
+            Kernels::Reference => {
+                temporal::fill_reference(target, setup.w, &setup.holes, filled, sources)
+            }
+        }
+    }
+
+    /// Restores frame `emitted` and moves on.
+    fn emit(&mut self, stats: &mut InpaintStats) -> Yuv420Frame {
+        let t = self.emitted;
+        let mut out = self.pending.pop_front().expect("a frame is pending");
+        let mut filled: [Vec<bool>; 3] =
+            std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
+        let [luma, cb, cr] = out.data_mut_all();
+        let sources = self.luma_sources(t, luma, &mut filled[0]);
+        let still = t
+            .checked_sub(1)
+            .and_then(|prev| self.pair(t, prev))
+            .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual);
+        let previous = self
+            .previous_spatial
+            .take()
+            .filter(|(i, _)| still && i + 1 == t)
+            .map(|(_, v)| v);
+        let previous = |p: usize| previous.as_ref().map(|v| &v[p]);
+
+        // Chroma from the same sources; then every plane's spatial fill, planes in parallel.
+        let this = &*self;
+        let [fy, fu, fv] = &mut filled;
+        let chroma = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
+            if !filled.is_empty() {
+                let list: Vec<Source<'_>> =
+                    sources.iter().map(|&(s, m)| this.source(p, s, m)).collect();
+                this.temporal(plane, p, filled, &list);
+            }
+            this.fill_spatially(plane, &this.planes[p], filled, previous(p))
+        };
+        let (sy, (su, sv)) = rayon::join(
+            || this.fill_spatially(luma, &this.planes[0], fy, previous(0)),
+            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
+        );
+
+        for (p, setup) in self.planes.iter().enumerate() {
+            stats.unblended += setup
+                .inversion
+                .kind
+                .iter()
+                .filter(|&&k| k == PixelKind::Invert)
+                .count() as u64;
+            let real = filled[p].iter().filter(|&&f| f).count() as u64;
+            stats.from_other_frames += real;
+            stats.spatial += setup.holes.len() as u64 - real;
+        }
+        stats.frames += 1;
+        self.previous_spatial = Some((t, [sy, su, sv]));
+        self.emitted += 1;
+        // Frames further back than the memory are no longer sources.
+        while self
+            .kept
+            .front()
+            .is_some_and(|k| k.index + (self.memory as u64) < self.emitted)
+        {
+            self.kept.pop_front();
+        }
+        let oldest = self.kept.front().map_or(self.emitted, |k| k.index);
+        self.matches.retain(|&(a, _), _| a >= oldest);
+        out
+    }
+
+    /// Fills the hole pixels not `filled` from their surroundings; returns each hole pixel's
+    /// spatial value (NaN where it was background). With `previous` (a still camera), the fill
+    /// moves only part of the way from the previous frame's.
+    fn fill_spatially(
+        &self,
+        plane: &mut [u8],
+        setup: &PlaneSetup,
+        filled: &[bool],
+        previous: Option<&Vec<f32>>,
+    ) -> Vec<f32> {
+        let mut spatial = vec![f32::NAN; setup.holes.len()];
+        let Some(region) = setup.fill_region else {
+            return spatial;
+        };
+        if filled.iter().all(|&f| f) {
+            return spatial;
+        }
+        let (rw, rh, w) = (region.width(), region.height(), setup.w);
+        let mut values: Vec<f32> = (region.y0..region.y1)
+            .flat_map(|y| {
+                plane[y * w + region.x0..y * w + region.x1]
+                    .iter()
+                    .map(|&v| f32::from(v))
+            })
+            .collect();
+        let mut unknown = vec![0u8; rw * rh];
+        for (&(x, y), &f) in setup.holes.iter().zip(filled) {
+            if !f {
+                unknown[(y as usize - region.y0) * rw + x as usize - region.x0] = 1;
+            }
+        }
+        match self.kernels {
+            Kernels::Optimised => fill::fill(&mut values, &unknown, rw, rh),
+            Kernels::Reference => fill::fill_reference(&mut values, &unknown, rw, rh),
+        }
+        for (i, (&(x, y), &f)) in setup.holes.iter().zip(filled).enumerate() {
+            if f {
+                continue;
+            }
+            let mut v = values[(y as usize - region.y0) * rw + x as usize - region.x0];
+            if let Some(prev) = previous.map(|p| p[i]).filter(|p| !p.is_nan()) {
+                v = prev + STILL_BLEND * (v - prev);
+            }
+            spatial[i] = v;
+            plane[y as usize * w + x as usize] = v.round().clamp(0.0, 255.0) as u8;
+        }
+        spatial
+    }
+}

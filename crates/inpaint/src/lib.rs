@@ -1,0 +1,49 @@
+//! Watermark removal on 8-bit yuv420p video, on the CPU: the kernels behind framejet's native
+//! `inpaint` job step.
+//!
+//! A mark is removed in up to two ways, per pixel:
+//! - **Semi-transparent** pixels (`observed = alpha * logo + (1 - alpha) * background`) are
+//!   restored exactly by inverting the blend, with the mark's `alpha` and colour either taken
+//!   from its image ([`LogoModel::from_png`]) or estimated from the video
+//!   ([`LogoModel::estimate`]: the background moving under a static mark reveals both).
+//! - **Opaque** pixels (alpha ≥ 0.9 by default) are filled from neighbouring frames, where the
+//!   camera's motion shows the background they hide, and what no frame shows is filled
+//!   smoothly from the surroundings, steadily over time.
+//!
+//! The host's `inpaint` step:
+//! 1. builds a [`Mask`]: [`Mask::from_rect`], [`Mask::from_png`], or [`detect_mask`] over a
+//!    sample of frames (then [`Mask::to_png`] beside the output); errors come before any frame
+//!    is processed;
+//! 2. picks a [`MarkModel`]: `Given` a logo image, `Estimate` from the video (the default,
+//!    which handles opaque marks too), or `Opaque`;
+//! 3. streams each segment through an [`Inpainter`]: [`Inpainter::push`] each frame, write
+//!    what it returns, then [`Inpainter::finish`].
+//!
+//! The per-pixel kernels (blend inversion, temporal fill, spatial fill) each have a scalar
+//! reference and an optimised CPU path, selectable with [`Kernels`] and tested against each
+//! other; they are loops over planes with a fixed number of passes, in the shape the CUDA twin
+//! will take.
+
+mod blend;
+mod config;
+mod detect;
+mod error;
+mod estimate;
+mod fill;
+mod inpainter;
+mod logo;
+mod mask;
+mod morph;
+mod motion;
+mod plane;
+mod region;
+mod sampling;
+mod temporal;
+
+pub use config::{InpaintConfig, Kernels, MarkModel};
+pub use detect::{DetectOptions, detect_mask};
+pub use error::InpaintError;
+pub use inpainter::{InpaintStats, Inpainter};
+pub use logo::LogoModel;
+pub use mask::{Mask, Rect};
+pub use plane::{Plane, PlaneMut, Yuv420Frame, chroma_size};

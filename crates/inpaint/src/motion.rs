@@ -1,0 +1,516 @@
+//! Motion of the background around the mark, between two frames.
+//!
+//! The mark stays put while the picture moves, so a masked pixel's background is often in plain
+//! view in another frame, displaced by the camera's motion. The model is one translation per
+//! frame pair, measured on luma in a band around the mask (the mask itself, grown by a safety
+//! margin, is left out): locally, where it matters, most camera motion is close to a
+//! translation, and the ring check below rejects the pairs where it is not.
+//!
+//! - Between consecutive frames, a coarse-to-fine block match (mean absolute difference over a
+//!   pyramid, full search at the coarsest level, ±1 refinement at each finer one) finds the
+//!   integer translation within `max_motion` pixels.
+//! - For any pair of frames, the sum of the consecutive translations is refined directly at
+//!   full resolution: ±1 pixel, re-centred while the minimum moves, then to sub-pixel precision
+//!   by Lucas-Kanade (Gauss-Newton) steps; fractions within 1/16 of a whole pixel snap to it,
+//!   so that a whole-pixel motion copies pixels instead of interpolating them.
+//! - Every pair is scored by the mean absolute difference over a thin ring just outside the
+//!   mask, after compensation: the background the fill will copy sits right inside that ring.
+//!
+//! All of it works on the frames cropped to the working region (`region.rs`).
+//!
+//! Convention: `Motion { dx, dy }` from frame `t` to frame `s` means the background at `p` in
+//! `t` is at `p + (dx, dy)` in `s`.
+
+use crate::mask::{Bounds, Mask};
+use crate::morph;
+use crate::region::Region;
+use crate::sampling::{Blocked, sample};
+
+/// A translation in luma pixels (quarter-pixel precision).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Motion {
+    pub dx: f32,
+    pub dy: f32,
+}
+
+impl Motion {
+    pub fn new(dx: f32, dy: f32) -> Self {
+        Self { dx, dy }
+    }
+
+    /// The same motion on a plane subsampled by two.
+    pub fn halved(self) -> Self {
+        Self {
+            dx: self.dx * 0.5,
+            dy: self.dy * 0.5,
+        }
+    }
+
+    pub fn add(self, other: Self) -> Self {
+        Self {
+            dx: self.dx + other.dx,
+            dy: self.dy + other.dy,
+        }
+    }
+
+    pub fn neg(self) -> Self {
+        Self {
+            dx: -self.dx,
+            dy: -self.dy,
+        }
+    }
+
+    /// How far from whole pixels: the larger fractional distance of the components (0 to 0.5).
+    pub fn off_grid(self) -> f32 {
+        (self.dx - self.dx.round())
+            .abs()
+            .max((self.dy - self.dy.round()).abs())
+    }
+
+    pub fn is_still(self) -> bool {
+        self.dx.abs() < 0.125 && self.dy.abs() < 0.125
+    }
+}
+
+/// A measured translation and how well it explains the ring around the mask.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Match {
+    pub motion: Motion,
+    /// Mean absolute luma difference over the ring after compensation.
+    pub residual: f32,
+}
+
+/// A luma pyramid of one frame's working region.
+pub(crate) struct LumaPyramid {
+    levels: Vec<Vec<u8>>,
+}
+
+/// One level of the motion search geometry.
+struct LevelGeometry {
+    w: usize,
+    h: usize,
+    /// Points to match at this level.
+    points: Vec<(u32, u32)>,
+    /// 1 where the level's pixel touches the (grown) mask.
+    blocked: Vec<u8>,
+}
+
+/// Everything about motion search that depends only on the mask: where to look, what to skip.
+/// Coordinates are those of the luma plane cropped to the working [`Region`].
+pub(crate) struct MotionSearch {
+    region: Region,
+    /// Size of the luma crop.
+    w: usize,
+    h: usize,
+    levels: Vec<LevelGeometry>,
+    /// The mask grown by a safety margin (excluded from matching), crop-sized.
+    blocked: Blocked,
+    /// Full-resolution matching points (a sparse grid over the band), with the luma gradient
+    /// direction unknown until a frame is given.
+    points: Vec<(u32, u32)>,
+    /// Fewer of them for refining a guess (two unknowns need few equations).
+    fine_points: Vec<(u32, u32)>,
+    /// Ring just outside the mask (thinned to a bounded count).
+    ring: Vec<(u32, u32)>,
+    max_motion: usize,
+}
+
+/// Whether `n` of `total` points is enough to judge a displacement: an eighth of them (large
+/// motions between distant frames push much of the band out of the region), and at least 32.
+fn enough(n: usize, total: usize) -> bool {
+    n * 8 >= total && n >= 32.min(total.max(1))
+}
+
+/// The stricter rule of the coarse search between consecutive frames, whose motion stays
+/// within the region's margin: half the points, so that a few chance matches cannot win.
+fn enough_coarse(n: usize, total: usize) -> bool {
+    n * 2 >= total && n >= 8.min(total.max(1))
+}
+
+/// Pixels of the matching band beyond the mask's bounding box.
+const MATCH_MARGIN: usize = 32;
+/// Mask growth kept out of matching (soft edges, chroma bleed, compression halos).
+const SAFETY: usize = 2;
+/// Width of the ring that judges a match.
+const RING: usize = 6;
+/// Coarsest-level candidates followed down to full resolution.
+const COARSE_CANDIDATES: usize = 3;
+/// Most points used for full-resolution matching and for the ring.
+const MAX_POINTS: usize = 4096;
+/// Fractions of a pixel closer than this to a whole pixel are snapped to it (a copy beats an
+/// interpolation).
+const SNAP: f32 = 1.0 / 16.0;
+
+/// Keeps about `max` of `points`, evenly spread.
+fn thin(points: Vec<(u32, u32)>, max: usize) -> Vec<(u32, u32)> {
+    if points.len() <= max {
+        return points;
+    }
+    let step = points.len() as f64 / max as f64;
+    (0..max)
+        .map(|i| points[(i as f64 * step) as usize])
+        .collect()
+}
+
+impl MotionSearch {
+    /// Sets up the search for `mask`, for translations up to `max_motion` pixels per frame.
+    pub fn new(mask: &Mask, max_motion: usize) -> Self {
+        let region = Region::new(mask, MATCH_MARGIN + 2 * max_motion);
+        let r = region.bounds(0);
+        let (w, h) = region.size(0);
+        let bits = region.crop_plane(0, mask.plane_bits(0), mask.width());
+        let blocked = morph::dilate(&bits, w, h, SAFETY);
+        let outer = morph::dilate(&bits, w, h, SAFETY + RING);
+        let bounds = mask.bounds();
+        // The band, in crop coordinates.
+        let band = Bounds {
+            x0: bounds.x0.saturating_sub(MATCH_MARGIN).max(r.x0) - r.x0,
+            y0: bounds.y0.saturating_sub(MATCH_MARGIN).max(r.y0) - r.y0,
+            x1: (bounds.x1 + MATCH_MARGIN).min(r.x1) - r.x0,
+            y1: (bounds.y1 + MATCH_MARGIN).min(r.y1) - r.y0,
+        };
+        let in_band =
+            |x: usize, y: usize| x >= band.x0 && x < band.x1 && y >= band.y0 && y < band.y1;
+
+        let mut ring = Vec::new();
+        let mut band_points = Vec::new();
+        for y in band.y0..band.y1 {
+            for x in band.x0..band.x1 {
+                let i = y * w + x;
+                if blocked[i] == 0 {
+                    if outer[i] != 0 {
+                        ring.push((x as u32, y as u32));
+                    }
+                    // Interior points only: the gradient needs both neighbours.
+                    if x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+                        band_points.push((x as u32, y as u32));
+                    }
+                }
+            }
+        }
+
+        // Level geometry: level 0 is the region at full resolution; a coarse pixel is blocked
+        // when any of its fine pixels is, and matched when it lies in the band.
+        let mut levels = Vec::new();
+        let (mut lw, mut lh) = (w, h);
+        let mut level_blocked = blocked.clone();
+        let mut scale = 1;
+        loop {
+            let mut pts = Vec::new();
+            for y in 0..lh {
+                for x in 0..lw {
+                    if in_band(x * scale, y * scale) && level_blocked[y * lw + x] == 0 {
+                        pts.push((x as u32, y as u32));
+                    }
+                }
+            }
+            levels.push(LevelGeometry {
+                w: lw,
+                h: lh,
+                points: pts,
+                blocked: level_blocked.clone(),
+            });
+            if (max_motion >> (levels.len() - 1)) <= 3 || lw < 32 || lh < 32 {
+                break;
+            }
+            let (cw, ch) = (lw.div_ceil(2), lh.div_ceil(2));
+            let mut coarse = vec![0u8; cw * ch];
+            for y in 0..lh {
+                for x in 0..lw {
+                    coarse[(y / 2) * cw + x / 2] |= level_blocked[y * lw + x];
+                }
+            }
+            (lw, lh, level_blocked, scale) = (cw, ch, coarse, scale * 2);
+        }
+        Self {
+            region,
+            w,
+            h,
+            levels,
+            blocked: Blocked::new(blocked, w, h),
+            fine_points: thin(band_points.clone(), MAX_POINTS / 4),
+            points: thin(band_points, MAX_POINTS),
+            ring: thin(ring, MAX_POINTS / 2),
+            max_motion,
+        }
+    }
+
+    /// The working region (the crops this search expects).
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// The pyramid of a luma crop.
+    pub fn pyramid(&self, luma: &[u8]) -> LumaPyramid {
+        let mut levels: Vec<Vec<u8>> = Vec::with_capacity(self.levels.len());
+        levels.push(luma.to_vec());
+        for l in 1..self.levels.len() {
+            let (fw, fh) = (self.levels[l - 1].w, self.levels[l - 1].h);
+            let (w, h) = (self.levels[l].w, self.levels[l].h);
+            let fine = &levels[l - 1];
+            let mut coarse = vec![0u8; w * h];
+            for y in 0..h {
+                for x in 0..w {
+                    let (x1, y1) = ((2 * x + 1).min(fw - 1), (2 * y + 1).min(fh - 1));
+                    let s = u32::from(fine[2 * y * fw + 2 * x])
+                        + u32::from(fine[2 * y * fw + x1])
+                        + u32::from(fine[y1 * fw + 2 * x])
+                        + u32::from(fine[y1 * fw + x1]);
+                    coarse[y * w + x] = ((s + 2) / 4) as u8;
+                }
+            }
+            levels.push(coarse);
+        }
+        LumaPyramid { levels }
+    }
+
+    /// Mean absolute difference at pyramid level `l` for integer displacement (`dx`, `dy`), or
+    /// `None` when too few points can be compared (`coarse`: by the stricter rule).
+    fn level_cost(
+        &self,
+        l: usize,
+        a: &[u8],
+        b: &[u8],
+        dx: isize,
+        dy: isize,
+        coarse: bool,
+    ) -> Option<f32> {
+        let g = &self.levels[l];
+        // Full resolution: the sparse grid, or sparser still when refining a guess.
+        let points = match (l, coarse) {
+            (0, true) => &self.points,
+            (0, false) => &self.fine_points,
+            _ => &g.points,
+        };
+        let (mut sum, mut n) = (0u64, 0usize);
+        for &(x, y) in points {
+            let (qx, qy) = (x as isize + dx, y as isize + dy);
+            if qx < 0 || qy < 0 || qx >= g.w as isize || qy >= g.h as isize {
+                continue;
+            }
+            let q = qy as usize * g.w + qx as usize;
+            if g.blocked[q] != 0 {
+                continue;
+            }
+            sum += u64::from(a[y as usize * g.w + x as usize].abs_diff(b[q]));
+            n += 1;
+        }
+        let ok = if coarse {
+            enough_coarse(n, points.len())
+        } else {
+            enough(n, points.len())
+        };
+        ok.then(|| sum as f32 / n as f32)
+    }
+
+    /// Integer translation from frame `a` to frame `b`, searched coarse to fine. The best few
+    /// candidates of the coarsest level are each followed down (a coarse level can alias
+    /// fine texture), and the one matching best at full resolution wins.
+    pub fn coarse_to_fine(&self, a: &LumaPyramid, b: &LumaPyramid) -> Option<Motion> {
+        let top = self.levels.len() - 1;
+        let range = (self.max_motion >> top) as isize + 1;
+        let mut candidates: Vec<(f32, isize, isize)> = Vec::new();
+        for dy in -range..=range {
+            for dx in -range..=range {
+                if let Some(c) = self.level_cost(top, &a.levels[top], &b.levels[top], dx, dy, true)
+                {
+                    // Ties go to the smaller motion.
+                    candidates.push((c + 1e-3 * (dx.abs() + dy.abs()) as f32, dx, dy));
+                }
+            }
+        }
+        candidates.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let mut best: Option<(f32, isize, isize)> = None;
+        for &(_, mut dx, mut dy) in candidates.iter().take(COARSE_CANDIDATES) {
+            let mut cost = None;
+            for l in (0..top).rev() {
+                (dx, dy) = (dx * 2, dy * 2);
+                let mut local: Option<(f32, isize, isize)> = None;
+                for ey in -1..=1 {
+                    for ex in -1..=1 {
+                        if let Some(c) =
+                            self.level_cost(l, &a.levels[l], &b.levels[l], dx + ex, dy + ey, true)
+                            && local.is_none_or(|(bc, _, _)| c < bc)
+                        {
+                            local = Some((c, dx + ex, dy + ey));
+                        }
+                    }
+                }
+                let Some((c, x, y)) = local else { break };
+                (cost, dx, dy) = (Some(c), x, y);
+            }
+            if top == 0 {
+                cost = self.level_cost(0, &a.levels[0], &b.levels[0], dx, dy, true);
+            }
+            if let Some(c) = cost
+                && best.is_none_or(|(bc, _, _)| c < bc)
+            {
+                best = Some((c, dx, dy));
+            }
+        }
+        best.map(|(_, dx, dy)| Motion::new(dx as f32, dy as f32))
+    }
+
+    /// Mean absolute difference over the ring after compensating `motion`.
+    fn ring_residual(&self, a: &[u8], b: &[u8], motion: Motion) -> Option<f32> {
+        let (mut sum, mut n) = (0.0f32, 0usize);
+        for &(x, y) in &self.ring {
+            let (sx, sy) = (x as f32 + motion.dx, y as f32 + motion.dy);
+            if !self.blocked.clear(sx, sy) {
+                continue;
+            }
+            let v = sample(b, self.w, self.h, sx, sy);
+            sum += (f32::from(a[y as usize * self.w + x as usize]) - v).abs();
+            n += 1;
+        }
+        enough(n, self.ring.len()).then(|| sum / n as f32)
+    }
+
+    /// Gauss-Newton (Lucas-Kanade) steps from `start` to the sub-pixel translation that best
+    /// aligns `b` to `a` over the matching points, at most one pixel away.
+    fn lucas_kanade(&self, a: &[u8], b: &[u8], start: Motion) -> Motion {
+        let w = self.w;
+        let mut d = start;
+        for _ in 0..4 {
+            let (mut sxx, mut sxy, mut syy, mut ex, mut ey, mut n) =
+                (0.0f64, 0.0, 0.0, 0.0, 0.0, 0usize);
+            for &(x, y) in &self.fine_points {
+                let (sx, sy) = (x as f32 + d.dx, y as f32 + d.dy);
+                if !self.blocked.clear(sx, sy) {
+                    continue;
+                }
+                let i = y as usize * w + x as usize;
+                let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
+                let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
+                let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
+                // Large differences are occlusions or noise spikes: weigh them down (Huber).
+                let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
+                sxx += weight * gx * gx;
+                sxy += weight * gx * gy;
+                syy += weight * gy * gy;
+                ex += weight * gx * e;
+                ey += weight * gy * e;
+                n += 1;
+            }
+            let det = sxx * syy - sxy * sxy;
+            if !enough(n, self.fine_points.len()) || det <= 1e-6 * (sxx + syy).powi(2) {
+                break;
+            }
+            let step_x = -(syy * ex - sxy * ey) / det;
+            let step_y = -(sxx * ey - sxy * ex) / det;
+            d = Motion::new(
+                (d.dx + step_x as f32).clamp(start.dx - 1.0, start.dx + 1.0),
+                (d.dy + step_y as f32).clamp(start.dy - 1.0, start.dy + 1.0),
+            );
+            if step_x.abs() < 0.01 && step_y.abs() < 0.01 {
+                break;
+            }
+        }
+        let snap = |v: f32| {
+            if (v - v.round()).abs() < SNAP {
+                v.round()
+            } else {
+                v
+            }
+        };
+        Motion::new(snap(d.dx), snap(d.dy))
+    }
+
+    /// Refines `guess` (luma crops of frame `a` and frame `b`) at full resolution: whole pixels
+    /// by search, then a sub-pixel step, scored on the ring. `None` when the frames cannot be
+    /// compared (the displacement leaves the region).
+    /// Like [`refine`](Self::refine), measured from `b` to `a` (and turned around) when it
+    /// cannot be measured from `a` to `b`: near a frame edge, the ring moved one way leaves the
+    /// picture while moved the other way it stays in.
+    pub fn refine_either(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
+        self.refine(a, b, guess).or_else(|| {
+            self.refine(b, a, guess.neg()).map(|m| Match {
+                motion: m.motion.neg(),
+                residual: m.residual,
+            })
+        })
+    }
+
+    pub fn refine(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
+        let (mut cx, mut cy) = (guess.dx.round() as isize, guess.dy.round() as isize);
+        for _ in 0..4 {
+            let mut best = (f32::INFINITY, 0, 0);
+            for ey in -1..=1 {
+                for ex in -1..=1 {
+                    if let Some(c) = self.level_cost(0, a, b, cx + ex, cy + ey, false)
+                        && c < best.0
+                    {
+                        best = (c, ex, ey);
+                    }
+                }
+            }
+            if !best.0.is_finite() {
+                return None;
+            }
+            if (best.1, best.2) == (0, 0) {
+                break;
+            }
+            (cx, cy) = (cx + best.1, cy + best.2);
+        }
+        let whole = Motion::new(cx as f32, cy as f32);
+        let mut best = Match {
+            motion: whole,
+            residual: self.ring_residual(a, b, whole)?,
+        };
+        let sub = self.lucas_kanade(a, b, whole);
+        if sub != whole
+            && let Some(r) = self.ring_residual(a, b, sub)
+            && r < best.residual
+        {
+            best = Match {
+                motion: sub,
+                residual: r,
+            };
+        }
+        Some(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::Rect;
+
+    fn texture(w: usize, h: usize, ox: f32, oy: f32) -> Vec<u8> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 + ox, (i / w) as f32 + oy);
+                let v = 128.0
+                    + 50.0 * (x * 0.31).sin() * (y * 0.17).cos()
+                    + 40.0 * ((x + 2.0 * y) * 0.083).sin();
+                v.clamp(0.0, 255.0) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_integer_and_fractional_shifts() {
+        let (w, h) = (200, 150);
+        let mask = Mask::from_rect(Rect::new(80, 60, 30, 20), w, h).unwrap();
+        let search = MotionSearch::new(&mask, 16);
+        let crop = |f: Vec<u8>| search.region().crop_plane(0, &f, w);
+        let a = crop(texture(w, h, 0.0, 0.0));
+        // Content moves by (-7, +3): what was at p + (7, -3) in `a` is at p in `b`.
+        let b = crop(texture(w, h, 7.0, -3.0));
+        let m = search
+            .coarse_to_fine(&search.pyramid(&a), &search.pyramid(&b))
+            .unwrap();
+        assert_eq!(m, Motion::new(-7.0, 3.0));
+        let r = search.refine(&a, &b, m).unwrap();
+        assert_eq!(r.motion, Motion::new(-7.0, 3.0));
+        assert!(r.residual < 0.5, "{r:?}");
+
+        let c = crop(texture(w, h, 2.4, -0.3));
+        let r = search.refine(&a, &c, Motion::default()).unwrap();
+        assert!(
+            (r.motion.dx + 2.4).abs() < 0.05 && (r.motion.dy - 0.3).abs() < 0.05,
+            "{r:?}"
+        );
+        assert!(r.residual < 1.0, "{r:?}");
+    }
+}

@@ -1,0 +1,338 @@
+//! Pixel buffers: borrowed 8-bit planes with a stride ([`Plane`], [`PlaneMut`]), as the host's
+//! media crate hands them out, and an owned yuv420p frame ([`Yuv420Frame`]) for the frames the
+//! inpainter holds in its window.
+//!
+//! Owned frames store their planes tightly (stride = width); the kernels work on those.
+
+use crate::error::InpaintError;
+
+/// Size of the chroma planes of a `width`x`height` yuv420p frame (rounded up for odd sizes).
+pub fn chroma_size(width: usize, height: usize) -> (usize, usize) {
+    (width.div_ceil(2), height.div_ceil(2))
+}
+
+fn check_plane(
+    what: &'static str,
+    len: usize,
+    width: usize,
+    height: usize,
+    stride: usize,
+) -> Result<(), InpaintError> {
+    let need = if height == 0 {
+        0
+    } else {
+        stride * (height - 1) + width
+    };
+    if stride < width || len < need {
+        return Err(InpaintError::BadPlane {
+            what,
+            len,
+            width,
+            height,
+            stride,
+        });
+    }
+    Ok(())
+}
+
+/// A read-only 8-bit plane: `height` rows of `width` pixels, rows `stride` bytes apart.
+#[derive(Clone, Copy, Debug)]
+pub struct Plane<'a> {
+    data: &'a [u8],
+    width: usize,
+    height: usize,
+    stride: usize,
+}
+
+impl<'a> Plane<'a> {
+    /// Wraps `data`; fails when it is too short for `height` rows of `stride` bytes.
+    pub fn new(
+        data: &'a [u8],
+        width: usize,
+        height: usize,
+        stride: usize,
+    ) -> Result<Self, InpaintError> {
+        check_plane("plane", data.len(), width, height, stride)?;
+        Ok(Self {
+            data,
+            width,
+            height,
+            stride,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Bytes from one row to the next.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// The `width` pixels of row `y` (panics when `y >= height`).
+    pub fn row(&self, y: usize) -> &'a [u8] {
+        &self.data[y * self.stride..y * self.stride + self.width]
+    }
+}
+
+/// A writable 8-bit plane: `height` rows of `width` pixels, rows `stride` bytes apart.
+#[derive(Debug)]
+pub struct PlaneMut<'a> {
+    data: &'a mut [u8],
+    width: usize,
+    height: usize,
+    stride: usize,
+}
+
+impl<'a> PlaneMut<'a> {
+    /// Wraps `data`; fails when it is too short for `height` rows of `stride` bytes.
+    pub fn new(
+        data: &'a mut [u8],
+        width: usize,
+        height: usize,
+        stride: usize,
+    ) -> Result<Self, InpaintError> {
+        check_plane("plane", data.len(), width, height, stride)?;
+        Ok(Self {
+            data,
+            width,
+            height,
+            stride,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The `width` pixels of row `y` (panics when `y >= height`).
+    pub fn row_mut(&mut self, y: usize) -> &mut [u8] {
+        &mut self.data[y * self.stride..y * self.stride + self.width]
+    }
+
+    /// A read-only view of the same pixels.
+    pub fn as_plane(&self) -> Plane<'_> {
+        Plane {
+            data: self.data,
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+        }
+    }
+}
+
+/// An owned 8-bit yuv420p frame with tightly packed planes (Y, then U/Cb, then V/Cr).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Yuv420Frame {
+    width: usize,
+    height: usize,
+    planes: [Vec<u8>; 3],
+}
+
+impl Yuv420Frame {
+    /// A black frame (Y = 16, U = V = 128, BT.709 limited range).
+    pub fn new(width: usize, height: usize) -> Self {
+        let (cw, ch) = chroma_size(width, height);
+        Self {
+            width,
+            height,
+            planes: [
+                vec![16; width * height],
+                vec![128; cw * ch],
+                vec![128; cw * ch],
+            ],
+        }
+    }
+
+    /// Copies three planes (any strides) into a new frame; the chroma planes must be
+    /// [`chroma_size`] of the luma size.
+    pub fn from_planes(y: Plane<'_>, u: Plane<'_>, v: Plane<'_>) -> Result<Self, InpaintError> {
+        let (width, height) = (y.width, y.height);
+        let (cw, ch) = chroma_size(width, height);
+        for (p, name) in [(&u, "U plane"), (&v, "V plane")] {
+            if (p.width, p.height) != (cw, ch) {
+                return Err(InpaintError::SizeMismatch {
+                    what: format!("the {name}"),
+                    expected_width: cw,
+                    expected_height: ch,
+                    width: p.width,
+                    height: p.height,
+                });
+            }
+        }
+        let copy = |p: &Plane<'_>| {
+            (0..p.height)
+                .flat_map(|r| p.row(r).iter().copied())
+                .collect()
+        };
+        Ok(Self {
+            width,
+            height,
+            planes: [copy(&y), copy(&u), copy(&v)],
+        })
+    }
+
+    /// Builds a frame from tightly packed I420 bytes (Y, U, V one after the other), as in a
+    /// yuv4mpeg frame.
+    pub fn from_i420(width: usize, height: usize, bytes: &[u8]) -> Result<Self, InpaintError> {
+        let (cw, ch) = chroma_size(width, height);
+        let (ly, lc) = (width * height, cw * ch);
+        if bytes.len() != ly + 2 * lc {
+            return Err(InpaintError::BadPlane {
+                what: "I420 frame",
+                len: bytes.len(),
+                width,
+                height,
+                stride: width,
+            });
+        }
+        Ok(Self {
+            width,
+            height,
+            planes: [
+                bytes[..ly].to_vec(),
+                bytes[ly..ly + lc].to_vec(),
+                bytes[ly + lc..].to_vec(),
+            ],
+        })
+    }
+
+    /// Frame width (luma pixels).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Frame height (luma pixels).
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Width and height of plane `index` (0 = Y, 1 = U, 2 = V).
+    pub fn plane_size(&self, index: usize) -> (usize, usize) {
+        if index == 0 {
+            (self.width, self.height)
+        } else {
+            chroma_size(self.width, self.height)
+        }
+    }
+
+    /// Plane `index` (0 = Y, 1 = U, 2 = V); panics for another index.
+    pub fn plane(&self, index: usize) -> Plane<'_> {
+        let (w, h) = self.plane_size(index);
+        Plane {
+            data: &self.planes[index],
+            width: w,
+            height: h,
+            stride: w,
+        }
+    }
+
+    /// Plane `index` (0 = Y, 1 = U, 2 = V), writable; panics for another index.
+    pub fn plane_mut(&mut self, index: usize) -> PlaneMut<'_> {
+        let (w, h) = self.plane_size(index);
+        PlaneMut {
+            data: &mut self.planes[index],
+            width: w,
+            height: h,
+            stride: w,
+        }
+    }
+
+    /// The pixels of plane `index`, row after row.
+    pub fn data(&self, index: usize) -> &[u8] {
+        &self.planes[index]
+    }
+
+    /// The pixels of plane `index`, row after row, writable.
+    pub fn data_mut(&mut self, index: usize) -> &mut [u8] {
+        &mut self.planes[index]
+    }
+
+    /// The pixels of all three planes, writable at once.
+    pub(crate) fn data_mut_all(&mut self) -> [&mut [u8]; 3] {
+        let [y, u, v] = &mut self.planes;
+        [y, u, v]
+    }
+
+    /// Copies this frame into three planes of the same sizes (any strides).
+    pub fn copy_to(&self, mut planes: [PlaneMut<'_>; 3]) -> Result<(), InpaintError> {
+        for (i, dst) in planes.iter_mut().enumerate() {
+            let (w, h) = self.plane_size(i);
+            if (dst.width, dst.height) != (w, h) {
+                return Err(InpaintError::SizeMismatch {
+                    what: format!("destination plane {i}"),
+                    expected_width: w,
+                    expected_height: h,
+                    width: dst.width,
+                    height: dst.height,
+                });
+            }
+            for r in 0..h {
+                dst.row_mut(r)
+                    .copy_from_slice(&self.planes[i][r * w..(r + 1) * w]);
+            }
+        }
+        Ok(())
+    }
+
+    /// The frame as tightly packed I420 bytes (Y, U, V).
+    pub fn to_i420(&self) -> Vec<u8> {
+        self.planes.concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_buffers_are_refused() {
+        let data = [0u8; 10];
+        assert!(Plane::new(&data, 4, 3, 4).is_err());
+        assert!(Plane::new(&data, 4, 3, 3).is_err());
+        assert!(Plane::new(&data, 4, 2, 6).is_ok());
+    }
+
+    #[test]
+    fn planes_round_trip_with_strides() {
+        let (w, h) = (5, 3);
+        let (cw, ch) = chroma_size(w, h);
+        let y: Vec<u8> = (0..8 * h).map(|i| i as u8).collect();
+        let u: Vec<u8> = (0..4 * ch).map(|i| 100 + i as u8).collect();
+        let frame = Yuv420Frame::from_planes(
+            Plane::new(&y, w, h, 8).unwrap(),
+            Plane::new(&u, cw, ch, 4).unwrap(),
+            Plane::new(&u, cw, ch, 4).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(frame.plane(0).row(1), &y[8..13]);
+        let mut out_y = vec![0u8; 8 * h];
+        let mut out_u = vec![0u8; 4 * ch];
+        let mut out_v = vec![0u8; 4 * ch];
+        frame
+            .copy_to([
+                PlaneMut::new(&mut out_y, w, h, 8).unwrap(),
+                PlaneMut::new(&mut out_u, cw, ch, 4).unwrap(),
+                PlaneMut::new(&mut out_v, cw, ch, 4).unwrap(),
+            ])
+            .unwrap();
+        assert_eq!(&out_y[8..13], &y[8..13]);
+        assert_eq!(
+            Yuv420Frame::from_i420(w, h, &frame.to_i420()).unwrap(),
+            frame
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! The public surface: every bad mask, logo or frame is refused with its own error before any
+//! pixel is touched, and the stream gives back every frame, in order, whatever its length.
+
+mod common;
+
+use common::*;
+use framejet_inpaint::{
+    DetectOptions, InpaintConfig, InpaintError, Inpainter, LogoModel, MarkModel, Mask, Rect,
+    Yuv420Frame, detect_mask,
+};
+
+#[test]
+fn bad_masks_say_what_is_wrong() {
+    assert!(matches!(
+        Mask::from_rect(Rect::new(10, 10, 0, 5), 64, 48),
+        Err(InpaintError::EmptyMask)
+    ));
+    assert!(matches!(
+        Mask::from_bits(64, 48, &[0; 64 * 48]),
+        Err(InpaintError::EmptyMask)
+    ));
+    let outside = Mask::from_rect(Rect::new(-20, 5, 20, 5), 64, 48).unwrap_err();
+    assert!(matches!(outside, InpaintError::RectOutsideFrame { .. }));
+    assert!(outside.to_string().contains("[-20, 5, 20, 5]"), "{outside}");
+    // Partly outside: clipped.
+    assert_eq!(
+        Mask::from_rect(Rect::new(60, 40, 20, 20), 64, 48)
+            .unwrap()
+            .count(),
+        32
+    );
+    // The whole frame, or more than half of it.
+    assert!(matches!(
+        Mask::from_rect(Rect::new(0, 0, 64, 48), 64, 48),
+        Err(InpaintError::MaskTooLarge { .. })
+    ));
+    let big = Mask::from_rect(Rect::new(0, 0, 64, 25), 64, 48).unwrap_err();
+    assert!(big.to_string().contains("52%"), "{big}");
+    assert!(Mask::from_rect(Rect::new(0, 0, 64, 24), 64, 48).is_ok());
+    // Growing can push a mask over the limit too.
+    assert!(
+        Mask::from_rect(Rect::new(0, 0, 64, 20), 64, 48)
+            .unwrap()
+            .grown(5)
+            .is_err()
+    );
+}
+
+#[test]
+fn png_masks_must_match_the_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mask.png");
+    Mask::from_rect(Rect::new(3, 4, 10, 6), 80, 60)
+        .unwrap()
+        .to_png(&path)
+        .unwrap();
+    let err = Mask::from_png(&path, 64, 48).unwrap_err();
+    assert!(matches!(
+        err,
+        InpaintError::MaskSizeMismatch {
+            png_width: 80,
+            png_height: 60,
+            frame_width: 64,
+            frame_height: 48
+        }
+    ));
+    let message = err.to_string();
+    assert!(
+        message.contains("80x60") && message.contains("64x48"),
+        "{message}"
+    );
+    assert!(matches!(
+        Mask::from_png_bytes(b"not a png", 64, 48),
+        Err(InpaintError::Png { .. })
+    ));
+    let missing = Mask::from_png(&dir.path().join("missing.png"), 64, 48).unwrap_err();
+    assert!(missing.to_string().contains("missing.png"), "{missing}");
+
+    // Alpha decides when it varies; a PNG with alpha 255 everywhere is read by its luma.
+    let rgba: Vec<u8> = (0..80 * 60)
+        .flat_map(|i| match i % 80 {
+            0..8 => [0, 0, 0, 255],
+            8..20 => [255, 255, 255, 0],
+            _ => [0, 0, 0, 0],
+        })
+        .collect();
+    image::save_buffer(&path, &rgba, 80, 60, image::ExtendedColorType::Rgba8).unwrap();
+    assert_eq!(Mask::from_png(&path, 80, 60).unwrap().count(), 8 * 60);
+    let opaque: Vec<u8> = rgba
+        .chunks(4)
+        .flat_map(|p| [p[0], p[1], p[2], 255])
+        .collect();
+    image::save_buffer(&path, &opaque, 80, 60, image::ExtendedColorType::Rgba8).unwrap();
+    assert_eq!(Mask::from_png(&path, 80, 60).unwrap().count(), 12 * 60);
+}
+
+#[test]
+fn logos_and_frames_of_the_wrong_size_are_refused() {
+    let rgba = [255u8, 255, 255, 128].repeat(16 * 8);
+    assert!(matches!(
+        LogoModel::from_rgba(&rgba, 16, 8, 70, 0, 64, 48),
+        Err(InpaintError::LogoOutsideFrame { .. })
+    ));
+    let logo = LogoModel::from_rgba(&rgba, 16, 8, 4, 4, 64, 48).unwrap();
+    let other = Mask::from_rect(Rect::new(0, 0, 8, 8), 80, 60).unwrap();
+    let err = Inpainter::new(InpaintConfig::default().mark(MarkModel::Given(logo)), other)
+        .err()
+        .unwrap();
+    assert!(matches!(err, InpaintError::SizeMismatch { .. }), "{err}");
+
+    let mask = Mask::from_rect(Rect::new(0, 0, 8, 8), 64, 48).unwrap();
+    let mut inpainter = Inpainter::new(InpaintConfig::default(), mask).unwrap();
+    let err = inpainter.push(Yuv420Frame::new(80, 60)).unwrap_err();
+    assert!(
+        err.to_string().contains("64x48") && err.to_string().contains("80x60"),
+        "{err}"
+    );
+    inpainter.finish().unwrap();
+    assert!(matches!(
+        inpainter.push(Yuv420Frame::new(64, 48)),
+        Err(InpaintError::Finished)
+    ));
+}
+
+#[test]
+fn detection_refuses_what_it_cannot_judge() {
+    let still = vec![Yuv420Frame::new(64, 48); 10];
+    let frames = || still.iter().map(|f| f.plane(0));
+    assert!(matches!(
+        detect_mask(frames().take(3), &DetectOptions::default()),
+        Err(InpaintError::TooFewFrames { got: 3, need: 8 })
+    ));
+    assert!(matches!(
+        detect_mask(frames(), &DetectOptions::default()),
+        Err(InpaintError::StaticVideo { .. })
+    ));
+    // Frames sampled across a clip with no mark: nothing to find.
+    let clean = clip(96, 64, 30, 9.0, 4.0, 0.0);
+    let found = detect_mask(clean.iter().map(|f| f.plane(0)), &DetectOptions::default());
+    assert!(
+        matches!(found, Err(InpaintError::NoMarkFound)),
+        "{:?}",
+        found.map(|m| m.bbox())
+    );
+}
+
+#[test]
+fn every_frame_comes_back_in_order() {
+    let clean = clip(64, 48, 30, 2.0, 1.0, 0.0);
+    let marked = overlay(&clean, &opaque_logo(), 12, 10);
+    let mask = logo_mask(&opaque_logo(), 12, 10, 64, 48, 1);
+    for (window, mark) in [
+        (0, MarkModel::Opaque),
+        (3, MarkModel::Opaque),
+        (8, MarkModel::Estimate { frames: 10 }),
+        (8, MarkModel::Estimate { frames: 64 }),
+    ] {
+        for n in [0, 1, 2, 5, 30] {
+            let config = InpaintConfig::default().window(window).mark(mark.clone());
+            let mut inpainter = Inpainter::new(config, mask.clone()).unwrap();
+            let mut out = Vec::new();
+            for f in &marked[..n] {
+                out.extend(inpainter.push(f.clone()).unwrap());
+            }
+            out.extend(inpainter.finish().unwrap());
+            assert_eq!(out.len(), n, "window {window}, {n} frames");
+            // Outside the mask nothing changes, so each frame is where it belongs.
+            for (o, c) in out.iter().zip(&clean) {
+                for y in 0..48 {
+                    for x in 0..64 {
+                        if !mask.contains(x, y) {
+                            assert_eq!(o.data(0)[y * 64 + x], c.data(0)[y * 64 + x]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Quality floors on synthetic clips: PSNR inside the mask against the clean clip for each kind
+//! of mark, with floors that a no-op and a flat fill both miss; steadiness over time; automatic
+//! detection; and the optimised kernels against the scalar reference.
+
+mod common;
+
+use common::*;
+use framejet_inpaint::{
+    DetectOptions, InpaintConfig, Kernels, LogoModel, MarkModel, Yuv420Frame, detect_mask,
+};
+
+const W: usize = 192;
+const H: usize = 128;
+const FRAMES: usize = 40;
+/// Where the marks sit (even, as FFmpeg's overlay needs for yuv420p).
+const SEMI_AT: (usize, usize) = (120, 84);
+const OPAQUE_AT: (usize, usize) = (16, 12);
+
+/// Checks `out` against `floor` and checks that doing nothing and a flat fill both miss it.
+fn assert_floor(
+    name: &str,
+    out: &[Yuv420Frame],
+    marked: &[Yuv420Frame],
+    clean: &[Yuv420Frame],
+    mask: &framejet_inpaint::Mask,
+    floor: f64,
+) {
+    let ours = psnr_in_mask(out, clean, mask);
+    let noop = psnr_in_mask(marked, clean, mask);
+    let flat = psnr_in_mask(&flat_fill(marked, mask), clean, mask);
+    eprintln!(
+        "{name}: inpaint {ours:.2} dB, no-op {noop:.2} dB, flat fill {flat:.2} dB (floor {floor} dB)"
+    );
+    assert!(
+        ours >= floor,
+        "{name}: {ours:.2} dB is below the {floor} dB floor"
+    );
+    assert!(
+        noop < floor && flat < floor,
+        "{name}: the floor {floor} dB does not tell a no-op ({noop:.2}) or a flat fill ({flat:.2}) apart"
+    );
+}
+
+#[test]
+fn semi_transparent_mark_estimated_from_the_video() {
+    let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    let logo = semi_logo(0.5);
+    let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
+    let mask = logo_mask(&logo, SEMI_AT.0, SEMI_AT.1, W, H, 1);
+    let out = run(
+        InpaintConfig::default().mark(MarkModel::Estimate { frames: FRAMES }),
+        &mask,
+        &marked,
+    );
+    assert_floor(
+        "semi-transparent, estimated",
+        &out,
+        &marked,
+        &clean,
+        &mask,
+        45.0,
+    );
+}
+
+#[test]
+fn semi_transparent_mark_from_its_image() {
+    let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    let logo = semi_logo(0.5);
+    let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
+    let model = LogoModel::from_rgba(
+        &logo.rgba,
+        logo.w,
+        logo.h,
+        SEMI_AT.0 as i64,
+        SEMI_AT.1 as i64,
+        W,
+        H,
+    )
+    .unwrap();
+    let mask = model.mask().unwrap();
+    let out = run(
+        InpaintConfig::default().mark(MarkModel::Given(model)),
+        &mask,
+        &marked,
+    );
+    assert_floor(
+        "semi-transparent, given",
+        &out,
+        &marked,
+        &clean,
+        &mask,
+        45.0,
+    );
+}
+
+#[test]
+fn opaque_mark_on_a_moving_background() {
+    let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    let logo = opaque_logo();
+    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let out = run(
+        InpaintConfig::default().mark(MarkModel::Opaque),
+        &mask,
+        &marked,
+    );
+    assert_floor("opaque, moving", &out, &marked, &clean, &mask, 38.0);
+    // Learning the mark from the video finds it opaque and gets the same quality.
+    let out = run(InpaintConfig::default(), &mask, &marked);
+    assert_floor(
+        "opaque, moving, estimated",
+        &out,
+        &marked,
+        &clean,
+        &mask,
+        38.0,
+    );
+}
+
+#[test]
+fn opaque_mark_on_a_still_background_is_filled_steadily() {
+    // A fixed camera with sensor noise: nothing reveals the background, the fill is spatial.
+    let clean = clip(W, H, FRAMES, 0.0, 0.0, 2.0);
+    let logo = opaque_logo();
+    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let out = run(
+        InpaintConfig::default().mark(MarkModel::Opaque),
+        &mask,
+        &marked,
+    );
+    assert_floor("opaque, still", &out, &marked, &clean, &mask, 24.0);
+    let (ours, truth) = (temporal_change(&out, &mask), temporal_change(&clean, &mask));
+    eprintln!(
+        "still background: frame-to-frame change inside the mask {ours:.3} (clean {truth:.3})"
+    );
+    assert!(
+        ours <= truth + 0.05,
+        "the fill flickers: {ours:.3} > {truth:.3}"
+    );
+}
+
+#[test]
+fn detection_finds_opaque_and_semi_transparent_marks() {
+    let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    for (name, logo, at) in [
+        ("opaque", opaque_logo(), OPAQUE_AT),
+        ("semi-transparent", semi_logo(0.5), SEMI_AT),
+    ] {
+        let marked = overlay(&clean, &logo, at.0, at.1);
+        let truth = logo_mask(&logo, at.0, at.1, W, H, 0);
+        // The mark itself, without the safety margin...
+        let options = DetectOptions {
+            grow: 0,
+            ..DetectOptions::default()
+        };
+        let found = detect_mask(marked.iter().map(|f| f.plane(0)), &options).unwrap();
+        let iou = found.iou(&truth);
+        eprintln!(
+            "{name}: detected {} pixels, true {}, IoU {iou:.3}",
+            found.count(),
+            truth.count()
+        );
+        assert!(iou >= 0.8, "{name}: IoU {iou:.3}");
+        // ...and with it (the default), the whole mark is covered.
+        let grown =
+            detect_mask(marked.iter().map(|f| f.plane(0)), &DetectOptions::default()).unwrap();
+        let covered = (0..W * H)
+            .filter(|&i| truth.contains(i % W, i / W) && grown.contains(i % W, i / W))
+            .count();
+        assert_eq!(
+            covered,
+            truth.count(),
+            "{name}: the grown mask misses part of the mark"
+        );
+    }
+}
+
+#[test]
+fn optimised_kernels_match_the_reference() {
+    // Semi-transparent and opaque parts, a moving and then a still camera: every kernel runs.
+    let mut clean = clip(W, H, 24, 3.0, 1.0, 0.0);
+    let still = clean[23].clone();
+    clean.extend(std::iter::repeat_n(still, 8));
+    let mut marked = overlay(&clean, &semi_logo(0.6), SEMI_AT.0, SEMI_AT.1);
+    marked = overlay(&marked, &opaque_logo(), OPAQUE_AT.0, OPAQUE_AT.1);
+    let semi = logo_mask(&semi_logo(0.6), SEMI_AT.0, SEMI_AT.1, W, H, 1);
+    let opaque = logo_mask(&opaque_logo(), OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let bits: Vec<u8> = (0..W * H)
+        .map(|i| u8::from(semi.contains(i % W, i / W) || opaque.contains(i % W, i / W)))
+        .collect();
+    let mask = framejet_inpaint::Mask::from_bits(W, H, &bits).unwrap();
+    let config = InpaintConfig::default().mark(MarkModel::Estimate { frames: 16 });
+    let fast = run(config.clone(), &mask, &marked);
+    let reference = run(config.kernels(Kernels::Reference), &mask, &marked);
+    let mut worst = 0;
+    for (a, b) in fast.iter().zip(&reference) {
+        for p in 0..3 {
+            for (x, y) in a.data(p).iter().zip(b.data(p)) {
+                worst = worst.max(x.abs_diff(*y));
+            }
+        }
+    }
+    assert!(
+        worst <= 1,
+        "optimised and reference kernels differ by {worst}"
+    );
+}
