@@ -22,6 +22,7 @@
 use std::error::Error;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use framejet_inpaint::{
@@ -161,7 +162,17 @@ fn write_frame(out: &mut impl Write, frame: &Yuv420Frame) -> std::io::Result<()>
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("inpaint_y4m: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let options = parse_args()?;
     let started = Instant::now();
     let mut input = BufReader::with_capacity(1 << 22, std::io::stdin().lock());

@@ -4,6 +4,10 @@ use crate::logo::LogoModel;
 
 /// What the inpainter knows about the mark's opacity.
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per job; boxing would only burden callers"
+)]
 pub enum MarkModel {
     /// The mark hides what is under it: every masked pixel is filled from other frames or
     /// from its surroundings.
@@ -37,9 +41,9 @@ pub enum Kernels {
 /// | [`window`](Self::window) | 8 | frames of look-ahead searched for revealed background |
 /// | [`memory`](Self::memory) | 48 | frames behind searched for revealed background |
 /// | [`mark`](Self::mark) | `Estimate { frames: 48 }` | how the mark's opacity is known |
-/// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled rather than un-blended |
+/// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled, not un-blended |
 /// | [`max_motion`](Self::max_motion) | 32 | largest camera motion searched, pixels per frame |
-/// | [`max_residual`](Self::max_residual) | 6.0 | largest mean luma difference around the mark for a motion match to be used |
+/// | [`max_residual`](Self::max_residual) | 6.0 | largest luma mismatch around the mark for a match |
 /// | [`kernels`](Self::kernels) | `Optimised` | kernel implementation |
 #[derive(Clone, Debug)]
 pub struct InpaintConfig {

@@ -7,12 +7,14 @@
 //!   blocks around). A semi-transparent mark with opacity `alpha` scales the deviation by
 //!   `1 - alpha`; an opaque one removes it.
 //! - *static edge*: the Sobel gradient keeps its direction, i.e. `|mean gradient| /
-//!   mean |gradient|` is at least [`DetectOptions::edge_coherence`]: a mark's outline keeps
-//!   pointing the same way while the background's edges average out.
+//!   mean |gradient|` is at least [`DetectOptions::edge_coherence`], and the mean gradient is
+//!   strong: a mark's outline keeps pointing the same way in every frame while the
+//!   background's edges average out (an edge that sweeps past once is coherent but weak).
 //!
 //! The union is cleaned up (closing by 2 pixels, enclosed holes filled, opening by 1 pixel,
-//! erosion by 1 pixel, as Sobel edges straddle the outline), the largest components are kept (those at least a quarter of the largest, up to
-//! [`DetectOptions::max_marks`]) and grown by [`DetectOptions::grow`] pixels.
+//! erosion by 1 pixel, as Sobel edges straddle the outline), the largest components are kept
+//! (those at least a quarter of the largest, up to [`DetectOptions::max_marks`]) and grown by
+//! [`DetectOptions::grow`] pixels.
 //!
 //! Limits: anything static is found, not only marks: letterbox bars next to the picture, a
 //! fixed camera's still background. Feed frames spread over the video, where the picture

@@ -7,9 +7,12 @@
 //!
 //! The background comes from the video: when the camera moves, the background hidden at `p` in
 //! frame `t` is in plain view at `p + d` in frame `s` (`d` the motion between them, see
-//! `motion.rs`). Frames are paired with their neighbours at distances 1, 2, 4, … 32 (so that
-//! pixels deep inside a large mark get pairs too); a pair counts when the motion explains the
-//! ring around the mark. Each pair gives a sample both ways (`t` from `s` and `s` from `t`).
+//! `motion.rs`). Each frame is paired with one later frame in each range of distances 1, 2–3,
+//! 4–7, … 32–47 (so that pixels deep inside a large mark get pairs too): the one whose motion
+//! is closest to whole pixels, as whole-pixel samples are exact copies while interpolated ones
+//! soften fine texture (and so bias the fit); samples are weighted by that closeness. A pair
+//! counts when the motion explains the ring around the mark. Each pair gives a sample both ways
+//! (`t` from `s` and `s` from `t`).
 //!
 //! The fit is the reduced major axis (`k = std(observed) / std(background)`, sign from the
 //! covariance): with sensor noise in both the revealed background and the background under the

@@ -223,6 +223,8 @@ struct Engine {
     logo: Option<LogoModel>,
     search: MotionSearch,
     planes: [PlaneSetup; 3],
+    /// Whether any plane has holes to fill (else only un-blending runs).
+    has_holes: bool,
     /// Crops of frames `emitted - memory .. pushed`.
     kept: VecDeque<Kept>,
     /// Un-blended frames not yet output: `emitted .. pushed`.
@@ -289,7 +291,9 @@ impl Engine {
                 fill_region,
             }
         });
+        let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
         Self {
+            has_holes,
             look_ahead: config.window,
             memory: config.memory,
             max_residual: config.max_residual,
@@ -323,12 +327,15 @@ impl Engine {
             }
         }
         let crop = self.search.region().crop(&frame);
-        let pyramid = self.search.pyramid(&crop.planes[0]);
         let index = self.pushed;
-        if let (Some(previous), Some(prev)) = (&self.last_pyramid, self.kept.back()) {
+        // Without holes (a mark un-blended everywhere) no motion is needed.
+        let pyramid = self.has_holes.then(|| self.search.pyramid(&crop.planes[0]));
+        if let (Some(previous), Some(pyramid), Some(prev)) =
+            (&self.last_pyramid, &pyramid, self.kept.back())
+        {
             let found = self
                 .search
-                .coarse_to_fine(previous, &pyramid)
+                .coarse_to_fine(previous, pyramid)
                 .and_then(|guess| {
                     self.search
                         .refine(&prev.crop.planes[0], &crop.planes[0], guess)
@@ -337,7 +344,7 @@ impl Engine {
         }
         self.kept.push_back(Kept { index, crop });
         self.pending.push_back(frame);
-        self.last_pyramid = Some(pyramid);
+        self.last_pyramid = pyramid;
         self.pushed += 1;
     }
 
@@ -491,9 +498,14 @@ impl Engine {
         let mut filled: [Vec<bool>; 3] =
             std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
         let [luma, cb, cr] = out.data_mut_all();
-        let sources = self.luma_sources(t, luma, &mut filled[0]);
+        let sources = if self.has_holes {
+            self.luma_sources(t, luma, &mut filled[0])
+        } else {
+            Vec::new()
+        };
         let still = t
             .checked_sub(1)
+            .filter(|_| self.has_holes)
             .and_then(|prev| self.pair(t, prev))
             .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual);
         let previous = self

@@ -1,5 +1,6 @@
 //! The model of a semi-transparent mark: per pixel and per plane, its opacity `alpha` and its
-//! premultiplied value `alpha * logo`, so that `observed = alpha * logo + (1 - alpha) * background`.
+//! premultiplied value `alpha * logo`, so that
+//! `observed = alpha * logo + (1 - alpha) * background`.
 //!
 //! A model comes either from the logo image itself ([`LogoModel::from_rgba`],
 //! [`LogoModel::from_png`]) when the job has it, or from the video

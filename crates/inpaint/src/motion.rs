@@ -26,7 +26,7 @@ use crate::morph;
 use crate::region::Region;
 use crate::sampling::{Blocked, sample};
 
-/// A translation in luma pixels (quarter-pixel precision).
+/// A translation in pixels (sub-pixel).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Motion {
     pub dx: f32,
@@ -34,6 +34,7 @@ pub(crate) struct Motion {
 }
 
 impl Motion {
+    /// A translation by (`dx`, `dy`).
     pub fn new(dx: f32, dy: f32) -> Self {
         Self { dx, dy }
     }
@@ -46,6 +47,7 @@ impl Motion {
         }
     }
 
+    /// This motion followed by `other`.
     pub fn add(self, other: Self) -> Self {
         Self {
             dx: self.dx + other.dx,
@@ -53,6 +55,7 @@ impl Motion {
         }
     }
 
+    /// The motion back.
     pub fn neg(self) -> Self {
         Self {
             dx: -self.dx,
@@ -67,6 +70,7 @@ impl Motion {
             .max((self.dy - self.dy.round()).abs())
     }
 
+    /// Less than an eighth of a pixel either way: no motion.
     pub fn is_still(self) -> bool {
         self.dx.abs() < 0.125 && self.dy.abs() < 0.125
     }
@@ -416,9 +420,6 @@ impl MotionSearch {
         Motion::new(snap(d.dx), snap(d.dy))
     }
 
-    /// Refines `guess` (luma crops of frame `a` and frame `b`) at full resolution: whole pixels
-    /// by search, then a sub-pixel step, scored on the ring. `None` when the frames cannot be
-    /// compared (the displacement leaves the region).
     /// Like [`refine`](Self::refine), measured from `b` to `a` (and turned around) when it
     /// cannot be measured from `a` to `b`: near a frame edge, the ring moved one way leaves the
     /// picture while moved the other way it stays in.
@@ -431,6 +432,9 @@ impl MotionSearch {
         })
     }
 
+    /// Refines `guess` (luma crops of frame `a` and frame `b`) at full resolution: whole pixels
+    /// by search, then a sub-pixel step, scored on the ring. `None` when the frames cannot be
+    /// compared (the displacement leaves the region).
     pub fn refine(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
         let (mut cx, mut cy) = (guess.dx.round() as isize, guess.dy.round() as isize);
         for _ in 0..4 {

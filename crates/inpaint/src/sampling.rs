@@ -18,9 +18,9 @@ const TAPS: usize = 4;
 /// Taps before the sample position (the footprint is `-BEFORE..TAPS-BEFORE`).
 const BEFORE: usize = TAPS / 2 - 1;
 
-/// Catmull-Rom weights for each of the [`PHASES`]` + 1` fractional offsets `0, 1/64, … 1`. (A sharper Lanczos-3
-/// was tried: its wider footprint finds fewer clear reads near marks and frame edges, and it
-/// did worse overall on the yardstick.)
+/// Catmull-Rom weights for the fractional offsets `0, 1/64, … 1`. (A sharper Lanczos-3 was
+/// tried: its wider footprint finds fewer clear reads near marks and frame edges, and it did
+/// worse overall on the yardstick.)
 fn weights() -> &'static [[f32; TAPS]; PHASES + 1] {
     static TABLE: std::sync::OnceLock<[[f32; TAPS]; PHASES + 1]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {

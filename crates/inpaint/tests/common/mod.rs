@@ -104,9 +104,9 @@ pub fn semi_logo(alpha: f32) -> Logo {
             let d = ((fx - 15.0).powi(2) + (fy - 15.0).powi(2)).sqrt();
             // A soft-edged disc with a ring cut out of it.
             let disc = (13.0 - d).clamp(0.0, 1.0) * (d - 6.0).abs().clamp(0.0, 1.0);
-            let letter = (x >= 32 && x < 36 && y >= 6 && y < 24)
-                || (x >= 40 && x < 50 && y >= 6 && y < 10)
-                || (x >= 43 && x < 47 && y >= 10 && y < 24);
+            let letter = ((32..36).contains(&x) && (6..24).contains(&y))
+                || ((40..50).contains(&x) && (6..10).contains(&y))
+                || ((43..47).contains(&x) && (10..24).contains(&y));
             let p = &mut rgba[(y * w + x) * 4..][..4];
             if letter {
                 p.copy_from_slice(&[255, 140, 20, (alpha * 255.0).round() as u8]);
@@ -174,8 +174,8 @@ pub fn overlay(frames: &[Yuv420Frame], logo: &Logo, x0: usize, y0: usize) -> Vec
                         col[1] += yuv[2] / 4.0;
                     }
                     let i = (y0 / 2 + cy) * cw + x0 / 2 + cx;
-                    for c in 0..2 {
-                        let v = a * col[c] + (1.0 - a) * out.data(c + 1)[i] as f32;
+                    for (c, colour) in col.iter().enumerate() {
+                        let v = a * colour + (1.0 - a) * out.data(c + 1)[i] as f32;
                         out.data_mut(c + 1)[i] = v.round() as u8;
                     }
                 }
