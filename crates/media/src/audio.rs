@@ -313,7 +313,7 @@ impl ItemReader {
     fn feed(&mut self) -> Result<(), MediaError> {
         let mut packet = ffmpeg::Packet::empty();
         loop {
-            match packet.read(&mut self.input) {
+            match crate::util::read_packet(&mut packet, &mut self.input) {
                 Ok(()) => {
                     if packet.stream() != self.stream_index {
                         continue;
@@ -696,7 +696,7 @@ impl AudioCopy {
         }
         let mut packet = ffmpeg::Packet::empty();
         loop {
-            match packet.read(&mut self.input) {
+            match crate::util::read_packet(&mut packet, &mut self.input) {
                 Ok(()) => {
                     if packet.stream() != self.stream_index {
                         continue;

@@ -241,7 +241,7 @@ fn segment_delay(path: &Path, time_base: FfRational) -> Result<i64, MediaError> 
     let (mut seg, ..) = open_segment(path)?;
     let mut packet = ffmpeg::Packet::empty();
     loop {
-        match packet.read(&mut seg.input) {
+        match crate::util::read_packet(&mut packet, &mut seg.input) {
             Ok(()) if packet.stream() == seg.stream_index && packet.size() > 0 => {
                 let pts = packet.pts().or(packet.dts()).unwrap_or(0);
                 let start = seg.start.unwrap_or(pts);
@@ -303,7 +303,7 @@ impl VideoJoin {
                 continue;
             };
             let mut packet = ffmpeg::Packet::empty();
-            match packet.read(&mut seg.input) {
+            match crate::util::read_packet(&mut packet, &mut seg.input) {
                 Ok(()) => {
                     if packet.stream() != seg.stream_index || packet.size() == 0 {
                         continue;

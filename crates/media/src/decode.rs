@@ -322,7 +322,7 @@ impl Decoder {
         }
         let mut packet = ffmpeg::Packet::empty();
         loop {
-            match packet.read(&mut self.input) {
+            match crate::util::read_packet(&mut packet, &mut self.input) {
                 Ok(()) => {
                     if packet.stream() != self.stream_index || packet.size() == 0 {
                         continue;

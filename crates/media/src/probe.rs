@@ -460,7 +460,7 @@ fn probe_video(path: &Path) -> Result<(MediaInfo, FrameIndex), MediaError> {
     let mut packet = ffmpeg::Packet::empty();
     let mut last_ts: Option<i64> = None;
     loop {
-        match packet.read(&mut input) {
+        match crate::util::read_packet(&mut packet, &mut input) {
             Ok(()) => {}
             Err(ffmpeg::Error::Eof) => break,
             Err(e) => {

@@ -287,3 +287,16 @@ pub(crate) fn pixel_format_name(v: i32) -> String {
         None => "unknown".into(),
     }
 }
+
+/// Reads the next packet of `input` into `packet`, releasing what `packet`
+/// held first: ffmpeg-next's `Packet::read` does not, so a packet reused
+/// across reads would keep every packet of the file allocated.
+pub(crate) fn read_packet(
+    packet: &mut ffmpeg_next::Packet,
+    input: &mut ffmpeg_next::format::context::Input,
+) -> Result<(), ffmpeg_next::Error> {
+    // SAFETY: the packet is valid; unreferencing leaves it empty and reusable.
+    use ffmpeg_next::packet::Mut;
+    unsafe { ffmpeg_next::ffi::av_packet_unref(packet.as_mut_ptr()) };
+    packet.read(input)
+}
