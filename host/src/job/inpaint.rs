@@ -40,8 +40,31 @@ pub(crate) fn resolve_mask(
             Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
         }
         MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detect_mask_in(src, w, h),
+        MaskSpec::Auto => detected_mask(src, w, h),
     }
+}
+
+/// Masks already found in this process, by input and frame size: the plan,
+/// every segment and `write_mask` ask for the same one, and detection
+/// decodes frames from across the whole input.
+static DETECTED: std::sync::Mutex<Vec<((std::path::PathBuf, usize, usize), Mask)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn detected_mask(src: &Path, width: usize, height: usize) -> Result<Mask, String> {
+    let key = (src.to_path_buf(), width, height);
+    if let Some(mask) = DETECTED.lock().ok().and_then(|found| {
+        found
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, m)| m.clone())
+    }) {
+        return Ok(mask);
+    }
+    let mask = detect_mask_in(src, width, height)?;
+    if let Ok(mut found) = DETECTED.lock() {
+        found.push((key, mask.clone()));
+    }
+    Ok(mask)
 }
 
 /// Summarises `mask` for the plan and the job log.
