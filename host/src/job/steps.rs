@@ -227,7 +227,9 @@ impl Step {
 pub(crate) struct OverlayStage {
     instance: OverlayInstance,
     asset_files: std::collections::BTreeMap<String, std::path::PathBuf>,
-    assets: HashMap<(String, u32), Arc<YuvaImage>>,
+    /// Converted assets by name and scale (a job draws few; a list avoids
+    /// allocating a key per draw op per frame).
+    assets: Vec<(String, u32, Arc<YuvaImage>)>,
     sprites: HashMap<u32, Arc<YuvaImage>>,
 }
 
@@ -239,7 +241,7 @@ impl OverlayStage {
         Self {
             instance,
             asset_files: asset_files.clone(),
-            assets: HashMap::new(),
+            assets: Vec::new(),
             sprites: HashMap::new(),
         }
     }
@@ -286,8 +288,8 @@ impl OverlayStage {
         scale: f32,
         matrix: ColorMatrix,
     ) -> Result<Arc<YuvaImage>, StepError> {
-        let key = (name.to_string(), scale.to_bits());
-        if let Some(image) = self.assets.get(&key) {
+        let bits = scale.to_bits();
+        if let Some((_, _, image)) = self.assets.iter().find(|(n, b, _)| n == name && *b == bits) {
             return Ok(image.clone());
         }
         let path = self.asset_files.get(name).ok_or_else(|| {
@@ -304,7 +306,7 @@ impl OverlayStage {
             image
         };
         let image = Arc::new(image);
-        self.assets.insert(key, image.clone());
+        self.assets.push((name.to_string(), bits, image.clone()));
         Ok(image)
     }
 
