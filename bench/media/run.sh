@@ -54,14 +54,15 @@ for t in ffmpeg ffprobe python3; do
     command -v "$t" >/dev/null || { echo "$t is needed" >&2; exit 1; }
 done
 
-bin="$root/target/release/framejet"
+source "$root/scripts/env.sh"
+bin="$CARGO_TARGET_DIR/release/framejet"
 if [ "$build" = 1 ]; then
     # A no-op when the binary is up to date; waits on cargo's lock when another build runs.
     log "cargo build --release -p framejet"
     cargo build --release --quiet -p framejet --manifest-path "$root/Cargo.toml"
 fi
 [ -x "$bin" ] || { echo "no $bin (run without --no-build)" >&2; exit 1; }
-if ! [ -f "$root/plugins/target/wasm32-wasip2/release/overlay_logo.wasm" ]; then
+if ! [ -f "$FRAMEJET_PLUGINS_TARGET/wasm32-wasip2/release/overlay_logo.wasm" ]; then
     log "building the plugins"
     bash "$root/scripts/build-plugins.sh"
 fi

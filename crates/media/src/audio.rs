@@ -357,6 +357,17 @@ pub(crate) enum AudioCodec {
     Opus,
 }
 
+impl AudioCodec {
+    /// Opus for WebM, which takes no AAC; AAC everywhere else.
+    pub(crate) fn for_container(container: crate::encode::Container) -> AudioCodec {
+        if container == crate::encode::Container::Webm {
+            AudioCodec::Opus
+        } else {
+            AudioCodec::Aac
+        }
+    }
+}
+
 /// Encodes the audio timeline (decode → resample → trim/pad → encode), one packet at a time.
 pub(crate) struct AudioEncode {
     items: VecDeque<AudioItem>,
@@ -647,9 +658,12 @@ pub(crate) struct AudioCopy {
 }
 
 impl AudioCopy {
-    /// Opens `path`'s audio for copying `duration_us` from its start. `Ok(None)` when the file
-    /// has no audio.
-    pub(crate) fn open(path: &Path, duration_us: i64) -> Result<Option<AudioCopy>, MediaError> {
+    /// Opens `path`'s audio for copying `duration_us` from its start (`None`: all of it).
+    /// `Ok(None)` when the file has no audio.
+    pub(crate) fn open(
+        path: &Path,
+        duration_us: Option<i64>,
+    ) -> Result<Option<AudioCopy>, MediaError> {
         let mut input = util::open_input(path)?;
         let Some(stream_index) = input.streams().best(media::Type::Audio).map(|s| s.index()) else {
             return Ok(None);
@@ -665,7 +679,7 @@ impl AudioCopy {
             }
         }
         let origin = util::rescale(origin_us, MICROS, time_base);
-        let end = util::rescale(duration_us, MICROS, time_base);
+        let end = duration_us.map_or(i64::MAX, |d| util::rescale(d, MICROS, time_base));
         Ok(Some(AudioCopy {
             path: path.to_path_buf(),
             input,

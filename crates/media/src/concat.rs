@@ -81,6 +81,9 @@ pub struct ConcatOptions {
     pub container: Option<Container>,
     /// The audio timeline; empty for no audio track.
     pub audio: Vec<AudioSource>,
+    /// The audio track already encoded for this output by [`encode_audio`]: its packets are
+    /// copied whole and `audio` is not read.
+    pub audio_track: Option<PathBuf>,
     /// Audio bitrate in bit/s when encoding ([`parse_bitrate`] reads `"320k"`). Default 192000.
     pub audio_bitrate: u32,
     /// Tags to write.
@@ -92,6 +95,7 @@ impl Default for ConcatOptions {
         ConcatOptions {
             container: None,
             audio: Vec::new(),
+            audio_track: None,
             audio_bitrate: 192_000,
             metadata: Metadata::default(),
         }
@@ -398,6 +402,123 @@ impl AudioTrack {
     }
 }
 
+fn check_durations(sources: &[AudioSource]) -> Result<(), MediaError> {
+    match sources.iter().find(|a| a.duration_us < 0) {
+        Some(a) => Err(MediaError::InvalidArgument(format!(
+            "audio item duration {} µs is negative",
+            a.duration_us
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The timeline as items of whole samples. Boundaries come from the running total, so
+/// rounding never accumulates.
+fn audio_items(sources: &[AudioSource]) -> Vec<AudioItem> {
+    let samples_at = |us: i64| (i128::from(us) * i128::from(SAMPLE_RATE) + 500_000) / 1_000_000;
+    let mut elapsed_us: i64 = 0;
+    sources
+        .iter()
+        .map(|a| {
+            let from = samples_at(elapsed_us);
+            elapsed_us += a.duration_us;
+            AudioItem {
+                path: a.path.clone(),
+                start_us: a.start_us,
+                samples: (samples_at(elapsed_us) - from).max(0) as u64,
+            }
+        })
+        .collect()
+}
+
+/// What [`encode_audio`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AudioTrackStats {
+    /// Length of the track, µs.
+    pub duration_us: i64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+}
+
+/// Encodes an audio timeline into a file of its own (Matroska audio, whatever `output`'s
+/// extension): AAC, or Opus when the final output is WebM (`container`), at `bitrate` bit/s.
+///
+/// This is the audio half of [`concat_segments`]' work, split off so that it can run while the
+/// video segments are still encoding: given it as [`ConcatOptions::audio_track`],
+/// `concat_segments` copies its packets instead of encoding. Errors name
+/// the input or output at fault; on error, or when `cancelled` turns true (it is asked between
+/// packets), no file is left.
+pub fn encode_audio(
+    sources: &[AudioSource],
+    output: impl AsRef<Path>,
+    container: Container,
+    bitrate: u32,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<AudioTrackStats, MediaError> {
+    let output = output.as_ref();
+    util::ensure_init();
+    util::c_path(output)?;
+    if sources.is_empty() {
+        return Err(MediaError::InvalidArgument("no audio to encode".into()));
+    }
+    check_durations(sources)?;
+    let temp = TempOutput::new(output)?;
+    let mut octx = ffmpeg::format::output_as(&temp.url(), "matroska")
+        .map_err(|e| MediaError::output(output, format!("cannot create the file: {e}")))?;
+    let mut enc = AudioEncode::new(
+        audio_items(sources),
+        AudioCodec::for_container(container),
+        bitrate,
+        true,
+    )
+    .map_err(|e| MediaError::output(output, e))?;
+    {
+        let mut stream = octx
+            .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+            .map_err(|e| MediaError::output(output, format!("cannot add the audio stream: {e}")))?;
+        stream.set_parameters(enc.encoder());
+        stream.set_time_base(FfRational(1, SAMPLE_RATE));
+    }
+    octx.write_header()
+        .map_err(|e| MediaError::output(output, format!("cannot write the header: {e}")))?;
+    let out_tb = octx
+        .stream(0)
+        .map_or(FfRational(1, SAMPLE_RATE), |s| s.time_base());
+    while let Some(mut p) = enc.next_packet()? {
+        if cancelled() {
+            return Err(MediaError::Cancelled);
+        }
+        p.set_stream(0);
+        p.rescale_ts(FfRational(1, SAMPLE_RATE), out_tb);
+        p.write_interleaved(&mut octx)
+            .map_err(|e| MediaError::output(output, format!("cannot write audio: {e}")))?;
+    }
+    octx.write_trailer()
+        .map_err(|e| MediaError::output(output, format!("cannot finish the file: {e}")))?;
+    drop(octx);
+    let duration_us =
+        (i128::from(enc.total_samples()) * 1_000_000 / i128::from(SAMPLE_RATE)) as i64;
+    drop(enc);
+    temp.commit()?;
+    Ok(AudioTrackStats {
+        duration_us,
+        bytes: std::fs::metadata(output).map(|m| m.len()).unwrap_or(0),
+    })
+}
+
+/// Whether [`concat_segments`] would copy this audio timeline's packets rather than encode
+/// them: a single source whose codec fits `container` and that covers the whole output from
+/// its start (`frame_us`: one video frame, the tolerance).
+pub fn can_copy_audio(sources: &[AudioSource], container: Container, frame_us: i64) -> bool {
+    match sources {
+        [only] => only
+            .path
+            .as_deref()
+            .is_some_and(|p| copyable(p, only, container, frame_us)),
+        _ => false,
+    }
+}
+
 /// Whether a single source's audio can be copied into `container` as is.
 fn copyable(path: &Path, source: &AudioSource, container: Container, frame_us: i64) -> bool {
     if source.start_us != 0 {
@@ -444,14 +565,7 @@ pub fn concat_segments(
         return Err(MediaError::InvalidArgument("no segments to join".into()));
     };
     let container = Container::resolve(options.container, output)?;
-    for a in &options.audio {
-        if a.duration_us < 0 {
-            return Err(MediaError::InvalidArgument(format!(
-                "audio item duration {} µs is negative",
-                a.duration_us
-            )));
-        }
-    }
+    check_durations(&options.audio)?;
     // The joined timeline uses the first segment's stream time base.
     let (first_reader, shape, params, rate) = open_segment(first)?;
     let time_base = first_reader.time_base;
@@ -510,18 +624,23 @@ pub fn concat_segments(
     let total_audio_us: i64 = options.audio.iter().map(|a| a.duration_us).sum();
     let mut audio: Option<AudioTrack> = None;
     let mut audio_copied = false;
-    if !options.audio.is_empty() {
-        let single = match options.audio.as_slice() {
-            [only] => only
+    if !options.audio.is_empty() || options.audio_track.is_some() {
+        let copy_from = match (&options.audio_track, options.audio.as_slice()) {
+            (Some(track), _) => Some((track.clone(), None)),
+            (None, [only]) => only
                 .path
                 .as_ref()
                 .filter(|p| copyable(p, only, container, frame_us))
-                .cloned(),
+                .map(|p| (p.clone(), Some(only.duration_us))),
             _ => None,
         };
-        if let Some(p) = single
-            && let Some(copy) = AudioCopy::open(&p, options.audio[0].duration_us)?
-        {
+        if let Some((p, duration)) = copy_from {
+            let Some(copy) = AudioCopy::open(&p, duration)? else {
+                return Err(MediaError::output(
+                    output,
+                    format!("`{}` has no audio to copy", p.display()),
+                ));
+            };
             let Some(params) = copy.parameters() else {
                 return Err(MediaError::output(
                     output,
@@ -541,28 +660,13 @@ pub fn concat_segments(
             audio_copied = true;
         }
         if audio.is_none() {
-            // Item boundaries from the running total, so rounding never accumulates.
-            let mut items = Vec::with_capacity(options.audio.len());
-            let mut elapsed_us: i64 = 0;
-            let samples_at =
-                |us: i64| (i128::from(us) * i128::from(SAMPLE_RATE) + 500_000) / 1_000_000;
-            for a in &options.audio {
-                let from = samples_at(elapsed_us);
-                elapsed_us += a.duration_us;
-                let to = samples_at(elapsed_us);
-                items.push(AudioItem {
-                    path: a.path.clone(),
-                    start_us: a.start_us,
-                    samples: (to - from).max(0) as u64,
-                });
-            }
-            let codec = if container == Container::Webm {
-                AudioCodec::Opus
-            } else {
-                AudioCodec::Aac
-            };
-            let enc = AudioEncode::new(items, codec, options.audio_bitrate, global_header)
-                .map_err(|e| MediaError::output(output, e))?;
+            let enc = AudioEncode::new(
+                audio_items(&options.audio),
+                AudioCodec::for_container(container),
+                options.audio_bitrate,
+                global_header,
+            )
+            .map_err(|e| MediaError::output(output, e))?;
             let mut stream = octx
                 .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
                 .map_err(|e| {

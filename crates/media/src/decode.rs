@@ -27,6 +27,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ffmpeg::Rational as FfRational;
 use ffmpeg::ffi;
@@ -36,7 +37,7 @@ use crate::color::ColorMatrix;
 use crate::composite::{RgbaImage, YuvaImage, blend, load_image};
 use crate::error::MediaError;
 use crate::frame::{VideoFrame, src_planes};
-use crate::probe::{FrameIndex, MediaInfo, MediaKind, Rational, probe_with_index};
+use crate::probe::{FrameIndex, MediaInfo, MediaKind, Probe, Rational, probe_with_index};
 use crate::util::{self, MICROS, ScaleSide, Scaler};
 
 /// Decodes one input's video stream into upright yuv420p frames in display order.
@@ -54,7 +55,7 @@ use crate::util::{self, MICROS, ScaleSide, Scaler};
 pub struct Decoder {
     path: PathBuf,
     info: MediaInfo,
-    index: FrameIndex,
+    index: Arc<FrameIndex>,
     input: ffmpeg::format::context::Input,
     stream_index: usize,
     decoder: ffmpeg::decoder::Video,
@@ -86,6 +87,20 @@ impl Decoder {
     pub fn open(path: impl AsRef<Path>) -> Result<Decoder, MediaError> {
         let path = path.as_ref();
         let (info, index) = probe_with_index(path)?;
+        Self::open_indexed(path, info, index.map(Arc::new))
+    }
+
+    /// Opens a video input probed before with [`probe_input`](crate::probe_input), without
+    /// scanning its packets again. The file must not have changed since.
+    pub fn open_probed(path: impl AsRef<Path>, probe: &Probe) -> Result<Decoder, MediaError> {
+        Self::open_indexed(path.as_ref(), probe.info.clone(), probe.index.clone())
+    }
+
+    fn open_indexed(
+        path: &Path,
+        info: MediaInfo,
+        index: Option<Arc<FrameIndex>>,
+    ) -> Result<Decoder, MediaError> {
         let index = match (info.kind, index) {
             (MediaKind::Video, Some(index)) => index,
             _ => {

@@ -97,6 +97,10 @@ pub enum MediaError {
     /// a frame beyond the end of the input, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// The caller asked a long operation to stop (see [`encode_audio`](crate::encode_audio)).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl MediaError {

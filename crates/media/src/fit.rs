@@ -17,7 +17,7 @@
 use crate::color::ColorMatrix;
 use crate::decode::dst_planes;
 use crate::error::MediaError;
-use crate::frame::VideoFrame;
+use crate::frame::{FramePool, VideoFrame};
 use crate::util::{ScaleSide, Scaler};
 
 use ffmpeg_next::ffi;
@@ -60,6 +60,8 @@ pub struct Fitter {
     src: Option<(u32, u32)>,
     geometry: Option<Geometry>,
     scaler: Option<Scaler>,
+    /// Buffers of the output frames, recycled once the encoder is done with them.
+    pool: FramePool,
 }
 
 impl Fitter {
@@ -100,6 +102,7 @@ impl Fitter {
             src: None,
             geometry: None,
             scaler: None,
+            pool: FramePool::new(dst_w, dst_h)?,
         };
         fitter.prepare(src_w, src_h)?;
         Ok(fitter)
@@ -126,7 +129,7 @@ impl Fitter {
                 self.dst_w, self.dst_h
             )));
         };
-        let mut out = VideoFrame::alloc(self.dst_w, self.dst_h)?;
+        let mut out = VideoFrame::from_pool(&self.pool)?;
         out.index = frame.index;
         out.pts_us = frame.pts_us;
         if (g.dst_w, g.dst_h) != (self.dst_w, self.dst_h) {

@@ -115,6 +115,44 @@ impl VideoFrame {
         })
     }
 
+    /// A frame of the pool's size whose buffer comes from (and goes back to) `pool`.
+    /// Uninitialised, owned and writable, like [`alloc`](Self::alloc).
+    pub(crate) fn from_pool(pool: &FramePool) -> Result<VideoFrame, MediaError> {
+        let mut frame = ffmpeg::frame::Video::empty();
+        // SAFETY: `frame` owns a fresh AVFrame; it takes the one reference to a pool buffer
+        // of `pool.size` bytes, and its plane pointers are offsets inside that buffer laid out
+        // by `FramePool::new` (each plane `stride × rows` bytes, padding after the last).
+        unsafe {
+            let p = frame.as_mut_ptr();
+            if p.is_null() {
+                return Err(MediaError::InvalidArgument(
+                    "out of memory allocating a frame".into(),
+                ));
+            }
+            let buf = ffi::av_buffer_pool_get(pool.pool);
+            if buf.is_null() {
+                return Err(MediaError::InvalidArgument(format!(
+                    "out of memory allocating a {}x{} frame",
+                    pool.width, pool.height
+                )));
+            }
+            (*p).buf[0] = buf;
+            (*p).format = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+            (*p).width = pool.width as i32;
+            (*p).height = pool.height as i32;
+            for i in 0..3 {
+                (*p).data[i] = (*buf).data.add(pool.offsets[i]);
+                (*p).linesize[i] = pool.strides[i] as i32;
+            }
+            (*p).extended_data = (*p).data.as_mut_ptr();
+        }
+        Ok(VideoFrame {
+            frame,
+            index: 0,
+            pts_us: 0,
+        })
+    }
+
     /// Wraps a decoded/converted FFmpeg frame. The caller guarantees the type invariant
     /// (yuv420p, positive strides, non-null planes).
     pub(crate) fn from_ffmpeg(frame: ffmpeg::frame::Video, index: u64, pts_us: i64) -> VideoFrame {
@@ -365,5 +403,69 @@ pub(crate) fn src_planes(frame: &ffmpeg::frame::Video) -> ([*const u8; 4], [i32;
             stride[i] = (*p).linesize[i];
         }
         (data, stride)
+    }
+}
+
+/// Recycled buffers for frames of one size: a frame from [`VideoFrame::from_pool`] returns its
+/// buffer here when its last reference drops (after encoding), so a pipeline that makes a new
+/// frame per input frame (scaling, rotation) reuses a few buffers instead of mapping and
+/// zeroing fresh memory for each frame. Thread-safe (FFmpeg's `AVBufferPool`); dropping the
+/// pool frees its buffers once every frame using them is gone.
+pub(crate) struct FramePool {
+    pool: *mut ffi::AVBufferPool,
+    width: u32,
+    height: u32,
+    strides: [usize; 3],
+    offsets: [usize; 3],
+}
+
+// SAFETY: AVBufferPool is documented thread-safe (its free list is behind a mutex); the other
+// fields are plain values.
+unsafe impl Send for FramePool {}
+unsafe impl Sync for FramePool {}
+
+/// Row alignment of pooled frames (the widest SIMD loads FFmpeg's scalers and x264 use).
+const POOL_ALIGN: usize = 64;
+
+impl FramePool {
+    /// A pool of yuv420p buffers for `width × height` frames.
+    pub(crate) fn new(width: u32, height: u32) -> Result<FramePool, MediaError> {
+        if width == 0 || height == 0 || width > 32768 || height > 32768 {
+            return Err(MediaError::InvalidArgument(format!(
+                "frame size {width}x{height} is out of range"
+            )));
+        }
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let strides = [
+            w.next_multiple_of(POOL_ALIGN),
+            cw.next_multiple_of(POOL_ALIGN),
+            cw.next_multiple_of(POOL_ALIGN),
+        ];
+        let offsets = [0, strides[0] * h, strides[0] * h + strides[1] * ch];
+        // Room for readers that load a whole SIMD register past the last pixel.
+        let size = offsets[2] + strides[2] * ch + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+        // SAFETY: creating a pool of `size`-byte buffers with FFmpeg's aligned allocator.
+        let pool = unsafe { ffi::av_buffer_pool_init(size, Some(ffi::av_buffer_alloc)) };
+        if pool.is_null() {
+            return Err(MediaError::InvalidArgument(
+                "out of memory creating a frame pool".into(),
+            ));
+        }
+        Ok(FramePool {
+            pool,
+            width,
+            height,
+            strides,
+            offsets,
+        })
+    }
+}
+
+impl Drop for FramePool {
+    fn drop(&mut self) {
+        // SAFETY: `pool` came from av_buffer_pool_init and is released once; buffers still
+        // out keep FFmpeg's pool alive until they come back.
+        unsafe { ffi::av_buffer_pool_uninit(&mut self.pool) }
     }
 }

@@ -48,11 +48,12 @@ mod util;
 pub use color::ColorMatrix;
 pub use composite::{RgbaImage, YuvaImage, blend, decode_image, fill_rect, load_image};
 pub use concat::{
-    AudioSource, ConcatOptions, ConcatStats, Metadata, concat_segments, parse_bitrate,
+    AudioSource, AudioTrackStats, ConcatOptions, ConcatStats, Metadata, can_copy_audio,
+    concat_segments, encode_audio, parse_bitrate,
 };
 pub use decode::{Decoder, StillSource};
 pub use encode::{Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl};
 pub use error::MediaError;
 pub use fit::{FitMode, Fitter};
 pub use frame::VideoFrame;
-pub use probe::{AudioInfo, MediaInfo, MediaKind, Rational, VideoInfo, probe};
+pub use probe::{AudioInfo, MediaInfo, MediaKind, Probe, Rational, VideoInfo, probe, probe_input};

@@ -79,8 +79,11 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
     match run_local(spec, &options) {
         Ok((_, report)) => {
             reporter.finish();
+            let audio = report.audio.as_ref().map_or(String::new(), |a| {
+                format!(" (audio encoded beside them in {} ms)", a.encode_ms)
+            });
             job_log.line(&format!(
-                "timings: plan {} ms, segments {} ms, finalize {} ms",
+                "timings: plan {} ms, segments {} ms{audio}, finalize {} ms",
                 report.plan_ms, report.segments_ms, report.finalize_ms
             ));
             job_log.line(&format!("report {}", serde_json::to_string(&report)?));

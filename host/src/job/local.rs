@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::plugin::{LogSink, PluginRegistry};
 
 use super::JobError;
-use super::finalize::{FinalOutput, finalize};
-use super::plan::{Plan, plan};
+use super::finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
+use super::plan::{Plan, PlanOptions, plan};
 use super::segment::{SegmentContext, SegmentOutput, run_segment};
 use super::spec::JobSpec;
 use super::storage::LocalDir;
@@ -65,6 +65,8 @@ pub struct JobReport {
     pub output: FinalOutput,
     pub queue: String,
     pub segments: Vec<SegmentOutput>,
+    /// The audio track, when it was encoded beside the segments.
+    pub audio: Option<AudioOutput>,
     /// Mask PNGs written beside the output (inpaint steps with `write_mask`).
     pub masks: Vec<PathBuf>,
     pub plan_ms: u64,
@@ -78,7 +80,13 @@ pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, Job
     let watchdog = spec
         .timeout_s
         .map(|secs| (secs, Watchdog::start(secs, t0, options.cancel.clone())));
-    let planned = plan(spec, options.registry);
+    let planned = plan(
+        spec,
+        options.registry,
+        &PlanOptions {
+            parallel_segments: options.jobs,
+        },
+    );
     let plan = match planned {
         Ok(plan) => plan,
         Err(e) => return Err(timed_out_or(watchdog, e)),
@@ -116,18 +124,41 @@ fn run_planned(
     plan_time: Duration,
 ) -> Result<JobReport, JobError> {
     let t1 = Instant::now();
-    let segments = run_segments(plan, storage, options)?;
+    // The audio track (when it needs encoding) is made beside the segments.
+    let (segments, audio) = std::thread::scope(|scope| {
+        let audio = scope.spawn(|| {
+            let audio = encode_audio(plan, storage, &options.output, &options.cancel);
+            if audio.is_err() {
+                options.cancel.store(true, Ordering::Relaxed);
+            }
+            audio
+        });
+        let segments = run_segments(plan, storage, options);
+        if segments.is_err() {
+            options.cancel.store(true, Ordering::Relaxed);
+        }
+        let audio = audio
+            .join()
+            .unwrap_or_else(|_| Err(JobError::media("audio", "the audio encoder panicked")));
+        (segments, audio)
+    });
     let segments_time = t1.elapsed();
+    // When one failed and so cancelled the other, the failure is the cause.
+    let (segments, audio) = match (segments, audio) {
+        (Ok(segments), Ok(audio)) => (segments, audio),
+        (Err(JobError::Cancelled), Err(e)) | (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
 
     let t2 = Instant::now();
     options.progress.finalizing();
-    let output = finalize(plan, &segments, storage, &options.output)?;
+    let output = finalize(plan, &segments, audio.as_ref(), storage, &options.output)?;
     let masks = write_masks(plan, &options.output)?;
     Ok(JobReport {
         job_id: plan.job_id.clone(),
         output,
         queue: plan.route.queue.clone(),
         segments,
+        audio,
         masks,
         plan_ms: plan_time.as_millis() as u64,
         segments_ms: segments_time.as_millis() as u64,

@@ -19,11 +19,11 @@ pub mod storage;
 
 pub use assets::JobAssets;
 pub use error::JobError;
-pub use finalize::{FinalOutput, finalize};
+pub use finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
 pub use local::{JobReport, LocalOptions, Progress, run_local};
 pub use plan::{
-    DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, Plan, PlanItem, RouteDecision, SegmentTask,
-    plan,
+    DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, Plan, PlanItem, PlanOptions, RouteDecision,
+    SegmentTask, plan,
 };
 pub use segment::{SegmentContext, SegmentOutput, run_segment};
 pub use spec::{JobSpec, SpecError};

@@ -80,6 +80,11 @@ pub struct PlanItem {
     pub output_frames: u64,
     /// Where it starts on the output timeline, in output frames.
     pub output_start: u64,
+    /// The probe, with the frame index a decoder needs: segments run on this machine open
+    /// their decoders from it instead of scanning the input again. (A plan sent to another
+    /// machine goes without it; that machine probes for itself.)
+    #[serde(skip)]
+    pub probe: Option<framejet_media::Probe>,
 }
 
 impl PlanItem {
@@ -182,8 +187,29 @@ pub(crate) fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -
         .collect()
 }
 
+/// How the plan is to be run.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanOptions {
+    /// Segments that can run at once (local threads, or fleet workers). When the spec names
+    /// no segmenter, the default one is asked for at least this many segments per video
+    /// (`min_segments`), so that a short video still keeps every worker busy.
+    pub parallel_segments: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            parallel_segments: 1,
+        }
+    }
+}
+
 /// Probes the inputs, routes the job and plans its segments.
-pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> {
+pub fn plan(
+    spec: JobSpec,
+    registry: &PluginRegistry,
+    options: &PlanOptions,
+) -> Result<Plan, JobError> {
     spec.validate()?;
     let job_id = spec.id.clone().unwrap_or_else(new_job_id);
     let env = PluginEnv {
@@ -238,7 +264,7 @@ pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> 
     let route = route(&spec, &job_id, &items, &output, registry, &env)?;
     check_plugin_steps(&spec, &items, &output, registry, &env)?;
     let masks = resolve_masks(&spec, &items, &output)?;
-    let segments = plan_segments(&spec, &items, &output, registry, &env)?;
+    let segments = plan_segments(&spec, &items, &output, registry, &env, options)?;
     Ok(Plan {
         job_id,
         spec,
@@ -251,10 +277,11 @@ pub fn plan(spec: JobSpec, registry: &PluginRegistry) -> Result<Plan, JobError> 
 }
 
 fn probe_item(input: &super::spec::InputSpec) -> Result<PlanItem, JobError> {
-    let info = framejet_media::probe(&input.src).map_err(|e| JobError::Input {
+    let probe = framejet_media::probe_input(&input.src).map_err(|e| JobError::Input {
         input: input.src.clone(),
         message: e.to_string(),
     })?;
+    let info = &probe.info;
     let still = info.kind == MediaKind::Still;
     let video = &info.video;
     if !still && video.frame_count == 0 {
@@ -275,6 +302,7 @@ fn probe_item(input: &super::spec::InputSpec) -> Result<PlanItem, JobError> {
         has_audio: info.audio.is_some(),
         output_frames: 0,
         output_start: 0,
+        probe: Some(probe),
     })
 }
 
@@ -396,10 +424,11 @@ fn plan_segments(
     output: &OutputFormat,
     registry: &PluginRegistry,
     env: &PluginEnv,
+    options: &PlanOptions,
 ) -> Result<Vec<SegmentTask>, JobError> {
     let step = spec.segment.clone().unwrap_or_else(|| PluginStep {
         plugin: DEFAULT_SEGMENTER.into(),
-        params: serde_json::json!({}),
+        params: serde_json::json!({ "min_segments": options.parallel_segments.max(1) }),
     });
     let segmenter = registry
         .get(&step.plugin)

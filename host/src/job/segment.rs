@@ -214,7 +214,11 @@ fn decode_range(
         return Ok(());
     }
 
-    let mut decoder = Decoder::open(&item.src).map_err(|e| JobError::media("decode", e))?;
+    let decoder = match &item.probe {
+        Some(probe) => Decoder::open_probed(&item.src, probe),
+        None => Decoder::open(&item.src),
+    };
+    let mut decoder = decoder.map_err(|e| JobError::media("decode", e))?;
     decoder
         .seek_to_frame(task.source_start)
         .map_err(|e| JobError::media("decode", e))?;

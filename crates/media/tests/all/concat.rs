@@ -107,25 +107,47 @@ fn compilation_audio_is_rebuilt_item_by_item() {
             p
         })
         .collect();
-    for (container, file, codec) in [
-        (None, "out.mkv", "aac"),
-        (Some(Container::Mp4), "out.bin", "aac"),
+    let timeline = vec![
+        AudioSource::file(&src, 500_000, 1_000_000),
+        AudioSource::silence(600_000),
+        AudioSource::file(audio_only(), 0, 400_000),
+    ];
+    // The timeline encoded ahead, as a job does beside its segments, then copied by the join.
+    let track = dir.path().join("track.mka");
+    let made = framejet_media::encode_audio(
+        &timeline,
+        &track,
+        Container::Mp4,
+        parse_bitrate("320k").unwrap(),
+        &|| false,
+    )
+    .unwrap();
+    assert_eq!(made.duration_us, 2_000_000);
+    assert!(made.bytes > 0);
+    for (container, file, codec, pre_encoded) in [
+        (None, "out.mkv", "aac", false),
+        (Some(Container::Mp4), "out.bin", "aac", false),
+        (None, "pre.mkv", "aac", true),
+        (None, "pre.mp4", "aac", true),
     ] {
         let out = dir.path().join(file);
         let opts = ConcatOptions {
             container,
-            audio: vec![
-                AudioSource::file(&src, 500_000, 1_000_000),
-                AudioSource::silence(600_000),
-                AudioSource::file(audio_only(), 0, 400_000),
-            ],
+            audio: if pre_encoded {
+                Vec::new()
+            } else {
+                timeline.clone()
+            },
+            audio_track: pre_encoded.then(|| track.clone()),
             audio_bitrate: parse_bitrate("320k").unwrap(),
             metadata: Metadata::default(),
         };
         let stats = framejet_media::concat_segments(&segs, &out, &opts).unwrap();
         assert_eq!(stats.frames, 50);
-        assert!(!stats.audio_copied);
-        assert_eq!(stats.audio_duration_us, Some(2_000_000));
+        assert_eq!(stats.audio_copied, pre_encoded);
+        if !pre_encoded {
+            assert_eq!(stats.audio_duration_us, Some(2_000_000));
+        }
         let info = probe(&out).unwrap();
         assert_eq!(info.video.frame_count, 50);
         let audio = info.audio.expect("audio track");
@@ -138,19 +160,27 @@ fn compilation_audio_is_rebuilt_item_by_item() {
         assert_eq!(checksums(&out), checksums(&src));
     }
     // The silent middle is silent, the sine parts are not: decode the output's audio.
-    let samples = decoded_audio(&dir.path().join("out.mkv"));
-    let rms = |from_s: f64, to_s: f64| {
-        let (a, b) = ((from_s * 48_000.0) as usize, (to_s * 48_000.0) as usize);
-        let s = &samples[a..b.min(samples.len())];
-        (s.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
-    };
-    assert!(rms(0.1, 0.9) > 1000.0, "first item should be the sine");
-    assert!(
-        rms(1.1, 1.5) < 50.0,
-        "second item should be silence: {}",
-        rms(1.1, 1.5)
-    );
-    assert!(rms(1.7, 1.95) > 1000.0, "third item should be the sine");
+    for file in ["out.mkv", "pre.mp4"] {
+        let samples = decoded_audio(&dir.path().join(file));
+        let rms = |from_s: f64, to_s: f64| {
+            let (a, b) = ((from_s * 48_000.0) as usize, (to_s * 48_000.0) as usize);
+            let s = &samples[a..b.min(samples.len())];
+            (s.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / s.len() as f64).sqrt()
+        };
+        assert!(
+            rms(0.1, 0.9) > 1000.0,
+            "{file}: first item should be the sine"
+        );
+        assert!(
+            rms(1.1, 1.5) < 50.0,
+            "{file}: second item should be silence: {}",
+            rms(1.1, 1.5)
+        );
+        assert!(
+            rms(1.7, 1.95) > 1000.0,
+            "{file}: third item should be the sine"
+        );
+    }
 }
 
 #[test]
