@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/bench/out"
 venv="$out/venv"
 mkdir -p "$out/inpaint"
+source "$root/scripts/env.sh"
 
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
@@ -23,7 +24,7 @@ fi
 cargo build --release --quiet -p framejet-inpaint --example inpaint_y4m --manifest-path "$root/Cargo.toml"
 
 "$venv/bin/python" "$root/bench/inpaint/bench.py" \
-    --bin "$root/target/release/examples/inpaint_y4m" \
+    --bin "$CARGO_TARGET_DIR/release/examples/inpaint_y4m" \
     --out "$out/inpaint" \
     --table "$out/inpaint.md" \
     "$@"

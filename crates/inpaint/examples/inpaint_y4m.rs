@@ -23,11 +23,13 @@ use std::error::Error;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use framejet_inpaint::{
     DetectOptions, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Rect,
-    Yuv420Frame, chroma_size, detect_mask,
+    Yuv420Frame, detect_mask,
 };
 
 /// Command-line options.
@@ -131,27 +133,19 @@ fn read_header(input: &mut impl BufRead) -> Result<Header, Box<dyn Error>> {
     })
 }
 
-/// Reads the next frame, or `None` at the end of the stream.
-fn read_frame(
-    input: &mut impl BufRead,
-    header: &Header,
-    buf: &mut Vec<u8>,
-) -> Result<Option<Yuv420Frame>, Box<dyn Error>> {
+/// Reads the next frame into `frame`; `false` at the end of the stream.
+fn read_frame(input: &mut impl BufRead, frame: &mut Yuv420Frame) -> Result<bool, Box<dyn Error>> {
     let mut tag = String::new();
     if input.read_line(&mut tag)? == 0 {
-        return Ok(None);
+        return Ok(false);
     }
     if !tag.starts_with("FRAME") {
         return Err(format!("expected a FRAME marker, got `{}`", tag.trim_end()).into());
     }
-    let (cw, ch) = chroma_size(header.width, header.height);
-    buf.resize(header.width * header.height + 2 * cw * ch, 0);
-    input.read_exact(buf)?;
-    Ok(Some(Yuv420Frame::from_i420(
-        header.width,
-        header.height,
-        buf,
-    )?))
+    for p in 0..3 {
+        input.read_exact(frame.data_mut(p))?;
+    }
+    Ok(true)
 }
 
 fn write_frame(out: &mut impl Write, frame: &Yuv420Frame) -> std::io::Result<()> {
@@ -172,14 +166,63 @@ fn main() -> ExitCode {
     }
 }
 
+/// Frames between the reader, the inpainter and the writer.
+const QUEUE: usize = 4;
+
+/// Reads frames on a thread of its own, so that reading overlaps the inpainting (as decoding
+/// does in a job), into the buffers of frames already written when there are some (`spare`).
+/// A read error ends the stream and is returned by the join handle.
+fn spawn_reader(
+    mut input: impl BufRead + Send + 'static,
+    (width, height): (usize, usize),
+    spare: Receiver<Yuv420Frame>,
+) -> (Receiver<Yuv420Frame>, JoinHandle<Result<(), String>>) {
+    let (tx, rx) = sync_channel(QUEUE);
+    let reader = std::thread::spawn(move || {
+        loop {
+            let mut frame = spare
+                .try_recv()
+                .unwrap_or_else(|_| Yuv420Frame::new(width, height));
+            if !read_frame(&mut input, &mut frame).map_err(|e| e.to_string())?
+                || tx.send(frame).is_err()
+            {
+                return Ok(());
+            }
+        }
+    });
+    (rx, reader)
+}
+
+/// Writes frames on a thread of its own (as encoding does in a job), handing each one back
+/// to the reader (`spare`) once written.
+fn spawn_writer(
+    mut output: impl Write + Send + 'static,
+    header_line: String,
+    spare: SyncSender<Yuv420Frame>,
+) -> (SyncSender<Yuv420Frame>, JoinHandle<std::io::Result<()>>) {
+    let (tx, rx) = sync_channel::<Yuv420Frame>(QUEUE);
+    let writer = std::thread::spawn(move || {
+        output.write_all(header_line.as_bytes())?;
+        output.write_all(b"\n")?;
+        for frame in rx {
+            write_frame(&mut output, &frame)?;
+            let _ = spare.try_send(frame);
+        }
+        output.flush()
+    });
+    (tx, writer)
+}
+
 fn run() -> Result<(), Box<dyn Error>> {
     let options = parse_args()?;
     let started = Instant::now();
-    let mut input = BufReader::with_capacity(1 << 22, std::io::stdin().lock());
-    let mut output = BufWriter::with_capacity(1 << 22, std::io::stdout().lock());
+    let mut input = BufReader::with_capacity(1 << 22, std::io::stdin());
+    let output = BufWriter::with_capacity(1 << 22, std::io::stdout());
     let header = read_header(&mut input)?;
     let (w, h) = (header.width, header.height);
-    let mut buf = Vec::new();
+    let (spare_tx, spare_rx) = sync_channel(QUEUE);
+    let (frames, reader) = spawn_reader(input, (w, h), spare_rx);
+    let mut frames = frames.into_iter();
 
     // Frames read ahead for detection.
     let mut held = Vec::new();
@@ -198,12 +241,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     } else if let Some(path) = &options.mask {
         Mask::from_png(path, w, h)?
     } else if let Some(n) = options.auto {
-        while held.len() < n {
-            match read_frame(&mut input, &header, &mut buf)? {
-                Some(f) => held.push(f),
-                None => break,
-            }
-        }
+        held.extend(frames.by_ref().take(n));
         detect_mask(held.iter().map(|f| f.plane(0)), &DetectOptions::default())?
     } else if let Some(logo) = &logo {
         logo.mask()?
@@ -236,22 +274,19 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let mut inpainter = Inpainter::new(config, mask)?;
 
-    output.write_all(header.line.as_bytes())?;
-    output.write_all(b"\n")?;
-    for frame in held {
+    let (written, writer) = spawn_writer(output, header.line, spare_tx);
+    let write = |frame| written.send(frame).map_err(|_| "the output closed");
+    for frame in held.into_iter().chain(frames) {
         for done in inpainter.push(frame)? {
-            write_frame(&mut output, &done)?;
-        }
-    }
-    while let Some(frame) = read_frame(&mut input, &header, &mut buf)? {
-        for done in inpainter.push(frame)? {
-            write_frame(&mut output, &done)?;
+            write(done)?;
         }
     }
     for done in inpainter.finish()? {
-        write_frame(&mut output, &done)?;
+        write(done)?;
     }
-    output.flush()?;
+    drop(written);
+    reader.join().map_err(|_| "the reader panicked")??;
+    writer.join().map_err(|_| "the writer panicked")??;
     let stats = inpainter.stats();
     eprintln!(
         "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {}, from other frames {}, filled spatially {}",

@@ -7,8 +7,6 @@
 //! a per-pixel fixed-point gain and offset (16 fractional bits) precomputed once, rows in
 //! parallel; it matches the reference within ±1.
 
-use rayon::prelude::*;
-
 use crate::logo::LogoPlane;
 use crate::mask::Bounds;
 
@@ -105,13 +103,14 @@ pub(crate) fn invert_reference(plane: &mut [u8], w: usize, inv: &Inversion) {
     }
 }
 
-/// Optimised path of [`invert_reference`]: one multiply-add and shift per pixel, rows in
-/// parallel. Within ±1 of the reference.
+/// Optimised path of [`invert_reference`]: one multiply-add and shift per pixel. Within ±1 of
+/// the reference. Serial: a mark's rows are too little work to share out per frame (a job runs
+/// segments in parallel instead).
 pub(crate) fn invert(plane: &mut [u8], w: usize, inv: &Inversion) {
     let b = inv.bounds;
     let bw = b.width();
     plane[b.y0 * w..b.y1 * w]
-        .par_chunks_mut(w)
+        .chunks_mut(w)
         .enumerate()
         .for_each(|(r, row)| {
             let kinds = &inv.kind[r * bw..(r + 1) * bw];

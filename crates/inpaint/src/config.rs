@@ -27,7 +27,7 @@ pub enum MarkModel {
 /// Which implementation of the per-pixel kernels runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Kernels {
-    /// The optimised CPU path (rows in parallel, precomputed fixed-point tables).
+    /// The optimised CPU path (precomputed fixed-point tables, run lists, coarse-to-fine).
     #[default]
     Optimised,
     /// The plain scalar reference the optimised (and CUDA) paths are tested against.

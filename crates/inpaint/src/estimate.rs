@@ -158,6 +158,8 @@ fn accumulate_row(
     for &(t, s, d) in pairs {
         let d = if job.index == 0 { d } else { d.halved() };
         let weight = sample_weight(d);
+        let whole =
+            (d.dx.fract() == 0.0 && d.dy.fract() == 0.0).then_some((d.dx as isize, d.dy as isize));
         let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
         for x in b.x0..b.x1 {
             if job.bits[y * job.w + x] == 0 {
@@ -182,6 +184,24 @@ fn accumulate_row(
                 m[4] += weight * bg * obs;
                 m[5] += weight * obs * obs;
             };
+            if let Some((ix, iy)) = whole {
+                // Exact copies: the same values `sample` reads, without interpolating.
+                let (fx, fy) = (cx as isize + ix, cy as isize + iy);
+                if job.blocked.clear_pixel(fx, fy) {
+                    add(
+                        f32::from(ps[fy as usize * rw + fx as usize]),
+                        pt[cy * rw + cx],
+                    );
+                }
+                let (bx, by) = (cx as isize - ix, cy as isize - iy);
+                if job.blocked.clear_pixel(bx, by) {
+                    add(
+                        f32::from(pt[by as usize * rw + bx as usize]),
+                        ps[cy * rw + cx],
+                    );
+                }
+                continue;
+            }
             let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
             if job.blocked.clear(fx, fy) {
                 add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);

@@ -157,8 +157,7 @@ struct Stencil {
 
 /// Optimised CPU path of [`fill_reference`]: each level's unknown pixels are listed once per
 /// colour with their neighbours' indices, so a sweep is a tight loop of gathers with no bounds
-/// logic. Same sums in the same order: the same result, bit for bit. Serial: callers run
-/// planes in parallel.
+/// logic. Same sums in the same order: the same result, bit for bit.
 pub(crate) fn fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
     let mut levels = pyramid(values, unknown, w, h);
     for l in (0..levels.len() - 1).rev() {

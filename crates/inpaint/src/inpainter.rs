@@ -32,10 +32,13 @@ use crate::motion::{LumaPyramid, Match, Motion, MotionSearch};
 use crate::plane::Yuv420Frame;
 use crate::region::Crop;
 use crate::sampling::Blocked;
-use crate::temporal::{self, Source};
+use crate::temporal::{self, OpenRuns, Source};
 
 /// Motions this close to whole pixels (on luma) count as copies when ordering sources.
 const WHOLE_ENOUGH: f32 = 0.1;
+/// A whole-pixel motion predicted from the consecutive ones is taken without a search when it
+/// explains the ring around the mark this well (fraction of `max_residual`).
+const CONFIRM_RESIDUAL: f32 = 0.5;
 /// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
 const STILL_BLEND: f32 = 0.25;
 
@@ -371,8 +374,8 @@ impl Engine {
     }
 
     /// The motion from frame `t` to frame `s`, measured once per pair: the consecutive motions
-    /// between them summed, then refined directly. Pairs less than half a pixel apart are not
-    /// refined: they reveal nothing.
+    /// between them summed, then confirmed on the ring (whole pixels) or refined directly.
+    /// Pairs less than half a pixel apart are not refined: they reveal nothing.
     fn pair(&mut self, t: u64, s: u64) -> Option<Match> {
         let key = (t.min(s), t.max(s));
         if !self.matches.contains_key(&key) {
@@ -390,7 +393,9 @@ impl Engine {
                     &self.kept(key.0)?.crop.planes[0],
                     &self.kept(key.1)?.crop.planes[0],
                 );
-                self.search.refine_either(a, b, guess)
+                self.search
+                    .confirm(a, b, guess, CONFIRM_RESIDUAL * self.max_residual)
+                    .or_else(|| self.search.refine_either(a, b, guess))
             };
             self.matches.insert(key, found);
         }
@@ -432,10 +437,11 @@ impl Engine {
             .map(|i| by_distance[i]);
 
         let mut accepted = Vec::new();
-        let has_holes = !filled.is_empty();
-        let mut open = filled.len();
+        // Without luma holes (chroma only), every usable source is taken.
+        let luma_holes = !filled.is_empty();
+        let mut open = OpenRuns::new(&self.planes[0].holes, filled);
         for s in ordered {
-            if has_holes && open == 0 {
+            if luma_holes && open.is_empty() {
                 break;
             }
             let Some(m) = self.pair(t, s) else { continue };
@@ -443,10 +449,15 @@ impl Engine {
                 continue;
             }
             accepted.push((s, m.motion));
-            if has_holes {
-                let source = [self.source(0, s, m.motion)];
-                self.temporal(luma, 0, filled, &source);
-                open = filled.iter().filter(|&&f| !f).count();
+            let source = self.source(0, s, m.motion);
+            let w = self.planes[0].w;
+            match self.kernels {
+                Kernels::Optimised => open.fill_from(luma, w, filled, &source),
+                Kernels::Reference => {
+                    let holes = &self.planes[0].holes;
+                    temporal::fill_reference(luma, w, holes, filled, &[source]);
+                    open = OpenRuns::new(holes, filled);
+                }
             }
         }
         accepted
@@ -515,7 +526,7 @@ impl Engine {
             .map(|(_, v)| v);
         let previous = |p: usize| previous.as_ref().map(|v| &v[p]);
 
-        // Chroma from the same sources; then every plane's spatial fill, planes in parallel.
+        // Chroma from the same sources; then every plane's spatial fill.
         let this = &*self;
         let [fy, fu, fv] = &mut filled;
         let chroma = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
@@ -526,10 +537,8 @@ impl Engine {
             }
             this.fill_spatially(plane, &this.planes[p], filled, previous(p))
         };
-        let (sy, (su, sv)) = rayon::join(
-            || this.fill_spatially(luma, &this.planes[0], fy, previous(0)),
-            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
-        );
+        let sy = this.fill_spatially(luma, &this.planes[0], fy, previous(0));
+        let (su, sv) = (chroma(cb, 1, fu), chroma(cr, 2, fv));
 
         for (p, setup) in self.planes.iter().enumerate() {
             stats.unblended += setup

@@ -420,6 +420,21 @@ impl MotionSearch {
         Motion::new(snap(d.dx), snap(d.dy))
     }
 
+    /// `guess` itself when it is a whole-pixel motion (within [`SNAP`]) that explains the ring
+    /// around the mark to within `tolerance` levels: a copy that good leaves nothing for a
+    /// search to improve, and checking it costs one pass over the ring instead of a search.
+    pub fn confirm(&self, a: &[u8], b: &[u8], guess: Motion, tolerance: f32) -> Option<Match> {
+        let whole = Motion::new(guess.dx.round(), guess.dy.round());
+        if (guess.dx - whole.dx).abs() >= SNAP || (guess.dy - whole.dy).abs() >= SNAP {
+            return None;
+        }
+        let residual = self.ring_residual(a, b, whole)?;
+        (residual <= tolerance).then_some(Match {
+            motion: whole,
+            residual,
+        })
+    }
+
     /// Like [`refine`](Self::refine), measured from `b` to `a` (and turned around) when it
     /// cannot be measured from `a` to `b`: near a frame edge, the ring moved one way leaves the
     /// picture while moved the other way it stays in.

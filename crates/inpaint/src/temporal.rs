@@ -58,11 +58,8 @@ pub(crate) fn fill_reference(
     }
 }
 
-/// Optimised path of [`fill_reference`]. The open holes are gathered into runs along rows;
-/// for each source (whose motion is one offset for every pixel), a run is intersected with the
-/// source row's runs of clear pixels, so only the pixels the source reveals are visited, and
-/// whole-pixel motion copies them directly. Same result as the reference given the same
-/// sources in the same order. Serial: callers run planes in parallel.
+/// Optimised path of [`fill_reference`]: [`OpenRuns`] over the sources in order. Same result
+/// as the reference given the same sources in the same order.
 pub(crate) fn fill(
     target: &mut [u8],
     w: usize,
@@ -70,22 +67,56 @@ pub(crate) fn fill(
     filled: &mut [bool],
     sources: &[Source<'_>],
 ) {
-    // Open runs: (index of the first hole, row, first column, length).
-    let mut runs: Vec<(usize, u32, u32, u32)> = Vec::new();
-    for (i, (&(x, y), &done)) in holes.iter().zip(filled.iter()).enumerate() {
-        if done {
-            continue;
-        }
-        match runs.last_mut() {
-            Some((_, ry, rx, len)) if *ry == y && *rx + *len == x => *len += 1,
-            _ => runs.push((i, y, x, 1)),
-        }
-    }
-    let mut next = Vec::with_capacity(runs.len());
+    let mut open = OpenRuns::new(holes, filled);
     for source in sources {
-        if runs.is_empty() {
+        if open.is_empty() {
             break;
         }
+        open.fill_from(target, w, filled, source);
+    }
+}
+
+/// The hole pixels still open, as runs along rows: the state of the optimised temporal fill
+/// between sources, so that trying one more source costs in proportion to what is still
+/// open, not to the whole mark.
+pub(crate) struct OpenRuns {
+    /// (index of the first hole, row, first column, length).
+    runs: Vec<(usize, u32, u32, u32)>,
+    next: Vec<(usize, u32, u32, u32)>,
+}
+
+impl OpenRuns {
+    /// The holes not yet `filled` (`holes` in scan order).
+    pub fn new(holes: &[(u32, u32)], filled: &[bool]) -> Self {
+        let mut runs: Vec<(usize, u32, u32, u32)> = Vec::new();
+        for (i, (&(x, y), &done)) in holes.iter().zip(filled.iter()).enumerate() {
+            if done {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((_, ry, rx, len)) if *ry == y && *rx + *len == x => *len += 1,
+                _ => runs.push((i, y, x, 1)),
+            }
+        }
+        let next = Vec::with_capacity(runs.len());
+        Self { runs, next }
+    }
+
+    /// Whether every hole is filled.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Fills what `source` shows of the open holes. Each run is intersected with the source
+    /// row's runs of clear pixels (the source's motion is one offset for every pixel), so only
+    /// the pixels the source reveals are visited; whole-pixel motion copies them directly.
+    pub fn fill_from(
+        &mut self,
+        target: &mut [u8],
+        w: usize,
+        filled: &mut [bool],
+        source: &Source<'_>,
+    ) {
         let (dx, dy) = (
             source.motion.dx - source.x0 as f32,
             source.motion.dy - source.y0 as f32,
@@ -93,7 +124,8 @@ pub(crate) fn fill(
         let whole = dx.fract() == 0.0 && dy.fract() == 0.0;
         // Whole columns and rows of the source's (top-left support) pixel: x + shift.
         let (shift_x, shift_y) = (floor(dx), floor(dy));
-        for &(first, y, x0, len) in &runs {
+        let next = &mut self.next;
+        for &(first, y, x0, len) in &self.runs {
             let clear = source.blocked.clear_runs(y as i32 + shift_y, whole);
             // Columns of the run in source coordinates: [a, b).
             let (a, b) = (x0 as i32 + shift_x, (x0 + len) as i32 + shift_x);
@@ -111,19 +143,24 @@ pub(crate) fn fill(
                         (lo - cursor) as u32,
                     ));
                 }
-                for c in lo..hi {
-                    let x = (c - shift_x) as u32;
-                    let i = first + (c - a) as usize;
-                    target[y as usize * w + x as usize] = if whole {
-                        source.plane[(y as i32 + shift_y) as usize * source.w + c as usize]
-                    } else {
-                        let (sx, sy) = (x as f32 + dx, y as f32 + dy);
-                        sample(source.plane, source.w, source.h, sx, sy)
-                            .round()
-                            .clamp(0.0, 255.0) as u8
-                    };
-                    filled[i] = true;
+                let row = y as usize * w;
+                let (xa, xb) = ((lo - shift_x) as usize, (hi - shift_x) as usize);
+                if whole {
+                    let src_row = (y as i32 + shift_y) as usize * source.w;
+                    target[row + xa..row + xb].copy_from_slice(
+                        &source.plane[src_row + lo as usize..src_row + hi as usize],
+                    );
+                } else {
+                    let sy = y as f32 + dy;
+                    for x in xa..xb {
+                        target[row + x] =
+                            sample(source.plane, source.w, source.h, x as f32 + dx, sy)
+                                .round()
+                                .clamp(0.0, 255.0) as u8;
+                    }
                 }
+                let i = first + (lo - a) as usize;
+                filled[i..i + (hi - lo) as usize].fill(true);
                 cursor = hi;
             }
             if cursor < b {
@@ -135,8 +172,8 @@ pub(crate) fn fill(
                 ));
             }
         }
-        std::mem::swap(&mut runs, &mut next);
-        next.clear();
+        std::mem::swap(&mut self.runs, &mut self.next);
+        self.next.clear();
     }
 }
 
