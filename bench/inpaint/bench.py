@@ -6,6 +6,7 @@ bench/inpaint/README.md for what is measured and how.
 """
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -245,12 +246,14 @@ def run_opencv(marked: Path, dst: Path, mask_y, mask_c, flag, radius=3) -> tuple
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bin", required=True, help="the inpaint_y4m example (release build)")
+    ap.add_argument("--framejet", required=True, help="the framejet binary (release build)")
     ap.add_argument("--out", required=True, type=Path, help="work folder")
     ap.add_argument("--table", required=True, type=Path, help="markdown table to write")
     ap.add_argument("--sizes", default="1920x1080,640x360")
     ap.add_argument("--scenes", default="pan,still")
     ap.add_argument("--marks", default="semi,opaque")
-    ap.add_argument("--methods", default="framejet,framejet-logo,delogo,removelogo,telea,ns")
+    ap.add_argument("--methods",
+                    default="framejet,framejet-logo,delogo,removelogo,telea,ns,framejet-job,delogo-job")
     ap.add_argument("--frames", type=int, default=100)
     args = ap.parse_args()
     out = args.out
@@ -290,6 +293,20 @@ def main():
                 ref_change = clean_change(clean, mask_y)
                 # Every method reads the same decoded y4m and writes y4m: the timings are of
                 # the removal (and raw I/O), not of decoding.
+                # Whole jobs read and write lossless H.264 (x264 ultrafast, CRF 0): cheap to
+                # decode and encode next to FFV1, so the removal still shows in the timing.
+                marked_h264 = out / f"marked_{scene}_{mark}_{w}x{h}.h264.mkv"
+                if any(m.endswith("-job") for m in methods):
+                    sh(["ffmpeg", "-v", "error", "-i", str(marked), "-c:v", "libx264", "-preset",
+                        "ultrafast", "-crf", "0", "-y", str(marked_h264)])
+                job_json = out / f"job_{scene}_{mark}_{w}x{h}.json"
+                job_json.write_text(json.dumps({
+                    "inputs": [{"src": str(marked_h264)}],
+                    "steps": [{"native": "inpaint", "mask": {"png": str(mask_png)}}],
+                    "output": {"container": "mkv", "audio": {"codec": "none"},
+                               "video": {"codec": "h264", "rate": {"crf": 0},
+                                         "preset": "ultrafast", "hw": "cpu"}},
+                }))
                 marked_y4m = out / f"marked_{scene}_{mark}_{w}x{h}.y4m"
                 decode_y4m(marked, marked_y4m)
                 bx, by, bw, bh = bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]
@@ -302,12 +319,21 @@ def main():
                     "framejet-logo": f"{args.bin} --mask {mask_png} --logo {logo_path} --logo-at {lx},{ly} < {marked_y4m} > {{dst}}",
                     "delogo": f"{ffmpeg} delogo=x={dx0}:y={dy0}:w={dw}:h={dh} -f yuv4mpegpipe -y {{dst}}",
                     "removelogo": f"{ffmpeg} removelogo=filename={mask_png} -f yuv4mpegpipe -y {{dst}}",
+                    # Whole jobs: lossless H.264 in and out, no y4m.
+                    "framejet-job": f"{args.framejet} run {job_json} -o {{dst}} > /dev/null",
+                    "delogo-job": f"ffmpeg -v error -i {marked_h264} -vf delogo=x={dx0}:y={dy0}:w={dw}:h={dh} "
+                                  f"-c:v libx264 -preset ultrafast -crf 0 -y {{dst}}",
                 }
                 for method in methods:
                     if method == "framejet-logo" and mark != "semi":
                         continue
                     dst = out / f"out_{scene}_{mark}_{method}_{w}x{h}.y4m"
-                    if method in commands:
+                    if method.endswith("-job"):
+                        mkv = dst.with_suffix(".mkv")
+                        secs, cpu = run_pipeline(commands[method].format(dst=mkv))
+                        decode_y4m(mkv, dst)
+                        os.remove(mkv)
+                    elif method in commands:
                         secs, cpu = run_pipeline(commands[method].format(dst=dst))
                     else:
                         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
@@ -325,6 +351,8 @@ def main():
                           f"{m['fps']:.1f} fps, {m['cpu_ms']:.1f} CPU ms/frame", flush=True)
                     os.remove(dst)
                 os.remove(marked_y4m)
+                if marked_h264.exists():
+                    os.remove(marked_h264)
             os.remove(clean_y4m)
     write_table(rows, args)
 
@@ -372,6 +400,15 @@ def write_table(rows, args):
             best = max(base, key=lambda r: r["psnr_y"])
             lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {ours[0]['psnr_y']:.2f} | {best['method']} "
                          f"{best['psnr_y']:.2f} | {ours[0]['psnr_y'] - best['psnr_y']:+.2f} |")
+    # Speed: removal alone (y4m in and out), and whole jobs (lossless H.264 in and out).
+    lines += ["", "## Speed against delogo (frames per second, wall clock; CPU ms per frame)", "",
+              "| size | scene | mark | framejet | framejet, logo PNG | delogo | framejet job | delogo job |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for key in keys:
+        group = {r["method"]: r for r in rows if (r["size"], r["scene"], r["mark"]) == key}
+        cell = lambda m: f"{group[m]['fps']:.0f} ({group[m]['cpu_ms']:.1f})" if m in group else "—"
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(
+            cell(m) for m in ["framejet", "framejet-logo", "delogo", "framejet-job", "delogo-job"]) + " |")
     text = "\n".join(lines) + "\n"
     args.table.parent.mkdir(parents=True, exist_ok=True)
     args.table.write_text(text)

@@ -22,9 +22,12 @@ fi
 "$venv/bin/pip" install --quiet opencv-python-headless numpy
 
 cargo build --release --quiet -p framejet-inpaint --example inpaint_y4m --manifest-path "$root/Cargo.toml"
+cargo build --release --quiet -p framejet --manifest-path "$root/Cargo.toml"
+[ -f "$FRAMEJET_PLUGINS_TARGET/wasm32-wasip2/release/segment_keyframes.wasm" ] || bash "$root/scripts/build-plugins.sh"
 
 "$venv/bin/python" "$root/bench/inpaint/bench.py" \
     --bin "$CARGO_TARGET_DIR/release/examples/inpaint_y4m" \
+    --framejet "$CARGO_TARGET_DIR/release/framejet" \
     --out "$out/inpaint" \
     --table "$out/inpaint.md" \
     "$@"

@@ -21,6 +21,7 @@
 
 use std::error::Error;
 use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -216,8 +217,14 @@ fn spawn_writer(
 fn run() -> Result<(), Box<dyn Error>> {
     let options = parse_args()?;
     let started = Instant::now();
-    let mut input = BufReader::with_capacity(1 << 22, std::io::stdin());
-    let output = BufWriter::with_capacity(1 << 22, std::io::stdout());
+    // Small buffers: planes are read and written straight from and to the frames (reads and
+    // writes at least as large as the buffer bypass it), one copy each way.
+    let mut input = BufReader::with_capacity(1 << 16, std::io::stdin());
+    // Not through `Stdout`, whose line buffering scans every byte written for newlines.
+    let output = BufWriter::with_capacity(
+        1 << 16,
+        std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?),
+    );
     let header = read_header(&mut input)?;
     let (w, h) = (header.width, header.height);
     let (spare_tx, spare_rx) = sync_channel(QUEUE);

@@ -37,6 +37,7 @@ use rayon::prelude::*;
 use crate::config::InpaintConfig;
 use crate::error::InpaintError;
 use crate::fill;
+use crate::inpainter::CONFIRM_RESIDUAL;
 use crate::logo::{LogoModel, LogoPlane};
 use crate::mask::{Bounds, Mask};
 use crate::morph;
@@ -242,16 +243,16 @@ fn pairs(
     config: &InpaintConfig,
 ) -> Vec<(usize, usize, Motion)> {
     let luma = |i: usize| &crops[i].planes[0];
-    let pyramids: Vec<_> = crops
-        .par_iter()
-        .map(|c| search.pyramid(&c.planes[0]))
-        .collect();
+    // In order: each pair starts from the motion of the one before.
+    let mut last = None;
     let links: Vec<Option<Motion>> = (0..crops.len() - 1)
-        .into_par_iter()
         .map(|i| {
-            let guess = search.coarse_to_fine(&pyramids[i], &pyramids[i + 1])?;
-            let m = search.refine(luma(i), luma(i + 1), guess)?;
-            (m.residual <= config.max_residual).then_some(m.motion)
+            let tolerance = CONFIRM_RESIDUAL * config.max_residual;
+            let found = search.consecutive(luma(i), luma(i + 1), last, tolerance);
+            last = found.map(|m| m.motion);
+            found
+                .filter(|m| m.residual <= config.max_residual)
+                .map(|m| m.motion)
         })
         .collect();
     let n = crops.len();

@@ -28,7 +28,7 @@ use crate::fill;
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::morph;
-use crate::motion::{LumaPyramid, Match, Motion, MotionSearch};
+use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::Yuv420Frame;
 use crate::region::Crop;
 use crate::sampling::Blocked;
@@ -36,9 +36,10 @@ use crate::temporal::{self, OpenRuns, Source};
 
 /// Motions this close to whole pixels (on luma) count as copies when ordering sources.
 const WHOLE_ENOUGH: f32 = 0.1;
-/// A whole-pixel motion predicted from the consecutive ones is taken without a search when it
-/// explains the ring around the mark this well (fraction of `max_residual`).
-const CONFIRM_RESIDUAL: f32 = 0.5;
+/// A motion predicted from earlier ones (whole pixels from the consecutive motions summed, or
+/// the last consecutive motion) is taken without a full search when it explains the ring around
+/// the mark this well (fraction of `max_residual`).
+pub(crate) const CONFIRM_RESIDUAL: f32 = 0.5;
 /// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
 const STILL_BLEND: f32 = 0.25;
 
@@ -232,7 +233,8 @@ struct Engine {
     kept: VecDeque<Kept>,
     /// Un-blended frames not yet output: `emitted .. pushed`.
     pending: VecDeque<Yuv420Frame>,
-    last_pyramid: Option<LumaPyramid>,
+    /// The motion between the last two frames pushed, the first guess for the next pair.
+    last_motion: Option<Motion>,
     pushed: u64,
     emitted: u64,
     /// Measured pairs, keyed (earlier, later), motion from the earlier frame to the later.
@@ -306,7 +308,7 @@ impl Engine {
             planes,
             kept: VecDeque::new(),
             pending: VecDeque::new(),
-            last_pyramid: None,
+            last_motion: None,
             pushed: 0,
             emitted: 0,
             matches: HashMap::new(),
@@ -332,22 +334,20 @@ impl Engine {
         let crop = self.search.region().crop(&frame);
         let index = self.pushed;
         // Without holes (a mark un-blended everywhere) no motion is needed.
-        let pyramid = self.has_holes.then(|| self.search.pyramid(&crop.planes[0]));
-        if let (Some(previous), Some(pyramid), Some(prev)) =
-            (&self.last_pyramid, &pyramid, self.kept.back())
+        if self.has_holes
+            && let Some(prev) = self.kept.back()
         {
-            let found = self
-                .search
-                .coarse_to_fine(previous, pyramid)
-                .and_then(|guess| {
-                    self.search
-                        .refine(&prev.crop.planes[0], &crop.planes[0], guess)
-                });
+            let found = self.search.consecutive(
+                &prev.crop.planes[0],
+                &crop.planes[0],
+                self.last_motion,
+                CONFIRM_RESIDUAL * self.max_residual,
+            );
+            self.last_motion = found.map(|m| m.motion);
             self.matches.insert((prev.index, index), found);
         }
         self.kept.push_back(Kept { index, crop });
         self.pending.push_back(frame);
-        self.last_pyramid = pyramid;
         self.pushed += 1;
     }
 

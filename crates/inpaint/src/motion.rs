@@ -420,6 +420,25 @@ impl MotionSearch {
         Motion::new(snap(d.dx), snap(d.dy))
     }
 
+    /// The motion between consecutive frames `a` and `b` (luma crops). Cameras mostly keep
+    /// their motion, so the previous pair's (`last`) is refined first and taken when it
+    /// explains the ring to within `tolerance` levels; otherwise (a first frame, a change of
+    /// motion, a cut) the full coarse-to-fine search runs, then the refinement.
+    pub fn consecutive(
+        &self,
+        a: &[u8],
+        b: &[u8],
+        last: Option<Motion>,
+        tolerance: f32,
+    ) -> Option<Match> {
+        last.and_then(|m| self.refine(a, b, m))
+            .filter(|m| m.residual <= tolerance)
+            .or_else(|| {
+                let guess = self.coarse_to_fine(&self.pyramid(a), &self.pyramid(b))?;
+                self.refine(a, b, guess)
+            })
+    }
+
     /// `guess` itself when it is a whole-pixel motion (within [`SNAP`]) that explains the ring
     /// around the mark to within `tolerance` levels: a copy that good leaves nothing for a
     /// search to improve, and checking it costs one pass over the ring instead of a search.

@@ -185,6 +185,27 @@ impl Yuv420Frame {
         })
     }
 
+    /// Overwrites this frame with three planes (any strides) of its own size: how a caller
+    /// that recycles frames refills one without allocating.
+    pub fn copy_from(&mut self, planes: [Plane<'_>; 3]) -> Result<(), InpaintError> {
+        for (index, p) in planes.iter().enumerate() {
+            let (w, h) = self.plane_size(index);
+            if (p.width, p.height) != (w, h) {
+                return Err(InpaintError::SizeMismatch {
+                    what: format!("plane {index}"),
+                    expected_width: w,
+                    expected_height: h,
+                    width: p.width,
+                    height: p.height,
+                });
+            }
+            for (r, row) in self.planes[index].chunks_mut(w.max(1)).enumerate() {
+                row.copy_from_slice(p.row(r));
+            }
+        }
+        Ok(())
+    }
+
     /// Builds a frame from tightly packed I420 bytes (Y, U, V one after the other), as in a
     /// yuv4mpeg frame.
     pub fn from_i420(width: usize, height: usize, bytes: &[u8]) -> Result<Self, InpaintError> {

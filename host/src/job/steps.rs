@@ -348,9 +348,15 @@ fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Res
 /// The native `inpaint` step: a streaming inpainter with look-ahead.
 pub(crate) struct InpaintStage {
     inpainter: Inpainter,
-    /// Frames handed in and not yet handed out, by arrival (their indexes
-    /// and timestamps go back onto the inpainted frames).
+    /// Frames handed in and not yet handed out, by arrival: the inpainted
+    /// pixels are written back into them.
     pending: std::collections::VecDeque<VideoFrame>,
+    /// The inpainter's frames once written back, refilled for the next
+    /// frames instead of allocating.
+    spare: Vec<Yuv420Frame>,
+    /// The part of each plane the inpainter may change (the mask's bounds),
+    /// `[x0, y0, x1, y1]` per plane: only that is copied back.
+    changed: [[usize; 4]; 3],
 }
 
 impl InpaintStage {
@@ -375,14 +381,29 @@ impl InpaintStage {
             config = config.mark(MarkModel::Given(model));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
+        // The mask in use (a given logo widens it) bounds every change.
+        let b = inpainter.mask().bbox();
+        let (x0, y0) = (b.x as usize, b.y as usize);
+        let (x1, y1) = (x0 + b.width as usize, y0 + b.height as usize);
+        let chroma = [x0 / 2, y0 / 2, x1.div_ceil(2), y1.div_ceil(2)];
         Ok(Self {
             inpainter,
             pending: Default::default(),
+            spare: Vec::new(),
+            changed: [[x0, y0, x1, y1], chroma, chroma],
         })
     }
 
     fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
-        let converted = to_inpaint_frame(&frame).map_err(other)?;
+        let converted = match self.spare.pop() {
+            Some(mut spare) => {
+                spare
+                    .copy_from(planes_of(&frame).map_err(other)?)
+                    .map_err(other)?;
+                spare
+            }
+            None => to_inpaint_frame(&frame).map_err(other)?,
+        };
         self.pending.push_back(frame);
         let done = self.inpainter.push(converted).map_err(other)?;
         self.emit(done, out)
@@ -398,14 +419,15 @@ impl InpaintStage {
             let mut frame = self.pending.pop_front().ok_or_else(|| {
                 StepError::Other("inpainter returned more frames than it was given".into())
             })?;
-            copy_from_inpaint(&result, &mut frame).map_err(other)?;
+            copy_region_from_inpaint(&result, &mut frame, &self.changed).map_err(other)?;
             out.push(frame);
+            self.spare.push(result);
         }
         Ok(())
     }
 }
 
-fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint::InpaintError> {
+fn planes_of(frame: &VideoFrame) -> Result<[Plane<'_>; 3], framejet_inpaint::InpaintError> {
     let plane = |i: usize| {
         Plane::new(
             frame.plane(i),
@@ -414,7 +436,38 @@ fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint:
             frame.stride(i),
         )
     };
-    Yuv420Frame::from_planes(plane(0)?, plane(1)?, plane(2)?)
+    Ok([plane(0)?, plane(1)?, plane(2)?])
+}
+
+fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint::InpaintError> {
+    let [y, u, v] = planes_of(frame)?;
+    Yuv420Frame::from_planes(y, u, v)
+}
+
+/// Copies the rectangle `[x0, y0, x1, y1]` of each plane of `src` into `dst`.
+fn copy_region_from_inpaint(
+    src: &Yuv420Frame,
+    dst: &mut VideoFrame,
+    regions: &[[usize; 4]; 3],
+) -> Result<(), String> {
+    let sizes: Vec<(usize, usize)> = (0..3)
+        .map(|i| (dst.plane_width(i), dst.plane_height(i)))
+        .collect();
+    let (planes, strides) = dst.planes_mut();
+    for (i, plane) in planes.into_iter().enumerate() {
+        let ((w, h), stride) = (sizes[i], strides[i]);
+        let [x0, y0, x1, y1] = regions[i];
+        let (x1, y1) = (x1.min(w), y1.min(h));
+        let data = src.data(i);
+        if data.len() < w * h {
+            return Err("inpainted frame has the wrong size".into());
+        }
+        for row in y0..y1 {
+            plane[row * stride + x0..row * stride + x1]
+                .copy_from_slice(&data[row * w + x0..row * w + x1]);
+        }
+    }
+    Ok(())
 }
 
 fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
