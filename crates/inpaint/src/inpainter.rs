@@ -15,9 +15,10 @@
 //!    Frames are tried nearest first until every hole is filled; pairs whose motion does not
 //!    explain the ring around the mark are skipped.
 //! 4. **Spatial fill**: what no frame shows is filled smoothly from its surroundings
-//!    (`fill.rs`). Where the camera is still, the fill is smoothed over time (each frame moves a
-//!    quarter of the way from the previous fill to the new one), so noise around the mark does
-//!    not make the fill flicker.
+//!    (`fill.rs`). Where the camera is still, the fill starts from the previous frame's (a few
+//!    relaxation sweeps instead of a solve from scratch) and is smoothed over time (each frame
+//!    moves a quarter of the way from the previous fill to the new one), so noise around the
+//!    mark does not make the fill flicker.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -40,6 +41,8 @@ const WHOLE_ENOUGH: f32 = 0.1;
 /// the last consecutive motion) is taken without a full search when it explains the ring around
 /// the mark this well (fraction of `max_residual`).
 pub(crate) const CONFIRM_RESIDUAL: f32 = 0.5;
+/// Sweeps of a spatial fill that starts from the previous frame's (a still camera).
+const WARM_SWEEPS: usize = 8;
 /// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
 const STILL_BLEND: f32 = 0.25;
 
@@ -598,9 +601,27 @@ impl Engine {
                 unknown[(y as usize - region.y0) * rw + x as usize - region.x0] = 1;
             }
         }
-        match self.kernels {
-            Kernels::Optimised => fill::fill(&mut values, &unknown, rw, rh),
-            Kernels::Reference => fill::fill_reference(&mut values, &unknown, rw, rh),
+        // A still camera with last frame's fill for every open pixel: start from it.
+        let warm = previous.filter(|prev| {
+            filled
+                .iter()
+                .zip(prev.iter())
+                .all(|(&f, p)| f || !p.is_nan())
+        });
+        if let Some(prev) = warm {
+            for ((&(x, y), &f), &p) in setup.holes.iter().zip(filled).zip(prev.iter()) {
+                if !f {
+                    values[(y as usize - region.y0) * rw + x as usize - region.x0] = p;
+                }
+            }
+        }
+        match (self.kernels, warm.is_some()) {
+            (Kernels::Optimised, false) => fill::fill(&mut values, &unknown, rw, rh),
+            (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown, rw, rh),
+            (Kernels::Optimised, true) => fill::relax(&mut values, &unknown, rw, rh, WARM_SWEEPS),
+            (Kernels::Reference, true) => {
+                fill::relax_reference(&mut values, &unknown, rw, rh, WARM_SWEEPS)
+            }
         }
         for (i, (&(x, y), &f)) in setup.holes.iter().zip(filled).enumerate() {
             if f {
