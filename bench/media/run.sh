@@ -227,11 +227,12 @@ for (len_, tool) in sorted(med):
     path = f"{out}/{tool}_{len_}s.mp4.log"
     try: text = open(path).read()
     except OSError: continue
-    m = re.search(r"timings: plan (\d+) ms, segments (\d+) ms, finalize (\d+) ms", text)
+    m = re.search(r"timings: plan (\d+) ms, segments (\d+) ms(?: \(audio encoded beside them in (\d+) ms\))?, finalize (\d+) ms", text)
     segs = re.findall(r"segment (\d+) done: (\d+) frames, \d+ bytes, (\d+) ms", text)
     if m:
         seg_desc = ", ".join(f"#{i} {f} fr {int(ms)/1000:.1f} s" for i, f, ms in segs)
-        p(f"- {len_} s {tool}: plan {int(m[1])/1000:.2f} s, segments {int(m[2])/1000:.2f} s, finalize {int(m[3])/1000:.2f} s; {len(segs)} segments ({seg_desc})")
+        audio = f" (audio beside them {int(m[3])/1000:.2f} s)" if m[3] else ""
+        p(f"- {len_} s {tool}: plan {int(m[1])/1000:.2f} s, segments {int(m[2])/1000:.2f} s{audio}, finalize {int(m[4])/1000:.2f} s; {len(segs)} segments ({seg_desc})")
 p("")
 p("Checks (against the FFmpeg output of the same input):")
 p("")
