@@ -440,8 +440,10 @@ pub struct AudioTrackStats {
     pub bytes: u64,
 }
 
-/// Encodes an audio timeline into a file of its own (Matroska audio, whatever `output`'s
-/// extension): AAC, or Opus when the final output is WebM (`container`), at `bitrate` bit/s.
+/// Encodes an audio timeline into a file of its own: AAC in MP4, or Opus in WebM when the final
+/// output is WebM (`container`), at `bitrate` bit/s, whatever `output`'s extension. (Both keep
+/// the sample-exact timestamps and the encoder's priming that [`concat_segments`] copies;
+/// Matroska would round them to milliseconds.)
 ///
 /// This is the audio half of [`concat_segments`]' work, split off so that it can run while the
 /// video segments are still encoding: given it as [`ConcatOptions::audio_track`],
@@ -462,16 +464,16 @@ pub fn encode_audio(
         return Err(MediaError::InvalidArgument("no audio to encode".into()));
     }
     check_durations(sources)?;
+    let codec = AudioCodec::for_container(container);
+    let muxer = match codec {
+        AudioCodec::Aac => "mp4",
+        AudioCodec::Opus => "webm",
+    };
     let temp = TempOutput::new(output)?;
-    let mut octx = ffmpeg::format::output_as(&temp.url(), "matroska")
+    let mut octx = ffmpeg::format::output_as(&temp.url(), muxer)
         .map_err(|e| MediaError::output(output, format!("cannot create the file: {e}")))?;
-    let mut enc = AudioEncode::new(
-        audio_items(sources),
-        AudioCodec::for_container(container),
-        bitrate,
-        true,
-    )
-    .map_err(|e| MediaError::output(output, e))?;
+    let mut enc = AudioEncode::new(audio_items(sources), codec, bitrate, true)
+        .map_err(|e| MediaError::output(output, e))?;
     {
         let mut stream = octx
             .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))

@@ -42,8 +42,15 @@ pub struct AudioOutput {
     pub encode_ms: u64,
 }
 
-/// Storage key of the pre-encoded audio track.
-const AUDIO_KEY: &str = "audio.mka";
+/// Storage key of the pre-encoded audio track (AAC in MP4, or Opus in WebM
+/// for a WebM output).
+fn audio_key(container: Container) -> &'static str {
+    if container == Container::Webm {
+        "audio.webm"
+    } else {
+        "audio.m4a"
+    }
+}
 
 /// The output's container: the spec's, else the one `output`'s extension names.
 fn output_container(plan: &Plan, output: &Path) -> Option<Container> {
@@ -101,9 +108,10 @@ pub fn encode_audio(
     if sources.is_empty() || can_copy_audio(&sources, container, frame_us) {
         return Ok(None);
     }
+    let key = audio_key(container);
     let path = storage
-        .writable_path(AUDIO_KEY)
-        .map_err(|e| JobError::io(AUDIO_KEY, e))?;
+        .writable_path(key)
+        .map_err(|e| JobError::io(key, e))?;
     let track =
         framejet_media::encode_audio(&sources, &path, container, audio_bitrate(plan), &|| {
             cancel.load(Ordering::Relaxed)
@@ -112,11 +120,9 @@ pub fn encode_audio(
             framejet_media::MediaError::Cancelled => JobError::Cancelled,
             e => JobError::media("audio", e),
         })?;
-    storage
-        .commit(AUDIO_KEY)
-        .map_err(|e| JobError::io(AUDIO_KEY, e))?;
+    storage.commit(key).map_err(|e| JobError::io(key, e))?;
     Ok(Some(AudioOutput {
-        key: AUDIO_KEY.into(),
+        key: key.into(),
         duration_us: track.duration_us,
         bytes: track.bytes,
         encode_ms: started.elapsed().as_millis() as u64,
