@@ -1,15 +1,17 @@
 //! framejet's media engine: everything that touches pixels or packets, over the system FFmpeg
 //! libraries (through `ffmpeg-next`).
 //!
-//! The host's job module drives three transport-free functions; this crate gives each of them
-//! its tools and knows nothing about plugins, jobs or queues:
+//! The host's job module drives transport-free functions; this crate gives each of them its
+//! tools and knows nothing about plugins, jobs or queues:
 //!
 //! - **plan** probes the inputs: [`probe`] returns a [`MediaInfo`] (sizes, rotation, frame rate,
-//!   frame count and keyframe indexes from a packet scan, audio).
+//!   frame count and keyframe indexes from a packet scan, audio); [`probe_input`] keeps the
+//!   frame index too, for [`Decoder::open_probed`].
 //! - **run_segment** decodes a frame range ([`Decoder::seek_to_frame`], then iterate), fits each
 //!   frame to the output size ([`Fitter`]), draws on it ([`blend`], [`fill_rect`] with a
 //!   [`YuvaImage`]) and encodes it ([`Encoder`]) as one closed-GOP segment file. Stills come
 //!   from a [`StillSource`].
+//! - **encode_audio** builds the audio track beside the segments ([`encode_audio`]).
 //! - **finalize** joins the segments without re-encoding and adds the audio
 //!   ([`concat_segments`]).
 //!
