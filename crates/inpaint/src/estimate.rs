@@ -274,7 +274,12 @@ fn pairs(
         .into_par_iter()
         .filter_map(|(t, s, guess)| {
             let m = search
-                .confirm(luma(t), luma(s), guess, CONFIRM_RESIDUAL * config.max_residual)
+                .confirm(
+                    luma(t),
+                    luma(s),
+                    guess,
+                    CONFIRM_RESIDUAL * config.max_residual,
+                )
                 .or_else(|| search.refine_either(luma(t), luma(s), guess))?;
             (m.residual <= config.max_residual && !m.motion.is_still()).then_some((t, s, m.motion))
         })

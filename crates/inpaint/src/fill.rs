@@ -131,27 +131,16 @@ pub(crate) fn fill_reference(values: &mut [f32], unknown: &[u8], w: usize, h: us
                 }
             }
         }
-        for _ in 0..SWEEPS {
-            for colour in 0..2 {
-                for y in 0..fine.h {
-                    for x in 0..fine.w {
-                        if (x + y) % 2 == colour && fine.unknown[y * fine.w + x] != 0 {
-                            fine.values[y * fine.w + x] =
-                                neighbour_mean(&fine.values, fine.w, fine.h, x, y);
-                        }
-                    }
-                }
-            }
-        }
+        relax_reference(&mut fine.values, &fine.unknown, fine.w, fine.h, SWEEPS);
     }
     values.copy_from_slice(&levels[0].values);
 }
 
-/// Scalar reference of a warm start: `sweeps` red-black Gauss-Seidel sweeps at full
-/// resolution only, from the unknown pixels' current values. A frame whose camera is still
-/// starts from the previous frame's fill, which differs from the new solution only by the noise
-/// along the boundary: a few sweeps at one level take it there, where a cold start needs the
-/// whole pyramid.
+/// `sweeps` red-black Gauss-Seidel sweeps over one level, from the unknown pixels' current
+/// values (scalar reference). Alone, at full resolution, it is a warm start: a frame whose
+/// camera is still starts from the previous frame's fill, which differs from the new solution
+/// only by the noise along the boundary: a few sweeps at one level take it there, where a cold
+/// start needs the whole pyramid.
 pub(crate) fn relax_reference(
     values: &mut [f32],
     unknown: &[u8],

@@ -444,7 +444,8 @@ fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint:
     Yuv420Frame::from_planes(y, u, v)
 }
 
-/// Copies the rectangle `[x0, y0, x1, y1]` of each plane of `src` into `dst`.
+/// Copies the rectangle `[x0, y0, x1, y1]` of each plane of `src` into `dst`
+/// (`x1` and `y1` are cut to the plane).
 fn copy_region_from_inpaint(
     src: &Yuv420Frame,
     dst: &mut VideoFrame,
@@ -471,21 +472,7 @@ fn copy_region_from_inpaint(
 }
 
 fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
-    let sizes: Vec<(usize, usize)> = (0..3)
-        .map(|i| (dst.plane_width(i), dst.plane_height(i)))
-        .collect();
-    let (planes, strides) = dst.planes_mut();
-    for (i, plane) in planes.into_iter().enumerate() {
-        let ((w, h), stride) = (sizes[i], strides[i]);
-        let data = src.data(i);
-        if data.len() < w * h {
-            return Err("inpainted frame has the wrong size".into());
-        }
-        for row in 0..h {
-            plane[row * stride..row * stride + w].copy_from_slice(&data[row * w..row * w + w]);
-        }
-    }
-    Ok(())
+    copy_region_from_inpaint(src, dst, &[[0, 0, usize::MAX, usize::MAX]; 3])
 }
 
 fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
