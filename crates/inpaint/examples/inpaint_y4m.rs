@@ -169,6 +169,8 @@ fn main() -> ExitCode {
 
 /// Frames between the reader, the inpainter and the writer.
 const QUEUE: usize = 4;
+/// Written frames kept for the reader to fill again.
+const SPARE: usize = 96;
 
 /// Reads frames on a thread of its own, so that reading overlaps the inpainting (as decoding
 /// does in a job), into the buffers of frames already written when there are some (`spare`).
@@ -227,7 +229,9 @@ fn run() -> Result<(), Box<dyn Error>> {
     );
     let header = read_header(&mut input)?;
     let (w, h) = (header.width, header.height);
-    let (spare_tx, spare_rx) = sync_channel(QUEUE);
+    // Room for every frame the inpainter can hold at once (its learning frames and look-ahead),
+    // so none is freed and mapped afresh after the burst that ends the learning.
+    let (spare_tx, spare_rx) = sync_channel(SPARE);
     let (frames, reader) = spawn_reader(input, (w, h), spare_rx);
     let mut frames = frames.into_iter();
 
