@@ -119,9 +119,9 @@ impl VideoFrame {
     /// Uninitialised, owned and writable, like [`alloc`](Self::alloc).
     pub(crate) fn from_pool(pool: &FramePool) -> Result<VideoFrame, MediaError> {
         let mut frame = ffmpeg::frame::Video::empty();
-        // SAFETY: `frame` owns a fresh AVFrame; it takes the one reference to a pool buffer
-        // of `pool.size` bytes, and its plane pointers are offsets inside that buffer laid out
-        // by `FramePool::new` (each plane `stride × rows` bytes, padding after the last).
+        // SAFETY: `frame` owns a fresh AVFrame; it takes the one reference to a pool buffer,
+        // and its plane pointers are the offsets inside that buffer that `FramePool::new` laid
+        // out (each plane `stride × rows` bytes, padding after the last).
         unsafe {
             let p = frame.as_mut_ptr();
             if p.is_null() {

@@ -203,15 +203,16 @@ impl FrameIndex {
 /// Reads every video packet once (no decoding) to count frames and find keyframes; other
 /// streams are skipped by the demuxer. The cost is one read of the file (I/O bound: about a
 /// second per GB from a local disk); [`Decoder::open`](crate::Decoder::open) does the same scan
-/// for its frame index (unless given a [`Probe`]). Fails with a [`MediaError`] naming the file when it is
-/// missing, empty, not media, has no video stream, or is truncated/corrupt.
+/// for its frame index ([`probe_input`] keeps it for
+/// [`Decoder::open_probed`](crate::Decoder::open_probed)). Fails with a [`MediaError`] naming the file when it is missing, empty, not media, has no
+/// video stream, or is truncated/corrupt.
 pub fn probe(path: impl AsRef<Path>) -> Result<MediaInfo, MediaError> {
     probe_with_index(path.as_ref()).map(|(info, _)| info)
 }
 
 /// What [`probe_input`] found: the [`MediaInfo`], plus (for videos) the frame index that
 /// [`Decoder::open_probed`](crate::Decoder::open_probed) needs, so that opening a decoder on
-/// the same file again skips the packet scan. Cheap to clone (shared).
+/// the same file again skips the packet scan. Clones share the index.
 #[derive(Clone, Debug)]
 pub struct Probe {
     pub info: MediaInfo,
