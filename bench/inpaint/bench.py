@@ -326,22 +326,33 @@ def main():
                     "delogo-job": f"ffmpeg -v error -i {marked_h264} -vf delogo=x={dx0}:y={dy0}:w={dw}:h={dh} "
                                   f"-c:v libx264 -preset ultrafast -crf 0 -y {{dst}}",
                 }
-                for method in methods:
-                    if method == "framejet-logo" and mark != "semi":
-                        continue
-                    dst = out / f"out_{scene}_{mark}_{method}_{w}x{h}.y4m"
-                    if method.endswith("-job"):
+                wanted = [m for m in methods if not (m == "framejet-logo" and mark != "semi")]
+                out_of = lambda method: out / f"out_{scene}_{mark}_{method}_{w}x{h}.y4m"
+                # The fast methods are timed --runs times, interleaved so that a change in the
+                # machine's load touches each of them alike, each after a sync so that no run
+                # pays for writing back what an earlier one wrote; medians are kept.
+                fast = [m for m in wanted if m in ("framejet", "framejet-logo", "delogo")]
+                timings = {m: [] for m in fast}
+                for _ in range(max(args.runs, 1)):
+                    for method in fast:
+                        os.sync()
+                        timings[method].append(run_pipeline(commands[method].format(dst=out_of(method))))
+                        print(f"  timed {method}: {timings[method][-1][0]:.2f} s wall, "
+                              f"{timings[method][-1][1]:.2f} s CPU", flush=True)
+                for method in wanted:
+                    dst = out_of(method)
+                    os.sync()
+                    if method in timings:
+                        times = timings[method]
+                        secs = sorted(t[0] for t in times)[len(times) // 2]
+                        cpu = sorted(t[1] for t in times)[len(times) // 2]
+                    elif method.endswith("-job"):
                         mkv = dst.with_suffix(".mkv")
                         secs, cpu = run_pipeline(commands[method].format(dst=mkv))
                         decode_y4m(mkv, dst)
                         os.remove(mkv)
                     elif method in commands:
-                        # The fast methods are timed several times: one run is at the mercy of
-                        # the machine's other work.
-                        runs = args.runs if method in ("framejet", "framejet-logo", "delogo") else 1
-                        times = [run_pipeline(commands[method].format(dst=dst)) for _ in range(max(runs, 1))]
-                        secs = sorted(t[0] for t in times)[len(times) // 2]
-                        cpu = sorted(t[1] for t in times)[len(times) // 2]
+                        secs, cpu = run_pipeline(commands[method].format(dst=dst))
                     else:
                         flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
                         secs, cpu = run_opencv(marked_y4m, dst, mask_y, mask_c, flag)
