@@ -91,6 +91,28 @@ fn segmenting_is_frame_exact_for_1_2_3_and_7_segments() {
 }
 
 #[test]
+fn the_default_segmenter_gives_every_job_slot_a_segment() {
+    let dir = TempDir::new().unwrap();
+    // 3 s: one segment by length (about 10 s each), but `--jobs 2` can run two.
+    let input = clip(dir.path(), "in.mp4", 90, true);
+    let output = dir.path().join("out.mp4");
+    let job = json!({
+        "inputs": [{"src": input}],
+        "output": {"video": {"codec": "h264", "preset": "ultrafast"}}
+    });
+    let events = run_job(dir.path(), &job, &output);
+    assert_eq!(planned_segments(&events), 2);
+    assert_eq!(frame_md5s(&output).len(), 90);
+    // One AAC source covering the output: copied in the join, nothing encoded beside.
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "done")
+        .expect("a done event");
+    assert!(done["report"]["audio"].is_null(), "{done}");
+    assert_eq!(done["report"]["output"]["audio_copied"], true);
+}
+
+#[test]
 fn audio_and_video_durations_agree_and_a_compilation_has_continuous_audio() {
     let dir = TempDir::new().unwrap();
     let with_audio = clip(dir.path(), "a.mp4", 45, true);
@@ -111,7 +133,16 @@ fn audio_and_video_durations_agree_and_a_compilation_has_continuous_audio() {
         "steps": [{"native": "fit", "width": 320, "height": 240}],
         "output": {"video": {"codec": "h264", "preset": "ultrafast"}}
     });
-    run_job(dir.path(), &job, &output);
+    let events = run_job(dir.path(), &job, &output);
+    // Three items with silence to make: the track is encoded beside the segments.
+    let done = events
+        .iter()
+        .find(|e| e["event"] == "done")
+        .expect("a done event");
+    assert!(
+        done["report"]["audio"]["key"].is_string(),
+        "audio encoded beside the segments: {done}"
+    );
     assert_eq!(frame_md5s(&output).len(), 45 + 60 + 30);
     let video = stream_duration(&output, "v").expect("video");
     let audio = stream_duration(&output, "a").expect("audio: continuous across items");

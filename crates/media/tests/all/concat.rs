@@ -221,6 +221,23 @@ fn no_audio_and_webm() {
 }
 
 #[test]
+fn an_audio_track_asked_to_stop_fails_and_leaves_nothing() {
+    let dir = scratch();
+    let track = dir.path().join("track.m4a");
+    let timeline = [
+        AudioSource::file(audio_only(), 0, 400_000),
+        AudioSource::silence(600_000),
+    ];
+    let err = framejet_media::encode_audio(&timeline, &track, Container::Mp4, 128_000, &|| true)
+        .unwrap_err();
+    assert!(
+        matches!(err, framejet_media::MediaError::Cancelled),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn bitrates_parse() {
     assert_eq!(parse_bitrate("192k").unwrap(), 192_000);
     assert_eq!(parse_bitrate("320K").unwrap(), 320_000);
