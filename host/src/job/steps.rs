@@ -348,15 +348,14 @@ fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Res
 /// The native `inpaint` step: a streaming inpainter with look-ahead.
 pub(crate) struct InpaintStage {
     inpainter: Inpainter,
-    /// Frames handed in and not yet handed out, by arrival: the inpainted
-    /// pixels are written back into them.
-    pending: std::collections::VecDeque<VideoFrame>,
-    /// The inpainter's frames once written back, refilled for the next
+    /// Index and timestamp of the frames handed in and not yet handed out,
+    /// by arrival. The frames themselves live on only as the inpainter's
+    /// copies (it holds dozens while it learns the mark), so the decoder's
+    /// buffers go back at once.
+    pending: std::collections::VecDeque<(u64, i64)>,
+    /// The inpainter's frames once copied out, refilled for the next
     /// frames instead of allocating.
     spare: Vec<Yuv420Frame>,
-    /// The part of each plane the inpainter may change (the mask's bounds),
-    /// `[x0, y0, x1, y1]` per plane: only that is copied back.
-    changed: [[usize; 4]; 3],
 }
 
 impl InpaintStage {
@@ -381,16 +380,10 @@ impl InpaintStage {
             config = config.mark(MarkModel::Given(model));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
-        // The mask in use (a given logo widens it) bounds every change.
-        let b = inpainter.mask().bbox();
-        let (x0, y0) = (b.x as usize, b.y as usize);
-        let (x1, y1) = (x0 + b.width as usize, y0 + b.height as usize);
-        let chroma = [x0 / 2, y0 / 2, x1.div_ceil(2), y1.div_ceil(2)];
         Ok(Self {
             inpainter,
             pending: Default::default(),
             spare: Vec::new(),
-            changed: [[x0, y0, x1, y1], chroma, chroma],
         })
     }
 
@@ -404,7 +397,8 @@ impl InpaintStage {
             }
             None => to_inpaint_frame(&frame).map_err(other)?,
         };
-        self.pending.push_back(frame);
+        self.pending.push_back((frame.index, frame.pts_us));
+        drop(frame);
         let done = self.inpainter.push(converted).map_err(other)?;
         self.emit(done, out)
     }
@@ -416,10 +410,19 @@ impl InpaintStage {
 
     fn emit(&mut self, done: Vec<Yuv420Frame>, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
         for result in done {
-            let mut frame = self.pending.pop_front().ok_or_else(|| {
+            let (index, pts_us) = self.pending.pop_front().ok_or_else(|| {
                 StepError::Other("inpainter returned more frames than it was given".into())
             })?;
-            copy_region_from_inpaint(&result, &mut frame, &self.changed).map_err(other)?;
+            let (w, h) = (result.width(), result.height());
+            let cw = w.div_ceil(2);
+            let mut frame = VideoFrame::from_planes(
+                w as u32,
+                h as u32,
+                [result.data(0), result.data(1), result.data(2)],
+                [w, cw, cw],
+            )
+            .map_err(other)?;
+            (frame.index, frame.pts_us) = (index, pts_us);
             out.push(frame);
             self.spare.push(result);
         }
@@ -444,35 +447,22 @@ fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint:
     Yuv420Frame::from_planes(y, u, v)
 }
 
-/// Copies the rectangle `[x0, y0, x1, y1]` of each plane of `src` into `dst`
-/// (`x1` and `y1` are cut to the plane).
-fn copy_region_from_inpaint(
-    src: &Yuv420Frame,
-    dst: &mut VideoFrame,
-    regions: &[[usize; 4]; 3],
-) -> Result<(), String> {
+fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
     let sizes: Vec<(usize, usize)> = (0..3)
         .map(|i| (dst.plane_width(i), dst.plane_height(i)))
         .collect();
     let (planes, strides) = dst.planes_mut();
     for (i, plane) in planes.into_iter().enumerate() {
         let ((w, h), stride) = (sizes[i], strides[i]);
-        let [x0, y0, x1, y1] = regions[i];
-        let (x1, y1) = (x1.min(w), y1.min(h));
         let data = src.data(i);
         if data.len() < w * h {
             return Err("inpainted frame has the wrong size".into());
         }
-        for row in y0..y1 {
-            plane[row * stride + x0..row * stride + x1]
-                .copy_from_slice(&data[row * w + x0..row * w + x1]);
+        for row in 0..h {
+            plane[row * stride..row * stride + w].copy_from_slice(&data[row * w..row * w + w]);
         }
     }
     Ok(())
-}
-
-fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
-    copy_region_from_inpaint(src, dst, &[[0, 0, usize::MAX, usize::MAX]; 3])
 }
 
 fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
