@@ -44,11 +44,13 @@ pub(crate) fn resolve_mask(
     }
 }
 
+/// An input and the frame size its mask was detected at.
+type DetectedKey = (std::path::PathBuf, usize, usize);
+
 /// Masks already found in this process, by input and frame size: the plan,
 /// every segment and `write_mask` ask for the same one, and detection
 /// decodes frames from across the whole input.
-static DETECTED: std::sync::Mutex<Vec<((std::path::PathBuf, usize, usize), Mask)>> =
-    std::sync::Mutex::new(Vec::new());
+static DETECTED: std::sync::Mutex<Vec<(DetectedKey, Mask)>> = std::sync::Mutex::new(Vec::new());
 
 fn detected_mask(src: &Path, width: usize, height: usize) -> Result<Mask, String> {
     let key = (src.to_path_buf(), width, height);

@@ -570,7 +570,7 @@ fn check_output_size(width: u32, height: u32) -> Result<(), String> {
             "size {width}x{height}: width and height must be 16-8192"
         ));
     }
-    if width % 2 != 0 || height % 2 != 0 {
+    if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
         return Err(format!(
             "size {width}x{height}: width and height must be even (4:2:0 video)"
         ));

@@ -232,10 +232,10 @@ impl PluginRuntime {
             })?;
         self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(plugin = name, "compiled");
-        if let Some(path) = cached {
-            if let Err(error) = write_cache_entry(&path, &component) {
-                tracing::warn!(plugin = name, "{}", PluginError::Cache { path, error });
-            }
+        if let Some(path) = cached
+            && let Err(error) = write_cache_entry(&path, &component)
+        {
+            tracing::warn!(plugin = name, "{}", PluginError::Cache { path, error });
         }
         self.remember(digest, &component);
         Ok(component)
