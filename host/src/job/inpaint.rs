@@ -3,12 +3,11 @@
 //! mark found from frames sampled across the video), so that a bad mask
 //! fails the job at plan time, before any frame is processed.
 
-use std::path::Path;
-
 use framejet_inpaint::{DetectOptions, Mask, Plane, Rect, detect_mask};
 use framejet_media::Decoder;
 use serde::Serialize;
 
+use super::plan::PlanItem;
 use super::spec::MaskSpec;
 
 /// The mask an inpaint step uses on one input, as the plan records it.
@@ -26,10 +25,10 @@ pub struct MaskSummary {
     pub detected: bool,
 }
 
-/// The mask `spec` describes for a `width`x`height` view of `src`.
+/// The mask `spec` describes for a `width`x`height` view of `item`'s input.
 pub(crate) fn resolve_mask(
     spec: &MaskSpec,
-    src: &Path,
+    item: &PlanItem,
     width: u32,
     height: u32,
 ) -> Result<Mask, String> {
@@ -40,7 +39,7 @@ pub(crate) fn resolve_mask(
             Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
         }
         MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detected_mask(src, w, h),
+        MaskSpec::Auto => detected_mask(item, w, h),
     }
 }
 
@@ -52,8 +51,8 @@ type DetectedKey = (std::path::PathBuf, usize, usize);
 /// decodes frames from across the whole input.
 static DETECTED: std::sync::Mutex<Vec<(DetectedKey, Mask)>> = std::sync::Mutex::new(Vec::new());
 
-fn detected_mask(src: &Path, width: usize, height: usize) -> Result<Mask, String> {
-    let key = (src.to_path_buf(), width, height);
+fn detected_mask(item: &PlanItem, width: usize, height: usize) -> Result<Mask, String> {
+    let key = (item.src.clone(), width, height);
     if let Some(mask) = DETECTED.lock().ok().and_then(|found| {
         found
             .iter()
@@ -62,7 +61,7 @@ fn detected_mask(src: &Path, width: usize, height: usize) -> Result<Mask, String
     }) {
         return Ok(mask);
     }
-    let mask = detect_mask_in(src, width, height)?;
+    let mask = detect_mask_in(item, width, height)?;
     if let Ok(mut found) = DETECTED.lock() {
         found.push((key, mask.clone()));
     }
@@ -84,10 +83,15 @@ pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -
 /// Frames sampled across the input to find the mark.
 const DETECT_SAMPLES: u64 = 60;
 
-/// Finds the static mark of `src` from frames spread over the whole video.
-/// The frames must be `width`x`height`, so `auto` goes before any `fit`.
-pub(crate) fn detect_mask_in(src: &Path, width: usize, height: usize) -> Result<Mask, String> {
-    let mut decoder = Decoder::open(src).map_err(|e| e.to_string())?;
+/// Finds the static mark of `item`'s input from frames spread over the whole
+/// video (its decoder opened from the plan's probe when there is one). The
+/// frames must be `width`x`height`, so `auto` goes before any `fit`.
+fn detect_mask_in(item: &PlanItem, width: usize, height: usize) -> Result<Mask, String> {
+    let decoder = match &item.probe {
+        Some(probe) => Decoder::open_probed(&item.src, probe),
+        None => Decoder::open(&item.src),
+    };
+    let mut decoder = decoder.map_err(|e| e.to_string())?;
     let frames = decoder.info().video.frame_count;
     let step = (frames / DETECT_SAMPLES).max(1);
     let mut samples = Vec::new();

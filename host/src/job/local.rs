@@ -256,7 +256,7 @@ fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
         let item = &plan.items[m.item];
         let (w, h) =
             super::plan::step_sizes(&plan.spec, (item.width, item.height), &plan.output)[m.step];
-        let mask = super::inpaint::resolve_mask(&step.mask, &item.src, w, h)
+        let mask = super::inpaint::resolve_mask(&step.mask, item, w, h)
             .map_err(|e| JobError::media(format!("steps[{}].mask", m.step), e))?;
         let name = if wanted.len() == 1 {
             ".mask.png".to_string()

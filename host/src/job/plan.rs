@@ -401,7 +401,7 @@ fn resolve_masks(
         };
         for (n, item) in items.iter().enumerate() {
             let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
-            let mask = resolve_mask(&inpaint.mask, &item.src, w, h).map_err(|message| {
+            let mask = resolve_mask(&inpaint.mask, item, w, h).map_err(|message| {
                 JobError::media(
                     format!("steps[{i}].mask (input `{}`)", item.src.display()),
                     message,

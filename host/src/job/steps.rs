@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use framejet_inpaint::{
-    InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame,
+    InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect, Yuv420Frame,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -78,15 +78,8 @@ impl StepChain {
                     logo_at,
                     ..
                 })) => {
-                    let step = InpaintStage::new(
-                        mask,
-                        logo.as_deref(),
-                        *logo_at,
-                        w,
-                        h,
-                        item.src.as_path(),
-                    )
-                    .map_err(|e| JobError::media(&field, e))?;
+                    let step = InpaintStage::new(mask, logo.as_deref(), *logo_at, w, h, item)
+                        .map_err(|e| JobError::media(&field, e))?;
                     Step::Inpaint(Box::new(step))
                 }
                 StepSpec::Plugin(p) => {
@@ -365,10 +358,10 @@ impl InpaintStage {
         logo_at: Option<[i32; 2]>,
         width: u32,
         height: u32,
-        src: &std::path::Path,
+        item: &super::plan::PlanItem,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = super::inpaint::resolve_mask(mask, src, width, height)?;
+        let mask = super::inpaint::resolve_mask(mask, item, width, height)?;
         let mut config = InpaintConfig::default();
         if let Some(logo) = logo {
             let at = logo_at.unwrap_or_else(|| {
@@ -448,21 +441,15 @@ fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint:
 }
 
 fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
-    let sizes: Vec<(usize, usize)> = (0..3)
-        .map(|i| (dst.plane_width(i), dst.plane_height(i)))
-        .collect();
+    let sizes: [(usize, usize); 3] =
+        std::array::from_fn(|i| (dst.plane_width(i), dst.plane_height(i)));
     let (planes, strides) = dst.planes_mut();
-    for (i, plane) in planes.into_iter().enumerate() {
-        let ((w, h), stride) = (sizes[i], strides[i]);
-        let data = src.data(i);
-        if data.len() < w * h {
-            return Err("inpainted frame has the wrong size".into());
-        }
-        for row in 0..h {
-            plane[row * stride..row * stride + w].copy_from_slice(&data[row * w..row * w + w]);
-        }
-    }
-    Ok(())
+    let [y, u, v] = planes;
+    let view = |data, i: usize| {
+        PlaneMut::new(data, sizes[i].0, sizes[i].1, strides[i]).map_err(|e| e.to_string())
+    };
+    src.copy_to([view(y, 0)?, view(u, 1)?, view(v, 2)?])
+        .map_err(|e| e.to_string())
 }
 
 fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
