@@ -27,6 +27,12 @@
 //! - chroma pixels whose own fit is weak (grey backgrounds barely vary in chroma) take the mean
 //!   of their four luma alphas and fit only `c`.
 //!
+//! The work is spread over the frames as they arrive ([`MarkLearner`]): each is cropped to the
+//! working region, its motion from the previous one measured, and every pair it completes (the
+//! last frame of a distance range) chosen, confirmed and sampled into the first pass's sums at
+//! once. Only the second pass and the fits wait for the last frame, so a stream that decodes
+//! while the mark is learnt does not stall on all of it.
+//!
 //! When the background never moves (a fixed camera), no pair exists and the estimate falls
 //! back to temporal statistics: `k = std_t(observed) / std_t(background)`, with the
 //! background's temporal mean and deviation interpolated from the pixels around the mask. This
@@ -43,10 +49,9 @@ use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::motion::{Motion, MotionSearch};
 use crate::plane::Yuv420Frame;
-use crate::region::Crop;
+use crate::region::{Crop, Region};
 use crate::sampling::{Blocked, sample};
 
-/// Pair distances, in frames.
 /// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
 /// to whole pixels (exact samples, where interpolation would soften texture).
 const PAIR_RANGES: [(usize, usize); 6] = [(1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (32, 48)];
@@ -122,23 +127,58 @@ fn is_identity(line: &Line, m: &Moments) -> bool {
         .all(|&x| (f64::from(line.c) - alpha * x).abs() < 0.75)
 }
 
-/// One plane's data for the sample loops.
-struct PlaneJob<'a> {
+/// One plane's geometry for the sample loops.
+struct PlaneJob {
     index: usize,
     /// Plane size.
     w: usize,
     h: usize,
     /// The mask's bounds on this plane.
     bounds: Bounds,
-    /// The mask on this plane (full plane).
-    bits: &'a [u8],
+    /// The mask on this plane, cropped to `bounds`.
+    bits: Vec<u8>,
     /// The working region on this plane: frames are cropped to it.
     region: Bounds,
     /// The mask grown by one pixel, cropped to the region: not background.
     blocked: Blocked,
 }
 
-impl PlaneJob<'_> {
+impl PlaneJob {
+    fn new(mask: &Mask, region: &Region, index: usize) -> Self {
+        let (w, h) = mask.plane_size(index);
+        let plane_bits = mask.plane_bits(index);
+        let bounds = if index == 0 {
+            mask.bounds()
+        } else {
+            mask.bounds().halved(w, h)
+        };
+        let bits = (bounds.y0..bounds.y1)
+            .flat_map(|y| &plane_bits[y * w + bounds.x0..y * w + bounds.x1])
+            .copied()
+            .collect();
+        let r = region.bounds(index);
+        let grown = morph::dilate(
+            &region.crop_plane(index, plane_bits, w),
+            r.width(),
+            r.height(),
+            1,
+        );
+        Self {
+            index,
+            w,
+            h,
+            bounds,
+            bits,
+            region: r,
+            blocked: Blocked::new(grown, r.width(), r.height()),
+        }
+    }
+
+    /// Whether the mask covers `(x, y)`, a pixel inside `bounds` (plane coordinates).
+    fn masked(&self, x: usize, y: usize) -> bool {
+        self.bits[(y - self.bounds.y0) * self.bounds.width() + x - self.bounds.x0] != 0
+    }
+
     fn blocked_at(&self, x: usize, y: usize) -> bool {
         self.blocked.at(x - self.region.x0, y - self.region.y0)
     }
@@ -148,7 +188,7 @@ impl PlaneJob<'_> {
 fn accumulate_row(
     row: &mut [Moments],
     y: usize,
-    job: &PlaneJob<'_>,
+    job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
     lines: Option<&[Option<Line>]>,
@@ -163,7 +203,7 @@ fn accumulate_row(
             (d.dx.fract() == 0.0 && d.dy.fract() == 0.0).then_some((d.dx as isize, d.dy as isize));
         let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
         for x in b.x0..b.x1 {
-            if job.bits[y * job.w + x] == 0 {
+            if !job.masked(x, y) {
                 continue;
             }
             let j = x - b.x0;
@@ -215,18 +255,18 @@ fn accumulate_row(
     }
 }
 
-fn moments(
-    job: &PlaneJob<'_>,
+/// Adds the samples of `pairs` to the moments `m` of every pixel of the plane's bounds.
+fn add_moments(
+    m: &mut [Moments],
+    job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
     lines: Option<&[Option<Line>]>,
-) -> Vec<Moments> {
+) {
     let b = job.bounds;
-    let mut m = vec![[0.0; 6]; b.width() * b.height()];
     m.par_chunks_mut(b.width())
         .enumerate()
         .for_each(|(r, row)| accumulate_row(row, b.y0 + r, job, crops, pairs, lines));
-    m
 }
 
 /// Weight of the samples of a pair with this motion (on the plane sampled): 1 for exact
@@ -236,59 +276,9 @@ fn sample_weight(m: Motion) -> f64 {
     1.0 - 1.5 * f64::from(m.off_grid())
 }
 
-/// Frame pairs whose motion explains the ring around the mark.
-fn pairs(
-    crops: &[Crop],
-    search: &MotionSearch,
-    config: &InpaintConfig,
-) -> Vec<(usize, usize, Motion)> {
-    let luma = |i: usize| &crops[i].planes[0];
-    // In order: each pair starts from the motion of the one before.
-    let mut last = None;
-    let links: Vec<Option<Motion>> = (0..crops.len() - 1)
-        .map(|i| {
-            let tolerance = CONFIRM_RESIDUAL * config.max_residual;
-            let found = search.consecutive(luma(i), luma(i + 1), last, tolerance);
-            last = found.map(|m| m.motion);
-            found
-                .filter(|m| m.residual <= config.max_residual)
-                .map(|m| m.motion)
-        })
-        .collect();
-    let n = crops.len();
-    let candidates: Vec<(usize, usize, Motion)> = (0..n)
-        .flat_map(|t| PAIR_RANGES.iter().map(move |&range| (t, range)))
-        .filter_map(|(t, (lo, hi))| {
-            (t + lo..(t + hi).min(n))
-                .filter_map(|s| {
-                    let guess = links[t..s]
-                        .iter()
-                        .try_fold(Motion::default(), |acc, l| l.map(|m| acc.add(m)))?;
-                    // A still pair reveals nothing.
-                    (guess.dx.abs() >= 0.5 || guess.dy.abs() >= 0.5).then_some((t, s, guess))
-                })
-                .min_by(|a, b| a.2.off_grid().total_cmp(&b.2.off_grid()))
-        })
-        .collect();
-    candidates
-        .into_par_iter()
-        .filter_map(|(t, s, guess)| {
-            let m = search
-                .confirm(
-                    luma(t),
-                    luma(s),
-                    guess,
-                    CONFIRM_RESIDUAL * config.max_residual,
-                )
-                .or_else(|| search.refine_either(luma(t), luma(s), guess))?;
-            (m.residual <= config.max_residual && !m.motion.is_still()).then_some((t, s, m.motion))
-        })
-        .collect()
-}
-
 /// Fills the unknown entries of a plane's map (alpha, or `alpha * logo`) smoothly from the
 /// known ones, with the pixels just outside the mask as known zeros.
-fn interpolate(job: &PlaneJob<'_>, map: &mut [f32], known: &[bool]) {
+fn interpolate(job: &PlaneJob, map: &mut [f32], known: &[bool]) {
     let b = job.bounds;
     let region = b.grown(1, job.w, job.h);
     let (rw, rh) = (region.width(), region.height());
@@ -296,7 +286,7 @@ fn interpolate(job: &PlaneJob<'_>, map: &mut [f32], known: &[bool]) {
     let mut values = vec![0.0f32; rw * rh];
     for y in b.y0..b.y1 {
         for x in b.x0..b.x1 {
-            if job.bits[y * job.w + x] == 0 {
+            if !job.masked(x, y) {
                 continue;
             }
             let (i, r) = (
@@ -321,13 +311,14 @@ fn interpolate(job: &PlaneJob<'_>, map: &mut [f32], known: &[bool]) {
     }
 }
 
-/// Estimates one plane from the paired samples. `luma` (the finished luma plane) guides
-/// chroma pixels whose own fit is weak. Returns the plane and how many pixels had their own
-/// fit.
+/// Estimates one plane from the paired samples, given the first pass's moments. `luma` (the
+/// finished luma plane) guides chroma pixels whose own fit is weak. Returns the plane and how
+/// many pixels had their own fit.
 fn estimate_plane(
-    job: &PlaneJob<'_>,
+    job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
+    first: &[Moments],
     luma: Option<&LogoPlane>,
 ) -> (LogoPlane, usize) {
     let b = job.bounds;
@@ -336,9 +327,9 @@ fn estimate_plane(
     } else {
         (16.0, 0.8)
     };
-    let first = moments(job, crops, pairs, None);
     let lines: Vec<Option<Line>> = first.iter().map(|m| fit(m, min_var, min_rho)).collect();
-    let second = moments(job, crops, pairs, Some(&lines));
+    let mut second = vec![[0.0; 6]; first.len()];
+    add_moments(&mut second, job, crops, pairs, Some(&lines));
 
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
@@ -348,7 +339,7 @@ fn estimate_plane(
         for x in b.x0..b.x1 {
             let i = (y - b.y0) * b.width() + x - b.x0;
             let m = &second[i];
-            if job.bits[y * job.w + x] == 0 {
+            if !job.masked(x, y) {
                 (known_alpha[i], known_premul[i]) = (true, true);
             } else if let Some(line) = fit(m, min_var, min_rho) {
                 fitted += 1;
@@ -397,27 +388,20 @@ fn estimate_plane(
 }
 
 /// Fixed-camera fallback for one plane: temporal statistics against interpolated surroundings.
-fn estimate_still(job: &PlaneJob<'_>, frames: &[Yuv420Frame]) -> LogoPlane {
+fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> LogoPlane {
     let b = job.bounds;
+    // Inside the working region, whose margin is wider.
     let margin = if job.index == 0 { 8 } else { 4 };
     let region = b.grown(margin, job.w, job.h);
     let (rw, rh) = (region.width(), region.height());
-    let n = frames.len() as f64;
-    let mut mean = vec![0.0f32; rw * rh];
-    let mut dev = vec![0.0f32; rw * rh];
-    for y in region.y0..region.y1 {
-        for x in region.x0..region.x1 {
-            let (mut s, mut s2) = (0.0f64, 0.0f64);
-            for f in frames {
-                let v = f64::from(f.data(job.index)[y * job.w + x]);
-                s += v;
-                s2 += v * v;
-            }
-            let r = (y - region.y0) * rw + x - region.x0;
-            mean[r] = (s / n) as f32;
-            dev[r] = (s2 / n - (s / n).powi(2)).max(0.0).sqrt() as f32;
-        }
-    }
+    let (sums, squares) = temporal_sums(job, crops, region);
+    let n = crops.len() as f64;
+    let mean: Vec<f32> = sums.iter().map(|&s| (s / n) as f32).collect();
+    let dev: Vec<f32> = sums
+        .iter()
+        .zip(&squares)
+        .map(|(&s, &s2)| (s2 / n - (s / n).powi(2)).max(0.0).sqrt() as f32)
+        .collect();
     let unknown: Vec<u8> = (0..rw * rh)
         .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
         .collect();
@@ -428,7 +412,7 @@ fn estimate_still(job: &PlaneJob<'_>, frames: &[Yuv420Frame]) -> LogoPlane {
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
     for y in b.y0..b.y1 {
         for x in b.x0..b.x1 {
-            if job.bits[y * job.w + x] == 0 {
+            if !job.masked(x, y) {
                 continue;
             }
             let (i, r) = (
@@ -467,67 +451,187 @@ fn estimate_still(job: &PlaneJob<'_>, frames: &[Yuv420Frame]) -> LogoPlane {
     }
 }
 
+/// Per pixel of `region` (inside the working region), the sum of the values over the crops and
+/// the sum of their squares.
+fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, Vec<f64>) {
+    let (rw, rh) = (region.width(), region.height());
+    let (mut sums, mut squares) = (vec![0.0f64; rw * rh], vec![0.0f64; rw * rh]);
+    let cw = job.region.width();
+    for crop in crops {
+        let plane = &crop.planes[job.index];
+        for y in 0..rh {
+            let start = (region.y0 - job.region.y0 + y) * cw + region.x0 - job.region.x0;
+            let row = &plane[start..start + rw];
+            let (s, s2) = (&mut sums[y * rw..][..rw], &mut squares[y * rw..][..rw]);
+            for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
+                let v = f64::from(v);
+                *s += v;
+                *s2 += v * v;
+            }
+        }
+    }
+    (sums, squares)
+}
+
+/// Learns a semi-transparent mark from frames as they arrive, in order (see the module docs).
+pub(crate) struct MarkLearner {
+    width: usize,
+    height: usize,
+    /// Luma pixels under the mask.
+    count: usize,
+    max_residual: f32,
+    search: MotionSearch,
+    jobs: [PlaneJob; 3],
+    /// The frames so far, cropped to the working region.
+    crops: Vec<Crop>,
+    /// The motion from each frame to the next, where it explains the ring around the mark.
+    links: Vec<Option<Motion>>,
+    /// The last consecutive motion found, the first guess for the next.
+    last: Option<Motion>,
+    /// The pairs chosen so far: `(earlier, later, motion from the earlier to the later)`.
+    pairs: Vec<(usize, usize, Motion)>,
+    /// The first pass's moments per plane, with every pair so far sampled.
+    first: [Vec<Moments>; 3],
+}
+
+impl MarkLearner {
+    pub(crate) fn new(mask: &Mask, config: &InpaintConfig) -> Self {
+        let search = MotionSearch::new(mask, config.max_motion);
+        let jobs: [PlaneJob; 3] = std::array::from_fn(|p| PlaneJob::new(mask, search.region(), p));
+        Self {
+            width: mask.width(),
+            height: mask.height(),
+            count: mask.count(),
+            max_residual: config.max_residual,
+            first: std::array::from_fn(|p| {
+                vec![[0.0; 6]; jobs[p].bounds.width() * jobs[p].bounds.height()]
+            }),
+            search,
+            jobs,
+            crops: Vec::new(),
+            links: Vec::new(),
+            last: None,
+            pairs: Vec::new(),
+        }
+    }
+
+    /// Frames added so far.
+    pub(crate) fn len(&self) -> usize {
+        self.crops.len()
+    }
+
+    /// Takes the next frame: crops it, measures its motion from the previous one, and samples
+    /// the pairs it completes.
+    pub(crate) fn add(&mut self, frame: &Yuv420Frame) -> Result<(), InpaintError> {
+        if (frame.width(), frame.height()) != (self.width, self.height) {
+            return Err(InpaintError::SizeMismatch {
+                what: format!("sample frame {}", self.crops.len()),
+                expected_width: self.width,
+                expected_height: self.height,
+                width: frame.width(),
+                height: frame.height(),
+            });
+        }
+        let crop = self.search.region().crop(frame);
+        if let Some(prev) = self.crops.last() {
+            let tolerance = CONFIRM_RESIDUAL * self.max_residual;
+            let found =
+                self.search
+                    .consecutive(&prev.planes[0], &crop.planes[0], self.last, tolerance);
+            self.last = found.map(|m| m.motion);
+            self.links.push(
+                found
+                    .filter(|m| m.residual <= self.max_residual)
+                    .map(|m| m.motion),
+            );
+        }
+        self.crops.push(crop);
+        // The ranges whose last frame this is.
+        let n = self.crops.len();
+        let completed: Vec<_> = PAIR_RANGES
+            .iter()
+            .filter_map(|&(lo, hi)| self.pair_in(n.checked_sub(hi)?, lo, n))
+            .collect();
+        self.sample(&completed);
+        Ok(())
+    }
+
+    /// Estimates the mark from the frames added.
+    pub(crate) fn finish(mut self) -> Result<LogoModel, InpaintError> {
+        let n = self.crops.len();
+        if n < 2 {
+            return Err(InpaintError::TooFewFrames { got: n, need: 2 });
+        }
+        // The ranges cut short by the end.
+        let rest: Vec<_> = (0..n)
+            .flat_map(|t| PAIR_RANGES.iter().map(move |&range| (t, range)))
+            .filter(|&(t, (lo, hi))| t + lo < n && t + hi > n)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .filter_map(|(t, (lo, _))| self.pair_in(t, lo, n))
+            .collect();
+        self.sample(&rest);
+        // The second pass in a fixed order, whatever the order they were found in.
+        self.pairs.sort_by_key(|&(t, s, _)| (t, s));
+
+        let (jobs, crops, pairs) = (&self.jobs, &self.crops, &self.pairs);
+        let (luma, fitted) = estimate_plane(&jobs[0], crops, pairs, &self.first[0], None);
+        let planes = if pairs.is_empty() || fitted * 50 < self.count {
+            std::array::from_fn(|p| estimate_still(&jobs[p], crops))
+        } else {
+            let (u, _) = estimate_plane(&jobs[1], crops, pairs, &self.first[1], Some(&luma));
+            let (v, _) = estimate_plane(&jobs[2], crops, pairs, &self.first[2], Some(&luma));
+            [luma, u, v]
+        };
+        Ok(LogoModel::from_planes(self.width, self.height, planes))
+    }
+
+    /// The pair for frame `t` in the distance range starting at `lo` and ending (exclusive) at
+    /// frame `end`: the frame whose predicted motion is closest to whole pixels, if its motion
+    /// explains the ring around the mark.
+    fn pair_in(&self, t: usize, lo: usize, end: usize) -> Option<(usize, usize, Motion)> {
+        let (s, guess) = (t + lo..end)
+            .filter_map(|s| {
+                let guess = self.links[t..s]
+                    .iter()
+                    .try_fold(Motion::default(), |acc, l| l.map(|m| acc.add(m)))?;
+                // A still pair reveals nothing.
+                (guess.dx.abs() >= 0.5 || guess.dy.abs() >= 0.5).then_some((s, guess))
+            })
+            .min_by(|a, b| a.1.off_grid().total_cmp(&b.1.off_grid()))?;
+        let luma = |i: usize| &self.crops[i].planes[0];
+        let m = self
+            .search
+            .confirm(
+                luma(t),
+                luma(s),
+                guess,
+                CONFIRM_RESIDUAL * self.max_residual,
+            )
+            .or_else(|| self.search.refine_either(luma(t), luma(s), guess))?;
+        (m.residual <= self.max_residual && !m.motion.is_still()).then_some((t, s, m.motion))
+    }
+
+    /// Adds the samples of `pairs` to the first pass's moments.
+    fn sample(&mut self, pairs: &[(usize, usize, Motion)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        for (first, job) in self.first.iter_mut().zip(&self.jobs) {
+            add_moments(first, job, &self.crops, pairs, None);
+        }
+        self.pairs.extend_from_slice(pairs);
+    }
+}
+
 pub(crate) fn estimate(
     frames: &[Yuv420Frame],
     mask: &Mask,
     config: &InpaintConfig,
 ) -> Result<LogoModel, InpaintError> {
-    if frames.len() < 2 {
-        return Err(InpaintError::TooFewFrames {
-            got: frames.len(),
-            need: 2,
-        });
+    let mut learner = MarkLearner::new(mask, config);
+    for frame in frames {
+        learner.add(frame)?;
     }
-    let (width, height) = (mask.width(), mask.height());
-    for (i, f) in frames.iter().enumerate() {
-        if (f.width(), f.height()) != (width, height) {
-            return Err(InpaintError::SizeMismatch {
-                what: format!("sample frame {i}"),
-                expected_width: width,
-                expected_height: height,
-                width: f.width(),
-                height: f.height(),
-            });
-        }
-    }
-    let search = MotionSearch::new(mask, config.max_motion);
-    let region = *search.region();
-    let crops: Vec<Crop> = frames.par_iter().map(|f| region.crop(f)).collect();
-    let pairs = pairs(&crops, &search, config);
-    let jobs: Vec<PlaneJob<'_>> = (0..3)
-        .map(|index| {
-            let (w, h) = mask.plane_size(index);
-            let bits = mask.plane_bits(index);
-            let bounds = if index == 0 {
-                mask.bounds()
-            } else {
-                mask.bounds().halved(w, h)
-            };
-            let r = region.bounds(index);
-            let grown = morph::dilate(&region.crop_plane(index, bits, w), r.width(), r.height(), 1);
-            let blocked = Blocked::new(grown, r.width(), r.height());
-            PlaneJob {
-                index,
-                w,
-                h,
-                bounds,
-                bits,
-                region: r,
-                blocked,
-            }
-        })
-        .collect();
-
-    let (luma, fitted) = estimate_plane(&jobs[0], &crops, &pairs, None);
-    if pairs.is_empty() || fitted * 50 < mask.count() {
-        let planes = [
-            estimate_still(&jobs[0], frames),
-            estimate_still(&jobs[1], frames),
-            estimate_still(&jobs[2], frames),
-        ];
-        return Ok(LogoModel::from_planes(width, height, planes));
-    }
-    let (u, _) = estimate_plane(&jobs[1], &crops, &pairs, Some(&luma));
-    let (v, _) = estimate_plane(&jobs[2], &crops, &pairs, Some(&luma));
-    Ok(LogoModel::from_planes(width, height, [luma, u, v]))
+    learner.finish()
 }

@@ -25,6 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::blend::{self, Inversion, PixelKind};
 use crate::config::{InpaintConfig, Kernels, MarkModel};
 use crate::error::InpaintError;
+use crate::estimate::MarkLearner;
 use crate::fill;
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
@@ -85,8 +86,8 @@ pub struct Inpainter {
 }
 
 enum Phase {
-    /// Holding frames to estimate the mark from.
-    Learning(Vec<Yuv420Frame>, usize),
+    /// Learning the mark from the first frames, which are held until it is known.
+    Learning(Box<Learning>),
     Running(Box<Engine>),
     Finished,
 }
@@ -113,7 +114,14 @@ impl Inpainter {
                     mask,
                 )
             }
-            MarkModel::Estimate { frames } => (Phase::Learning(Vec::new(), (*frames).max(2)), mask),
+            MarkModel::Estimate { frames } => (
+                Phase::Learning(Box::new(Learning {
+                    held: Vec::new(),
+                    learner: MarkLearner::new(&mask, &config),
+                    needed: (*frames).max(2),
+                })),
+                mask,
+            ),
         };
         Ok(Self {
             config,
@@ -138,37 +146,42 @@ impl Inpainter {
         match &mut self.phase {
             Phase::Finished => Err(InpaintError::Finished),
             Phase::Running(engine) => Ok(engine.push(frame, &mut self.stats)),
-            Phase::Learning(held, needed) => {
-                held.push(frame);
-                if held.len() < *needed {
+            Phase::Learning(learning) => {
+                learning.learner.add(&frame)?;
+                learning.held.push(frame);
+                if learning.held.len() < learning.needed {
                     return Ok(Vec::new());
                 }
-                let held = std::mem::take(held);
-                self.start(held)
+                self.start()
             }
         }
     }
 
     /// Ends the stream: returns every frame still held, in order. Further pushes fail.
     pub fn finish(&mut self) -> Result<Vec<Yuv420Frame>, InpaintError> {
-        let mut out = Vec::new();
-        match std::mem::replace(&mut self.phase, Phase::Finished) {
+        let mut out = match &self.phase {
             Phase::Finished => return Err(InpaintError::Finished),
-            Phase::Learning(held, _) if held.is_empty() => {}
-            Phase::Learning(held, _) => out = self.start(held)?,
-            running @ Phase::Running(_) => self.phase = running,
-        }
+            Phase::Learning(_) => self.start()?,
+            Phase::Running(_) => Vec::new(),
+        };
         if let Phase::Running(mut engine) = std::mem::replace(&mut self.phase, Phase::Finished) {
             out.extend(engine.finish(&mut self.stats));
         }
         Ok(out)
     }
 
-    /// Builds the engine from the learning frames (one frame alone is treated as opaque) and
-    /// runs them through it.
-    fn start(&mut self, held: Vec<Yuv420Frame>) -> Result<Vec<Yuv420Frame>, InpaintError> {
-        let logo = if held.len() >= 2 {
-            Some(LogoModel::estimate(&held, &self.mask, &self.config)?)
+    /// Ends the learning: builds the engine from what was learnt (one frame alone is treated
+    /// as opaque) and runs the held frames through it.
+    fn start(&mut self) -> Result<Vec<Yuv420Frame>, InpaintError> {
+        let Phase::Learning(learning) = std::mem::replace(&mut self.phase, Phase::Finished) else {
+            return Ok(Vec::new());
+        };
+        let Learning { held, learner, .. } = *learning;
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let logo = if learner.len() >= 2 {
+            Some(learner.finish()?)
         } else {
             None
         };
@@ -200,6 +213,14 @@ impl Inpainter {
     pub fn stats(&self) -> InpaintStats {
         self.stats
     }
+}
+
+/// The frames held while the mark is learnt, and the learner that has seen them.
+struct Learning {
+    held: Vec<Yuv420Frame>,
+    learner: MarkLearner,
+    /// Frames to learn from.
+    needed: usize,
 }
 
 /// One plane's static setup.

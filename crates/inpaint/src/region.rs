@@ -41,13 +41,11 @@ impl Region {
     /// Copies the region out of `plane` (`plane_w` wide).
     pub fn crop_plane<T: Copy>(&self, p: usize, plane: &[T], plane_w: usize) -> Vec<T> {
         let b = self.planes[p];
-        (b.y0..b.y1)
-            .flat_map(|y| {
-                plane[y * plane_w + b.x0..y * plane_w + b.x1]
-                    .iter()
-                    .copied()
-            })
-            .collect()
+        let mut out = Vec::with_capacity(b.width() * b.height());
+        for y in b.y0..b.y1 {
+            out.extend_from_slice(&plane[y * plane_w + b.x0..y * plane_w + b.x1]);
+        }
+        out
     }
 
     /// Copies the region out of each plane of `frame`.
