@@ -174,9 +174,11 @@ impl Yuv420Frame {
             }
         }
         let copy = |p: &Plane<'_>| {
-            (0..p.height)
-                .flat_map(|r| p.row(r).iter().copied())
-                .collect()
+            let mut data = Vec::with_capacity(p.width * p.height);
+            for r in 0..p.height {
+                data.extend_from_slice(p.row(r));
+            }
+            data
         };
         Ok(Self {
             width,
