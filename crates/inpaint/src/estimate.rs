@@ -562,18 +562,7 @@ impl MarkLearner {
         if n < 2 {
             return Err(InpaintError::TooFewFrames { got: n, need: 2 });
         }
-        // The ranges cut short by the end.
-        let rest: Vec<_> = (0..n)
-            .flat_map(|t| PAIR_RANGES.iter().map(move |&range| (t, range)))
-            .filter(|&(t, (lo, hi))| t + lo < n && t + hi > n)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .filter_map(|(t, (lo, _))| self.pair_in(t, lo, n))
-            .collect();
-        self.sample(&rest);
-        // The second pass in a fixed order, whatever the order they were found in.
-        self.pairs.sort_by_key(|&(t, s, _)| (t, s));
-
+        self.pair_the_rest();
         let (jobs, crops, pairs) = (&self.jobs, &self.crops, &self.pairs);
         let (luma, fitted) = estimate_plane(&jobs[0], crops, pairs, &self.first[0], None);
         let planes = if pairs.is_empty() || fitted * 50 < self.count {
@@ -584,6 +573,21 @@ impl MarkLearner {
             [luma, u, v]
         };
         Ok(LogoModel::from_planes(self.width, self.height, planes))
+    }
+
+    /// Pairs the ranges that the end of the frames cut short, and puts every pair in a fixed
+    /// order for the second pass, whatever the order they were found in.
+    fn pair_the_rest(&mut self) {
+        let n = self.crops.len();
+        let rest: Vec<_> = (0..n)
+            .flat_map(|t| PAIR_RANGES.iter().map(move |&range| (t, range)))
+            .filter(|&(t, (lo, hi))| t + lo < n && t + hi > n)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .filter_map(|(t, (lo, _))| self.pair_in(t, lo, n))
+            .collect();
+        self.sample(&rest);
+        self.pairs.sort_by_key(|&(t, s, _)| (t, s));
     }
 
     /// The pair for frame `t` in the distance range starting at `lo` and ending (exclusive) at
@@ -634,4 +638,82 @@ pub(crate) fn estimate(
         learner.add(frame)?;
     }
     learner.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::Rect;
+
+    /// A texture panning by whole pixels, under a white mark at half opacity.
+    fn marked_pan(n: usize, (w, h): (usize, usize), mark: Rect) -> Vec<Yuv420Frame> {
+        let texture = |x: i64, y: i64| {
+            let v = (x * 7 + y * 13) % 64 + ((x / 5 + y / 3) % 7) * 20 + (x * y) % 11;
+            v.clamp(0, 255) as f32
+        };
+        (0..n)
+            .map(|t| {
+                let mut f = Yuv420Frame::new(w, h);
+                let (dx, dy) = (3 * t as i64, t as i64);
+                for y in 0..h {
+                    for x in 0..w {
+                        let mut v = texture(x as i64 + dx, y as i64 + dy);
+                        let inside = (mark.x..mark.x + mark.width as i64).contains(&(x as i64))
+                            && (mark.y..mark.y + mark.height as i64).contains(&(y as i64));
+                        if inside {
+                            v = 0.5 * v + 0.5 * 235.0;
+                        }
+                        f.data_mut(0)[y * w + x] = v as u8;
+                    }
+                }
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_frame_is_paired_once_per_distance_range_as_frames_arrive() {
+        let (w, h, n) = (160, 96, 20);
+        let mark = Rect::new(60, 36, 40, 24);
+        let mask = Mask::from_rect(mark, w, h).expect("a valid mask");
+        let mut learner = MarkLearner::new(&mask, &InpaintConfig::default());
+        let mut found_early = 0;
+        for frame in marked_pan(n, (w, h), mark) {
+            learner.add(&frame).expect("frames of the mask's size");
+            found_early = learner.pairs.len();
+        }
+        learner.pair_the_rest();
+        // Whole-pixel motion that explains the ring: every range with a frame in it pairs.
+        let expected: usize = (0..n)
+            .map(|t| PAIR_RANGES.iter().filter(|(lo, _)| t + lo < n).count())
+            .sum();
+        assert_eq!(learner.pairs.len(), expected);
+        assert!(
+            found_early < expected,
+            "the ranges cut short by the end wait for it"
+        );
+        for t in 0..n {
+            for (lo, hi) in PAIR_RANGES {
+                let in_range = learner
+                    .pairs
+                    .iter()
+                    .filter(|&&(a, b, _)| a == t && (lo..hi).contains(&(b - a)))
+                    .count();
+                assert_eq!(
+                    in_range,
+                    usize::from(t + lo < n),
+                    "frame {t}, range {lo}..{hi}"
+                );
+            }
+        }
+        // What is at `p` in frame `a` is at `p + motion` in frame `b`.
+        for &(a, b, m) in &learner.pairs {
+            let d = (b - a) as f32;
+            assert_eq!((m.dx, m.dy), (-3.0 * d, -d), "motion from {a} to {b}");
+        }
+        let model = learner.finish().expect("a model");
+        let alpha = model.alpha(0, 80, 48);
+        assert!((alpha - 0.5).abs() < 0.05, "alpha {alpha} under the mark");
+        assert_eq!(model.alpha(0, 10, 10), 0.0);
+    }
 }
