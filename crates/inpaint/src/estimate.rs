@@ -179,6 +179,21 @@ impl PlaneJob {
         self.bits[(y - self.bounds.y0) * self.bounds.width() + x - self.bounds.x0] != 0
     }
 
+    /// The masked pixels, each as its index in the bounds and in `region` (which contains the
+    /// bounds), in scan order.
+    fn masked_indices(&self, region: Bounds) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let b = self.bounds;
+        (b.y0..b.y1)
+            .flat_map(move |y| (b.x0..b.x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| self.masked(x, y))
+            .map(move |(x, y)| {
+                (
+                    (y - b.y0) * b.width() + x - b.x0,
+                    (y - region.y0) * region.width() + x - region.x0,
+                )
+            })
+    }
+
     fn blocked_at(&self, x: usize, y: usize) -> bool {
         self.blocked.at(x - self.region.x0, y - self.region.y0)
     }
@@ -284,20 +299,11 @@ fn interpolate(job: &PlaneJob, map: &mut [f32], known: &[bool]) {
     let (rw, rh) = (region.width(), region.height());
     let mut unknown = vec![0u8; rw * rh];
     let mut values = vec![0.0f32; rw * rh];
-    for y in b.y0..b.y1 {
-        for x in b.x0..b.x1 {
-            if !job.masked(x, y) {
-                continue;
-            }
-            let (i, r) = (
-                (y - b.y0) * b.width() + x - b.x0,
-                (y - region.y0) * rw + x - region.x0,
-            );
-            if known[i] {
-                values[r] = map[i];
-            } else {
-                unknown[r] = 1;
-            }
+    for (i, r) in job.masked_indices(region) {
+        if known[i] {
+            values[r] = map[i];
+        } else {
+            unknown[r] = 1;
         }
     }
     fill::fill(&mut values, &unknown, rw, rh);
@@ -410,38 +416,29 @@ fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> LogoPlane {
     fill::fill(&mut ref_dev, &unknown, rw, rh);
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
-    for y in b.y0..b.y1 {
-        for x in b.x0..b.x1 {
-            if !job.masked(x, y) {
-                continue;
-            }
-            let (i, r) = (
-                (y - b.y0) * b.width() + x - b.x0,
-                (y - region.y0) * rw + x - region.x0,
-            );
-            let (k, c) = if ref_dev[r] < 2.0 {
-                (0.0, mean[r])
-            } else {
-                let k = (dev[r] / ref_dev[r]).min(1.0);
-                (k, mean[r] - k * ref_mean[r])
-            };
-            let line = Line {
-                k,
-                c,
-                tolerance: 0.0,
-            };
-            let m = [
-                1.0,
-                f64::from(ref_mean[r]),
-                0.0,
-                f64::from(ref_mean[r]).powi(2) + f64::from(ref_dev[r]).powi(2),
-                0.0,
-                0.0,
-            ];
-            if !is_identity(&line, &m) {
-                alpha[i] = 1.0 - k;
-                premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
-            }
+    for (i, r) in job.masked_indices(region) {
+        let (k, c) = if ref_dev[r] < 2.0 {
+            (0.0, mean[r])
+        } else {
+            let k = (dev[r] / ref_dev[r]).min(1.0);
+            (k, mean[r] - k * ref_mean[r])
+        };
+        let line = Line {
+            k,
+            c,
+            tolerance: 0.0,
+        };
+        let m = [
+            1.0,
+            f64::from(ref_mean[r]),
+            0.0,
+            f64::from(ref_mean[r]).powi(2) + f64::from(ref_dev[r]).powi(2),
+            0.0,
+            0.0,
+        ];
+        if !is_identity(&line, &m) {
+            alpha[i] = 1.0 - k;
+            premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
         }
     }
     LogoPlane {
@@ -513,11 +510,6 @@ impl MarkLearner {
             last: None,
             pairs: Vec::new(),
         }
-    }
-
-    /// Frames added so far.
-    pub(crate) fn len(&self) -> usize {
-        self.crops.len()
     }
 
     /// Takes the next frame: crops it, measures its motion from the previous one, and samples

@@ -180,7 +180,7 @@ impl Inpainter {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let logo = if learner.len() >= 2 {
+        let logo = if held.len() >= 2 {
             Some(learner.finish()?)
         } else {
             None
