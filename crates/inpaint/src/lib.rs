@@ -35,6 +35,7 @@ mod logo;
 mod mask;
 mod morph;
 mod motion;
+mod pixels;
 mod plane;
 mod region;
 mod sampling;

@@ -5,6 +5,7 @@
 //! Owned frames store their planes tightly (stride = width); the kernels work on those.
 
 use crate::error::InpaintError;
+use crate::pixels::PixelBuffer;
 
 /// Size of the chroma planes of a `width`x`height` yuv420p frame (rounded up for odd sizes).
 pub fn chroma_size(width: usize, height: usize) -> (usize, usize) {
@@ -139,21 +140,28 @@ impl<'a> PlaneMut<'a> {
 pub struct Yuv420Frame {
     width: usize,
     height: usize,
-    planes: [Vec<u8>; 3],
+    /// Y, U and V one after the other.
+    pixels: PixelBuffer,
 }
 
 impl Yuv420Frame {
     /// A black frame (Y = 16, U = V = 128, BT.709 limited range).
     pub fn new(width: usize, height: usize) -> Self {
+        let mut frame = Self::zeroed(width, height);
+        let [y, u, v] = frame.data_mut_all();
+        y.fill(16);
+        u.fill(128);
+        v.fill(128);
+        frame
+    }
+
+    /// A frame of this size with every byte 0, to be overwritten.
+    fn zeroed(width: usize, height: usize) -> Self {
         let (cw, ch) = chroma_size(width, height);
         Self {
             width,
             height,
-            planes: [
-                vec![16; width * height],
-                vec![128; cw * ch],
-                vec![128; cw * ch],
-            ],
+            pixels: PixelBuffer::zeroed(width * height + 2 * cw * ch),
         }
     }
 
@@ -173,18 +181,9 @@ impl Yuv420Frame {
                 });
             }
         }
-        let copy = |p: &Plane<'_>| {
-            let mut data = Vec::with_capacity(p.width * p.height);
-            for r in 0..p.height {
-                data.extend_from_slice(p.row(r));
-            }
-            data
-        };
-        Ok(Self {
-            width,
-            height,
-            planes: [copy(&y), copy(&u), copy(&v)],
-        })
+        let mut frame = Self::zeroed(width, height);
+        frame.copy_from([y, u, v])?;
+        Ok(frame)
     }
 
     /// Overwrites this frame with three planes (any strides) of its own size: how a caller
@@ -201,7 +200,7 @@ impl Yuv420Frame {
                     height: p.height,
                 });
             }
-            for (r, row) in self.planes[index].chunks_mut(w.max(1)).enumerate() {
+            for (r, row) in self.data_mut(index).chunks_mut(w.max(1)).enumerate() {
                 row.copy_from_slice(p.row(r));
             }
         }
@@ -222,15 +221,9 @@ impl Yuv420Frame {
                 stride: width,
             });
         }
-        Ok(Self {
-            width,
-            height,
-            planes: [
-                bytes[..ly].to_vec(),
-                bytes[ly..ly + lc].to_vec(),
-                bytes[ly + lc..].to_vec(),
-            ],
-        })
+        let mut frame = Self::zeroed(width, height);
+        frame.pixels.copy_from_slice(bytes);
+        Ok(frame)
     }
 
     /// Frame width (luma pixels).
@@ -256,7 +249,7 @@ impl Yuv420Frame {
     pub fn plane(&self, index: usize) -> Plane<'_> {
         let (w, h) = self.plane_size(index);
         Plane {
-            data: &self.planes[index],
+            data: self.data(index),
             width: w,
             height: h,
             stride: w,
@@ -267,7 +260,7 @@ impl Yuv420Frame {
     pub fn plane_mut(&mut self, index: usize) -> PlaneMut<'_> {
         let (w, h) = self.plane_size(index);
         PlaneMut {
-            data: &mut self.planes[index],
+            data: self.data_mut(index),
             width: w,
             height: h,
             stride: w,
@@ -276,18 +269,34 @@ impl Yuv420Frame {
 
     /// The pixels of plane `index`, row after row.
     pub fn data(&self, index: usize) -> &[u8] {
-        &self.planes[index]
+        &self.pixels[self.plane_range(index)]
     }
 
     /// The pixels of plane `index`, row after row, writable.
     pub fn data_mut(&mut self, index: usize) -> &mut [u8] {
-        &mut self.planes[index]
+        let range = self.plane_range(index);
+        &mut self.pixels[range]
     }
 
     /// The pixels of all three planes, writable at once.
     pub(crate) fn data_mut_all(&mut self) -> [&mut [u8]; 3] {
-        let [y, u, v] = &mut self.planes;
+        let luma = self.width * self.height;
+        let (y, chroma) = self.pixels.split_at_mut(luma);
+        let (u, v) = chroma.split_at_mut(chroma.len() / 2);
         [y, u, v]
+    }
+
+    /// Where plane `index` lies in `pixels`; panics for an index other than 0, 1 or 2.
+    fn plane_range(&self, index: usize) -> std::ops::Range<usize> {
+        let luma = self.width * self.height;
+        let (cw, ch) = chroma_size(self.width, self.height);
+        let chroma = cw * ch;
+        match index {
+            0 => 0..luma,
+            1 => luma..luma + chroma,
+            2 => luma + chroma..luma + 2 * chroma,
+            _ => panic!("a yuv420p frame has planes 0, 1 and 2, not {index}"),
+        }
     }
 
     /// Copies this frame into three planes of the same sizes (any strides).
@@ -305,7 +314,7 @@ impl Yuv420Frame {
             }
             for r in 0..h {
                 dst.row_mut(r)
-                    .copy_from_slice(&self.planes[i][r * w..(r + 1) * w]);
+                    .copy_from_slice(&self.data(i)[r * w..(r + 1) * w]);
             }
         }
         Ok(())
@@ -313,7 +322,7 @@ impl Yuv420Frame {
 
     /// The frame as tightly packed I420 bytes (Y, U, V).
     pub fn to_i420(&self) -> Vec<u8> {
-        self.planes.concat()
+        self.pixels.to_vec()
     }
 }
 

@@ -1,0 +1,127 @@
+//! Pixel storage for owned frames: one zero-initialised buffer for all three planes.
+//!
+//! A video step holds dozens of frames at once (the inpainter's learning window), each of them
+//! first touched as it is filled. At 1080p and up a frame's buffer is an anonymous mapping of its
+//! own, rounded up to whole 2 MiB pages and advised (on Linux) to be backed by transparent huge
+//! pages, so that filling a fresh 1080p frame costs two page faults instead of about 760. That
+//! halves the system time of learning a mark from a 100-frame 1080p clip, for a quarter more
+//! memory per 1080p frame (4 MiB for 3 MiB of pixels). Smaller buffers, and any mapping the
+//! system refuses, are plain heap allocations.
+
+use std::ops::{Deref, DerefMut};
+
+/// The size of a transparent huge page on the platforms that have them.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A zero-initialised byte buffer, on the heap or in a mapping of its own.
+pub(crate) enum PixelBuffer {
+    Heap(Vec<u8>),
+    #[cfg(target_os = "linux")]
+    Mapped {
+        map: memmap2::MmapMut,
+        len: usize,
+    },
+}
+
+impl PixelBuffer {
+    /// A buffer of `len` zero bytes.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        #[cfg(target_os = "linux")]
+        if len >= HUGE_PAGE
+            && let Some(buffer) = Self::mapped(len)
+        {
+            return buffer;
+        }
+        Self::Heap(vec![0; len])
+    }
+
+    /// A mapping whose length is whole huge pages (the kernel aligns such anonymous mappings to a
+    /// huge page), advised to be backed by them; `None` where mapping fails.
+    #[cfg(target_os = "linux")]
+    fn mapped(len: usize) -> Option<Self> {
+        let map = memmap2::MmapMut::map_anon(len.next_multiple_of(HUGE_PAGE)).ok()?;
+        // Only advice: where the kernel has no transparent huge pages, small pages serve.
+        let _ = map.advise(memmap2::Advice::HugePage);
+        Some(Self::Mapped { map, len })
+    }
+}
+
+impl Deref for PixelBuffer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Heap(bytes) => bytes,
+            #[cfg(target_os = "linux")]
+            Self::Mapped { map, len } => &map[..*len],
+        }
+    }
+}
+
+impl DerefMut for PixelBuffer {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            Self::Heap(bytes) => bytes,
+            #[cfg(target_os = "linux")]
+            Self::Mapped { map, len } => &mut map[..*len],
+        }
+    }
+}
+
+impl Clone for PixelBuffer {
+    fn clone(&self) -> Self {
+        let mut copy = Self::zeroed(self.len());
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl PartialEq for PixelBuffer {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for PixelBuffer {}
+
+impl std::fmt::Debug for PixelBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PixelBuffer({} bytes)", self.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_buffers_start_zeroed_and_clone_apart() {
+        for len in [0, 1000, HUGE_PAGE, 1920 * 1080 * 3 / 2] {
+            let mut a = PixelBuffer::zeroed(len);
+            assert_eq!(a.len(), len);
+            assert!(a.iter().all(|&b| b == 0));
+            if len == 0 {
+                continue;
+            }
+            a[len - 1] = 7;
+            let mut b = a.clone();
+            assert_eq!(a, b);
+            b[0] = 1;
+            assert_ne!(a, b);
+            assert_eq!((a[0], a[len - 1]), (0, 7));
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn frames_of_a_huge_page_and_up_are_mapped() {
+        assert!(matches!(
+            PixelBuffer::zeroed(HUGE_PAGE - 1),
+            PixelBuffer::Heap(_)
+        ));
+        assert!(matches!(
+            PixelBuffer::zeroed(1920 * 1080 * 3 / 2),
+            PixelBuffer::Mapped { .. }
+        ));
+    }
+}
