@@ -161,55 +161,62 @@ pub(crate) fn relax_reference(
     }
 }
 
-/// Optimised path of [`relax_reference`] (stencil lists, as in [`fill`]); bit for bit the same.
-pub(crate) fn relax(values: &mut [f32], unknown: &[u8], w: usize, h: usize, sweeps: usize) {
-    let by_colour = stencils(unknown, w, h);
-    run_sweeps(values, &by_colour, sweeps);
-}
+/// The unknown pixels of a level with their neighbours' indices, by colour: what a sweep of the
+/// optimised path walks. It depends only on which pixels are unknown, so frames with the same
+/// holes (a still camera's) share one.
+pub(crate) struct Stencils([Vec<Stencil>; 2]);
 
-/// The unknown pixels of a `w`x`h` level with their neighbours, by colour.
-fn stencils(unknown: &[u8], w: usize, h: usize) -> [Vec<Stencil>; 2] {
-    let mut by_colour: [Vec<Stencil>; 2] = [Vec::new(), Vec::new()];
-    for y in 0..h {
-        for x in 0..w {
-            let i = y * w + x;
-            if unknown[i] == 0 {
-                continue;
+impl Stencils {
+    /// The stencils of the unknown pixels (`unknown[i] != 0`) of a `w`x`h` level.
+    pub(crate) fn new(unknown: &[u8], w: usize, h: usize) -> Self {
+        let mut by_colour: [Vec<Stencil>; 2] = [Vec::new(), Vec::new()];
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if unknown[i] == 0 {
+                    continue;
+                }
+                let mut s = Stencil {
+                    at: i as u32,
+                    neighbours: [0; 4],
+                    count: 0,
+                };
+                for (ok, n) in [
+                    (x > 0, i.wrapping_sub(1)),
+                    (x + 1 < w, i + 1),
+                    (y > 0, i.wrapping_sub(w)),
+                    (y + 1 < h, i + w),
+                ] {
+                    if ok {
+                        s.neighbours[s.count as usize] = n as u32;
+                        s.count += 1;
+                    }
+                }
+                by_colour[(x + y) % 2].push(s);
             }
-            let mut s = Stencil {
-                at: i as u32,
-                neighbours: [0; 4],
-                count: 0,
-            };
-            for (ok, n) in [
-                (x > 0, i.wrapping_sub(1)),
-                (x + 1 < w, i + 1),
-                (y > 0, i.wrapping_sub(w)),
-                (y + 1 < h, i + w),
-            ] {
-                if ok {
-                    s.neighbours[s.count as usize] = n as u32;
-                    s.count += 1;
+        }
+        Self(by_colour)
+    }
+
+    /// Optimised path of [`relax_reference`] over the level these stencils were built for:
+    /// red-black sweeps as tight loops of gathers, bit for bit the same.
+    pub(crate) fn relax(&self, v: &mut [f32], sweeps: usize) {
+        for _ in 0..sweeps {
+            for stencils in &self.0 {
+                for s in stencils {
+                    let mut sum = 0.0f32;
+                    for &n in &s.neighbours[..s.count as usize] {
+                        sum += v[n as usize];
+                    }
+                    v[s.at as usize] = sum / f32::from(s.count);
                 }
             }
-            by_colour[(x + y) % 2].push(s);
         }
     }
-    by_colour
-}
 
-/// Red-black sweeps over stencil lists.
-fn run_sweeps(v: &mut [f32], by_colour: &[Vec<Stencil>; 2], sweeps: usize) {
-    for _ in 0..sweeps {
-        for stencils in by_colour {
-            for s in stencils {
-                let mut sum = 0.0f32;
-                for &n in &s.neighbours[..s.count as usize] {
-                    sum += v[n as usize];
-                }
-                v[s.at as usize] = sum / f32::from(s.count);
-            }
-        }
+    /// The indices of the unknown pixels, red ones first.
+    fn unknown(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().flatten().map(|s| s.at as usize)
     }
 }
 
@@ -229,12 +236,11 @@ pub(crate) fn fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
     for l in (0..levels.len() - 1).rev() {
         let (fine, coarse) = levels.split_at_mut(l + 1);
         let (fine, coarse) = (&mut fine[l], &coarse[0]);
-        let by_colour = stencils(&fine.unknown, fine.w, fine.h);
-        for s in by_colour.iter().flatten() {
-            let i = s.at as usize;
+        let stencils = Stencils::new(&fine.unknown, fine.w, fine.h);
+        for i in stencils.unknown() {
             fine.values[i] = upsample_at(coarse, i % fine.w, i / fine.w);
         }
-        run_sweeps(&mut fine.values, &by_colour, SWEEPS);
+        stencils.relax(&mut fine.values, SWEEPS);
     }
     values.copy_from_slice(&levels[0].values);
 }
@@ -292,7 +298,7 @@ mod tests {
             })
             .collect();
         let mut reference = moved.clone();
-        relax(&mut moved, &unknown, w, h, 8);
+        Stencils::new(&unknown, w, h).relax(&mut moved, 8);
         relax_reference(&mut reference, &unknown, w, h, 8);
         assert_eq!(moved, reference);
         let worst = moved

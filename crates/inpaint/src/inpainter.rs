@@ -235,6 +235,9 @@ struct PlaneSetup {
     blocked: Blocked,
     /// Region of the spatial fill: the holes' bounds with a margin of known pixels.
     fill_region: Option<Bounds>,
+    /// Stencils of the fill region with every hole pixel open: the shape of a still camera's
+    /// warm starts, frame after frame.
+    open_stencils: Option<fill::Stencils>,
 }
 
 /// A frame kept as a source of background: un-blended, cropped to the working region.
@@ -299,6 +302,10 @@ impl Engine {
                 }
             }
             let fill_region = Bounds::of_bits(&hole_bits, w, h).map(|b| b.grown(2, w, h));
+            let open_stencils = fill_region.map(|r| {
+                let open = vec![false; holes.len()];
+                fill::Stencils::new(&unknown_map(r, &holes, &open), r.width(), r.height())
+            });
             // Luma holes get a one-pixel safety margin against the mark's soft or smeared
             // edges; a chroma pixel already spans two luma pixels.
             let (cw, ch) = region.size(p);
@@ -318,6 +325,7 @@ impl Engine {
                 holes,
                 blocked,
                 fill_region,
+                open_stencils,
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
@@ -561,8 +569,10 @@ impl Engine {
             }
             this.fill_spatially(plane, &this.planes[p], filled, previous(p))
         };
-        let sy = this.fill_spatially(luma, &this.planes[0], fy, previous(0));
-        let (su, sv) = (chroma(cb, 1, fu), chroma(cr, 2, fv));
+        let (sy, (su, sv)) = rayon::join(
+            || this.fill_spatially(luma, &this.planes[0], fy, previous(0)),
+            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
+        );
 
         for (p, setup) in self.planes.iter().enumerate() {
             stats.unblended += setup
@@ -609,19 +619,15 @@ impl Engine {
             return spatial;
         }
         let (rw, rh, w) = (region.width(), region.height(), setup.w);
-        let mut values: Vec<f32> = (region.y0..region.y1)
-            .flat_map(|y| {
+        let mut values = Vec::with_capacity(rw * rh);
+        for y in region.y0..region.y1 {
+            values.extend(
                 plane[y * w + region.x0..y * w + region.x1]
                     .iter()
-                    .map(|&v| f32::from(v))
-            })
-            .collect();
-        let mut unknown = vec![0u8; rw * rh];
-        for (&(x, y), &f) in setup.holes.iter().zip(filled) {
-            if !f {
-                unknown[(y as usize - region.y0) * rw + x as usize - region.x0] = 1;
-            }
+                    .map(|&v| f32::from(v)),
+            );
         }
+        let unknown = || unknown_map(region, &setup.holes, filled);
         // A still camera with last frame's fill for every open pixel: start from it.
         let warm = previous.filter(|prev| {
             filled
@@ -637,11 +643,14 @@ impl Engine {
             }
         }
         match (self.kernels, warm.is_some()) {
-            (Kernels::Optimised, false) => fill::fill(&mut values, &unknown, rw, rh),
-            (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown, rw, rh),
-            (Kernels::Optimised, true) => fill::relax(&mut values, &unknown, rw, rh, WARM_SWEEPS),
+            (Kernels::Optimised, false) => fill::fill(&mut values, &unknown(), rw, rh),
+            (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown(), rw, rh),
+            (Kernels::Optimised, true) => match &setup.open_stencils {
+                Some(open) if !filled.contains(&true) => open.relax(&mut values, WARM_SWEEPS),
+                _ => fill::Stencils::new(&unknown(), rw, rh).relax(&mut values, WARM_SWEEPS),
+            },
             (Kernels::Reference, true) => {
-                fill::relax_reference(&mut values, &unknown, rw, rh, WARM_SWEEPS)
+                fill::relax_reference(&mut values, &unknown(), rw, rh, WARM_SWEEPS)
             }
         }
         for (i, (&(x, y), &f)) in setup.holes.iter().zip(filled).enumerate() {
@@ -657,4 +666,16 @@ impl Engine {
         }
         spatial
     }
+}
+
+/// Which pixels of the fill `region` are unknown (1): the `holes` not `filled`.
+fn unknown_map(region: Bounds, holes: &[(u32, u32)], filled: &[bool]) -> Vec<u8> {
+    let rw = region.width();
+    let mut unknown = vec![0u8; rw * region.height()];
+    for (&(x, y), &f) in holes.iter().zip(filled) {
+        if !f {
+            unknown[(y as usize - region.y0) * rw + x as usize - region.x0] = 1;
+        }
+    }
+    unknown
 }
