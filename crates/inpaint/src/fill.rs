@@ -10,7 +10,7 @@
 //!
 //! Every step is per-pixel work over arrays with a fixed number of passes, which is what the
 //! CUDA twin runs. [`fill_reference`] is the scalar definition; [`fill`] is the CPU path
-//! (sweeps over precomputed lists of unknown pixels and their neighbours) and gives identical
+//! (sweeps over precomputed lists of unknown pixels) and gives identical
 //! results: both evaluate the same sums in the same order.
 
 /// Red-black sweeps at each level; the coarse start leaves only local error to remove.
@@ -161,19 +161,36 @@ pub(crate) fn relax_reference(
     }
 }
 
-/// The unknown pixels of a level with their neighbours' indices, by colour: what a sweep of the
-/// optimised path walks. It depends only on which pixels are unknown, so frames with the same
-/// holes (a still camera's) share one.
-pub(crate) struct Stencils([Vec<Stencil>; 2]);
+/// The unknown pixels of a level, by colour: what a sweep of the optimised path walks. Most
+/// have all four neighbours, found at fixed offsets; the few on the level's border are listed
+/// with the neighbours they have. It depends only on which pixels are unknown, so frames with
+/// the same holes (a still camera's) share one.
+pub(crate) struct Stencils {
+    /// Level width: the offset of the neighbours above and below.
+    w: usize,
+    /// Unknown pixels with four neighbours.
+    interior: [Vec<u32>; 2],
+    /// Unknown pixels on the border.
+    border: [Vec<Stencil>; 2],
+}
 
 impl Stencils {
     /// The stencils of the unknown pixels (`unknown[i] != 0`) of a `w`x`h` level.
     pub(crate) fn new(unknown: &[u8], w: usize, h: usize) -> Self {
-        let mut by_colour: [Vec<Stencil>; 2] = [Vec::new(), Vec::new()];
+        let mut stencils = Self {
+            w,
+            interior: [Vec::new(), Vec::new()],
+            border: [Vec::new(), Vec::new()],
+        };
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
                 if unknown[i] == 0 {
+                    continue;
+                }
+                let colour = (x + y) % 2;
+                if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
+                    stencils.interior[colour].push(i as u32);
                     continue;
                 }
                 let mut s = Stencil {
@@ -192,18 +209,25 @@ impl Stencils {
                         s.count += 1;
                     }
                 }
-                by_colour[(x + y) % 2].push(s);
+                stencils.border[colour].push(s);
             }
         }
-        Self(by_colour)
+        stencils
     }
 
-    /// Optimised path of [`relax_reference`] over the level these stencils were built for:
-    /// red-black sweeps as tight loops of gathers, bit for bit the same.
+    /// Optimised path of [`relax_reference`] over the level these stencils were built for,
+    /// bit for bit the same: a pixel's neighbours all have the other colour, so the order
+    /// within a colour does not matter, and each sum adds the neighbours in the reference's
+    /// order.
     pub(crate) fn relax(&self, v: &mut [f32], sweeps: usize) {
+        let w = self.w;
         for _ in 0..sweeps {
-            for stencils in &self.0 {
-                for s in stencils {
+            for (interior, border) in self.interior.iter().zip(&self.border) {
+                for &i in interior {
+                    let i = i as usize;
+                    v[i] = (0.0 + v[i - 1] + v[i + 1] + v[i - w] + v[i + w]) / 4.0;
+                }
+                for s in border {
                     let mut sum = 0.0f32;
                     for &n in &s.neighbours[..s.count as usize] {
                         sum += v[n as usize];
@@ -214,13 +238,16 @@ impl Stencils {
         }
     }
 
-    /// The indices of the unknown pixels, red ones first.
+    /// The indices of the unknown pixels.
     fn unknown(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().flatten().map(|s| s.at as usize)
+        let interior = self.interior.iter().flatten().copied();
+        let border = self.border.iter().flatten().map(|s| s.at);
+        interior.chain(border).map(|i| i as usize)
     }
 }
 
-/// An unknown pixel and its (up to four) neighbours, in the order [`neighbour_mean`] adds them.
+/// An unknown pixel on a level's border and its neighbours, in the order [`neighbour_mean`]
+/// adds them.
 #[derive(Clone, Copy)]
 struct Stencil {
     at: u32,
@@ -229,8 +256,8 @@ struct Stencil {
 }
 
 /// Optimised CPU path of [`fill_reference`]: each level's unknown pixels are listed once per
-/// colour with their neighbours' indices, so a sweep is a tight loop of gathers with no bounds
-/// logic. Same sums in the same order: the same result, bit for bit.
+/// colour ([`Stencils`]), so a sweep is a tight loop with no bounds logic. Same sums in the
+/// same order: the same result, bit for bit.
 pub(crate) fn fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
     let mut levels = pyramid(values, unknown, w, h);
     for l in (0..levels.len() - 1).rev() {
