@@ -185,7 +185,7 @@ fn spawn_reader(
         loop {
             let mut frame = spare
                 .try_recv()
-                .unwrap_or_else(|_| Yuv420Frame::new(width, height));
+                .unwrap_or_else(|_| Yuv420Frame::zeroed(width, height));
             if !read_frame(&mut input, &mut frame).map_err(|e| e.to_string())?
                 || tx.send(frame).is_err()
             {

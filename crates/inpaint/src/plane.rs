@@ -155,8 +155,9 @@ impl Yuv420Frame {
         frame
     }
 
-    /// A frame of this size with every byte 0, to be overwritten.
-    fn zeroed(width: usize, height: usize) -> Self {
+    /// A frame of this size with every byte 0: for a caller about to overwrite all of it
+    /// (reading a frame into it), which spares writing it twice.
+    pub fn zeroed(width: usize, height: usize) -> Self {
         let (cw, ch) = chroma_size(width, height);
         Self {
             width,
