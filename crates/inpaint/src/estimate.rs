@@ -200,6 +200,12 @@ impl PlaneJob {
 }
 
 /// Adds the samples of every pair to the moments of one row of the plane's bounds.
+///
+/// Pairs whose motion is whole pixels (all of them in a pan by whole pixels) read pixels as
+/// they are, with weight 1: their moments are integers, summed exactly in `u32` over each run
+/// of masked pixels by loops the compiler vectorises ([`WholeSums`]), then added to the `f64`
+/// moments, the same sums as adding them one by one. Other pairs interpolate and weigh each
+/// sample.
 fn accumulate_row(
     row: &mut [Moments],
     y: usize,
@@ -209,27 +215,31 @@ fn accumulate_row(
     lines: Option<&[Option<Line>]>,
 ) {
     let b = job.bounds;
+    let n = b.width();
+    let runs = masked_runs(&job.bits[(y - b.y0) * n..][..n]);
+    if runs.is_empty() {
+        return;
+    }
+    let lines = lines.map(|l| RowLines::new(&l[(y - b.y0) * n..][..n]));
     let (rw, rh) = (job.region.width(), job.region.height());
-    let cy = y - job.region.y0;
+    let (cx0, cy) = (b.x0 - job.region.x0, y - job.region.y0);
+    let mut whole = WholeSums::new(n);
     for &(t, s, d) in pairs {
         let d = if job.index == 0 { d } else { d.halved() };
-        let weight = sample_weight(d);
-        let whole =
-            (d.dx.fract() == 0.0 && d.dy.fract() == 0.0).then_some((d.dx as isize, d.dy as isize));
         let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
-        for x in b.x0..b.x1 {
-            if !job.masked(x, y) {
-                continue;
-            }
-            let j = x - b.x0;
-            let cx = x - job.region.x0;
-            let line = lines.map(|l| l[(y - b.y0) * b.width() + j]);
+        if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
+            let (dx, dy) = (d.dx as isize, d.dy as isize);
+            // Frame t's pixels against frame s's at the moved position, and back.
+            whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
+            whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
+            continue;
+        }
+        let weight = sample_weight(d);
+        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
+            let cx = cx0 + j;
             let mut add = |bg: f32, obs: u8| {
                 let (bg, obs) = (f64::from(bg), f64::from(obs));
-                if let Some(Some(line)) = line
-                    && (obs - f64::from(line.c) - f64::from(line.k) * bg).abs()
-                        > f64::from(line.tolerance)
-                {
+                if lines.as_ref().is_some_and(|l| !l.accepts(j, obs, bg)) {
                     return;
                 }
                 let m = &mut row[j];
@@ -240,24 +250,6 @@ fn accumulate_row(
                 m[4] += weight * bg * obs;
                 m[5] += weight * obs * obs;
             };
-            if let Some((ix, iy)) = whole {
-                // Exact copies: the same values `sample` reads, without interpolating.
-                let (fx, fy) = (cx as isize + ix, cy as isize + iy);
-                if job.blocked.clear_pixel(fx, fy) {
-                    add(
-                        f32::from(ps[fy as usize * rw + fx as usize]),
-                        pt[cy * rw + cx],
-                    );
-                }
-                let (bx, by) = (cx as isize - ix, cy as isize - iy);
-                if job.blocked.clear_pixel(bx, by) {
-                    add(
-                        f32::from(pt[by as usize * rw + bx as usize]),
-                        ps[cy * rw + cx],
-                    );
-                }
-                continue;
-            }
             let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
             if job.blocked.clear(fx, fy) {
                 add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
@@ -265,6 +257,153 @@ fn accumulate_row(
             let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
             if job.blocked.clear(bx, by) {
                 add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+            }
+        }
+    }
+    whole.add_to(row, &runs);
+}
+
+/// The runs `[start, end)` of set bytes in one row of mask bits.
+fn masked_runs(bits: &[u8]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (j, &bit) in bits.iter().chain(std::iter::once(&0)).enumerate() {
+        match (bit != 0, start) {
+            (true, None) => start = Some(j),
+            (false, Some(s)) => {
+                runs.push((s, j));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+/// One row's fitted lines as columns, for the second pass's outlier test; a pixel without a
+/// line keeps every sample.
+struct RowLines {
+    k: Vec<f64>,
+    c: Vec<f64>,
+    tolerance: Vec<f64>,
+}
+
+impl RowLines {
+    fn new(lines: &[Option<Line>]) -> Self {
+        let column = |f: fn(&Line) -> f32, none: f64| {
+            lines
+                .iter()
+                .map(|l| l.as_ref().map_or(none, |l| f64::from(f(l))))
+                .collect()
+        };
+        Self {
+            k: column(|l| l.k, 0.0),
+            c: column(|l| l.c, 0.0),
+            tolerance: column(|l| l.tolerance, f64::INFINITY),
+        }
+    }
+
+    /// Whether pixel `j` keeps sample (`bg`, `obs`): within the tolerance of its line (the
+    /// lines are finite, so no comparison meets a NaN).
+    #[inline]
+    fn accepts(&self, j: usize, obs: f64, bg: f64) -> bool {
+        (obs - self.c[j] - self.k[j] * bg).abs() <= self.tolerance[j]
+    }
+}
+
+/// Integer moments of one row's whole-pixel samples: per column of the bounds, Σ1, Σx, Σy,
+/// Σx², Σxy and Σy², each moment a vector of its own.
+struct WholeSums {
+    sums: [Vec<u32>; 6],
+}
+
+impl WholeSums {
+    fn new(n: usize) -> Self {
+        Self {
+            sums: std::array::from_fn(|_| vec![0; n]),
+        }
+    }
+
+    /// Adds the samples of the masked `runs` of row `cy` (crop coordinates) of `observed`
+    /// against `background` at the position moved by `(dx, dy)`, where that is clear (and,
+    /// with `lines`, near the line).
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        job: &PlaneJob,
+        runs: &[(usize, usize)],
+        lines: Option<&RowLines>,
+        cy: usize,
+        (dx, dy): (isize, isize),
+        background: &[u8],
+        observed: &[u8],
+    ) {
+        let (rw, rh) = (job.region.width(), job.region.height());
+        let fy = cy as isize + dy;
+        if fy < 0 || fy >= rh as isize {
+            return;
+        }
+        let fy = fy as usize;
+        let (background, observed) = (&background[fy * rw..][..rw], &observed[cy * rw..][..rw]);
+        let blocked = job.blocked.exact_row(fy);
+        // Columns j of the bounds whose moved column cx0 + j + dx lies in the crop.
+        let cx0 = (job.bounds.x0 - job.region.x0) as isize;
+        let (lo, hi) = (-(cx0 + dx), rw as isize - cx0 - dx);
+        for &(j0, j1) in runs {
+            let (j0, j1) = ((j0 as isize).max(lo), (j1 as isize).min(hi));
+            if j0 >= j1 {
+                continue;
+            }
+            let (j0, len) = (j0 as usize, (j1 - j0) as usize);
+            let moved = (cx0 + dx) as usize + j0;
+            let bg = &background[moved..][..len];
+            let obs = &observed[cx0 as usize + j0..][..len];
+            let clear = &blocked[moved..][..len];
+            match lines {
+                None => self.add_run(j0, bg, obs, |i| clear[i] == 0),
+                Some(lines) => self.add_run(j0, bg, obs, |i| {
+                    let (g, o) = (f64::from(bg[i]), f64::from(obs[i]));
+                    (clear[i] == 0) & lines.accepts(j0 + i, o, g)
+                }),
+            }
+        }
+    }
+
+    /// Adds samples `(bg[i], obs[i])` where `keep(i)` to the columns from `j0`.
+    #[inline(always)]
+    fn add_run(&mut self, j0: usize, bg: &[u8], obs: &[u8], keep: impl Fn(usize) -> bool) {
+        let len = bg.len();
+        let obs = &obs[..len];
+        let [n0, n1, n2, n3, n4, n5] = &mut self.sums;
+        let (n0, n1, n2) = (
+            &mut n0[j0..][..len],
+            &mut n1[j0..][..len],
+            &mut n2[j0..][..len],
+        );
+        let (n3, n4, n5) = (
+            &mut n3[j0..][..len],
+            &mut n4[j0..][..len],
+            &mut n5[j0..][..len],
+        );
+        for i in 0..len {
+            let (k, g, o) = (u32::from(keep(i)), u32::from(bg[i]), u32::from(obs[i]));
+            n0[i] += k;
+            n1[i] += k * g;
+            n2[i] += k * o;
+            n3[i] += k * g * g;
+            n4[i] += k * g * o;
+            n5[i] += k * o * o;
+        }
+    }
+
+    /// Adds the sums to the moments of the row's masked pixels.
+    fn add_to(&self, row: &mut [Moments], runs: &[(usize, usize)]) {
+        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
+            if self.sums[0][j] == 0 {
+                continue;
+            }
+            for (m, sums) in row[j].iter_mut().zip(&self.sums) {
+                *m += f64::from(sums[j]);
             }
         }
     }

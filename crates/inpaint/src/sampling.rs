@@ -140,20 +140,14 @@ impl Blocked {
         }
     }
 
+    /// Row `y` of the map: 1 where the pixel is not background.
+    pub fn exact_row(&self, y: usize) -> &[u8] {
+        &self.exact[y * self.w..][..self.w]
+    }
+
     /// Whether pixel (`x`, `y`) is not background.
     pub fn at(&self, x: usize, y: usize) -> bool {
         self.exact[y * self.w + x] != 0
-    }
-
-    /// Whether whole pixel (`x`, `y`) is inside and background: [`clear`](Self::clear) at
-    /// whole-pixel positions.
-    #[inline]
-    pub fn clear_pixel(&self, x: isize, y: isize) -> bool {
-        x >= 0
-            && y >= 0
-            && (x as usize) < self.w
-            && (y as usize) < self.h
-            && self.exact[y as usize * self.w + x as usize] == 0
     }
 
     /// Whether [`sample`] at (`x`, `y`) reads background only.
