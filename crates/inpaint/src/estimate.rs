@@ -223,44 +223,47 @@ fn accumulate_row(
     let lines = lines.map(|l| RowLines::new(&l[(y - b.y0) * n..][..n]));
     let (rw, rh) = (job.region.width(), job.region.height());
     let (cx0, cy) = (b.x0 - job.region.x0, y - job.region.y0);
-    let mut whole = WholeSums::new(n);
-    for &(t, s, d) in pairs {
-        let d = if job.index == 0 { d } else { d.halved() };
-        let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
-        if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
-            let (dx, dy) = (d.dx as isize, d.dy as isize);
-            // Frame t's pixels against frame s's at the moved position, and back.
-            whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
-            whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
-            continue;
-        }
-        let weight = sample_weight(d);
-        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
-            let cx = cx0 + j;
-            let mut add = |bg: f32, obs: u8| {
-                let (bg, obs) = (f64::from(bg), f64::from(obs));
-                if lines.as_ref().is_some_and(|l| !l.accepts(j, obs, bg)) {
-                    return;
+    // In rounds of as many pairs as the integer sums hold.
+    for pairs in pairs.chunks(WholeSums::PAIRS) {
+        let mut whole = WholeSums::new(n);
+        for &(t, s, d) in pairs {
+            let d = if job.index == 0 { d } else { d.halved() };
+            let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
+            if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
+                let (dx, dy) = (d.dx as isize, d.dy as isize);
+                // Frame t's pixels against frame s's at the moved position, and back.
+                whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
+                whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
+                continue;
+            }
+            let weight = sample_weight(d);
+            for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
+                let cx = cx0 + j;
+                let mut add = |bg: f32, obs: u8| {
+                    let (bg, obs) = (f64::from(bg), f64::from(obs));
+                    if lines.as_ref().is_some_and(|l| !l.accepts(j, obs, bg)) {
+                        return;
+                    }
+                    let m = &mut row[j];
+                    m[0] += weight;
+                    m[1] += weight * bg;
+                    m[2] += weight * obs;
+                    m[3] += weight * bg * bg;
+                    m[4] += weight * bg * obs;
+                    m[5] += weight * obs * obs;
+                };
+                let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
+                if job.blocked.clear(fx, fy) {
+                    add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
                 }
-                let m = &mut row[j];
-                m[0] += weight;
-                m[1] += weight * bg;
-                m[2] += weight * obs;
-                m[3] += weight * bg * bg;
-                m[4] += weight * bg * obs;
-                m[5] += weight * obs * obs;
-            };
-            let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
-            if job.blocked.clear(fx, fy) {
-                add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
-            }
-            let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
-            if job.blocked.clear(bx, by) {
-                add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+                let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
+                if job.blocked.clear(bx, by) {
+                    add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+                }
             }
         }
+        whole.add_to(row, &runs);
     }
-    whole.add_to(row, &runs);
 }
 
 /// The runs `[start, end)` of set bytes in one row of mask bits.
@@ -318,6 +321,9 @@ struct WholeSums {
 }
 
 impl WholeSums {
+    /// Pairs whose sums a `u32` holds (two samples each, products up to 255²).
+    const PAIRS: usize = (u32::MAX / (2 * 255 * 255)) as usize;
+
     fn new(n: usize) -> Self {
         Self {
             sums: std::array::from_fn(|_| vec![0; n]),
@@ -355,7 +361,7 @@ impl WholeSums {
                 continue;
             }
             let (j0, len) = (j0 as usize, (j1 - j0) as usize);
-            let moved = (cx0 + dx) as usize + j0;
+            let moved = (cx0 + dx + j0 as isize) as usize;
             let bg = &background[moved..][..len];
             let obs = &observed[cx0 as usize + j0..][..len];
             let clear = &blocked[moved..][..len];
