@@ -358,6 +358,19 @@ impl MotionSearch {
     /// Mean absolute difference over the ring after compensating `motion`.
     fn ring_residual(&self, a: &[u8], b: &[u8], motion: Motion) -> Option<f32> {
         let (mut sum, mut n) = (0.0f32, 0usize);
+        if motion.dx.fract() == 0.0 && motion.dy.fract() == 0.0 {
+            // Whole pixels, read as they are: what `sample` returns there.
+            let (dx, dy) = (motion.dx as isize, motion.dy as isize);
+            for &(x, y) in &self.ring {
+                let (sx, sy) = (x as isize + dx, y as isize + dy);
+                if self.blocked.clear_pixel(sx, sy) {
+                    let v = f32::from(b[sy as usize * self.w + sx as usize]);
+                    sum += (f32::from(a[y as usize * self.w + x as usize]) - v).abs();
+                    n += 1;
+                }
+            }
+            return enough(n, self.ring.len()).then(|| sum / n as f32);
+        }
         for &(x, y) in &self.ring {
             let (sx, sy) = (x as f32 + motion.dx, y as f32 + motion.dy);
             if !self.blocked.clear(sx, sy) {

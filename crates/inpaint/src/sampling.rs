@@ -150,6 +150,17 @@ impl Blocked {
         self.exact[y * self.w + x] != 0
     }
 
+    /// Whether whole pixel (`x`, `y`) is inside and background: [`clear`](Self::clear) at
+    /// whole-pixel positions.
+    #[inline]
+    pub fn clear_pixel(&self, x: isize, y: isize) -> bool {
+        x >= 0
+            && y >= 0
+            && (x as usize) < self.w
+            && (y as usize) < self.h
+            && self.exact[y as usize * self.w + x as usize] == 0
+    }
+
     /// Whether [`sample`] at (`x`, `y`) reads background only.
     #[inline]
     pub fn clear(&self, x: f32, y: f32) -> bool {
