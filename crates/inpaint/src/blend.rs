@@ -9,6 +9,7 @@
 
 use crate::logo::LogoPlane;
 use crate::mask::Bounds;
+use crate::plane::to_pixel;
 
 /// What happens to each pixel of a plane's marked region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +98,7 @@ pub(crate) fn invert_reference(plane: &mut [u8], w: usize, inv: &Inversion) {
             if inv.kind[i] == PixelKind::Invert {
                 let observed = f32::from(plane[y * w + x]);
                 let background = (observed - inv.premul[i]) / (1.0 - inv.alpha[i]);
-                plane[y * w + x] = background.round().clamp(0.0, 255.0) as u8;
+                plane[y * w + x] = to_pixel(background);
             }
         }
     }

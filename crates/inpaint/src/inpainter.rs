@@ -31,7 +31,7 @@ use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
-use crate::plane::Yuv420Frame;
+use crate::plane::{Yuv420Frame, to_pixel};
 use crate::region::Crop;
 use crate::sampling::Blocked;
 use crate::temporal::{self, OpenRuns, Source};
@@ -662,7 +662,7 @@ impl Engine {
                 v = prev + STILL_BLEND * (v - prev);
             }
             spatial[i] = v;
-            plane[y as usize * w + x as usize] = v.round().clamp(0.0, 255.0) as u8;
+            plane[y as usize * w + x as usize] = to_pixel(v);
         }
         spatial
     }

@@ -7,6 +7,7 @@
 //! the CPU path with identical results.
 
 use crate::motion::Motion;
+use crate::plane::to_pixel;
 use crate::sampling::{Blocked, floor, sample};
 
 /// A frame that may show background for the holes of the frame being restored.
@@ -32,9 +33,7 @@ fn pick(source: &Source<'_>, x: u32, y: u32) -> Option<u8> {
     let sx = x as f32 + (source.motion.dx - source.x0 as f32);
     let sy = y as f32 + (source.motion.dy - source.y0 as f32);
     source.blocked.clear(sx, sy).then(|| {
-        sample(source.plane, source.w, source.h, sx, sy)
-            .round()
-            .clamp(0.0, 255.0) as u8
+        to_pixel(sample(source.plane, source.w, source.h, sx, sy))
     })
 }
 
@@ -154,9 +153,7 @@ impl OpenRuns {
                     let sy = y as f32 + dy;
                     for x in xa..xb {
                         target[row + x] =
-                            sample(source.plane, source.w, source.h, x as f32 + dx, sy)
-                                .round()
-                                .clamp(0.0, 255.0) as u8;
+                            to_pixel(sample(source.plane, source.w, source.h, x as f32 + dx, sy));
                     }
                 }
                 let i = first + (lo - a) as usize;
