@@ -161,16 +161,17 @@ pub(crate) fn relax_reference(
     }
 }
 
-/// The unknown pixels of a level, by colour: what a sweep of the optimised path walks. Most
-/// have all four neighbours, found at fixed offsets; the few on the level's border are listed
-/// with the neighbours they have. It depends only on which pixels are unknown, so frames with
-/// the same holes (a still camera's) share one.
+/// The unknown pixels of a level: what a sweep of the optimised path walks. Most have all four
+/// neighbours and lie in runs along rows, swept as whole runs; the few on the level's border
+/// are listed by colour with the neighbours they have. It depends only on which pixels are
+/// unknown, so frames with the same holes (a still camera's) share one.
 pub(crate) struct Stencils {
     /// Level width: the offset of the neighbours above and below.
     w: usize,
-    /// Unknown pixels with four neighbours.
-    interior: [Vec<u32>; 2],
-    /// Unknown pixels on the border.
+    /// Runs `[start, end)` of unknown pixels with four neighbours, as indices into the level,
+    /// each within one row.
+    runs: Vec<(u32, u32)>,
+    /// Unknown pixels on the border, by colour.
     border: [Vec<Stencil>; 2],
 }
 
@@ -179,18 +180,22 @@ impl Stencils {
     pub(crate) fn new(unknown: &[u8], w: usize, h: usize) -> Self {
         let mut stencils = Self {
             w,
-            interior: [Vec::new(), Vec::new()],
+            runs: Vec::new(),
             border: [Vec::new(), Vec::new()],
         };
         for y in 0..h {
+            let mut run: Option<(usize, usize)> = None;
             for x in 0..w {
                 let i = y * w + x;
-                if unknown[i] == 0 {
+                let interior = x > 0 && x + 1 < w && y > 0 && y + 1 < h;
+                if unknown[i] != 0 && interior {
+                    run = Some(run.map_or((i, i + 1), |(start, _)| (start, i + 1)));
                     continue;
                 }
-                let colour = (x + y) % 2;
-                if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
-                    stencils.interior[colour].push(i as u32);
+                if let Some((start, end)) = run.take() {
+                    stencils.runs.push((start as u32, end as u32));
+                }
+                if unknown[i] == 0 {
                     continue;
                 }
                 let mut s = Stencil {
@@ -209,7 +214,10 @@ impl Stencils {
                         s.count += 1;
                     }
                 }
-                stencils.border[colour].push(s);
+                stencils.border[(x + y) % 2].push(s);
+            }
+            if let Some((start, end)) = run {
+                stencils.runs.push((start as u32, end as u32));
             }
         }
         stencils
@@ -218,14 +226,28 @@ impl Stencils {
     /// Optimised path of [`relax_reference`] over the level these stencils were built for,
     /// bit for bit the same: a pixel's neighbours all have the other colour, so the order
     /// within a colour does not matter, and each sum adds the neighbours in the reference's
-    /// order.
+    /// order. A run's new values are computed for all its pixels at once (a loop the compiler
+    /// vectorises; the other colour's are dropped, as they read pixels this colour changes),
+    /// then stored for this colour's.
     pub(crate) fn relax(&self, v: &mut [f32], sweeps: usize) {
         let w = self.w;
+        let mut new = Vec::new();
         for _ in 0..sweeps {
-            for (interior, border) in self.interior.iter().zip(&self.border) {
-                for &i in interior {
-                    let i = i as usize;
-                    v[i] = (0.0 + v[i - 1] + v[i + 1] + v[i - w] + v[i + w]) / 4.0;
+            for (colour, border) in self.border.iter().enumerate() {
+                for &(start, end) in &self.runs {
+                    let (start, end) = (start as usize, end as usize);
+                    let len = end - start;
+                    new.resize(len, 0.0);
+                    let (left, right) = (&v[start - 1..][..len], &v[start + 1..][..len]);
+                    let (up, down) = (&v[start - w..][..len], &v[start + w..][..len]);
+                    for k in 0..len {
+                        new[k] = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
+                    }
+                    let first = usize::from((start % w + start / w) % 2 != colour);
+                    let row = v[start..end].iter_mut().skip(first).step_by(2);
+                    for (pixel, &value) in row.zip(new.iter().skip(first).step_by(2)) {
+                        *pixel = value;
+                    }
                 }
                 for s in border {
                     let mut sum = 0.0f32;
@@ -240,9 +262,9 @@ impl Stencils {
 
     /// The indices of the unknown pixels.
     fn unknown(&self) -> impl Iterator<Item = usize> + '_ {
-        let interior = self.interior.iter().flatten().copied();
+        let runs = self.runs.iter().flat_map(|&(start, end)| start..end);
         let border = self.border.iter().flatten().map(|s| s.at);
-        interior.chain(border).map(|i| i as usize)
+        runs.chain(border).map(|i| i as usize)
     }
 }
 

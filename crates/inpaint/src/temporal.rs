@@ -32,9 +32,10 @@ pub(crate) struct Source<'a> {
 fn pick(source: &Source<'_>, x: u32, y: u32) -> Option<u8> {
     let sx = x as f32 + (source.motion.dx - source.x0 as f32);
     let sy = y as f32 + (source.motion.dy - source.y0 as f32);
-    source.blocked.clear(sx, sy).then(|| {
-        to_pixel(sample(source.plane, source.w, source.h, sx, sy))
-    })
+    source
+        .blocked
+        .clear(sx, sy)
+        .then(|| to_pixel(sample(source.plane, source.w, source.h, sx, sy)))
 }
 
 /// Scalar reference: for each hole pixel not yet `filled`, writes the first source (in order)
