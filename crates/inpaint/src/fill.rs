@@ -243,10 +243,10 @@ impl Stencils {
                     for k in 0..len {
                         new[k] = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
                     }
-                    let first = usize::from((start % w + start / w) % 2 != colour);
-                    let row = v[start..end].iter_mut().skip(first).step_by(2);
-                    for (pixel, &value) in row.zip(new.iter().skip(first).step_by(2)) {
-                        *pixel = value;
+                    // Pixel k of the run has this colour when k + shift is even.
+                    let shift = usize::from((start % w + start / w) % 2 != colour);
+                    for (k, (pixel, &value)) in v[start..end].iter_mut().zip(&new).enumerate() {
+                        *pixel = if (k + shift) % 2 == 0 { value } else { *pixel };
                     }
                 }
                 for s in border {
