@@ -316,16 +316,20 @@ mod tests {
         (values, unknown, truth)
     }
 
+    fn worst_error(values: &[f32], truth: &[f32]) -> f32 {
+        values
+            .iter()
+            .zip(truth)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
     #[test]
     fn a_linear_ramp_is_restored() {
         let (w, h) = (40, 26);
         let (mut values, unknown, truth) = ramp_with_hole(w, h);
         fill_reference(&mut values, &unknown, w, h);
-        let worst = values
-            .iter()
-            .zip(&truth)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let worst = worst_error(&values, &truth);
         assert!(worst < 1.0, "worst error {worst}");
     }
 
@@ -350,11 +354,7 @@ mod tests {
         Stencils::new(&unknown, w, h).relax(&mut moved, 8);
         relax_reference(&mut reference, &unknown, w, h, 8);
         assert_eq!(moved, reference);
-        let worst = moved
-            .iter()
-            .zip(&truth)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let worst = worst_error(&moved, &truth);
         assert!(worst < 2.0, "worst error {worst}");
     }
 

@@ -18,6 +18,24 @@ pub(crate) fn to_pixel(v: f32) -> u8 {
     whole + u8::from(v - f32::from(whole) >= 0.5)
 }
 
+/// `Ok` when a plane of size `got` has the `expected` size, else the error naming it (`what`).
+fn check_size(
+    what: impl FnOnce() -> String,
+    (expected_width, expected_height): (usize, usize),
+    (width, height): (usize, usize),
+) -> Result<(), InpaintError> {
+    if (width, height) == (expected_width, expected_height) {
+        return Ok(());
+    }
+    Err(InpaintError::SizeMismatch {
+        what: what(),
+        expected_width,
+        expected_height,
+        width,
+        height,
+    })
+}
+
 /// Size of the chroma planes of a `width`x`height` yuv420p frame (rounded up for odd sizes).
 pub fn chroma_size(width: usize, height: usize) -> (usize, usize) {
     (width.div_ceil(2), height.div_ceil(2))
@@ -183,15 +201,7 @@ impl Yuv420Frame {
         let (width, height) = (y.width, y.height);
         let (cw, ch) = chroma_size(width, height);
         for (p, name) in [(&u, "U plane"), (&v, "V plane")] {
-            if (p.width, p.height) != (cw, ch) {
-                return Err(InpaintError::SizeMismatch {
-                    what: format!("the {name}"),
-                    expected_width: cw,
-                    expected_height: ch,
-                    width: p.width,
-                    height: p.height,
-                });
-            }
+            check_size(|| format!("the {name}"), (cw, ch), (p.width, p.height))?;
         }
         let mut frame = Self::zeroed(width, height);
         frame.copy_from([y, u, v])?;
@@ -203,15 +213,7 @@ impl Yuv420Frame {
     pub fn copy_from(&mut self, planes: [Plane<'_>; 3]) -> Result<(), InpaintError> {
         for (index, p) in planes.iter().enumerate() {
             let (w, h) = self.plane_size(index);
-            if (p.width, p.height) != (w, h) {
-                return Err(InpaintError::SizeMismatch {
-                    what: format!("plane {index}"),
-                    expected_width: w,
-                    expected_height: h,
-                    width: p.width,
-                    height: p.height,
-                });
-            }
+            check_size(|| format!("plane {index}"), (w, h), (p.width, p.height))?;
             for (r, row) in self.data_mut(index).chunks_mut(w.max(1)).enumerate() {
                 row.copy_from_slice(p.row(r));
             }
@@ -315,15 +317,11 @@ impl Yuv420Frame {
     pub fn copy_to(&self, mut planes: [PlaneMut<'_>; 3]) -> Result<(), InpaintError> {
         for (i, dst) in planes.iter_mut().enumerate() {
             let (w, h) = self.plane_size(i);
-            if (dst.width, dst.height) != (w, h) {
-                return Err(InpaintError::SizeMismatch {
-                    what: format!("destination plane {i}"),
-                    expected_width: w,
-                    expected_height: h,
-                    width: dst.width,
-                    height: dst.height,
-                });
-            }
+            check_size(
+                || format!("destination plane {i}"),
+                (w, h),
+                (dst.width, dst.height),
+            )?;
             for r in 0..h {
                 dst.row_mut(r)
                     .copy_from_slice(&self.data(i)[r * w..(r + 1) * w]);
