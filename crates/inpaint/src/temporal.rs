@@ -130,11 +130,14 @@ impl OpenRuns {
             // Columns of the run in source coordinates: [a, b).
             let (a, b) = (x0 as i32 + shift_x, (x0 + len) as i32 + shift_x);
             let mut cursor = a;
-            for &(c0, c1) in clear {
-                let (lo, hi) = ((c0 as i32).max(a), (c1 as i32).min(b));
-                if lo >= hi {
-                    continue;
+            // The clear runs that meet [a, b): those ending after `a`, up to the first that
+            // starts at or after `b` (a row of a text mark has dozens).
+            let first_clear = clear.partition_point(|&(_, c1)| c1 as i32 <= a);
+            for &(c0, c1) in &clear[first_clear..] {
+                if c0 as i32 >= b {
+                    break;
                 }
+                let (lo, hi) = ((c0 as i32).max(a), (c1 as i32).min(b));
                 if lo > cursor {
                     next.push((
                         first + (cursor - a) as usize,
