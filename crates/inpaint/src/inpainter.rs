@@ -46,6 +46,8 @@ pub(crate) const CONFIRM_RESIDUAL: f32 = 0.5;
 const WARM_SWEEPS: usize = 8;
 /// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
 const STILL_BLEND: f32 = 0.25;
+/// Known pixels around the holes that a spatial fill reads.
+const FILL_MARGIN: usize = 2;
 
 /// Counts of how the pixels of the frames so far were restored (luma and chroma together).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -238,6 +240,8 @@ struct PlaneSetup {
     /// Stencils of the fill region with every hole pixel open: the shape of a still camera's
     /// warm starts, frame after frame.
     open_stencils: Option<fill::Stencils>,
+    /// Every hole pixel as open runs: where each frame's temporal fill starts.
+    open_runs: OpenRuns,
 }
 
 /// A frame kept as a source of background: un-blended, cropped to the working region.
@@ -301,11 +305,13 @@ impl Engine {
                     }
                 }
             }
-            let fill_region = Bounds::of_bits(&hole_bits, w, h).map(|b| b.grown(2, w, h));
+            let fill_region =
+                Bounds::of_points(holes.iter().copied()).map(|b| b.grown(FILL_MARGIN, w, h));
+            let none_filled = vec![false; holes.len()];
             let open_stencils = fill_region.map(|r| {
-                let open = vec![false; holes.len()];
-                fill::Stencils::new(&unknown_map(r, &holes, &open), r.width(), r.height())
+                fill::Stencils::new(&unknown_map(r, &holes, &none_filled), r.width(), r.height())
             });
+            let open_runs = OpenRuns::new(&holes, &none_filled);
             // Luma holes get a one-pixel safety margin against the mark's soft or smeared
             // edges; a chroma pixel already spans two luma pixels.
             let (cw, ch) = region.size(p);
@@ -326,6 +332,7 @@ impl Engine {
                 blocked,
                 fill_region,
                 open_stencils,
+                open_runs,
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
@@ -445,7 +452,8 @@ impl Engine {
     /// The sources for frame `t`, found lazily: candidates are measured and tried on the luma
     /// holes until those are all filled. Frames whose motion is (nearly) whole pixels come
     /// first, nearest first, as they give exact copies; then the others, nearest first.
-    /// Returns them in that order, with the luma plane filled as far as they go.
+    /// Returns them in that order, with the luma plane filled as far as they go (`filled`: none
+    /// yet).
     fn luma_sources(&mut self, t: u64, luma: &mut [u8], filled: &mut [bool]) -> Vec<(u64, Motion)> {
         // Every frame held is a source: the look-ahead, and at the start the learning frames.
         let reach = (self.memory as u64).max(self.pushed - t - 1);
@@ -471,7 +479,7 @@ impl Engine {
         let mut accepted = Vec::new();
         // Without luma holes (chroma only), every usable source is taken.
         let luma_holes = !filled.is_empty();
-        let mut open = OpenRuns::new(&self.planes[0].holes, filled);
+        let mut open = self.planes[0].open_runs.clone();
         for s in ordered {
             if luma_holes && open.is_empty() {
                 break;
@@ -523,11 +531,13 @@ impl Engine {
         }
     }
 
-    /// Runs the temporal fill kernel on plane `p`.
+    /// Runs the temporal fill kernel on plane `p`, none of whose holes is `filled` yet.
     fn temporal(&self, target: &mut [u8], p: usize, filled: &mut [bool], sources: &[Source<'_>]) {
         let setup = &self.planes[p];
         match self.kernels {
-            Kernels::Optimised => temporal::fill(target, setup.w, &setup.holes, filled, sources),
+            Kernels::Optimised => {
+                temporal::fill(target, setup.w, setup.open_runs.clone(), filled, sources)
+            }
             Kernels::Reference => {
                 temporal::fill_reference(target, setup.w, &setup.holes, filled, sources)
             }
@@ -612,13 +622,34 @@ impl Engine {
         previous: Option<&Vec<f32>>,
     ) -> Vec<f32> {
         let mut spatial = vec![f32::NAN; setup.holes.len()];
-        let Some(region) = setup.fill_region else {
+        let w = setup.w;
+        let open = || {
+            setup
+                .holes
+                .iter()
+                .zip(filled)
+                .filter(|&(_, &f)| !f)
+                .map(|(&hole, _)| hole)
+        };
+        let (Some(whole_region), Some(open_bounds)) = (setup.fill_region, Bounds::of_points(open()))
+        else {
             return spatial;
         };
-        if filled.iter().all(|&f| f) {
-            return spatial;
-        }
-        let (rw, rh, w) = (region.width(), region.height(), setup.w);
+        // A still camera with last frame's fill for every open pixel: start from it.
+        let warm = previous.filter(|prev| {
+            filled
+                .iter()
+                .zip(prev.iter())
+                .all(|(&f, p)| f || !p.is_nan())
+        });
+        // A warm start relaxes every hole (the shape its stencils are kept for); a fresh solve
+        // needs only the open pixels and the known ones around them.
+        let region = if warm.is_some() {
+            whole_region
+        } else {
+            open_bounds.grown(FILL_MARGIN, w, plane.len() / w)
+        };
+        let (rw, rh) = (region.width(), region.height());
         let mut values = Vec::with_capacity(rw * rh);
         for y in region.y0..region.y1 {
             values.extend(
@@ -628,13 +659,6 @@ impl Engine {
             );
         }
         let unknown = || unknown_map(region, &setup.holes, filled);
-        // A still camera with last frame's fill for every open pixel: start from it.
-        let warm = previous.filter(|prev| {
-            filled
-                .iter()
-                .zip(prev.iter())
-                .all(|(&f, p)| f || !p.is_nan())
-        });
         if let Some(prev) = warm {
             for ((&(x, y), &f), &p) in setup.holes.iter().zip(filled).zip(prev.iter()) {
                 if !f {

@@ -82,6 +82,27 @@ impl Bounds {
         }
     }
 
+    /// The smallest bounds around some pixels, if there are any.
+    pub fn of_points(points: impl IntoIterator<Item = (u32, u32)>) -> Option<Self> {
+        points.into_iter().fold(None, |b, (x, y)| {
+            let (x, y) = (x as usize, y as usize);
+            Some(match b {
+                None => Self {
+                    x0: x,
+                    y0: y,
+                    x1: x + 1,
+                    y1: y + 1,
+                },
+                Some(b) => Self {
+                    x0: b.x0.min(x),
+                    y0: b.y0.min(y),
+                    x1: b.x1.max(x + 1),
+                    y1: b.y1.max(y + 1),
+                },
+            })
+        })
+    }
+
     /// The smallest bounds around the set pixels of a bitmap, if any.
     pub fn of_bits(bits: &[u8], w: usize, h: usize) -> Option<Self> {
         let mut b = Self {

@@ -58,16 +58,16 @@ pub(crate) fn fill_reference(
     }
 }
 
-/// Optimised path of [`fill_reference`]: [`OpenRuns`] over the sources in order. Same result
-/// as the reference given the same sources in the same order.
+/// Optimised path of [`fill_reference`]: the holes still `open` (those not `filled`) filled
+/// from the sources in order. Same result as the reference given the same sources in the same
+/// order.
 pub(crate) fn fill(
     target: &mut [u8],
     w: usize,
-    holes: &[(u32, u32)],
+    mut open: OpenRuns,
     filled: &mut [bool],
     sources: &[Source<'_>],
 ) {
-    let mut open = OpenRuns::new(holes, filled);
     for source in sources {
         if open.is_empty() {
             break;
@@ -79,6 +79,7 @@ pub(crate) fn fill(
 /// The hole pixels still open, as runs along rows: the state of the optimised temporal fill
 /// between sources, so that trying one more source costs in proportion to what is still
 /// open, not to the whole mark.
+#[derive(Clone)]
 pub(crate) struct OpenRuns {
     /// (index of the first hole, row, first column, length).
     runs: Vec<(usize, u32, u32, u32)>,
@@ -212,7 +213,7 @@ mod tests {
         let mut f1 = vec![false; holes.len()];
         let mut f2 = f1.clone();
         fill_reference(&mut t1, w, &holes, &mut f1, &sources);
-        fill(&mut t2, w, &holes, &mut f2, &sources);
+        fill(&mut t2, w, OpenRuns::new(&holes, &f2), &mut f2, &sources);
         assert_eq!((&t1, &f1), (&t2, &f2));
         assert!(f1.iter().all(|&f| f));
         assert_eq!(t1[2 * w + 7], a[2 * w + 8]);
