@@ -243,7 +243,10 @@ fn accumulate_row(
             for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
                 let cx = cx0 + j;
                 let mut add = |bg: f32, obs: u8| {
-                    if lines.as_ref().is_some_and(|l| !l.accepts(j, f32::from(obs), bg)) {
+                    if lines
+                        .as_ref()
+                        .is_some_and(|l| !l.accepts(j, f32::from(obs), bg))
+                    {
                         return;
                     }
                     let (bg, obs) = (f64::from(bg), f64::from(obs));
@@ -297,10 +300,7 @@ struct RowLines {
 impl RowLines {
     fn new(lines: &[Option<Line>]) -> Self {
         let column = |f: fn(&Line) -> f32, none: f32| {
-            lines
-                .iter()
-                .map(|l| l.as_ref().map_or(none, f))
-                .collect()
+            lines.iter().map(|l| l.as_ref().map_or(none, f)).collect()
         };
         Self {
             k: column(|l| l.k, 0.0),

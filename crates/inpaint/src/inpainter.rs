@@ -631,7 +631,8 @@ impl Engine {
                 .filter(|&(_, &f)| !f)
                 .map(|(&hole, _)| hole)
         };
-        let (Some(whole_region), Some(open_bounds)) = (setup.fill_region, Bounds::of_points(open()))
+        let (Some(whole_region), Some(open_bounds)) =
+            (setup.fill_region, Bounds::of_points(open()))
         else {
             return spatial;
         };
