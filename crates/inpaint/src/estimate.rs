@@ -204,7 +204,8 @@ impl PlaneJob {
 ///
 /// Pairs whose motion is whole pixels (all of them in a pan by whole pixels) read pixels as
 /// they are, with weight 1: their moments are integers, summed exactly in `u32` over each run
-/// of masked pixels by loops the compiler vectorises ([`WholeSums`]), then added to the `f64`
+/// of masked pixels whose moved position is clear, by loops the compiler vectorises
+/// ([`WholeSums`]), then added to the `f64`
 /// moments, the same sums as adding them one by one. Other pairs interpolate and weigh each
 /// sample. Compiled twice, for the baseline CPU and for AVX2 (twice as wide), and picked at run
 /// time.
@@ -355,26 +356,30 @@ impl WholeSums {
         }
         let fy = fy as usize;
         let (background, observed) = (&background[fy * rw..][..rw], &observed[cy * rw..][..rw]);
-        let blocked = job.blocked.exact_row(fy);
-        // Columns j of the bounds whose moved column cx0 + j + dx lies in the crop.
-        let cx0 = (job.bounds.x0 - job.region.x0) as isize;
-        let (lo, hi) = (-(cx0 + dx), rw as isize - cx0 - dx);
+        // Only the columns whose moved position is clear give samples: between frames a few
+        // pixels apart, a thin strip along the mark's edge. Crop column of bounds column j:
+        // cx0 + j; of its moved position: cx0 + j + dx.
+        let clear = job.blocked.clear_runs(fy as i32, true);
+        let cx0 = job.bounds.x0 - job.region.x0;
+        let shift = cx0 as isize + dx;
         for &(j0, j1) in runs {
-            let (j0, j1) = ((j0 as isize).max(lo), (j1 as isize).min(hi));
-            if j0 >= j1 {
-                continue;
-            }
-            let (j0, len) = (j0 as usize, (j1 - j0) as usize);
-            let moved = (cx0 + dx + j0 as isize) as usize;
-            let bg = &background[moved..][..len];
-            let obs = &observed[cx0 as usize + j0..][..len];
-            let clear = &blocked[moved..][..len];
-            match lines {
-                None => self.add_run(j0, bg, obs, |i| clear[i] == 0),
-                Some(lines) => self.add_run(j0, bg, obs, |i| {
-                    let (g, o) = (f32::from(bg[i]), f32::from(obs[i]));
-                    (clear[i] == 0) & lines.accepts(j0 + i, o, g)
-                }),
+            let (a, b) = (j0 as isize + shift, j1 as isize + shift);
+            let first = clear.partition_point(|&(_, c1)| c1 as isize <= a);
+            for &(c0, c1) in &clear[first..] {
+                let (lo, hi) = ((c0 as isize).max(a), (c1 as isize).min(b));
+                if lo >= hi {
+                    break;
+                }
+                let (moved, len) = (lo as usize, (hi - lo) as usize);
+                let j = (lo - shift) as usize;
+                let bg = &background[moved..][..len];
+                let obs = &observed[cx0 + j..][..len];
+                match lines {
+                    None => self.add_run(j, bg, obs, |_| true),
+                    Some(lines) => self.add_run(j, bg, obs, |i| {
+                        lines.accepts(j + i, f32::from(obs[i]), f32::from(bg[i]))
+                    }),
+                }
             }
         }
     }

@@ -140,11 +140,6 @@ impl Blocked {
         }
     }
 
-    /// Row `y` of the map: 1 where the pixel is not background.
-    pub fn exact_row(&self, y: usize) -> &[u8] {
-        &self.exact[y * self.w..][..self.w]
-    }
-
     /// Whether pixel (`x`, `y`) is not background.
     pub fn at(&self, x: usize, y: usize) -> bool {
         self.exact[y * self.w + x] != 0
