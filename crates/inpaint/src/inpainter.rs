@@ -293,14 +293,12 @@ impl Engine {
                 logo.as_ref().map(|l| l.plane(p)),
                 config.opaque_alpha,
             );
-            let mut hole_bits = vec![0u8; w * h];
             let mut holes = Vec::new();
             for y in bounds.y0..bounds.y1 {
                 for x in bounds.x0..bounds.x1 {
                     if inversion.kind[(y - bounds.y0) * bounds.width() + x - bounds.x0]
                         == PixelKind::Hole
                     {
-                        hole_bits[y * w + x] = 1;
                         holes.push((x as u32, y as u32));
                     }
                 }
@@ -315,7 +313,11 @@ impl Engine {
             // Luma holes get a one-pixel safety margin against the mark's soft or smeared
             // edges; a chroma pixel already spans two luma pixels.
             let (cw, ch) = region.size(p);
-            let cropped = region.crop_plane(p, &hole_bits, w);
+            let r = region.bounds(p);
+            let mut cropped = vec![0u8; cw * ch];
+            for &(x, y) in &holes {
+                cropped[(y as usize - r.y0) * cw + x as usize - r.x0] = 1;
+            }
             let blocked = Blocked::new(
                 if p == 0 {
                     morph::dilate(&cropped, cw, ch, 1)

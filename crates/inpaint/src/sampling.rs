@@ -104,14 +104,20 @@ fn clear_runs(bits: &[u8], w: usize) -> Vec<Vec<(u32, u32)>> {
 impl Blocked {
     /// From a `w`x`h` bitmap (1 = not background).
     pub fn new(exact: Vec<u8>, w: usize, h: usize) -> Self {
-        let mut wide = vec![0u8; w * h];
-        for y in 0..h {
+        // Separably: any blocked pixel in the footprint's columns, then in its rows. A footprint
+        // that leaves the plane is blocked too.
+        let after = TAPS - BEFORE - 1;
+        let interior = |x: usize, len: usize| x >= BEFORE && x + after < len;
+        let mut across = vec![1u8; w * h];
+        for (out, row) in across.chunks_exact_mut(w).zip(exact.chunks_exact(w)) {
+            for x in (0..w).filter(|&x| interior(x, w)) {
+                out[x] = u8::from(row[x - BEFORE..=x + after].iter().any(|&b| b != 0));
+            }
+        }
+        let mut wide = vec![1u8; w * h];
+        for y in (0..h).filter(|&y| interior(y, h)) {
             for x in 0..w {
-                let after = TAPS - BEFORE - 1;
-                let edge = x < BEFORE || y < BEFORE || x + after >= w || y + after >= h;
-                let touched = edge
-                    || (y - BEFORE..=y + after)
-                        .any(|yy| (x - BEFORE..=x + after).any(|xx| exact[yy * w + xx] != 0));
+                let touched = (y - BEFORE..=y + after).any(|yy| across[yy * w + x] != 0);
                 wide[y * w + x] = u8::from(touched);
             }
         }
@@ -196,5 +202,21 @@ mod tests {
         assert_eq!(b.clear_runs(5, true), &[(0, 10), (11, 20)]);
         assert_eq!(b.clear_runs(5, false), &[(1, 8), (12, 18)]);
         assert_eq!(b.clear_runs(0, false), &[] as &[(u32, u32)]);
+    }
+
+    #[test]
+    fn the_wide_map_is_the_footprint_of_every_blocked_pixel() {
+        let (w, h) = (23, 17);
+        let bits: Vec<u8> = (0..w * h).map(|i| u8::from(i * 7919 % 31 == 0)).collect();
+        let b = Blocked::new(bits.clone(), w, h);
+        for y in 0..h {
+            for x in 0..w {
+                // A read at (x + ½, y + ½) mixes columns x - 1 ..= x + 2 and rows y - 1 ..= y + 2.
+                let inside = x >= 1 && y >= 1 && x + 2 < w && y + 2 < h;
+                let clear = inside
+                    && (y - 1..=y + 2).all(|yy| (x - 1..=x + 2).all(|xx| bits[yy * w + xx] == 0));
+                assert_eq!(b.clear(x as f32 + 0.5, y as f32 + 0.5), clear, "({x}, {y})");
+            }
+        }
     }
 }
