@@ -205,10 +205,9 @@ impl PlaneJob {
 /// Pairs whose motion is whole pixels (all of them in a pan by whole pixels) read pixels as
 /// they are, with weight 1: their moments are integers, summed exactly in `u32` over each run
 /// of masked pixels whose moved position is clear, by loops the compiler vectorises
-/// ([`WholeSums`]), then added to the `f64`
-/// moments, the same sums as adding them one by one. Other pairs interpolate and weigh each
-/// sample. Compiled twice, for the baseline CPU and for AVX2 (twice as wide), and picked at run
-/// time.
+/// ([`WholeSums`]), then added to the `f64` moments, the same sums as adding them one by one.
+/// Other pairs interpolate and weigh each sample. Compiled twice, for the baseline CPU and for
+/// AVX2 (twice as wide), and picked at run time.
 #[multiversion(targets("x86_64+avx2"))]
 fn accumulate_row(
     row: &mut [Moments],

@@ -109,7 +109,10 @@ impl Blocked {
         let after = TAPS - BEFORE - 1;
         let interior = |x: usize, len: usize| x >= BEFORE && x + after < len;
         let mut across = vec![1u8; w * h];
-        for (out, row) in across.chunks_exact_mut(w).zip(exact.chunks_exact(w)) {
+        for (out, row) in across
+            .chunks_exact_mut(w.max(1))
+            .zip(exact.chunks_exact(w.max(1)))
+        {
             for x in (0..w).filter(|&x| interior(x, w)) {
                 out[x] = u8::from(row[x - BEFORE..=x + after].iter().any(|&b| b != 0));
             }
