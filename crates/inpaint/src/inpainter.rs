@@ -625,17 +625,7 @@ impl Engine {
     ) -> Vec<f32> {
         let mut spatial = vec![f32::NAN; setup.holes.len()];
         let w = setup.w;
-        let open = || {
-            setup
-                .holes
-                .iter()
-                .zip(filled)
-                .filter(|&(_, &f)| !f)
-                .map(|(&hole, _)| hole)
-        };
-        let (Some(whole_region), Some(open_bounds)) =
-            (setup.fill_region, Bounds::of_points(open()))
-        else {
+        let (Some(whole_region), true) = (setup.fill_region, filled.contains(&false)) else {
             return spatial;
         };
         // A still camera with last frame's fill for every open pixel: start from it.
@@ -650,7 +640,11 @@ impl Engine {
         let region = if warm.is_some() {
             whole_region
         } else {
-            open_bounds.grown(FILL_MARGIN, w, plane.len() / w)
+            let open = setup.holes.iter().zip(filled).filter(|&(_, &f)| !f);
+            match Bounds::of_points(open.map(|(&hole, _)| hole)) {
+                Some(open) => open.grown(FILL_MARGIN, w, plane.len() / w),
+                None => return spatial,
+            }
         };
         let (rw, rh) = (region.width(), region.height());
         let mut values = Vec::with_capacity(rw * rh);
