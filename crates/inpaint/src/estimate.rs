@@ -48,7 +48,7 @@ use crate::inpainter::CONFIRM_RESIDUAL;
 use crate::logo::{LogoModel, LogoPlane};
 use crate::mask::{Bounds, Mask};
 use crate::morph;
-use crate::motion::{Motion, MotionSearch};
+use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::Yuv420Frame;
 use crate::region::{Crop, Region};
 use crate::sampling::{Blocked, sample};
@@ -69,6 +69,15 @@ struct Line {
     k: f32,
     c: f32,
     tolerance: f32,
+}
+
+/// Moments of `n` pixels, all zero. Written out, not allocated zeroed: the sums read every
+/// entry before writing it, and on lazily zeroed memory that faults twice per page (the second
+/// time flushing the page from every core's TLB).
+fn zeroed_moments(n: usize) -> Vec<Moments> {
+    let mut moments = Vec::with_capacity(n);
+    moments.resize(n, [0.0; 6]);
+    moments
 }
 
 /// Statistics of a pixel's samples.
@@ -487,7 +496,7 @@ fn estimate_plane(
         (16.0, 0.8)
     };
     let lines: Vec<Option<Line>> = first.iter().map(|m| fit(m, min_var, min_rho)).collect();
-    let mut second = vec![[0.0; 6]; first.len()];
+    let mut second = zeroed_moments(first.len());
     add_moments(&mut second, job, crops, pairs, Some(&lines));
 
     let size = b.width() * b.height();
@@ -623,6 +632,18 @@ fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, V
     (sums, squares)
 }
 
+/// What a [`MarkLearner`] measured on its frames that removing the mark from them needs again:
+/// the motion search, and the matches between the frames (numbered from 0 in the order added).
+/// Motion is measured outside the grown mask, so it is the same before and after un-blending.
+pub(crate) struct Measured {
+    pub search: MotionSearch,
+    /// The match of each frame after the first with the one before: `consecutive[i]` is the
+    /// motion from frame `i` to frame `i + 1`, as found.
+    pub consecutive: Vec<Option<Match>>,
+    /// Pairs measured from their consecutive motions summed, keyed (earlier, later), as found.
+    pub pairs: Vec<((usize, usize), Option<Match>)>,
+}
+
 /// Learns a semi-transparent mark from frames as they arrive, in order (see the module docs).
 pub(crate) struct MarkLearner {
     width: usize,
@@ -636,6 +657,10 @@ pub(crate) struct MarkLearner {
     crops: Vec<Crop>,
     /// The motion from each frame to the next, where it explains the ring around the mark.
     links: Vec<Option<Motion>>,
+    /// What each frame's match with the previous one found, before that test.
+    consecutive: Vec<Option<Match>>,
+    /// Every pair measured (chosen or not), keyed (earlier, later).
+    measured: Vec<((usize, usize), Option<Match>)>,
     /// The last consecutive motion found, the first guess for the next.
     last: Option<Motion>,
     /// The pairs chosen so far: `(earlier, later, motion from the earlier to the later)`.
@@ -654,12 +679,14 @@ impl MarkLearner {
             count: mask.count(),
             max_residual: config.max_residual,
             first: std::array::from_fn(|p| {
-                vec![[0.0; 6]; jobs[p].bounds.width() * jobs[p].bounds.height()]
+                zeroed_moments(jobs[p].bounds.width() * jobs[p].bounds.height())
             }),
             search,
             jobs,
             crops: Vec::new(),
             links: Vec::new(),
+            consecutive: Vec::new(),
+            measured: Vec::new(),
             last: None,
             pairs: Vec::new(),
         }
@@ -684,6 +711,7 @@ impl MarkLearner {
                 self.search
                     .consecutive(&prev.planes[0], &crop.planes[0], self.last, tolerance);
             self.last = found.map(|m| m.motion);
+            self.consecutive.push(found);
             self.links.push(
                 found
                     .filter(|m| m.residual <= self.max_residual)
@@ -697,12 +725,12 @@ impl MarkLearner {
             .iter()
             .filter_map(|&(lo, hi)| self.pair_in(n.checked_sub(hi)?, lo, n))
             .collect();
-        self.sample(&completed);
+        self.sample(completed);
         Ok(())
     }
 
-    /// Estimates the mark from the frames added.
-    pub(crate) fn finish(mut self) -> Result<LogoModel, InpaintError> {
+    /// Estimates the mark from the frames added; hands over the measurements behind it.
+    pub(crate) fn finish(mut self) -> Result<(LogoModel, Measured), InpaintError> {
         let n = self.crops.len();
         if n < 2 {
             return Err(InpaintError::TooFewFrames { got: n, need: 2 });
@@ -713,11 +741,20 @@ impl MarkLearner {
         let planes = if pairs.is_empty() || fitted * 50 < self.count {
             std::array::from_fn(|p| estimate_still(&jobs[p], crops))
         } else {
-            let (u, _) = estimate_plane(&jobs[1], crops, pairs, &self.first[1], Some(&luma));
-            let (v, _) = estimate_plane(&jobs[2], crops, pairs, &self.first[2], Some(&luma));
+            let chroma =
+                |p: usize| estimate_plane(&jobs[p], crops, pairs, &self.first[p], Some(&luma)).0;
+            let (u, v) = rayon::join(|| chroma(1), || chroma(2));
             [luma, u, v]
         };
-        Ok(LogoModel::from_planes(self.width, self.height, planes))
+        let logo = LogoModel::from_planes(self.width, self.height, planes);
+        Ok((
+            logo,
+            Measured {
+                search: self.search,
+                consecutive: self.consecutive,
+                pairs: self.measured,
+            },
+        ))
     }
 
     /// Pairs the ranges that the end of the frames cut short, and puts every pair in a fixed
@@ -731,14 +768,14 @@ impl MarkLearner {
             .into_par_iter()
             .filter_map(|(t, (lo, _))| self.pair_in(t, lo, n))
             .collect();
-        self.sample(&rest);
+        self.sample(rest);
         self.pairs.sort_by_key(|&(t, s, _)| (t, s));
     }
 
     /// The pair for frame `t` in the distance range starting at `lo` and ending (exclusive) at
-    /// frame `end`: the frame whose predicted motion is closest to whole pixels, if its motion
-    /// explains the ring around the mark.
-    fn pair_in(&self, t: usize, lo: usize, end: usize) -> Option<(usize, usize, Motion)> {
+    /// frame `end`: the frame whose predicted motion is closest to whole pixels, measured from
+    /// that prediction. `None` when no frame of the range has one.
+    fn pair_in(&self, t: usize, lo: usize, end: usize) -> Option<((usize, usize), Option<Match>)> {
         let (s, guess) = (t + lo..end)
             .filter_map(|s| {
                 let guess = self.links[t..s]
@@ -749,7 +786,7 @@ impl MarkLearner {
             })
             .min_by(|a, b| a.1.off_grid().total_cmp(&b.1.off_grid()))?;
         let luma = |i: usize| &self.crops[i].planes[0];
-        let m = self
+        let found = self
             .search
             .confirm(
                 luma(t),
@@ -757,19 +794,29 @@ impl MarkLearner {
                 guess,
                 CONFIRM_RESIDUAL * self.max_residual,
             )
-            .or_else(|| self.search.refine_either(luma(t), luma(s), guess))?;
-        (m.residual <= self.max_residual && !m.motion.is_still()).then_some((t, s, m.motion))
+            .or_else(|| self.search.refine_either(luma(t), luma(s), guess));
+        Some(((t, s), found))
     }
 
-    /// Adds the samples of `pairs` to the first pass's moments.
-    fn sample(&mut self, pairs: &[(usize, usize, Motion)]) {
+    /// Keeps the `measured` pairs; adds the samples of those whose motion explains the ring
+    /// around the mark to the first pass's moments.
+    fn sample(&mut self, measured: Vec<((usize, usize), Option<Match>)>) {
+        let pairs: Vec<_> = measured
+            .iter()
+            .filter_map(|&((t, s), found)| {
+                let m = found?;
+                (m.residual <= self.max_residual && !m.motion.is_still())
+                    .then_some((t, s, m.motion))
+            })
+            .collect();
+        self.measured.extend(measured);
         if pairs.is_empty() {
             return;
         }
         for (first, job) in self.first.iter_mut().zip(&self.jobs) {
-            add_moments(first, job, &self.crops, pairs, None);
+            add_moments(first, job, &self.crops, &pairs, None);
         }
-        self.pairs.extend_from_slice(pairs);
+        self.pairs.extend_from_slice(&pairs);
     }
 }
 
@@ -782,7 +829,7 @@ pub(crate) fn estimate(
     for frame in frames {
         learner.add(frame)?;
     }
-    learner.finish()
+    Ok(learner.finish()?.0)
 }
 
 #[cfg(test)]
@@ -856,7 +903,7 @@ mod tests {
             let d = (b - a) as f32;
             assert_eq!((m.dx, m.dy), (-3.0 * d, -d), "motion from {a} to {b}");
         }
-        let model = learner.finish().expect("a model");
+        let (model, _) = learner.finish().expect("a model");
         let alpha = model.alpha(0, 80, 48);
         assert!((alpha - 0.5).abs() < 0.05, "alpha {alpha} under the mark");
         assert_eq!(model.alpha(0, 10, 10), 0.0);

@@ -21,11 +21,14 @@
 //!    mark does not make the fill flicker.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rayon::prelude::*;
 
 use crate::blend::{self, Inversion, PixelKind};
 use crate::config::{InpaintConfig, Kernels, MarkModel};
 use crate::error::InpaintError;
-use crate::estimate::MarkLearner;
+use crate::estimate::{MarkLearner, Measured};
 use crate::fill;
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
@@ -100,7 +103,7 @@ impl Inpainter {
     pub fn new(config: InpaintConfig, mask: Mask) -> Result<Self, InpaintError> {
         let (phase, mask) = match &config.mark {
             MarkModel::Opaque => (
-                Phase::Running(Box::new(Engine::new(&config, &mask, None))),
+                Phase::Running(Box::new(Engine::new(&config, &mask, None, None))),
                 mask,
             ),
             MarkModel::Given(logo) => {
@@ -112,7 +115,12 @@ impl Inpainter {
                     .collect();
                 let mask = Mask::from_bits(mask.width(), mask.height(), &union)?;
                 (
-                    Phase::Running(Box::new(Engine::new(&config, &mask, Some(logo.clone())))),
+                    Phase::Running(Box::new(Engine::new(
+                        &config,
+                        &mask,
+                        Some(logo.clone()),
+                        None,
+                    ))),
                     mask,
                 )
             }
@@ -173,7 +181,8 @@ impl Inpainter {
     }
 
     /// Ends the learning: builds the engine from what was learnt (one frame alone is treated
-    /// as opaque) and runs the held frames through it.
+    /// as opaque) and runs the held frames through it, with the motion the learner measured
+    /// on them.
     fn start(&mut self) -> Result<Vec<Yuv420Frame>, InpaintError> {
         let Phase::Learning(learning) = std::mem::replace(&mut self.phase, Phase::Finished) else {
             return Ok(Vec::new());
@@ -182,16 +191,20 @@ impl Inpainter {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let logo = if held.len() >= 2 {
-            Some(learner.finish()?)
+        let (logo, search, matches) = if held.len() >= 2 {
+            let (logo, measured) = learner.finish()?;
+            let Measured {
+                search,
+                consecutive,
+                pairs,
+            } = measured;
+            (Some(logo), Some(search), Some((consecutive, pairs)))
         } else {
-            None
+            (None, None, None)
         };
-        let mut engine = Box::new(Engine::new(&self.config, &self.mask, logo));
+        let mut engine = Box::new(Engine::new(&self.config, &self.mask, logo, search));
         // All of them go in before any comes out: the first frames get a long look-ahead.
-        for frame in held {
-            engine.ingest(frame);
-        }
+        engine.ingest_held(held, matches);
         let out = engine.drain(&mut self.stats);
         self.phase = Phase::Running(engine);
         Ok(out)
@@ -269,14 +282,40 @@ struct Engine {
     pushed: u64,
     emitted: u64,
     /// Measured pairs, keyed (earlier, later), motion from the earlier frame to the later.
-    matches: HashMap<(u64, u64), Option<Match>>,
+    /// Locked: the frames of a burst are restored in parallel, measuring pairs as they go.
+    matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
     /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
     previous_spatial: Option<(u64, [Vec<f32>; 3])>,
 }
 
+/// Pairs measured the same way by the learner and the engine: the match of each frame with
+/// the next, and other pairs keyed (earlier, later).
+type LearntMatches = (Vec<Option<Match>>, Vec<((usize, usize), Option<Match>)>);
+
+/// Frames restored one after the other, each from the previous one's spatial fill (a still
+/// camera); the first from `carried`, when given.
+struct Run {
+    carried: Option<[Vec<f32>; 3]>,
+    frames: Vec<(u64, Yuv420Frame)>,
+}
+
+/// A frame restored, with its spatial fill values per plane (see `fill_spatially`) and how
+/// many of its hole pixels (all planes) came from other frames.
+struct Restored {
+    frame: Yuv420Frame,
+    spatial: [Vec<f32>; 3],
+    from_other_frames: u64,
+}
+
 impl Engine {
-    fn new(config: &InpaintConfig, mask: &Mask, logo: Option<LogoModel>) -> Self {
-        let search = MotionSearch::new(mask, config.max_motion);
+    /// An engine for `mask`, with the motion search the learner set up when there was one.
+    fn new(
+        config: &InpaintConfig,
+        mask: &Mask,
+        logo: Option<LogoModel>,
+        search: Option<MotionSearch>,
+    ) -> Self {
+        let search = search.unwrap_or_else(|| MotionSearch::new(mask, config.max_motion));
         let region = *search.region();
         let planes = std::array::from_fn(|p| {
             let (w, h) = mask.plane_size(p);
@@ -352,7 +391,7 @@ impl Engine {
             last_motion: None,
             pushed: 0,
             emitted: 0,
-            matches: HashMap::new(),
+            matches: Mutex::new(HashMap::new()),
             previous_spatial: None,
         }
     }
@@ -363,7 +402,37 @@ impl Engine {
     }
 
     /// Un-blends a frame, measures its motion and keeps it; emits nothing.
-    fn ingest(&mut self, mut frame: Yuv420Frame) {
+    fn ingest(&mut self, frame: Yuv420Frame) {
+        let (frame, crop) = self.unblend(frame);
+        self.keep(frame, crop, None);
+    }
+
+    /// Ingests the frames held while the mark was learnt, un-blending them in parallel. The
+    /// learner's matches between them (`learnt`) are taken as they are: the engine would find
+    /// the same, as motion is measured outside the mark.
+    fn ingest_held(&mut self, held: Vec<Yuv420Frame>, learnt: Option<LearntMatches>) {
+        let base = self.pushed;
+        let ready: Vec<(Yuv420Frame, Crop)> =
+            held.into_par_iter().map(|f| self.unblend(f)).collect();
+        let (consecutive, pairs) = learnt.unwrap_or_default();
+        let mut consecutive = consecutive.into_iter();
+        for (i, (frame, crop)) in ready.into_iter().enumerate() {
+            let known = if i == 0 { None } else { consecutive.next() };
+            self.keep(frame, crop, known);
+        }
+        if self.has_holes {
+            let matches = self
+                .matches
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner);
+            for ((a, b), found) in pairs {
+                matches.insert((base + a as u64, base + b as u64), found);
+            }
+        }
+    }
+
+    /// A frame with its semi-transparent pixels un-blended, and its crop to the working region.
+    fn unblend(&self, mut frame: Yuv420Frame) -> (Yuv420Frame, Crop) {
         for (p, setup) in self.planes.iter().enumerate() {
             match self.kernels {
                 Kernels::Optimised => blend::invert(frame.data_mut(p), setup.w, &setup.inversion),
@@ -373,40 +442,53 @@ impl Engine {
             }
         }
         let crop = self.search.region().crop(&frame);
+        (frame, crop)
+    }
+
+    /// Keeps an un-blended frame and its crop, with its match to the previous frame: `known`
+    /// when it was measured already, else measured here.
+    fn keep(&mut self, frame: Yuv420Frame, crop: Crop, known: Option<Option<Match>>) {
         let index = self.pushed;
         // Without holes (a mark un-blended everywhere) no motion is needed.
-        if self.has_holes
-            && let Some(prev) = self.kept.back()
-        {
-            let found = self.search.consecutive(
-                &prev.crop.planes[0],
-                &crop.planes[0],
-                self.last_motion,
-                CONFIRM_RESIDUAL * self.max_residual,
-            );
+        let previous = self.kept.back().filter(|_| self.has_holes).map(|prev| {
+            let found = known.unwrap_or_else(|| {
+                self.search.consecutive(
+                    &prev.crop.planes[0],
+                    &crop.planes[0],
+                    self.last_motion,
+                    CONFIRM_RESIDUAL * self.max_residual,
+                )
+            });
+            (prev.index, found)
+        });
+        if let Some((prev, found)) = previous {
             self.last_motion = found.map(|m| m.motion);
-            self.matches.insert((prev.index, index), found);
+            self.matches
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert((prev, index), found);
         }
         self.kept.push_back(Kept { index, crop });
         self.pending.push_back(frame);
         self.pushed += 1;
     }
 
+    /// The pair cache.
+    fn matches(&self) -> MutexGuard<'_, HashMap<(u64, u64), Option<Match>>> {
+        self.matches.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Emits the frames that have their look-ahead.
     fn drain(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
-        let mut out = Vec::new();
-        while self.emitted + (self.look_ahead as u64) < self.pushed {
-            out.push(self.emit(stats));
-        }
-        out
+        let ready = self
+            .pushed
+            .saturating_sub(self.look_ahead as u64)
+            .saturating_sub(self.emitted);
+        self.emit(ready as usize, stats)
     }
 
     fn finish(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
-        let mut out = Vec::new();
-        while self.emitted < self.pushed {
-            out.push(self.emit(stats));
-        }
-        out
+        self.emit((self.pushed - self.emitted) as usize, stats)
     }
 
     fn kept(&self, index: u64) -> Option<&Kept> {
@@ -417,38 +499,42 @@ impl Engine {
     /// The motion from frame `t` to frame `s`, measured once per pair: the consecutive motions
     /// between them summed, then confirmed on the ring (whole pixels) or refined directly.
     /// Pairs less than half a pixel apart are not refined: they reveal nothing.
-    fn pair(&mut self, t: u64, s: u64) -> Option<Match> {
+    fn pair(&self, t: u64, s: u64) -> Option<Match> {
         let key = (t.min(s), t.max(s));
-        if !self.matches.contains_key(&key) {
-            let mut guess = Motion::default();
-            for i in key.0..key.1 {
-                guess = guess.add(self.matches.get(&(i, i + 1)).copied().flatten()?.motion);
+        let known = self.matches().get(&key).copied();
+        let found = match known {
+            Some(found) => found,
+            // Measured without the lock: another frame may measure the same pair meanwhile,
+            // and finds the same.
+            None => {
+                let found = self.measure(key);
+                self.matches().insert(key, found);
+                found
             }
-            let found = if guess.dx.abs() < 0.5 && guess.dy.abs() < 0.5 {
-                Some(Match {
-                    motion: Motion::default(),
-                    residual: f32::INFINITY,
-                })
-            } else {
-                let (a, b) = (
-                    &self.kept(key.0)?.crop.planes[0],
-                    &self.kept(key.1)?.crop.planes[0],
-                );
-                self.search
-                    .confirm(a, b, guess, CONFIRM_RESIDUAL * self.max_residual)
-                    .or_else(|| self.search.refine_either(a, b, guess))
-            };
-            self.matches.insert(key, found);
-        }
-        let m = self.matches[&key]?;
+        }?;
         Some(if t < s {
-            m
+            found
         } else {
             Match {
-                motion: m.motion.neg(),
-                residual: m.residual,
+                motion: found.motion.neg(),
+                residual: found.residual,
             }
         })
+    }
+
+    /// Measures the pair (`a`, `b`), `a < b`, from the consecutive motions between them.
+    fn measure(&self, (a, b): (u64, u64)) -> Option<Match> {
+        let guess = predicted(&self.matches(), a, b)?;
+        if guess.dx.abs() < 0.5 && guess.dy.abs() < 0.5 {
+            return Some(Match {
+                motion: Motion::default(),
+                residual: f32::INFINITY,
+            });
+        }
+        let (a, b) = (&self.kept(a)?.crop.planes[0], &self.kept(b)?.crop.planes[0]);
+        self.search
+            .confirm(a, b, guess, CONFIRM_RESIDUAL * self.max_residual)
+            .or_else(|| self.search.refine_either(a, b, guess))
     }
 
     /// The sources for frame `t`, found lazily: candidates are measured and tried on the luma
@@ -456,7 +542,7 @@ impl Engine {
     /// first, nearest first, as they give exact copies; then the others, nearest first.
     /// Returns them in that order, with the luma plane filled as far as they go (`filled`: none
     /// yet).
-    fn luma_sources(&mut self, t: u64, luma: &mut [u8], filled: &mut [bool]) -> Vec<(u64, Motion)> {
+    fn luma_sources(&self, t: u64, luma: &mut [u8], filled: &mut [bool]) -> Vec<(u64, Motion)> {
         // Every frame held is a source: the look-ahead, and at the start the learning frames.
         let reach = (self.memory as u64).max(self.pushed - t - 1);
         let by_distance: Vec<u64> = (1..=reach)
@@ -466,13 +552,13 @@ impl Engine {
             })
             .flatten()
             .collect();
-        let whole: Vec<bool> = by_distance
-            .iter()
-            .map(|&s| {
-                self.predicted(t, s)
-                    .is_some_and(|m| m.off_grid() <= WHOLE_ENOUGH)
-            })
-            .collect();
+        let whole: Vec<bool> = {
+            let matches = self.matches();
+            by_distance
+                .iter()
+                .map(|&s| predicted(&matches, t, s).is_some_and(|m| m.off_grid() <= WHOLE_ENOUGH))
+                .collect()
+        };
         let ordered = (0..by_distance.len())
             .filter(|&i| whole[i])
             .chain((0..by_distance.len()).filter(|&i| !whole[i]))
@@ -505,17 +591,6 @@ impl Engine {
         accepted
     }
 
-    /// The motion from frame `t` to frame `s` predicted by the consecutive motions between
-    /// them (no measurement).
-    fn predicted(&self, t: u64, s: u64) -> Option<Motion> {
-        let (a, b) = (t.min(s), t.max(s));
-        let mut sum = Motion::default();
-        for i in a..b {
-            sum = sum.add(self.matches.get(&(i, i + 1)).copied().flatten()?.motion);
-        }
-        Some(if t < s { sum } else { sum.neg() })
-    }
-
     /// Frame `s` as a source for plane `p`, with the luma motion `m`.
     fn source(&self, p: usize, s: u64, m: Motion) -> Source<'_> {
         let kept = self.kept(s).expect("sources are kept");
@@ -546,60 +621,81 @@ impl Engine {
         }
     }
 
-    /// Restores frame `emitted` and moves on.
-    fn emit(&mut self, stats: &mut InpaintStats) -> Yuv420Frame {
-        let t = self.emitted;
-        let mut out = self.pending.pop_front().expect("a frame is pending");
-        let mut filled: [Vec<bool>; 3] =
-            std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
-        let [luma, cb, cr] = out.data_mut_all();
-        let sources = if self.has_holes {
-            self.luma_sources(t, luma, &mut filled[0])
-        } else {
-            Vec::new()
-        };
-        let still = t
-            .checked_sub(1)
+    /// Whether the camera is still from frame `t - 1` to frame `t`: then frame `t`'s spatial
+    /// fill starts from, and moves only part of the way from, frame `t - 1`'s.
+    fn still_since_previous(&self, t: u64) -> bool {
+        t.checked_sub(1)
             .filter(|_| self.has_holes)
             .and_then(|prev| self.pair(t, prev))
-            .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual);
-        let previous = self
+            .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual)
+    }
+
+    /// Restores the next `n` frames and moves on. Each frame where the camera moved starts a
+    /// run of frames that depend only on each other (a still camera's fills carry over from
+    /// frame to frame); runs are restored in parallel, so the burst that ends the learning
+    /// uses every core.
+    fn emit(&mut self, n: usize, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let first = self.emitted;
+        let still: Vec<bool> = (first..first + n as u64)
+            .map(|t| self.still_since_previous(t))
+            .collect();
+        let mut carried = self
             .previous_spatial
             .take()
-            .filter(|(i, _)| still && i + 1 == t)
+            .filter(|(i, _)| still[0] && i + 1 == first)
             .map(|(_, v)| v);
-        let previous = |p: usize| previous.as_ref().map(|v| &v[p]);
-
-        // Chroma from the same sources; then every plane's spatial fill.
-        let this = &*self;
-        let [fy, fu, fv] = &mut filled;
-        let chroma = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
-            if !filled.is_empty() {
-                let list: Vec<Source<'_>> =
-                    sources.iter().map(|&(s, m)| this.source(p, s, m)).collect();
-                this.temporal(plane, p, filled, &list);
+        let mut runs: Vec<Run> = Vec::new();
+        for (i, frame) in self.pending.drain(..n).enumerate() {
+            if i == 0 || !still[i] {
+                runs.push(Run {
+                    carried: carried.take(),
+                    frames: Vec::new(),
+                });
             }
-            this.fill_spatially(plane, &this.planes[p], filled, previous(p))
-        };
-        let (sy, (su, sv)) = rayon::join(
-            || this.fill_spatially(luma, &this.planes[0], fy, previous(0)),
-            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
-        );
-
-        for (p, setup) in self.planes.iter().enumerate() {
-            stats.unblended += setup
-                .inversion
-                .kind
-                .iter()
-                .filter(|&&k| k == PixelKind::Invert)
-                .count() as u64;
-            let real = filled[p].iter().filter(|&&f| f).count() as u64;
-            stats.from_other_frames += real;
-            stats.spatial += setup.holes.len() as u64 - real;
+            if let Some(run) = runs.last_mut() {
+                run.frames.push((first + i as u64, frame));
+            }
         }
-        stats.frames += 1;
-        self.previous_spatial = Some((t, [sy, su, sv]));
-        self.emitted += 1;
+        let this = &*self;
+        let restored: Vec<Restored> = runs
+            .into_par_iter()
+            .flat_map_iter(|run| {
+                let mut out: Vec<Restored> = Vec::with_capacity(run.frames.len());
+                for (t, frame) in run.frames {
+                    let previous = out.last().map(|r| &r.spatial).or(run.carried.as_ref());
+                    let r = this.restore(t, frame, previous);
+                    out.push(r);
+                }
+                out
+            })
+            .collect();
+
+        let unblended: u64 = self
+            .planes
+            .iter()
+            .map(|setup| {
+                setup
+                    .inversion
+                    .kind
+                    .iter()
+                    .filter(|&&k| k == PixelKind::Invert)
+                    .count() as u64
+            })
+            .sum();
+        let holes: u64 = self.planes.iter().map(|p| p.holes.len() as u64).sum();
+        let mut out = Vec::with_capacity(n);
+        for r in restored {
+            stats.unblended += unblended;
+            stats.from_other_frames += r.from_other_frames;
+            stats.spatial += holes - r.from_other_frames;
+            stats.frames += 1;
+            self.previous_spatial = Some((first + out.len() as u64, r.spatial));
+            out.push(r.frame);
+        }
+        self.emitted += n as u64;
         // Frames further back than the memory are no longer sources.
         while self
             .kept
@@ -609,8 +705,49 @@ impl Engine {
             self.kept.pop_front();
         }
         let oldest = self.kept.front().map_or(self.emitted, |k| k.index);
-        self.matches.retain(|&(a, _), _| a >= oldest);
+        self.matches
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|&(a, _), _| a >= oldest);
         out
+    }
+
+    /// Restores frame `t` (un-blended already): its holes from other frames, then spatially,
+    /// from `previous` (frame `t - 1`'s spatial fill) when the camera is still.
+    fn restore(&self, t: u64, mut out: Yuv420Frame, previous: Option<&[Vec<f32>; 3]>) -> Restored {
+        let mut filled: [Vec<bool>; 3] =
+            std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
+        let [luma, cb, cr] = out.data_mut_all();
+        let sources = if self.has_holes {
+            self.luma_sources(t, luma, &mut filled[0])
+        } else {
+            Vec::new()
+        };
+        let previous = |p: usize| previous.map(|v| &v[p]);
+
+        // Chroma from the same sources; then every plane's spatial fill.
+        let [fy, fu, fv] = &mut filled;
+        let chroma = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
+            if !filled.is_empty() {
+                let list: Vec<Source<'_>> =
+                    sources.iter().map(|&(s, m)| self.source(p, s, m)).collect();
+                self.temporal(plane, p, filled, &list);
+            }
+            self.fill_spatially(plane, &self.planes[p], filled, previous(p))
+        };
+        let (sy, (su, sv)) = rayon::join(
+            || self.fill_spatially(luma, &self.planes[0], fy, previous(0)),
+            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
+        );
+        let from_other_frames = filled
+            .iter()
+            .map(|f| f.iter().filter(|&&f| f).count() as u64)
+            .sum();
+        Restored {
+            frame: out,
+            spatial: [sy, su, sv],
+            from_other_frames,
+        }
     }
 
     /// Fills the hole pixels not `filled` from their surroundings; returns each hole pixel's
@@ -687,6 +824,17 @@ impl Engine {
         }
         spatial
     }
+}
+
+/// The motion from frame `t` to frame `s` predicted by the consecutive motions between them
+/// (no measurement).
+fn predicted(matches: &HashMap<(u64, u64), Option<Match>>, t: u64, s: u64) -> Option<Motion> {
+    let (a, b) = (t.min(s), t.max(s));
+    let mut sum = Motion::default();
+    for i in a..b {
+        sum = sum.add(matches.get(&(i, i + 1)).copied().flatten()?.motion);
+    }
+    Some(if t < s { sum } else { sum.neg() })
 }
 
 /// Which pixels of the fill `region` are unknown (1): the `holes` not `filled`.
