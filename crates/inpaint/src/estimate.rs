@@ -71,13 +71,13 @@ struct Line {
     tolerance: f32,
 }
 
-/// Moments of `n` pixels, all zero. Written out, not allocated zeroed: the sums read every
-/// entry before writing it, and on lazily zeroed memory that faults twice per page (the second
-/// time flushing the page from every core's TLB).
-fn zeroed_moments(n: usize) -> Vec<Moments> {
-    let mut moments = Vec::with_capacity(n);
-    moments.resize(n, [0.0; 6]);
-    moments
+/// `n` zeros for sums. Written out, not allocated zeroed: the sums read every entry before
+/// writing it, and on lazily zeroed memory that faults twice per page (the second time flushing
+/// the page from every core's TLB).
+fn zeros<T: Clone + Default>(n: usize) -> Vec<T> {
+    let mut sums = Vec::with_capacity(n);
+    sums.resize(n, T::default());
+    sums
 }
 
 /// Statistics of a pixel's samples.
@@ -213,13 +213,14 @@ impl PlaneJob {
 ///
 /// Pairs whose motion is whole pixels (all of them in a pan by whole pixels) read pixels as
 /// they are, with weight 1: their moments are integers, summed exactly in `u32` over each run
-/// of masked pixels whose moved position is clear, by loops the compiler vectorises
-/// ([`WholeSums`]), then added to the `f64` moments, the same sums as adding them one by one.
-/// Other pairs interpolate and weigh each sample. Compiled twice, for the baseline CPU and for
-/// AVX2 (twice as wide), and picked at run time.
+/// of masked pixels whose moved position is clear, by loops the compiler vectorises, into the
+/// row's `whole` sums (of a [`WholeSums`], added to the `f64` moments later: the same sums as
+/// adding them one by one). Other pairs interpolate and weigh each sample. Compiled twice, for
+/// the baseline CPU and for AVX2 (twice as wide), and picked at run time.
 #[multiversion(targets("x86_64+avx2"))]
 fn accumulate_row(
     row: &mut [Moments],
+    whole: &mut [u32],
     y: usize,
     job: &PlaneJob,
     crops: &[Crop],
@@ -235,49 +236,45 @@ fn accumulate_row(
     let lines = lines.map(|l| RowLines::new(&l[(y - b.y0) * n..][..n]));
     let (rw, rh) = (job.region.width(), job.region.height());
     let (cx0, cy) = (b.x0 - job.region.x0, y - job.region.y0);
-    // In rounds of as many pairs as the integer sums hold.
-    for pairs in pairs.chunks(WholeSums::PAIRS) {
-        let mut whole = WholeSums::new(n);
-        for &(t, s, d) in pairs {
-            let d = if job.index == 0 { d } else { d.halved() };
-            let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
-            if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
-                let (dx, dy) = (d.dx as isize, d.dy as isize);
-                // Frame t's pixels against frame s's at the moved position, and back.
-                whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
-                whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
-                continue;
+    let mut whole = WholeRow::new(whole, n);
+    for &(t, s, d) in pairs {
+        let d = if job.index == 0 { d } else { d.halved() };
+        let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
+        if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
+            let (dx, dy) = (d.dx as isize, d.dy as isize);
+            // Frame t's pixels against frame s's at the moved position, and back.
+            whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
+            whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
+            continue;
+        }
+        let weight = sample_weight(d);
+        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
+            let cx = cx0 + j;
+            let mut add = |bg: f32, obs: u8| {
+                if lines
+                    .as_ref()
+                    .is_some_and(|l| !l.accepts(j, f32::from(obs), bg))
+                {
+                    return;
+                }
+                let (bg, obs) = (f64::from(bg), f64::from(obs));
+                let m = &mut row[j];
+                m[0] += weight;
+                m[1] += weight * bg;
+                m[2] += weight * obs;
+                m[3] += weight * bg * bg;
+                m[4] += weight * bg * obs;
+                m[5] += weight * obs * obs;
+            };
+            let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
+            if job.blocked.clear(fx, fy) {
+                add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
             }
-            let weight = sample_weight(d);
-            for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
-                let cx = cx0 + j;
-                let mut add = |bg: f32, obs: u8| {
-                    if lines
-                        .as_ref()
-                        .is_some_and(|l| !l.accepts(j, f32::from(obs), bg))
-                    {
-                        return;
-                    }
-                    let (bg, obs) = (f64::from(bg), f64::from(obs));
-                    let m = &mut row[j];
-                    m[0] += weight;
-                    m[1] += weight * bg;
-                    m[2] += weight * obs;
-                    m[3] += weight * bg * bg;
-                    m[4] += weight * bg * obs;
-                    m[5] += weight * obs * obs;
-                };
-                let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
-                if job.blocked.clear(fx, fy) {
-                    add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
-                }
-                let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
-                if job.blocked.clear(bx, by) {
-                    add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
-                }
+            let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
+            if job.blocked.clear(bx, by) {
+                add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
             }
         }
-        whole.add_to(row, &runs);
     }
 }
 
@@ -326,19 +323,63 @@ impl RowLines {
     }
 }
 
-/// Integer moments of one row's whole-pixel samples: per column of the bounds, Σ1, Σx, Σy,
-/// Σx², Σxy and Σy², each moment a vector of its own.
+/// Integer moments of the whole-pixel samples of every pixel of a plane's bounds, kept across
+/// rounds of pairs (the learner's first pass adds a few per frame) and added to the `f64`
+/// moments once ([`flush_into`](Self::flush_into)), or before they could overflow. Row by row:
+/// per column of the bounds Σ1, Σx, Σy, Σx², Σxy and Σy², each moment a run of its own.
 struct WholeSums {
-    sums: [Vec<u32>; 6],
+    width: usize,
+    sums: Vec<u32>,
+    /// Pairs summed since the last flush.
+    pairs: usize,
 }
 
 impl WholeSums {
     /// Pairs whose sums a `u32` holds (two samples each, products up to 255²).
     const PAIRS: usize = (u32::MAX / (2 * 255 * 255)) as usize;
 
-    fn new(n: usize) -> Self {
+    fn new(bounds: Bounds) -> Self {
         Self {
-            sums: std::array::from_fn(|_| vec![0; n]),
+            width: bounds.width(),
+            sums: zeros(6 * bounds.width() * bounds.height()),
+            pairs: 0,
+        }
+    }
+
+    /// Adds the sums to `moments` (the bounds' pixels, row by row) and clears them.
+    fn flush_into(&mut self, moments: &mut [Moments]) {
+        let n = self.width;
+        if self.pairs == 0 || n == 0 {
+            return;
+        }
+        moments
+            .par_chunks_mut(n)
+            .zip(self.sums.par_chunks_mut(6 * n))
+            .for_each(|(row, sums)| {
+                for (j, m) in row.iter_mut().enumerate() {
+                    if sums[j] == 0 {
+                        continue;
+                    }
+                    for (k, m) in m.iter_mut().enumerate() {
+                        *m += f64::from(sums[k * n + j]);
+                    }
+                }
+                sums.fill(0);
+            });
+        self.pairs = 0;
+    }
+}
+
+/// One row of [`WholeSums`].
+struct WholeRow<'a> {
+    sums: [&'a mut [u32]; 6],
+}
+
+impl<'a> WholeRow<'a> {
+    fn new(row: &'a mut [u32], n: usize) -> Self {
+        let mut moments = row.chunks_exact_mut(n.max(1));
+        Self {
+            sums: std::array::from_fn(|_| moments.next().unwrap_or_default()),
         }
     }
 
@@ -418,32 +459,35 @@ impl WholeSums {
             n5[i] += k * o * o;
         }
     }
-
-    /// Adds the sums to the moments of the row's masked pixels.
-    fn add_to(&self, row: &mut [Moments], runs: &[(usize, usize)]) {
-        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
-            if self.sums[0][j] == 0 {
-                continue;
-            }
-            for (m, sums) in row[j].iter_mut().zip(&self.sums) {
-                *m += f64::from(sums[j]);
-            }
-        }
-    }
 }
 
-/// Adds the samples of `pairs` to the moments `m` of every pixel of the plane's bounds.
+/// Adds the samples of `pairs` to the moments `m` of every pixel of the plane's bounds: those
+/// of whole-pixel pairs to `whole`, to be flushed into `m`.
 fn add_moments(
     m: &mut [Moments],
+    whole: &mut WholeSums,
     job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
     lines: Option<&[Option<Line>]>,
 ) {
     let b = job.bounds;
-    m.par_chunks_mut(b.width())
-        .enumerate()
-        .for_each(|(r, row)| accumulate_row(row, b.y0 + r, job, crops, pairs, lines));
+    let n = b.width();
+    if n == 0 {
+        return;
+    }
+    for pairs in pairs.chunks(WholeSums::PAIRS) {
+        if whole.pairs + pairs.len() > WholeSums::PAIRS {
+            whole.flush_into(m);
+        }
+        whole.pairs += pairs.len();
+        m.par_chunks_mut(n)
+            .zip(whole.sums.par_chunks_mut(6 * n))
+            .enumerate()
+            .for_each(|(r, (row, sums))| {
+                accumulate_row(row, sums, b.y0 + r, job, crops, pairs, lines)
+            });
+    }
 }
 
 /// Weight of the samples of a pair with this motion (on the plane sampled): 1 for exact
@@ -496,8 +540,10 @@ fn estimate_plane(
         (16.0, 0.8)
     };
     let lines: Vec<Option<Line>> = first.iter().map(|m| fit(m, min_var, min_rho)).collect();
-    let mut second = zeroed_moments(first.len());
-    add_moments(&mut second, job, crops, pairs, Some(&lines));
+    let mut second = zeros(first.len());
+    let mut whole = WholeSums::new(b);
+    add_moments(&mut second, &mut whole, job, crops, pairs, Some(&lines));
+    whole.flush_into(&mut second);
 
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
@@ -665,8 +711,10 @@ pub(crate) struct MarkLearner {
     last: Option<Motion>,
     /// The pairs chosen so far: `(earlier, later, motion from the earlier to the later)`.
     pairs: Vec<(usize, usize, Motion)>,
-    /// The first pass's moments per plane, with every pair so far sampled.
+    /// The first pass's moments per plane, with every pair so far sampled: the whole-pixel
+    /// samples in `first_whole` until the last frame.
     first: [Vec<Moments>; 3],
+    first_whole: [WholeSums; 3],
 }
 
 impl MarkLearner {
@@ -678,9 +726,8 @@ impl MarkLearner {
             height: mask.height(),
             count: mask.count(),
             max_residual: config.max_residual,
-            first: std::array::from_fn(|p| {
-                zeroed_moments(jobs[p].bounds.width() * jobs[p].bounds.height())
-            }),
+            first: std::array::from_fn(|p| zeros(jobs[p].bounds.width() * jobs[p].bounds.height())),
+            first_whole: std::array::from_fn(|p| WholeSums::new(jobs[p].bounds)),
             search,
             jobs,
             crops: Vec::new(),
@@ -736,6 +783,9 @@ impl MarkLearner {
             return Err(InpaintError::TooFewFrames { got: n, need: 2 });
         }
         self.pair_the_rest();
+        for (first, whole) in self.first.iter_mut().zip(&mut self.first_whole) {
+            whole.flush_into(first);
+        }
         let (jobs, crops, pairs) = (&self.jobs, &self.crops, &self.pairs);
         let (luma, fitted) = estimate_plane(&jobs[0], crops, pairs, &self.first[0], None);
         let planes = if pairs.is_empty() || fitted * 50 < self.count {
@@ -813,8 +863,9 @@ impl MarkLearner {
         if pairs.is_empty() {
             return;
         }
-        for (first, job) in self.first.iter_mut().zip(&self.jobs) {
-            add_moments(first, job, &self.crops, &pairs, None);
+        let planes = self.first.iter_mut().zip(&mut self.first_whole);
+        for ((first, whole), job) in planes.zip(&self.jobs) {
+            add_moments(first, whole, job, &self.crops, &pairs, None);
         }
         self.pairs.extend_from_slice(&pairs);
     }
