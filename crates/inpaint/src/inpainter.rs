@@ -848,3 +848,75 @@ fn unknown_map(region: Bounds, holes: &[(u32, u32)], filled: &[bool]) -> Vec<u8>
     }
     unknown
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::Rect;
+
+    /// A textured 160x96 clip whose camera pans by (3, 1) pixels per frame for `moving`
+    /// frames, then stands still, under an opaque grey block.
+    fn pan_then_still(n: usize, moving: usize, mark: Rect) -> Vec<Yuv420Frame> {
+        let (w, h) = (160, 96);
+        let texture = |x: i64, y: i64| ((x * 7 + y * 13) % 64 + ((x / 5 + y / 3) % 7) * 20) as u8;
+        (0..n)
+            .map(|t| {
+                let (dx, dy) = (3 * t.min(moving) as i64, t.min(moving) as i64);
+                let mut f = Yuv420Frame::new(w, h);
+                for (p, scale) in [(0, 1), (1, 2), (2, 2)] {
+                    let pw = w / scale;
+                    for (i, v) in f.data_mut(p).iter_mut().enumerate() {
+                        let (x, y) = ((i % pw * scale) as i64, (i / pw * scale) as i64);
+                        let inside = (mark.x..mark.x + mark.width as i64).contains(&x)
+                            && (mark.y..mark.y + mark.height as i64).contains(&y);
+                        *v = if inside {
+                            200
+                        } else {
+                            texture(x + dx, y + dy) / 2 + 30 * p as u8
+                        };
+                    }
+                }
+                f
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_restores_what_frame_by_frame_restores() {
+        let mark = Rect::new(60, 36, 40, 24);
+        let mask = Mask::from_rect(mark, 160, 96).expect("a valid mask");
+        let frames = pan_then_still(24, 10, mark);
+        let config = InpaintConfig::default().mark(MarkModel::Opaque);
+        let engine = || {
+            let mut engine = Engine::new(&config, &mask, None, None);
+            for frame in &frames {
+                engine.ingest(frame.clone());
+            }
+            engine
+        };
+        let (mut burst, mut one_by_one) = (engine(), engine());
+        let (mut burst_stats, mut one_stats) = (InpaintStats::default(), InpaintStats::default());
+        let all = burst.emit(frames.len(), &mut burst_stats);
+        let single: Vec<_> = (0..frames.len())
+            .flat_map(|_| one_by_one.emit(1, &mut one_stats))
+            .collect();
+        assert_eq!(all.len(), frames.len());
+        assert!(
+            all == single,
+            "the burst differs from frame-by-frame output"
+        );
+        assert_eq!(burst_stats, one_stats);
+        // Both ways of filling ran: moving frames copy background, still ones fill spatially.
+        assert!(burst_stats.from_other_frames > 0 && burst_stats.spatial > 0);
+        // The mark is gone: no pixel of the block's grey is left inside it in a moving frame.
+        let w = 160;
+        let luma = all[3].data(0);
+        let grey = (mark.y as usize..(mark.y as usize + mark.height as usize))
+            .flat_map(|y| {
+                (mark.x as usize..mark.x as usize + mark.width as usize).map(move |x| (x, y))
+            })
+            .filter(|&(x, y)| luma[y * w + x] == 200)
+            .count();
+        assert_eq!(grey, 0);
+    }
+}
