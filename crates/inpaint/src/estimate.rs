@@ -49,7 +49,7 @@ use crate::logo::{LogoModel, LogoPlane};
 use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
-use crate::plane::Yuv420Frame;
+use crate::plane::{Yuv420Frame, check_size};
 use crate::region::{Crop, Region};
 use crate::sampling::{Blocked, sample};
 
@@ -742,15 +742,11 @@ impl MarkLearner {
     /// Takes the next frame: crops it, measures its motion from the previous one, and samples
     /// the pairs it completes.
     pub(crate) fn add(&mut self, frame: &Yuv420Frame) -> Result<(), InpaintError> {
-        if (frame.width(), frame.height()) != (self.width, self.height) {
-            return Err(InpaintError::SizeMismatch {
-                what: format!("sample frame {}", self.crops.len()),
-                expected_width: self.width,
-                expected_height: self.height,
-                width: frame.width(),
-                height: frame.height(),
-            });
-        }
+        check_size(
+            || format!("sample frame {}", self.crops.len()),
+            (self.width, self.height),
+            (frame.width(), frame.height()),
+        )?;
         let crop = self.search.region().crop(frame);
         if let Some(prev) = self.crops.last() {
             let tolerance = CONFIRM_RESIDUAL * self.max_residual;

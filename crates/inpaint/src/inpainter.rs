@@ -34,7 +34,7 @@ use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
-use crate::plane::{Yuv420Frame, to_pixel};
+use crate::plane::{Yuv420Frame, check_size, to_pixel};
 use crate::region::Crop;
 use crate::sampling::Blocked;
 use crate::temporal::{self, OpenRuns, Source};
@@ -144,15 +144,11 @@ impl Inpainter {
     /// Takes the next frame; returns the frames that are ready, in order (none while the
     /// look-ahead fills up).
     pub fn push(&mut self, frame: Yuv420Frame) -> Result<Vec<Yuv420Frame>, InpaintError> {
-        if (frame.width(), frame.height()) != (self.mask.width(), self.mask.height()) {
-            return Err(InpaintError::SizeMismatch {
-                what: "the mask".into(),
-                expected_width: self.mask.width(),
-                expected_height: self.mask.height(),
-                width: frame.width(),
-                height: frame.height(),
-            });
-        }
+        check_size(
+            || "the mask".into(),
+            (self.mask.width(), self.mask.height()),
+            (frame.width(), frame.height()),
+        )?;
         match &mut self.phase {
             Phase::Finished => Err(InpaintError::Finished),
             Phase::Running(engine) => Ok(engine.push(frame, &mut self.stats)),

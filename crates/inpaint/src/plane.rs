@@ -19,7 +19,7 @@ pub(crate) fn to_pixel(v: f32) -> u8 {
 }
 
 /// `Ok` when a plane of size `got` has the `expected` size, else the error naming it (`what`).
-fn check_size(
+pub(crate) fn check_size(
     what: impl FnOnce() -> String,
     (expected_width, expected_height): (usize, usize),
     (width, height): (usize, usize),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use framejet_inpaint::{
     InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect, Yuv420Frame,
+    chroma_size,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -407,7 +408,7 @@ impl InpaintStage {
                 StepError::Other("inpainter returned more frames than it was given".into())
             })?;
             let (w, h) = (result.width(), result.height());
-            let cw = w.div_ceil(2);
+            let (cw, _) = chroma_size(w, h);
             let mut frame = VideoFrame::from_planes(
                 w as u32,
                 h as u32,
