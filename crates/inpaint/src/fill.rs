@@ -10,8 +10,8 @@
 //!
 //! Every step is per-pixel work over arrays with a fixed number of passes, which is what the
 //! CUDA twin runs. [`fill_reference`] is the scalar definition; [`fill`] is the CPU path
-//! (sweeps over precomputed lists of unknown pixels) and gives identical
-//! results: both evaluate the same sums in the same order.
+//! (sweeps over precomputed runs of unknown pixels, the level split by colour) and gives
+//! identical results: both evaluate the same sums in the same order.
 
 use multiversion::multiversion;
 
@@ -163,63 +163,101 @@ pub(crate) fn relax_reference(
     }
 }
 
-/// The unknown pixels of a level: what a sweep of the optimised path walks. Most have all four
-/// neighbours and lie in runs along rows, swept as whole runs; the few on the level's border
-/// are listed by colour with the neighbours they have. It depends only on which pixels are
-/// unknown, so frames with the same holes (a still camera's) share one.
+/// The unknown pixels of a level: what a sweep of the optimised path walks. It depends only on
+/// which pixels are unknown, so frames with the same holes (a still camera's) share one.
+///
+/// A sweep updates one colour from the other, so the level is swept split by colour: pixel
+/// (`x`, `y`) has colour `(x + y) % 2` and sits at `y * half + x / 2` of its colour's array.
+/// Its left and right neighbours are then entries `k + o - 1` and `k + o` of the same row of
+/// the other colour's array (`k = x / 2`, `o = (x + y) % 2` offset of the row), the ones above
+/// and below entry `k` of the rows next to it: every unknown pixel with four neighbours is a
+/// sum of four contiguous streams, and a half-sweep computes only its own colour.
+///
+/// Such pixels are swept in spans along a row: runs of them with short gaps of known pixels
+/// between, which are computed too and not kept. A mark's holes are many short runs, and a
+/// vector loop pays for each run's ragged end.
 pub(crate) struct Stencils {
-    /// Level width: the offset of the neighbours above and below.
+    /// Level width and height.
     w: usize,
-    /// Runs `[start, end)` of unknown pixels with four neighbours, as indices into the level,
-    /// each within one row.
-    runs: Vec<(u32, u32)>,
-    /// Unknown pixels on the border, by colour.
+    h: usize,
+    /// Entries per row of a colour's array: room for the longer row of either colour.
+    half: usize,
+    /// Spans of each colour's array to sweep.
+    spans: [Vec<Span>; 2],
+    /// Per entry of each colour's array, all ones where a span's pixel is unknown (kept) and
+    /// zero elsewhere.
+    keep: [Vec<u32>; 2],
+    /// Unknown pixels on the level's border, by colour, with the neighbours they have.
     border: [Vec<Stencil>; 2],
 }
+
+/// Entries `start..end` of row `row` of a colour's array.
+#[derive(Clone, Copy)]
+struct Span {
+    row: u32,
+    start: u32,
+    end: u32,
+}
+
+/// Known pixels a span steps over rather than end and start again.
+const SPAN_GAP: u32 = 24;
 
 impl Stencils {
     /// The stencils of the unknown pixels (`unknown[i] != 0`) of a `w`x`h` level.
     pub(crate) fn new(unknown: &[u8], w: usize, h: usize) -> Self {
+        let half = w / 2 + 1;
         let mut stencils = Self {
             w,
-            runs: Vec::new(),
+            h,
+            half,
+            spans: [Vec::new(), Vec::new()],
+            keep: [vec![0; half * h], vec![0; half * h]],
             border: [Vec::new(), Vec::new()],
         };
         for y in 0..h {
-            let mut run: Option<(usize, usize)> = None;
-            for x in 0..w {
-                let i = y * w + x;
-                let interior = x > 0 && x + 1 < w && y > 0 && y + 1 < h;
-                if unknown[i] != 0 && interior {
-                    run = Some(run.map_or((i, i + 1), |(start, _)| (start, i + 1)));
-                    continue;
-                }
-                if let Some((start, end)) = run.take() {
-                    stencils.runs.push((start as u32, end as u32));
-                }
-                if unknown[i] == 0 {
-                    continue;
-                }
-                let mut s = Stencil {
-                    at: i as u32,
-                    neighbours: [0; 4],
-                    count: 0,
-                };
-                for (ok, n) in [
-                    (x > 0, i.wrapping_sub(1)),
-                    (x + 1 < w, i + 1),
-                    (y > 0, i.wrapping_sub(w)),
-                    (y + 1 < h, i + w),
-                ] {
-                    if ok {
-                        s.neighbours[s.count as usize] = n as u32;
-                        s.count += 1;
+            for colour in 0..2 {
+                let mut span: Option<Span> = None;
+                for x in ((y + colour) % 2..w).step_by(2) {
+                    let (i, k) = (y * w + x, (x / 2) as u32);
+                    if unknown[i] == 0 {
+                        continue;
                     }
+                    if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
+                        stencils.keep[colour][y * half + k as usize] = u32::MAX;
+                        match &mut span {
+                            Some(s) if k - s.end <= SPAN_GAP => s.end = k + 1,
+                            _ => {
+                                stencils.spans[colour].extend(span.replace(Span {
+                                    row: y as u32,
+                                    start: k,
+                                    end: k + 1,
+                                }));
+                            }
+                        }
+                        continue;
+                    }
+                    // Neighbours in the order `neighbour_mean` adds them, as entries of the
+                    // other colour's array.
+                    let at = |x: usize, y: usize| (y * half + x / 2) as u32;
+                    let mut s = Stencil {
+                        at: at(x, y),
+                        neighbours: [0; 4],
+                        count: 0,
+                    };
+                    for (ok, n) in [
+                        (x > 0, (x.wrapping_sub(1), y)),
+                        (x + 1 < w, (x + 1, y)),
+                        (y > 0, (x, y.wrapping_sub(1))),
+                        (y + 1 < h, (x, y + 1)),
+                    ] {
+                        if ok {
+                            s.neighbours[s.count as usize] = at(n.0, n.1);
+                            s.count += 1;
+                        }
+                    }
+                    stencils.border[colour].push(s);
                 }
-                stencils.border[(x + y) % 2].push(s);
-            }
-            if let Some((start, end)) = run {
-                stencils.runs.push((start as u32, end as u32));
+                stencils.spans[colour].extend(span);
             }
         }
         stencils
@@ -228,65 +266,119 @@ impl Stencils {
     /// Optimised path of [`relax_reference`] over the level these stencils were built for,
     /// bit for bit the same: a pixel's neighbours all have the other colour, so the order
     /// within a colour does not matter, and each sum adds the neighbours in the reference's
-    /// order. A run's new values are computed for all its pixels at once (a loop the compiler
-    /// vectorises; the other colour's are dropped, as they read pixels this colour changes),
-    /// then stored for this colour's.
+    /// order. The level is split by colour, swept, and its unknown pixels written back.
     pub(crate) fn relax(&self, v: &mut [f32], sweeps: usize) {
-        relax_sweeps(self.w, &self.runs, &self.border, v, sweeps);
+        relax_split(self, v, sweeps);
     }
 
-    /// The indices of the unknown pixels.
+    /// The level index of entry `at` of a colour's array.
+    fn pixel(&self, colour: usize, at: usize) -> usize {
+        let (y, k) = (at / self.half, at % self.half);
+        y * self.w + 2 * k + (y + colour) % 2
+    }
+
+    /// The level indices of the unknown pixels.
     fn unknown(&self) -> impl Iterator<Item = usize> + '_ {
-        let runs = self.runs.iter().flat_map(|&(start, end)| start..end);
-        let border = self.border.iter().flatten().map(|s| s.at);
-        runs.chain(border).map(|i| i as usize)
+        (0..2).flat_map(move |colour| {
+            let runs = self.spans[colour].iter().flat_map(move |s| {
+                let row = s.row as usize * self.half;
+                (row + s.start as usize..row + s.end as usize)
+                    .filter(move |&at| self.keep[colour][at] != 0)
+                    .map(move |at| self.pixel(colour, at))
+            });
+            let border = self.border[colour]
+                .iter()
+                .map(move |s| self.pixel(colour, s.at as usize));
+            runs.chain(border)
+        })
     }
 }
 
-/// The sweeps of [`Stencils::relax`]. Compiled for the baseline CPU and for AVX2 (twice as
-/// wide), picked at run time; both give the same values, bit for bit.
+/// [`Stencils::relax`]: the level split by colour, swept, and put back together. Compiled for
+/// the baseline CPU and for AVX2, picked at run time; both give the same values, bit for bit.
 #[multiversion(targets("x86_64+avx2"))]
-fn relax_sweeps(
-    w: usize,
-    runs: &[(u32, u32)],
-    border: &[Vec<Stencil>; 2],
-    v: &mut [f32],
-    sweeps: usize,
-) {
-    let mut new = Vec::new();
-    for _ in 0..sweeps {
-        for (colour, border) in border.iter().enumerate() {
-            for &(start, end) in runs {
-                let (start, end) = (start as usize, end as usize);
-                let len = end - start;
-                new.resize(len, 0.0);
-                let (left, right) = (&v[start - 1..][..len], &v[start + 1..][..len]);
-                let (up, down) = (&v[start - w..][..len], &v[start + w..][..len]);
-                for k in 0..len {
-                    new[k] = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
-                }
-                // Pixel k of the run has this colour when k + shift is even. The store is a
-                // select on the bits, which the compiler vectorises (a branch it does not).
-                let shift = u32::from((start % w + start / w) % 2 != colour);
-                for (k, (pixel, &value)) in (0u32..).zip(v[start..end].iter_mut().zip(&new)) {
-                    let this_colour = 0u32.wrapping_sub(((k ^ shift) & 1) ^ 1);
-                    let bits = (value.to_bits() & this_colour) | (pixel.to_bits() & !this_colour);
-                    *pixel = f32::from_bits(bits);
-                }
-            }
-            for s in border {
-                let mut sum = 0.0f32;
-                for &n in &s.neighbours[..s.count as usize] {
-                    sum += v[n as usize];
-                }
-                v[s.at as usize] = sum / f32::from(s.count);
-            }
+fn relax_split(stencils: &Stencils, v: &mut [f32], sweeps: usize) {
+    let (w, half) = (stencils.w, stencils.half);
+    let pairs = w / 2;
+    let mut split = [
+        vec![0.0f32; half * stencils.h],
+        vec![0.0f32; half * stencils.h],
+    ];
+    // Row `y`'s pixels in pairs: the first of each has the row's colour, `y % 2`.
+    for (y, row) in v.chunks_exact(w).enumerate() {
+        let [red, black] = &mut split;
+        let (first, second) = if y % 2 == 0 {
+            (&mut red[y * half..][..half], &mut black[y * half..][..half])
+        } else {
+            (&mut black[y * half..][..half], &mut red[y * half..][..half])
+        };
+        let (row_pairs, last) = row.as_chunks::<2>();
+        for ((&[a, b], first), second) in row_pairs.iter().zip(first.iter_mut()).zip(&mut *second) {
+            (*first, *second) = (a, b);
+        }
+        if let &[last] = last {
+            first[pairs] = last;
+        }
+    }
+    relax_sweeps(half, stencils, &mut split, sweeps);
+    // Known pixels are never written, so whole rows go back.
+    for (y, row) in v.chunks_exact_mut(w).enumerate() {
+        let first = &split[y % 2][y * half..][..half];
+        let second = &split[1 - y % 2][y * half..][..half];
+        let (row_pairs, last) = row.as_chunks_mut::<2>();
+        for ((pair, &a), &b) in row_pairs.iter_mut().zip(first).zip(second) {
+            *pair = [a, b];
+        }
+        if let [last] = last {
+            *last = first[pairs];
         }
     }
 }
 
+/// The sweeps of [`relax_split`].
+#[inline(always)]
+fn relax_sweeps(half: usize, stencils: &Stencils, split: &mut [Vec<f32>; 2], sweeps: usize) {
+    let [red, black] = split;
+    for _ in 0..sweeps {
+        half_sweep(half, 0, stencils, red, black);
+        half_sweep(half, 1, stencils, black, red);
+    }
+}
+
+/// Relaxes the unknown pixels of one colour (`this`) towards the mean of their neighbours,
+/// all of the other colour (`other`).
+#[inline(always)]
+fn half_sweep(half: usize, colour: usize, stencils: &Stencils, this: &mut [f32], other: &[f32]) {
+    for &Span { row, start, end } in &stencils.spans[colour] {
+        let (y, start, end) = (row as usize, start as usize, end as usize);
+        let len = end - start;
+        // Interior pixels: `start + offset >= 1`, and the rows above and below exist.
+        let base = y * half + start + (y + colour) % 2;
+        let (left, right) = (&other[base - 1..][..len], &other[base..][..len]);
+        let (up, down) = (
+            &other[(y - 1) * half + start..][..len],
+            &other[(y + 1) * half + start..][..len],
+        );
+        let keep = &stencils.keep[colour][y * half + start..][..len];
+        let out = &mut this[y * half + start..][..len];
+        for k in 0..len {
+            let mean = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
+            // A select on the bits, which the compiler vectorises (a branch it does not).
+            let bits = (mean.to_bits() & keep[k]) | (out[k].to_bits() & !keep[k]);
+            out[k] = f32::from_bits(bits);
+        }
+    }
+    for s in &stencils.border[colour] {
+        let mut sum = 0.0f32;
+        for &n in &s.neighbours[..s.count as usize] {
+            sum += other[n as usize];
+        }
+        this[s.at as usize] = sum / f32::from(s.count);
+    }
+}
+
 /// An unknown pixel on a level's border and its neighbours, in the order [`neighbour_mean`]
-/// adds them.
+/// adds them, as entries of its colour's array and of the other's.
 #[derive(Clone, Copy)]
 struct Stencil {
     at: u32,

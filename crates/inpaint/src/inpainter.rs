@@ -756,10 +756,10 @@ impl Engine {
         filled: &[bool],
         previous: Option<&Vec<f32>>,
     ) -> Vec<f32> {
-        let mut spatial = vec![f32::NAN; setup.holes.len()];
+        let nothing_spatial = || vec![f32::NAN; setup.holes.len()];
         let w = setup.w;
         let (Some(whole_region), true) = (setup.fill_region, filled.contains(&false)) else {
-            return spatial;
+            return nothing_spatial();
         };
         // A still camera with last frame's fill for every open pixel: start from it.
         let warm = previous.filter(|prev| {
@@ -776,17 +776,18 @@ impl Engine {
             let open = setup.holes.iter().zip(filled).filter(|&(_, &f)| !f);
             match Bounds::of_points(open.map(|(&hole, _)| hole)) {
                 Some(open) => open.grown(FILL_MARGIN, w, plane.len() / w),
-                None => return spatial,
+                None => return nothing_spatial(),
             }
         };
         let (rw, rh) = (region.width(), region.height());
-        let mut values = Vec::with_capacity(rw * rh);
-        for y in region.y0..region.y1 {
-            values.extend(
-                plane[y * w + region.x0..y * w + region.x1]
-                    .iter()
-                    .map(|&v| f32::from(v)),
-            );
+        let mut values = region_values(plane, w, region);
+        if let (Kernels::Optimised, Some(prev), Some(open), false) = (
+            self.kernels,
+            warm,
+            &setup.open_stencils,
+            filled.contains(&true),
+        ) {
+            return still_fill(plane, setup, region, open, values, prev);
         }
         let unknown = || unknown_map(region, &setup.holes, filled);
         if let Some(prev) = warm {
@@ -799,14 +800,14 @@ impl Engine {
         match (self.kernels, warm.is_some()) {
             (Kernels::Optimised, false) => fill::fill(&mut values, &unknown(), rw, rh),
             (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown(), rw, rh),
-            (Kernels::Optimised, true) => match &setup.open_stencils {
-                Some(open) if !filled.contains(&true) => open.relax(&mut values, WARM_SWEEPS),
-                _ => fill::Stencils::new(&unknown(), rw, rh).relax(&mut values, WARM_SWEEPS),
-            },
+            (Kernels::Optimised, true) => {
+                fill::Stencils::new(&unknown(), rw, rh).relax(&mut values, WARM_SWEEPS)
+            }
             (Kernels::Reference, true) => {
                 fill::relax_reference(&mut values, &unknown(), rw, rh, WARM_SWEEPS)
             }
         }
+        let mut spatial = nothing_spatial();
         for (i, (&(x, y), &f)) in setup.holes.iter().zip(filled).enumerate() {
             if f {
                 continue;
@@ -820,6 +821,56 @@ impl Engine {
         }
         spatial
     }
+}
+
+/// The pixels of `region` of a plane `w` wide, as values for a spatial fill.
+fn region_values(plane: &[u8], w: usize, region: Bounds) -> Vec<f32> {
+    let mut values = Vec::with_capacity(region.width() * region.height());
+    for y in region.y0..region.y1 {
+        values.extend(
+            plane[y * w + region.x0..y * w + region.x1]
+                .iter()
+                .map(|&v| f32::from(v)),
+        );
+    }
+    values
+}
+
+/// The spatial fill of a still camera's frame with no hole filled from other frames (the
+/// optimised path of `Engine::fill_spatially`, with the same sums): every hole starts from
+/// `previous`, is relaxed with the `open` stencils, and moves a part of the way from
+/// `previous` to where it relaxed. The holes go in and out as runs along rows. `values` is
+/// the fill `region` of `plane`.
+fn still_fill(
+    plane: &mut [u8],
+    setup: &PlaneSetup,
+    region: Bounds,
+    open: &fill::Stencils,
+    mut values: Vec<f32>,
+    previous: &[f32],
+) -> Vec<f32> {
+    let (w, rw) = (setup.w, region.width());
+    let at = |x: u32, y: u32| (y as usize - region.y0) * rw + x as usize - region.x0;
+    let runs = setup.open_runs.runs();
+    for &(hole, y, x, len) in runs {
+        let len = len as usize;
+        values[at(x, y)..][..len].copy_from_slice(&previous[hole..][..len]);
+    }
+    open.relax(&mut values, WARM_SWEEPS);
+    let mut spatial = vec![0.0; setup.holes.len()];
+    for &(hole, y, x, len) in runs {
+        let len = len as usize;
+        let relaxed = &values[at(x, y)..][..len];
+        let previous = &previous[hole..][..len];
+        let out = &mut spatial[hole..][..len];
+        let pixels = &mut plane[y as usize * w + x as usize..][..len];
+        for k in 0..len {
+            let v = previous[k] + STILL_BLEND * (relaxed[k] - previous[k]);
+            out[k] = v;
+            pixels[k] = to_pixel(v);
+        }
+    }
+    spatial
 }
 
 /// The motion from frame `t` to frame `s` predicted by the consecutive motions between them

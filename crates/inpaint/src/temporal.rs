@@ -103,6 +103,11 @@ impl OpenRuns {
         Self { runs, next }
     }
 
+    /// The open runs: (index of the first hole, row, first column, length).
+    pub fn runs(&self) -> &[(usize, u32, u32, u32)] {
+        &self.runs
+    }
+
     /// Whether every hole is filled.
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()
