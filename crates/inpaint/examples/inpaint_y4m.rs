@@ -24,12 +24,13 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use framejet_inpaint::{
-    DetectOptions, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Rect,
+    DetectOptions, FramePool, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Rect,
     Yuv420Frame, detect_mask,
 };
 
@@ -169,23 +170,18 @@ fn main() -> ExitCode {
 
 /// Frames between the reader, the inpainter and the writer.
 const QUEUE: usize = 4;
-/// Written frames kept for the reader to fill again.
-const SPARE: usize = 96;
 
 /// Reads frames on a thread of its own, so that reading overlaps the inpainting (as decoding
-/// does in a job), into the buffers of frames already written when there are some (`spare`).
-/// A read error ends the stream and is returned by the join handle.
+/// does in a job), into frames from the `pool`. A read error ends the stream and is returned by
+/// the join handle.
 fn spawn_reader(
     mut input: impl BufRead + Send + 'static,
-    (width, height): (usize, usize),
-    spare: Receiver<Yuv420Frame>,
+    pool: Arc<FramePool>,
 ) -> (Receiver<Yuv420Frame>, JoinHandle<Result<(), String>>) {
     let (tx, rx) = sync_channel(QUEUE);
     let reader = std::thread::spawn(move || {
         loop {
-            let mut frame = spare
-                .try_recv()
-                .unwrap_or_else(|_| Yuv420Frame::zeroed(width, height));
+            let mut frame = pool.take();
             if !read_frame(&mut input, &mut frame).map_err(|e| e.to_string())?
                 || tx.send(frame).is_err()
             {
@@ -196,12 +192,12 @@ fn spawn_reader(
     (rx, reader)
 }
 
-/// Writes frames on a thread of its own (as encoding does in a job), handing each one back
-/// to the reader (`spare`) once written.
+/// Writes frames on a thread of its own (as encoding does in a job), giving each one back to
+/// the `pool` once written.
 fn spawn_writer(
     mut output: impl Write + Send + 'static,
     header_line: String,
-    spare: SyncSender<Yuv420Frame>,
+    pool: Arc<FramePool>,
 ) -> (SyncSender<Yuv420Frame>, JoinHandle<std::io::Result<()>>) {
     let (tx, rx) = sync_channel::<Yuv420Frame>(QUEUE);
     let writer = std::thread::spawn(move || {
@@ -209,7 +205,7 @@ fn spawn_writer(
         output.write_all(b"\n")?;
         for frame in rx {
             write_frame(&mut output, &frame)?;
-            let _ = spare.try_send(frame);
+            pool.give_back(frame);
         }
         output.flush()
     });
@@ -229,10 +225,10 @@ fn run() -> Result<(), Box<dyn Error>> {
     );
     let header = read_header(&mut input)?;
     let (w, h) = (header.width, header.height);
-    // Room for every frame the inpainter can hold at once (its learning frames and look-ahead),
-    // so none is freed and mapped afresh after the burst that ends the learning.
-    let (spare_tx, spare_rx) = sync_channel(SPARE);
-    let (frames, reader) = spawn_reader(input, (w, h), spare_rx);
+    // Frames written are read into again; the fresh ones that the inpainter's learning frames
+    // need are faulted in on another core.
+    let pool = Arc::new(FramePool::new(w, h));
+    let (frames, reader) = spawn_reader(input, Arc::clone(&pool));
     let mut frames = frames.into_iter();
 
     // Frames read ahead for detection.
@@ -285,7 +281,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let mut inpainter = Inpainter::new(config, mask)?;
 
-    let (written, writer) = spawn_writer(output, header.line, spare_tx);
+    let (written, writer) = spawn_writer(output, header.line, pool);
     let write = |frame| written.send(frame).map_err(|_| "the output closed");
     for frame in held.into_iter().chain(frames) {
         for done in inpainter.push(frame)? {

@@ -11,6 +11,8 @@ use std::ops::{Deref, DerefMut};
 
 /// The size of a transparent huge page on the platforms that have them.
 const HUGE_PAGE: usize = 2 << 20;
+/// The size of a page, or less: the stride at which every page of a buffer is touched.
+const PAGE: usize = 4096;
 
 /// A zero-initialised byte buffer, on the heap or in a mapping of its own.
 pub(crate) enum PixelBuffer {
@@ -32,6 +34,19 @@ impl PixelBuffer {
             return buffer;
         }
         Self::Heap(vec![0; len])
+    }
+
+    /// A buffer of `len` zero bytes, every page of it faulted in now (by this thread) rather
+    /// than on first use.
+    pub(crate) fn zeroed_resident(len: usize) -> Self {
+        let mut buffer = Self::zeroed(len);
+        // A write to each page: a read would map the shared zero page and fault again on the
+        // first write. Behind `black_box`, as zeros stored over known zeros could be dropped.
+        let bytes: &mut [u8] = std::hint::black_box(&mut buffer);
+        for at in (0..len).step_by(PAGE) {
+            bytes[at] = 0;
+        }
+        buffer
     }
 
     /// A mapping whose length is whole huge pages (the kernel aligns such anonymous mappings to a

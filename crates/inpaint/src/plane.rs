@@ -195,6 +195,16 @@ impl Yuv420Frame {
         }
     }
 
+    /// [`Yuv420Frame::zeroed`], with its memory faulted in now rather than as it is filled.
+    pub(crate) fn zeroed_resident(width: usize, height: usize) -> Self {
+        let (cw, ch) = chroma_size(width, height);
+        Self {
+            width,
+            height,
+            pixels: PixelBuffer::zeroed_resident(width * height + 2 * cw * ch),
+        }
+    }
+
     /// Copies three planes (any strides) into a new frame; the chroma planes must be
     /// [`chroma_size`] of the luma size.
     pub fn from_planes(y: Plane<'_>, u: Plane<'_>, v: Plane<'_>) -> Result<Self, InpaintError> {

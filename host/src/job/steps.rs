@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use framejet_inpaint::{
-    InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect, Yuv420Frame,
-    chroma_size,
+    FramePool, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect,
+    Yuv420Frame, chroma_size,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -347,9 +347,9 @@ pub(crate) struct InpaintStage {
     /// copies (it holds dozens while it learns the mark), so the decoder's
     /// buffers go back at once.
     pending: std::collections::VecDeque<(u64, i64)>,
-    /// The inpainter's frames once copied out, refilled for the next
-    /// frames instead of allocating.
-    spare: Vec<Yuv420Frame>,
+    /// The frames handed to the inpainter: those it has returned are
+    /// refilled, fresh ones are faulted in ahead on another core.
+    pool: FramePool,
 }
 
 impl InpaintStage {
@@ -377,20 +377,15 @@ impl InpaintStage {
         Ok(Self {
             inpainter,
             pending: Default::default(),
-            spare: Vec::new(),
+            pool: FramePool::new(w, h),
         })
     }
 
     fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
-        let converted = match self.spare.pop() {
-            Some(mut spare) => {
-                spare
-                    .copy_from(planes_of(&frame).map_err(other)?)
-                    .map_err(other)?;
-                spare
-            }
-            None => to_inpaint_frame(&frame).map_err(other)?,
-        };
+        let mut converted = self.pool.take();
+        converted
+            .copy_from(planes_of(&frame).map_err(other)?)
+            .map_err(other)?;
         self.pending.push_back((frame.index, frame.pts_us));
         drop(frame);
         let done = self.inpainter.push(converted).map_err(other)?;
@@ -418,7 +413,7 @@ impl InpaintStage {
             .map_err(other)?;
             (frame.index, frame.pts_us) = (index, pts_us);
             out.push(frame);
-            self.spare.push(result);
+            self.pool.give_back(result);
         }
         Ok(())
     }
