@@ -266,7 +266,7 @@ impl Stencils {
     /// Optimised path of [`relax_reference`] over the level these stencils were built for,
     /// bit for bit the same: a pixel's neighbours all have the other colour, so the order
     /// within a colour does not matter, and each sum adds the neighbours in the reference's
-    /// order. The level is split by colour, swept, and its unknown pixels written back.
+    /// order. The level is split by colour, swept, and put back together.
     pub(crate) fn relax(&self, v: &mut [f32], sweeps: usize) {
         relax_split(self, v, sweeps);
     }
