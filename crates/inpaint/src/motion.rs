@@ -116,6 +116,8 @@ pub(crate) struct MotionSearch {
     fine_points: Vec<(u32, u32)>,
     /// Ring just outside the mask (thinned to a bounded count).
     ring: Vec<(u32, u32)>,
+    /// The ring's bounds.
+    ring_bounds: Option<Bounds>,
     max_motion: usize,
 }
 
@@ -234,6 +236,7 @@ impl MotionSearch {
             blocked: Blocked::new(blocked, w, h),
             fine_points: thin(band_points.clone(), MAX_POINTS / 4),
             points: thin(band_points, MAX_POINTS),
+            ring_bounds: Bounds::of_points(ring.iter().copied()),
             ring: thin(ring, MAX_POINTS / 2),
             max_motion,
         }
@@ -361,6 +364,24 @@ impl MotionSearch {
         if motion.dx.fract() == 0.0 && motion.dy.fract() == 0.0 {
             // Whole pixels, read as they are: what `sample` returns there.
             let (dx, dy) = (motion.dx as isize, motion.dy as isize);
+            let moved_inside = self.ring_bounds.is_some_and(|r| {
+                let (x0, y0) = (r.x0 as isize + dx, r.y0 as isize + dy);
+                let (x1, y1) = (r.x1 as isize + dx, r.y1 as isize + dy);
+                x0 >= 0 && y0 >= 0 && x1 <= self.w as isize && y1 <= self.h as isize
+            });
+            if moved_inside {
+                // Every moved point is inside the crop: one offset, and only the mark hides.
+                let offset = dy * self.w as isize + dx;
+                for &(x, y) in &self.ring {
+                    let i = y as usize * self.w + x as usize;
+                    let moved = i.wrapping_add_signed(offset);
+                    if !self.blocked.at_index(moved) {
+                        sum += (f32::from(a[i]) - f32::from(b[moved])).abs();
+                        n += 1;
+                    }
+                }
+                return enough(n, self.ring.len()).then(|| sum / n as f32);
+            }
             for &(x, y) in &self.ring {
                 let (sx, sy) = (x as isize + dx, y as isize + dy);
                 if self.blocked.clear_pixel(sx, sy) {

@@ -151,7 +151,13 @@ impl Blocked {
 
     /// Whether pixel (`x`, `y`) is not background.
     pub fn at(&self, x: usize, y: usize) -> bool {
-        self.exact[y * self.w + x] != 0
+        self.at_index(y * self.w + x)
+    }
+
+    /// Whether the pixel at index `i` (`y * w + x`) is not background.
+    #[inline]
+    pub fn at_index(&self, i: usize) -> bool {
+        self.exact[i] != 0
     }
 
     /// Whether whole pixel (`x`, `y`) is inside and background: [`clear`](Self::clear) at
