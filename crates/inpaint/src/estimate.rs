@@ -51,7 +51,7 @@ use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size};
 use crate::region::{Crop, Region};
-use crate::sampling::{Blocked, sample};
+use crate::sampling::{Blocked, runs_of, sample};
 
 /// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
 /// to whole pixels (exact samples, where interpolation would soften texture).
@@ -147,6 +147,8 @@ struct PlaneJob {
     bounds: Bounds,
     /// The mask on this plane, cropped to `bounds`.
     bits: Vec<u8>,
+    /// Per row of `bounds`, the runs of masked columns (bounds coordinates).
+    runs: Vec<Vec<(u32, u32)>>,
     /// The working region on this plane: frames are cropped to it.
     region: Bounds,
     /// The mask grown by one pixel, cropped to the region: not background.
@@ -162,9 +164,13 @@ impl PlaneJob {
         } else {
             mask.bounds().halved(w, h)
         };
-        let bits = (bounds.y0..bounds.y1)
+        let bits: Vec<u8> = (bounds.y0..bounds.y1)
             .flat_map(|y| &plane_bits[y * w + bounds.x0..y * w + bounds.x1])
             .copied()
+            .collect();
+        let runs = bits
+            .chunks(bounds.width().max(1))
+            .map(|row| runs_of(row, true))
             .collect();
         let r = region.bounds(index);
         let grown = morph::dilate(
@@ -179,6 +185,7 @@ impl PlaneJob {
             h,
             bounds,
             bits,
+            runs,
             region: r,
             blocked: Blocked::new(grown, r.width(), r.height()),
         }
@@ -229,7 +236,7 @@ fn accumulate_row(
 ) {
     let b = job.bounds;
     let n = b.width();
-    let runs = masked_runs(&job.bits[(y - b.y0) * n..][..n]);
+    let runs = &job.runs[y - b.y0];
     if runs.is_empty() {
         return;
     }
@@ -243,12 +250,12 @@ fn accumulate_row(
         if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
             let (dx, dy) = (d.dx as isize, d.dy as isize);
             // Frame t's pixels against frame s's at the moved position, and back.
-            whole.add(job, &runs, lines.as_ref(), cy, (dx, dy), ps, pt);
-            whole.add(job, &runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
+            whole.add(job, runs, lines.as_ref(), cy, (dx, dy), ps, pt);
+            whole.add(job, runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
             continue;
         }
         let weight = sample_weight(d);
-        for j in runs.iter().flat_map(|&(j0, j1)| j0..j1) {
+        for j in runs.iter().flat_map(|&(j0, j1)| j0 as usize..j1 as usize) {
             let cx = cx0 + j;
             let mut add = |bg: f32, obs: u8| {
                 if lines
@@ -276,23 +283,6 @@ fn accumulate_row(
             }
         }
     }
-}
-
-/// The runs `[start, end)` of set bytes in one row of mask bits.
-fn masked_runs(bits: &[u8]) -> Vec<(usize, usize)> {
-    let mut runs = Vec::new();
-    let mut start = None;
-    for (j, &bit) in bits.iter().chain(std::iter::once(&0)).enumerate() {
-        match (bit != 0, start) {
-            (true, None) => start = Some(j),
-            (false, Some(s)) => {
-                runs.push((s, j));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    runs
 }
 
 /// One row's fitted lines as columns, for the second pass's outlier test; a pixel without a
@@ -391,7 +381,7 @@ impl<'a> WholeRow<'a> {
     fn add(
         &mut self,
         job: &PlaneJob,
-        runs: &[(usize, usize)],
+        runs: &[(u32, u32)],
         lines: Option<&RowLines>,
         cy: usize,
         (dx, dy): (isize, isize),

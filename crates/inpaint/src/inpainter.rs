@@ -269,6 +269,9 @@ struct Engine {
     planes: [PlaneSetup; 3],
     /// Whether any plane has holes to fill (else only un-blending runs).
     has_holes: bool,
+    /// Pixels of every frame (all planes) un-blended, and holes.
+    unblended_per_frame: u64,
+    holes_per_frame: u64,
     /// Crops of frames `emitted - memory .. pushed`.
     kept: VecDeque<Kept>,
     /// Un-blended frames not yet output: `emitted .. pushed`.
@@ -373,8 +376,22 @@ impl Engine {
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
+        let unblended_per_frame = planes
+            .iter()
+            .map(|setup| {
+                setup
+                    .inversion
+                    .kind
+                    .iter()
+                    .filter(|&&k| k == PixelKind::Invert)
+                    .count() as u64
+            })
+            .sum();
+        let holes_per_frame = planes.iter().map(|p| p.holes.len() as u64).sum();
         Self {
             has_holes,
+            unblended_per_frame,
+            holes_per_frame,
             look_ahead: config.window,
             memory: config.memory,
             max_residual: config.max_residual,
@@ -669,24 +686,11 @@ impl Engine {
             })
             .collect();
 
-        let unblended: u64 = self
-            .planes
-            .iter()
-            .map(|setup| {
-                setup
-                    .inversion
-                    .kind
-                    .iter()
-                    .filter(|&&k| k == PixelKind::Invert)
-                    .count() as u64
-            })
-            .sum();
-        let holes: u64 = self.planes.iter().map(|p| p.holes.len() as u64).sum();
         let mut out = Vec::with_capacity(n);
         for r in restored {
-            stats.unblended += unblended;
+            stats.unblended += self.unblended_per_frame;
             stats.from_other_frames += r.from_other_frames;
-            stats.spatial += holes - r.from_other_frames;
+            stats.spatial += self.holes_per_frame - r.from_other_frames;
             stats.frames += 1;
             self.previous_spatial = Some((first + out.len() as u64, r.spatial));
             out.push(r.frame);

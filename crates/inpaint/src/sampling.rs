@@ -80,24 +80,32 @@ pub(crate) struct Blocked {
     wide_runs: Vec<Vec<(u32, u32)>>,
 }
 
+/// The runs `[start, end)` of bytes of one row that are set (non-zero) when `set`, zero
+/// otherwise.
+pub(crate) fn runs_of(row: &[u8], set: bool) -> Vec<(u32, u32)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (x, &b) in row
+        .iter()
+        .chain(std::iter::once(&u8::from(!set)))
+        .enumerate()
+    {
+        match ((b != 0) == set, start) {
+            (true, None) => start = Some(x as u32),
+            (false, Some(s)) => {
+                runs.push((s, x as u32));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
 /// The runs of zeros in each `w`-pixel row of a bitmap.
 fn clear_runs(bits: &[u8], w: usize) -> Vec<Vec<(u32, u32)>> {
     bits.chunks(w.max(1))
-        .map(|row| {
-            let mut runs = Vec::new();
-            let mut start = None;
-            for (x, &b) in row.iter().chain(std::iter::once(&1)).enumerate() {
-                match (b == 0, start) {
-                    (true, None) => start = Some(x as u32),
-                    (false, Some(s)) => {
-                        runs.push((s, x as u32));
-                        start = None;
-                    }
-                    _ => {}
-                }
-            }
-            runs
-        })
+        .map(|row| runs_of(row, false))
         .collect()
 }
 
