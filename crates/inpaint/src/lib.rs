@@ -16,8 +16,9 @@
 //!    is processed;
 //! 2. picks a [`MarkModel`]: `Given` a logo image, `Estimate` from the video (the default,
 //!    which handles opaque marks too), or `Opaque`;
-//! 3. streams each segment through an [`Inpainter`]: [`Inpainter::push`] each frame, write
-//!    what it returns, then [`Inpainter::finish`].
+//! 3. streams each segment through an [`Inpainter`]: [`Inpainter::push`] each frame (read
+//!    into one taken from a [`FramePool`], given back once written), write what it returns,
+//!    then [`Inpainter::finish`].
 //!
 //! The per-pixel kernels (blend inversion, temporal fill, spatial fill) each have a scalar
 //! reference and an optimised CPU path, selectable with [`Kernels`] and tested against each
