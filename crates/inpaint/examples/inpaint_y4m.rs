@@ -2,6 +2,10 @@
 //! stdout. A stand-in for framejet's `inpaint` job step, used by the yardstick in
 //! `bench/inpaint/`.
 //!
+//! A stdin that is a regular file (`< marked.y4m`) is mapped rather than read, frame by frame:
+//! nothing is copied in, and only the pages around the mark are copied, when written. The file
+//! must not change while it is read.
+//!
 //! ```text
 //! ffmpeg -i marked.mkv -f yuv4mpegpipe - \
 //!   | cargo run --release -p framejet-inpaint --example inpaint_y4m -- --mask mask.png > out.y4m
@@ -20,8 +24,9 @@
 //! - `--reference`: run the scalar reference kernels.
 
 use std::error::Error;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -102,11 +107,13 @@ struct Header {
     width: usize,
     height: usize,
     line: String,
+    /// Bytes the line took in the stream, its newline included.
+    len: usize,
 }
 
 fn read_header(input: &mut impl BufRead) -> Result<Header, Box<dyn Error>> {
     let mut line = String::new();
-    input.read_line(&mut line)?;
+    let len = input.read_line(&mut line)?;
     let line = line.trim_end().to_string();
     let mut params = line.split(' ');
     if params.next() != Some("YUV4MPEG2") {
@@ -132,22 +139,84 @@ fn read_header(input: &mut impl BufRead) -> Result<Header, Box<dyn Error>> {
         width,
         height,
         line,
+        len,
     })
 }
 
-/// Reads the next frame into `frame`; `false` at the end of the stream.
-fn read_frame(input: &mut impl BufRead, frame: &mut Yuv420Frame) -> Result<bool, Box<dyn Error>> {
-    let mut tag = String::new();
-    if input.read_line(&mut tag)? == 0 {
-        return Ok(false);
+fn check_frame_tag(tag: &[u8]) -> Result<(), String> {
+    if tag.starts_with(b"FRAME") {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a FRAME marker, got `{}`",
+            String::from_utf8_lossy(tag).trim_end()
+        ))
     }
-    if !tag.starts_with("FRAME") {
-        return Err(format!("expected a FRAME marker, got `{}`", tag.trim_end()).into());
+}
+
+/// Where the frames come from.
+enum Frames {
+    /// A pipe: each frame is read into one from the pool.
+    Stream {
+        input: BufReader<std::io::Stdin>,
+        pool: Arc<FramePool>,
+    },
+    /// A regular file: each frame is mapped from it, copy-on-write, at `at`.
+    File {
+        file: std::fs::File,
+        at: u64,
+        width: usize,
+        height: usize,
+    },
+}
+
+impl Frames {
+    /// The next frame; `None` at the end of the stream.
+    fn next(&mut self) -> Result<Option<Yuv420Frame>, String> {
+        match self {
+            Self::Stream { input, pool } => {
+                let mut tag = Vec::new();
+                if input
+                    .read_until(b'\n', &mut tag)
+                    .map_err(|e| e.to_string())?
+                    == 0
+                {
+                    return Ok(None);
+                }
+                check_frame_tag(&tag)?;
+                let mut frame = pool.take();
+                for p in 0..3 {
+                    input
+                        .read_exact(frame.data_mut(p))
+                        .map_err(|e| format!("a frame is cut short: {e}"))?;
+                }
+                Ok(Some(frame))
+            }
+            Self::File {
+                file,
+                at,
+                width,
+                height,
+            } => {
+                let mut tag = [0; 256];
+                let n = file.read_at(&mut tag, *at).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Ok(None);
+                }
+                let Some(end) = tag[..n].iter().position(|&b| b == b'\n') else {
+                    return Err("a FRAME marker is cut short".into());
+                };
+                check_frame_tag(&tag[..end])?;
+                let offset = *at + end as u64 + 1;
+                // SAFETY: the input file is the caller's to keep unchanged while it is read,
+                // as for any tool that maps its input.
+                let frame = unsafe { Yuv420Frame::map_file(file, offset, *width, *height) }
+                    .map_err(|e| format!("a frame is cut short: {e}"))?;
+                *at = offset + frame.data(0).len() as u64 + 2 * frame.data(1).len() as u64;
+                Ok(Some(frame))
+            }
+        }
     }
-    for p in 0..3 {
-        input.read_exact(frame.data_mut(p))?;
-    }
-    Ok(true)
 }
 
 fn write_frame(out: &mut impl Write, frame: &Yuv420Frame) -> std::io::Result<()> {
@@ -172,32 +241,26 @@ fn main() -> ExitCode {
 const QUEUE: usize = 4;
 
 /// Reads frames on a thread of its own, so that reading overlaps the inpainting (as decoding
-/// does in a job), into frames from the `pool`. A read error ends the stream and is returned by
-/// the join handle.
-fn spawn_reader(
-    mut input: impl BufRead + Send + 'static,
-    pool: Arc<FramePool>,
-) -> (Receiver<Yuv420Frame>, JoinHandle<Result<(), String>>) {
+/// does in a job). A read error ends the stream and is returned by the join handle.
+fn spawn_reader(mut frames: Frames) -> (Receiver<Yuv420Frame>, JoinHandle<Result<(), String>>) {
     let (tx, rx) = sync_channel(QUEUE);
     let reader = std::thread::spawn(move || {
-        loop {
-            let mut frame = pool.take();
-            if !read_frame(&mut input, &mut frame).map_err(|e| e.to_string())?
-                || tx.send(frame).is_err()
-            {
-                return Ok(());
+        while let Some(frame) = frames.next()? {
+            if tx.send(frame).is_err() {
+                break;
             }
         }
+        Ok(())
     });
     (rx, reader)
 }
 
 /// Writes frames on a thread of its own (as encoding does in a job), giving each one back to
-/// the `pool` once written.
+/// the `pool`, if any, once written.
 fn spawn_writer(
     mut output: impl Write + Send + 'static,
     header_line: String,
-    pool: Arc<FramePool>,
+    pool: Option<Arc<FramePool>>,
 ) -> (SyncSender<Yuv420Frame>, JoinHandle<std::io::Result<()>>) {
     let (tx, rx) = sync_channel::<Yuv420Frame>(QUEUE);
     let writer = std::thread::spawn(move || {
@@ -205,7 +268,9 @@ fn spawn_writer(
         output.write_all(b"\n")?;
         for frame in rx {
             write_frame(&mut output, &frame)?;
-            pool.give_back(frame);
+            if let Some(pool) = &pool {
+                pool.give_back(frame);
+            }
         }
         output.flush()
     });
@@ -215,6 +280,12 @@ fn spawn_writer(
 fn run() -> Result<(), Box<dyn Error>> {
     let options = parse_args()?;
     let started = Instant::now();
+    let stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    // Where the stream starts in a file: not always its beginning.
+    let start = match stdin.metadata()?.file_type().is_file() {
+        true => Some((&stdin).stream_position()?),
+        false => None,
+    };
     // Small buffers: planes are read and written straight from and to the frames (reads and
     // writes at least as large as the buffer bypass it), one copy each way.
     let mut input = BufReader::with_capacity(1 << 16, std::io::stdin());
@@ -225,10 +296,27 @@ fn run() -> Result<(), Box<dyn Error>> {
     );
     let header = read_header(&mut input)?;
     let (w, h) = (header.width, header.height);
-    // Frames written are read into again; the fresh ones that the inpainter's learning frames
-    // need are faulted in on another core.
-    let pool = Arc::new(FramePool::new(w, h));
-    let (frames, reader) = spawn_reader(input, Arc::clone(&pool));
+    let (frames, pool) = if let Some(start) = start {
+        // A file is mapped rather than read: no copy in, no fresh memory for the frames held,
+        // and only the pages around the mark are copied, when written.
+        let frames = Frames::File {
+            file: stdin,
+            at: start + header.len as u64,
+            width: w,
+            height: h,
+        };
+        (frames, None)
+    } else {
+        // Frames written are read into again; the fresh ones that the inpainter's learning
+        // frames need are faulted in on another core.
+        let pool = Arc::new(FramePool::new(w, h));
+        let frames = Frames::Stream {
+            input,
+            pool: Arc::clone(&pool),
+        };
+        (frames, Some(pool))
+    };
+    let (frames, reader) = spawn_reader(frames);
     let mut frames = frames.into_iter();
 
     // Frames read ahead for detection.
@@ -281,7 +369,7 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let mut inpainter = Inpainter::new(config, mask)?;
 
-    let (written, writer) = spawn_writer(output, header.line, Arc::clone(&pool));
+    let (written, writer) = spawn_writer(output, header.line, pool.clone());
     let write = |frame| written.send(frame).map_err(|_| "the output closed");
     for frame in held.into_iter().chain(frames) {
         for done in inpainter.push(frame)? {

@@ -86,6 +86,8 @@ pub struct InpaintStats {
 pub struct Inpainter {
     config: InpaintConfig,
     mask: Mask,
+    /// Per plane, the rows of a frame that the inpainter writes to: those of the mask.
+    written_rows: [std::ops::Range<usize>; 3],
     phase: Phase,
     stats: InpaintStats,
 }
@@ -133,9 +135,12 @@ impl Inpainter {
                 mask,
             ),
         };
+        let Bounds { y0, y1, .. } = mask.bounds();
+        let chroma = y0 / 2..y1.div_ceil(2);
         Ok(Self {
             config,
             mask,
+            written_rows: [y0..y1, chroma.clone(), chroma],
             phase,
             stats: InpaintStats::default(),
         })
@@ -143,12 +148,15 @@ impl Inpainter {
 
     /// Takes the next frame; returns the frames that are ready, in order (none while the
     /// look-ahead fills up).
-    pub fn push(&mut self, frame: Yuv420Frame) -> Result<Vec<Yuv420Frame>, InpaintError> {
+    pub fn push(&mut self, mut frame: Yuv420Frame) -> Result<Vec<Yuv420Frame>, InpaintError> {
         check_size(
             || "the mask".into(),
             (self.mask.width(), self.mask.height()),
             (frame.width(), frame.height()),
         )?;
+        for (p, rows) in self.written_rows.iter().enumerate() {
+            frame.will_write(p, rows.clone());
+        }
         match &mut self.phase {
             Phase::Finished => Err(InpaintError::Finished),
             Phase::Running(engine) => Ok(engine.push(frame, &mut self.stats)),

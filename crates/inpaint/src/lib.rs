@@ -17,8 +17,8 @@
 //! 2. picks a [`MarkModel`]: `Given` a logo image, `Estimate` from the video (the default,
 //!    which handles opaque marks too), or `Opaque`;
 //! 3. streams each segment through an [`Inpainter`]: [`Inpainter::push`] each frame (read
-//!    into one taken from a [`FramePool`], given back once written), write what it returns,
-//!    then [`Inpainter::finish`].
+//!    into one taken from a [`FramePool`], given back once written, or mapped from a file with
+//!    [`Yuv420Frame::map_file`]), write what it returns, then [`Inpainter::finish`].
 //!
 //! The per-pixel kernels (blend inversion, temporal fill, spatial fill) each have a scalar
 //! reference and an optimised CPU path, selectable with [`Kernels`] and tested against each

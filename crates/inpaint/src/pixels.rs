@@ -1,4 +1,5 @@
-//! Pixel storage for owned frames: one zero-initialised buffer for all three planes.
+//! Pixel storage for frames: one buffer for all three planes, zero-initialised memory of the
+//! process's own, or a copy-on-write mapping of a file.
 //!
 //! A video step holds dozens of frames at once (the inpainter's learning window), each of them
 //! first touched as it is filled. At 1080p and up a frame's buffer is an anonymous mapping of its
@@ -6,6 +7,9 @@
 //! backed by transparent huge pages and the partly used last one stays in small pages. Filling a
 //! fresh 1080p frame costs about 250 page faults instead of 760, for no more memory than its
 //! pixels. Smaller buffers, and any mapping the system refuses, are plain heap allocations.
+//!
+//! A frame mapped from a file (a yuv4mpeg file) costs neither a copy nor fresh memory: its
+//! pages are the file's cached ones until written, and only those written are copied.
 
 use std::ops::{Deref, DerefMut};
 
@@ -22,6 +26,9 @@ pub(crate) enum PixelBuffer {
         map: memmap2::MmapMut,
         len: usize,
     },
+    /// A stretch of a file mapped copy-on-write: pages are read from the file as they are
+    /// first touched, and only those written are copied.
+    FileCopy(memmap2::MmapMut),
 }
 
 impl PixelBuffer {
@@ -49,6 +56,44 @@ impl PixelBuffer {
         buffer
     }
 
+    /// The `len` bytes at `offset` in `file`, mapped copy-on-write.
+    ///
+    /// # Safety
+    /// The file must stay as it is while the buffer lives: a page cut off by truncation raises
+    /// `SIGBUS` when touched, and a change shows through the pages not yet written.
+    pub(crate) unsafe fn map_file(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+    ) -> std::io::Result<Self> {
+        // SAFETY: the caller keeps the file unchanged while the mapping lives.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map_copy(file)?
+        };
+        Ok(Self::FileCopy(map))
+    }
+
+    /// Says that the bytes in `range` are about to be written. A buffer mapped from a file
+    /// copies their pages now, in one call: a page written after it was read faults again
+    /// for its copy, and that fault flushes the page from every core's TLB.
+    pub(crate) fn will_write(&mut self, range: std::ops::Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if let Self::FileCopy(map) = self {
+            // Only advice: where it fails, the pages are copied as they are written.
+            let _ = map.advise_range(memmap2::Advice::PopulateWrite, range.start, range.len());
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
+    }
+
+    /// Whether the buffer is memory of the process's own, worth filling again.
+    pub(crate) fn is_owned(&self) -> bool {
+        !matches!(self, Self::FileCopy(_))
+    }
+
     /// A mapping whose length is whole huge pages (the kernel aligns such anonymous mappings to a
     /// huge page), its huge pages that `len` fills advised to be backed by them; `None` where
     /// mapping fails. The last, partly used page stays in small pages, of which only those
@@ -70,6 +115,7 @@ impl Deref for PixelBuffer {
             Self::Heap(bytes) => bytes,
             #[cfg(target_os = "linux")]
             Self::Mapped { map, len } => &map[..*len],
+            Self::FileCopy(map) => map,
         }
     }
 }
@@ -80,6 +126,7 @@ impl DerefMut for PixelBuffer {
             Self::Heap(bytes) => bytes,
             #[cfg(target_os = "linux")]
             Self::Mapped { map, len } => &mut map[..*len],
+            Self::FileCopy(map) => map,
         }
     }
 }

@@ -205,6 +205,58 @@ impl Yuv420Frame {
         }
     }
 
+    /// A frame whose pixels are the tightly packed I420 bytes at `offset` in `file` (as in a
+    /// yuv4mpeg file), mapped copy-on-write rather than read: a page is read from the file
+    /// when first touched, and only the pages written to are copied. Fails if the file ends
+    /// before the frame does.
+    ///
+    /// # Safety
+    /// The file must not be truncated or changed while the frame lives: touching a page cut
+    /// off raises `SIGBUS`, and a change shows through the pages not yet written.
+    pub unsafe fn map_file(
+        file: &std::fs::File,
+        offset: u64,
+        width: usize,
+        height: usize,
+    ) -> std::io::Result<Self> {
+        let (cw, ch) = chroma_size(width, height);
+        let len = width * height + 2 * cw * ch;
+        let file_len = file.metadata()?.len();
+        if offset.saturating_add(len as u64) > file_len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file ends {} bytes into a {len}-byte frame",
+                    file_len.saturating_sub(offset)
+                ),
+            ));
+        }
+        Ok(Self {
+            width,
+            height,
+            // SAFETY: the caller keeps the file unchanged while the frame lives.
+            pixels: unsafe { PixelBuffer::map_file(file, offset, len)? },
+        })
+    }
+
+    /// Says that rows `rows` of plane `index` are about to be written (see
+    /// [`PixelBuffer::will_write`]); nothing to do for a frame of owned memory.
+    pub(crate) fn will_write(&mut self, index: usize, rows: std::ops::Range<usize>) {
+        let plane = self.plane_range(index);
+        let width = self.plane_size(index).0;
+        let start = plane.start + rows.start * width;
+        let end = (plane.start + rows.end * width).min(plane.end);
+        if start < end {
+            self.pixels.will_write(start..end);
+        }
+    }
+
+    /// Whether the frame's pixels are memory of the process's own (not a mapped file): worth
+    /// filling again rather than dropping.
+    pub(crate) fn is_owned(&self) -> bool {
+        self.pixels.is_owned()
+    }
+
     /// Copies three planes (any strides) into a new frame; the chroma planes must be
     /// [`chroma_size`] of the luma size.
     pub fn from_planes(y: Plane<'_>, u: Plane<'_>, v: Plane<'_>) -> Result<Self, InpaintError> {

@@ -68,10 +68,10 @@ impl FramePool {
             .unwrap_or_else(|| Yuv420Frame::zeroed(self.width, self.height))
     }
 
-    /// Gives a frame back for [`FramePool::take`] to hand out again. Frames of another size
-    /// are dropped.
+    /// Gives a frame back for [`FramePool::take`] to hand out again. Frames of another size,
+    /// and frames mapped from a file, are dropped.
     pub fn give_back(&self, frame: Yuv420Frame) {
-        if (frame.width(), frame.height()) == (self.width, self.height) {
+        if (frame.width(), frame.height()) == (self.width, self.height) && frame.is_owned() {
             self.returned
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -1,7 +1,10 @@
 //! The public surface: every bad mask, logo or frame is refused with its own error before any
-//! pixel is touched, and the stream gives back every frame, in order, whatever its length.
+//! pixel is touched, and the stream gives back every frame, in order, whatever its length and
+//! wherever its frames' pixels live.
 
 mod common;
+
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use common::*;
 use framejet_inpaint::{
@@ -176,4 +179,45 @@ fn every_frame_comes_back_in_order() {
             }
         }
     }
+}
+
+#[test]
+fn frames_mapped_from_a_file_are_restored_like_owned_ones_and_the_file_is_left_alone() {
+    let clean = clip(64, 48, 20, 2.0, 1.0, 0.0);
+    let marked = overlay(&clean, &semi_logo(0.6), 12, 10);
+    let mask = logo_mask(&semi_logo(0.6), 12, 10, 64, 48, 1);
+    // A yuv4mpeg-like layout: a header, then each frame after a marker, at offsets that are
+    // not page-aligned.
+    let mut bytes = b"HEADER\n".to_vec();
+    let mut offsets = Vec::new();
+    for frame in &marked {
+        bytes.extend_from_slice(b"FRAME\n");
+        offsets.push(bytes.len() as u64);
+        bytes.extend_from_slice(&frame.to_i420());
+    }
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&bytes).unwrap();
+
+    // SAFETY: the file is this test's own and is not changed while mapped.
+    let map = |at: u64| unsafe { Yuv420Frame::map_file(&file, at, 64, 48) };
+    let mapped: Vec<Yuv420Frame> = offsets.iter().map(|&at| map(at).unwrap()).collect();
+    assert_eq!(mapped, marked);
+    let config = InpaintConfig::default().mark(MarkModel::Estimate { frames: 10 });
+    let mut inpainter = Inpainter::new(config.clone(), mask.clone()).unwrap();
+    let mut out = Vec::new();
+    for frame in mapped {
+        out.extend(inpainter.push(frame).unwrap());
+    }
+    out.extend(inpainter.finish().unwrap());
+    assert_eq!(out, run(config, &mask, &marked));
+    assert_ne!(out, marked, "the mark was removed");
+
+    let mut on_disk = Vec::new();
+    (&file).seek(SeekFrom::Start(0)).unwrap();
+    (&file).read_to_end(&mut on_disk).unwrap();
+    assert!(on_disk == bytes, "writes to mapped frames stay in memory");
+    // A frame that the file cuts short is refused, not mapped.
+    let last = *offsets.last().unwrap();
+    let cut = map(last + 1).unwrap_err();
+    assert_eq!(cut.kind(), std::io::ErrorKind::UnexpectedEof, "{cut}");
 }
