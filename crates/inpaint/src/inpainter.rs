@@ -417,15 +417,16 @@ impl Engine {
         }
     }
 
+    /// Takes the next frame. The frames whose look-ahead is kept already are restored while
+    /// this one is un-blended, on another core: they no longer depend on it.
     fn push(&mut self, frame: Yuv420Frame, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
-        self.ingest(frame);
-        self.drain(stats)
-    }
-
-    /// Un-blends a frame, measures its motion and keeps it; emits nothing.
-    fn ingest(&mut self, frame: Yuv420Frame) {
-        let (frame, crop) = self.unblend(frame);
+        let ready = self.ready();
+        let runs = self.runs(ready);
+        let (restored, (frame, crop)) =
+            rayon::join(|| self.restore_runs(runs), || self.unblend(frame));
+        let out = self.emitted(restored, stats);
         self.keep(frame, crop, None);
+        out
     }
 
     /// Ingests the frames held while the mark was learnt, un-blending them in parallel. The
@@ -501,11 +502,14 @@ impl Engine {
 
     /// Emits the frames that have their look-ahead.
     fn drain(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
-        let ready = self
-            .pushed
+        self.emit(self.ready(), stats)
+    }
+
+    /// How many frames, from the next to emit on, have their look-ahead kept.
+    fn ready(&self) -> usize {
+        self.pushed
             .saturating_sub(self.look_ahead as u64)
-            .saturating_sub(self.emitted);
-        self.emit(ready as usize, stats)
+            .saturating_sub(self.emitted) as usize
     }
 
     fn finish(&mut self, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
@@ -651,11 +655,17 @@ impl Engine {
             .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual)
     }
 
-    /// Restores the next `n` frames and moves on. Each frame where the camera moved starts a
-    /// run of frames that depend only on each other (a still camera's fills carry over from
-    /// frame to frame); runs are restored in parallel, so the burst that ends the learning
-    /// uses every core.
+    /// Restores the next `n` frames and moves on.
     fn emit(&mut self, n: usize, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        let runs = self.runs(n);
+        let restored = self.restore_runs(runs);
+        self.emitted(restored, stats)
+    }
+
+    /// Takes the next `n` frames to restore, as runs. Each frame where the camera moved
+    /// starts a run of frames that depend only on each other (a still camera's fills carry
+    /// over from frame to frame).
+    fn runs(&mut self, n: usize) -> Vec<Run> {
         if n == 0 {
             return Vec::new();
         }
@@ -680,20 +690,33 @@ impl Engine {
                 run.frames.push((first + i as u64, frame));
             }
         }
-        let this = &*self;
-        let restored: Vec<Restored> = runs
-            .into_par_iter()
+        runs
+    }
+
+    /// Restores `runs`, in parallel (the burst that ends the learning uses every core), in
+    /// order.
+    fn restore_runs(&self, runs: Vec<Run>) -> Vec<Restored> {
+        runs.into_par_iter()
             .flat_map_iter(|run| {
                 let mut out: Vec<Restored> = Vec::with_capacity(run.frames.len());
                 for (t, frame) in run.frames {
                     let previous = out.last().map(|r| &r.spatial).or(run.carried.as_ref());
-                    let r = this.restore(t, frame, previous);
+                    let r = self.restore(t, frame, previous);
                     out.push(r);
                 }
                 out
             })
-            .collect();
+            .collect()
+    }
 
+    /// Counts the `restored` frames (the next ones) as emitted and returns them, forgetting
+    /// the frames and pairs no longer needed.
+    fn emitted(&mut self, restored: Vec<Restored>, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        if restored.is_empty() {
+            return Vec::new();
+        }
+        let first = self.emitted;
+        let n = restored.len();
         let mut out = Vec::with_capacity(n);
         for r in restored {
             stats.unblended += self.unblended_per_frame;
@@ -948,9 +971,7 @@ mod tests {
         let config = InpaintConfig::default().mark(MarkModel::Opaque);
         let engine = || {
             let mut engine = Engine::new(&config, &mask, None, None);
-            for frame in &frames {
-                engine.ingest(frame.clone());
-            }
+            engine.ingest_held(frames.clone(), None);
             engine
         };
         let (mut burst, mut one_by_one) = (engine(), engine());
