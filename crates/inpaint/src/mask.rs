@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use image::{ExtendedColorType, ImageFormat};
+use image::{DynamicImage, ExtendedColorType, ImageFormat};
 
 use crate::error::InpaintError;
 use crate::morph;
@@ -113,6 +113,10 @@ impl Bounds {
         };
         for y in 0..h {
             let row = &bits[y * w..(y + 1) * w];
+            // A whole-row OR first (vectorised): most rows of a mask are clear.
+            if row.iter().fold(0, |any, &v| any | v) == 0 {
+                continue;
+            }
             if let (Some(first), Some(last)) = (
                 row.iter().position(|&v| v != 0),
                 row.iter().rposition(|&v| v != 0),
@@ -185,8 +189,16 @@ impl Mask {
                 stride: width,
             });
         }
-        let luma: Vec<u8> = bits.iter().map(|&b| u8::from(b != 0)).collect();
-        let count = luma.iter().filter(|&&b| b != 0).count();
+        Self::from_flags(
+            width,
+            height,
+            bits.iter().map(|&b| u8::from(b != 0)).collect(),
+        )
+    }
+
+    /// A mask from one byte per luma pixel, each 0 or 1, of the right count.
+    fn from_flags(width: usize, height: usize, luma: Vec<u8>) -> Result<Self, InpaintError> {
+        let count = luma.iter().map(|&b| usize::from(b)).sum();
         let total = width * height;
         let bounds = Bounds::of_bits(&luma, width, height).ok_or(InpaintError::EmptyMask)?;
         if count as f64 > Self::MAX_FRACTION * total as f64 {
@@ -246,19 +258,28 @@ impl Mask {
                 frame_height: height,
             });
         }
-        let la = image.to_luma_alpha8();
-        let has_alpha = image.color().has_alpha() && la.pixels().any(|p| p.0[1] != 255);
-        let bits: Vec<u8> = la
-            .pixels()
-            .map(|p| {
-                u8::from(if has_alpha {
-                    p.0[1] > 127
-                } else {
-                    p.0[0] > 127
-                })
-            })
-            .collect();
-        Self::from_bits(width, height, &bits)
+        let flags = match image {
+            // The usual mask: greyscale, turned into flags where it lies.
+            DynamicImage::ImageLuma8(luma) => {
+                let mut flags = luma.into_raw();
+                flags.iter_mut().for_each(|v| *v = u8::from(*v > 127));
+                flags
+            }
+            image => {
+                let la = image.to_luma_alpha8();
+                let has_alpha = image.color().has_alpha() && la.pixels().any(|p| p.0[1] != 255);
+                la.pixels()
+                    .map(|p| {
+                        u8::from(if has_alpha {
+                            p.0[1] > 127
+                        } else {
+                            p.0[0] > 127
+                        })
+                    })
+                    .collect()
+            }
+        };
+        Self::from_flags(width, height, flags)
     }
 
     /// Writes the mask as an 8-bit greyscale PNG, white where masked (the format

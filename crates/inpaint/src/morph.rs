@@ -2,36 +2,75 @@
 //! square dilation and erosion, hole filling and connected components. Used to clean up detected
 //! marks, to grow masks by a safety margin and to find the ring of pixels around a mask.
 //!
-//! Everything is iterative (prefix sums, explicit queues): no recursion.
+//! Everything is iterative (whole-row passes, explicit queues): no recursion.
 
 /// Sets every pixel within `r` pixels (Chebyshev distance: a square window) of a set pixel.
+/// Row by row in both passes, each a few whole-row operations that vectorise: across, see
+/// [`grow_row`]; down, a count per column of the set pixels in the window of rows, adding the
+/// row entering it and taking away the row leaving it.
 pub(crate) fn dilate(bits: &[u8], w: usize, h: usize, r: usize) -> Vec<u8> {
-    if r == 0 {
+    if r == 0 || w == 0 {
         return bits.to_vec();
     }
     let mut horizontal = vec![0u8; w * h];
-    let mut prefix = vec![0u32; w.max(h) + 1];
-    for y in 0..h {
-        let row = &bits[y * w..(y + 1) * w];
-        for x in 0..w {
-            prefix[x + 1] = prefix[x] + u32::from(row[x] != 0);
-        }
-        for x in 0..w {
-            let (lo, hi) = (x.saturating_sub(r), (x + r + 1).min(w));
-            horizontal[y * w + x] = u8::from(prefix[hi] > prefix[lo]);
-        }
+    let mut scratch = (Vec::new(), Vec::new());
+    for (row, out) in bits.chunks_exact(w).zip(horizontal.chunks_exact_mut(w)) {
+        grow_row(row, r, out, &mut scratch);
+    }
+    let row = |y: usize| &horizontal[y * w..][..w];
+    let mut count = vec![0u32; w];
+    for y in 0..r.min(h) {
+        count
+            .iter_mut()
+            .zip(row(y))
+            .for_each(|(c, &b)| *c += u32::from(b));
     }
     let mut out = vec![0u8; w * h];
-    for x in 0..w {
-        for y in 0..h {
-            prefix[y + 1] = prefix[y] + u32::from(horizontal[y * w + x] != 0);
+    for (y, out) in out.chunks_exact_mut(w).enumerate() {
+        if y + r < h {
+            count
+                .iter_mut()
+                .zip(row(y + r))
+                .for_each(|(c, &b)| *c += u32::from(b));
         }
-        for y in 0..h {
-            let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
-            out[y * w + x] = u8::from(prefix[hi] > prefix[lo]);
+        if let Some(leaving) = y.checked_sub(r + 1) {
+            count
+                .iter_mut()
+                .zip(row(leaving))
+                .for_each(|(c, &b)| *c -= u32::from(b));
         }
+        out.iter_mut()
+            .zip(&count)
+            .for_each(|(o, &c)| *o = u8::from(c > 0));
     }
     out
+}
+
+/// Sets `out[x]` where any of `row[x - r ..= x + r]` is set. The row, with `r` clear pixels
+/// either side, is ORed with itself shifted by 1, 2, 4, … pixels, so that each pixel holds its
+/// window of the largest power of two `span` up to `2r + 1`; two such windows cover `2r + 1`.
+fn grow_row(row: &[u8], r: usize, out: &mut [u8], (a, b): &mut (Vec<u8>, Vec<u8>)) {
+    let len = row.len() + 2 * r;
+    a.clear();
+    a.resize(r, 0);
+    a.extend(row.iter().map(|&v| u8::from(v != 0)));
+    a.resize(len, 0);
+    b.resize(len, 0);
+    let mut span = 1;
+    while 2 * span <= 2 * r + 1 {
+        // b[x] = a[x] | a[x + span]: the window [x, x + 2 span).
+        let (head, tail) = b.split_at_mut(len - span);
+        head.iter_mut()
+            .zip(a.iter().zip(&a[span..]))
+            .for_each(|(o, (&p, &q))| *o = p | q);
+        tail.copy_from_slice(&a[len - span..]);
+        std::mem::swap(a, b);
+        span *= 2;
+    }
+    let far = 2 * r + 1 - span;
+    out.iter_mut()
+        .zip(a.iter().zip(&a[far..]))
+        .for_each(|(o, (&p, &q))| *o = p | q);
 }
 
 /// Clears every pixel within `r` pixels of a clear pixel; the outside of the image counts as set,
@@ -160,6 +199,24 @@ mod tests {
             square(12, 10, 4, 4, 3)
         );
         assert_eq!(open(&square(12, 10, 4, 4, 1), 12, 10, 1), vec![0; 120]);
+    }
+
+    #[test]
+    fn dilation_sets_what_a_square_window_reaches() {
+        let (w, h) = (23, 17);
+        // A fixed scatter of points, some on the borders.
+        let bits: Vec<u8> = (0..w * h).map(|i| u8::from((i * 7919) % 31 == 0)).collect();
+        for r in 0..5 {
+            let grown = dilate(&bits, w, h, r);
+            for y in 0..h {
+                for x in 0..w {
+                    let reached = (y.saturating_sub(r)..(y + r + 1).min(h)).any(|sy| {
+                        (x.saturating_sub(r)..(x + r + 1).min(w)).any(|sx| bits[sy * w + sx] != 0)
+                    });
+                    assert_eq!(grown[y * w + x], u8::from(reached), "({x}, {y}), r {r}");
+                }
+            }
+        }
     }
 
     #[test]

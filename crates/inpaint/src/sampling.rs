@@ -112,24 +112,27 @@ fn clear_runs(bits: &[u8], w: usize) -> Vec<Vec<(u32, u32)>> {
 impl Blocked {
     /// From a `w`x`h` bitmap (1 = not background).
     pub fn new(exact: Vec<u8>, w: usize, h: usize) -> Self {
-        // Separably: any blocked pixel in the footprint's columns, then in its rows. A footprint
-        // that leaves the plane is blocked too.
-        let after = TAPS - BEFORE - 1;
-        let interior = |x: usize, len: usize| x >= BEFORE && x + after < len;
+        // Separably: any blocked pixel in the footprint's columns, then in its rows, each an OR
+        // of shifted rows. A footprint that leaves the plane is blocked too.
+        let interior = |len: usize| BEFORE..(len + BEFORE + 1).saturating_sub(TAPS).max(BEFORE);
         let mut across = vec![1u8; w * h];
-        for (out, row) in across
+        let rows = across
             .chunks_exact_mut(w.max(1))
-            .zip(exact.chunks_exact(w.max(1)))
-        {
-            for x in (0..w).filter(|&x| interior(x, w)) {
-                out[x] = u8::from(row[x - BEFORE..=x + after].iter().any(|&b| b != 0));
+            .zip(exact.chunks_exact(w.max(1)));
+        for (out, row) in rows.filter(|_| w >= TAPS) {
+            let out = &mut out[interior(w)];
+            out.fill(0);
+            for k in 0..TAPS {
+                out.iter_mut().zip(&row[k..]).for_each(|(o, &b)| *o |= b);
             }
+            out.iter_mut().for_each(|o| *o = u8::from(*o != 0));
         }
         let mut wide = vec![1u8; w * h];
-        for y in (0..h).filter(|&y| interior(y, h)) {
-            for x in 0..w {
-                let touched = (y - BEFORE..=y + after).any(|yy| across[yy * w + x] != 0);
-                wide[y * w + x] = u8::from(touched);
+        for y in interior(h) {
+            let out = &mut wide[y * w..][..w];
+            out.fill(0);
+            for row in across[(y - BEFORE) * w..][..TAPS * w].chunks_exact(w.max(1)) {
+                out.iter_mut().zip(row).for_each(|(o, &a)| *o |= a);
             }
         }
         let (exact_runs, wide_runs) = (clear_runs(&exact, w), clear_runs(&wide, w));
@@ -223,6 +226,11 @@ mod tests {
 
     #[test]
     fn the_wide_map_is_the_footprint_of_every_blocked_pixel() {
+        // Planes too small for any footprint are blocked everywhere.
+        for (w, h) in [(0, 0), (1, 1), (2, 5), (5, 2), (3, 3)] {
+            let b = Blocked::new(vec![0; w * h], w, h);
+            assert!((0..h).all(|y| b.clear_runs(y as i32, false).is_empty()));
+        }
         let (w, h) = (23, 17);
         let bits: Vec<u8> = (0..w * h).map(|i| u8::from(i * 7919 % 31 == 0)).collect();
         let b = Blocked::new(bits.clone(), w, h);
