@@ -309,7 +309,13 @@ impl RowLines {
     /// lines are finite, so no comparison meets a NaN).
     #[inline]
     fn accepts(&self, j: usize, obs: f32, bg: f32) -> bool {
-        (obs - self.c[j] - self.k[j] * bg).abs() <= self.tolerance[j]
+        Self::fits(self.k[j], self.c[j], self.tolerance[j], obs, bg)
+    }
+
+    /// Whether sample (`bg`, `obs`) is within `tolerance` of the line `obs = k * bg + c`.
+    #[inline(always)]
+    fn fits(k: f32, c: f32, tolerance: f32, obs: f32, bg: f32) -> bool {
+        (obs - c - k * bg).abs() <= tolerance
     }
 }
 
@@ -415,9 +421,15 @@ impl<'a> WholeRow<'a> {
                 let obs = &observed[cx0 + j..][..len];
                 match lines {
                     None => self.add_run(j, bg, obs, |_| true),
-                    Some(lines) => self.add_run(j, bg, obs, |i| {
-                        lines.accepts(j + i, f32::from(obs[i]), f32::from(bg[i]))
-                    }),
+                    Some(lines) => {
+                        // The run's own columns of the lines, so that the loop vectorises.
+                        let (k, c) = (&lines.k[j..][..len], &lines.c[j..][..len]);
+                        let tolerance = &lines.tolerance[j..][..len];
+                        self.add_run(j, bg, obs, |i| {
+                            let (obs, bg) = (f32::from(obs[i]), f32::from(bg[i]));
+                            RowLines::fits(k[i], c[i], tolerance[i], obs, bg)
+                        })
+                    }
                 }
             }
         }
