@@ -404,7 +404,7 @@ impl<'a> WholeRow<'a> {
         // Only the columns whose moved position is clear give samples: between frames a few
         // pixels apart, a thin strip along the mark's edge. Crop column of bounds column j:
         // cx0 + j; of its moved position: cx0 + j + dx.
-        let clear = job.blocked.clear_runs(fy as i32, true);
+        let clear = job.blocked.clear_runs(fy as i32);
         let cx0 = job.bounds.x0 - job.region.x0;
         let shift = cx0 as isize + dx;
         for &(j0, j1) in runs {

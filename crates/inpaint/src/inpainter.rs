@@ -37,7 +37,7 @@ use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size, to_pixel};
 use crate::region::Crop;
 use crate::sampling::Blocked;
-use crate::temporal::{self, OpenRuns, Source};
+use crate::temporal::{self, OpenHoles, Source};
 
 /// Motions this close to whole pixels (on luma) count as copies when ordering sources.
 const WHOLE_ENOUGH: f32 = 0.1;
@@ -257,8 +257,10 @@ struct PlaneSetup {
     /// Stencils of the fill region with every hole pixel open: the shape of a still camera's
     /// warm starts, frame after frame.
     open_stencils: Option<fill::Stencils>,
-    /// Every hole pixel as open runs: where each frame's temporal fill starts.
-    open_runs: OpenRuns,
+    /// Every hole pixel open: where each frame's temporal fill starts.
+    open: OpenHoles,
+    /// The holes as runs along rows (see `temporal::hole_runs`).
+    hole_runs: Vec<(usize, u32, u32, u32)>,
 }
 
 /// A frame kept as a source of background: un-blended, cropped to the working region.
@@ -355,7 +357,8 @@ impl Engine {
             let open_stencils = fill_region.map(|r| {
                 fill::Stencils::new(&unknown_map(r, &holes, &none_filled), r.width(), r.height())
             });
-            let open_runs = OpenRuns::new(&holes, &none_filled);
+            let open = OpenHoles::new(&holes, &none_filled);
+            let hole_runs = temporal::hole_runs(&holes);
             // Luma holes get a one-pixel safety margin against the mark's soft or smeared
             // edges; a chroma pixel already spans two luma pixels.
             let (cw, ch) = region.size(p);
@@ -380,7 +383,8 @@ impl Engine {
                 blocked,
                 fill_region,
                 open_stencils,
-                open_runs,
+                open,
+                hole_runs,
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
@@ -592,7 +596,7 @@ impl Engine {
         let mut accepted = Vec::new();
         // Without luma holes (chroma only), every usable source is taken.
         let luma_holes = !filled.is_empty();
-        let mut open = self.planes[0].open_runs.clone();
+        let mut open = self.planes[0].open.clone();
         for s in ordered {
             if luma_holes && open.is_empty() {
                 break;
@@ -605,14 +609,15 @@ impl Engine {
             let source = self.source(0, s, m.motion);
             let w = self.planes[0].w;
             match self.kernels {
-                Kernels::Optimised => open.fill_from(luma, w, filled, &source),
+                Kernels::Optimised => open.fill_from(luma, w, &source),
                 Kernels::Reference => {
                     let holes = &self.planes[0].holes;
                     temporal::fill_reference(luma, w, holes, filled, &[source]);
-                    open = OpenRuns::new(holes, filled);
+                    open = OpenHoles::new(holes, filled);
                 }
             }
         }
+        open.mark_filled(&self.planes[0].hole_runs, filled);
         accepted
     }
 
@@ -637,9 +642,14 @@ impl Engine {
     fn temporal(&self, target: &mut [u8], p: usize, filled: &mut [bool], sources: &[Source<'_>]) {
         let setup = &self.planes[p];
         match self.kernels {
-            Kernels::Optimised => {
-                temporal::fill(target, setup.w, setup.open_runs.clone(), filled, sources)
-            }
+            Kernels::Optimised => temporal::fill(
+                target,
+                setup.w,
+                &setup.hole_runs,
+                setup.open.clone(),
+                filled,
+                sources,
+            ),
             Kernels::Reference => {
                 temporal::fill_reference(target, setup.w, &setup.holes, filled, sources)
             }
@@ -886,7 +896,7 @@ fn still_fill(
 ) -> Vec<f32> {
     let (w, rw) = (setup.w, region.width());
     let at = |x: u32, y: u32| (y as usize - region.y0) * rw + x as usize - region.x0;
-    let runs = setup.open_runs.runs();
+    let runs = &setup.hole_runs;
     for &(hole, y, x, len) in runs {
         let len = len as usize;
         values[at(x, y)..][..len].copy_from_slice(&previous[hole..][..len]);

@@ -75,9 +75,56 @@ pub(crate) struct Blocked {
     /// 1 where an interpolated read at (x + fraction, y + fraction) would touch such a pixel
     /// or leave the plane.
     wide: Vec<u8>,
-    /// Per row, the runs `[start, end)` of clear pixels of `exact` and of `wide`.
+    /// Per row, the runs `[start, end)` of clear pixels of `exact`.
     exact_runs: Vec<Vec<(u32, u32)>>,
-    wide_runs: Vec<Vec<(u32, u32)>>,
+    /// The clear pixels of `exact` and of `wide`, one bit each.
+    exact_bits: ClearBits,
+    wide_bits: ClearBits,
+}
+
+/// The clear pixels of a map, one bit each (bit `x % 64` of word `x / 64` of a row), so that a
+/// row's worth of reads is tested a word at a time.
+pub(crate) struct ClearBits {
+    /// Words per row.
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl ClearBits {
+    /// From a `w`-pixel-wide map, 0 = clear.
+    fn new(map: &[u8], w: usize) -> Self {
+        let words = w.div_ceil(64);
+        let mut bits = Vec::with_capacity(words * (map.len() / w.max(1)));
+        for row in map.chunks_exact(w.max(1)) {
+            for chunk in row.chunks(64) {
+                let clear = chunk.iter().enumerate();
+                bits.push(clear.fold(0, |word, (k, &v)| word | (u64::from(v == 0) << k)));
+            }
+        }
+        Self { words, bits }
+    }
+
+    /// Row `y`'s words; empty outside the map.
+    #[inline]
+    pub fn row(&self, y: i32) -> &[u64] {
+        usize::try_from(y)
+            .ok()
+            .and_then(|y| self.bits.get(y * self.words..(y + 1) * self.words))
+            .unwrap_or_default()
+    }
+
+    /// The 64 bits of `row` from bit `64 * word + shift` on (`shift` < 64): pixels outside
+    /// the row are not clear.
+    #[inline]
+    pub fn word_at(row: &[u64], word: isize, shift: u32) -> u64 {
+        let get = |i: isize| usize::try_from(i).ok().and_then(|i| row.get(i)).copied();
+        let low = get(word).unwrap_or(0);
+        if shift == 0 {
+            low
+        } else {
+            (low >> shift) | (get(word + 1).unwrap_or(0) << (64 - shift))
+        }
+    }
 }
 
 /// The runs `[start, end)` of bytes of one row that are set (non-zero) when `set`, zero
@@ -135,28 +182,33 @@ impl Blocked {
                 out.iter_mut().zip(row).for_each(|(o, &a)| *o |= a);
             }
         }
-        let (exact_runs, wide_runs) = (clear_runs(&exact, w), clear_runs(&wide, w));
         Self {
             w,
             h,
+            exact_runs: clear_runs(&exact, w),
+            exact_bits: ClearBits::new(&exact, w),
+            wide_bits: ClearBits::new(&wide, w),
             exact,
             wide,
-            exact_runs,
-            wide_runs,
         }
     }
 
-    /// Runs of columns `[start, end)` in row `y` where a read is background only: whole-pixel
-    /// reads (`whole`) or interpolated ones whose top-left support pixel is in that column.
+    /// Runs of columns `[start, end)` in row `y` where a whole-pixel read is background only.
     /// Empty outside the plane.
-    pub fn clear_runs(&self, y: i32, whole: bool) -> &[(u32, u32)] {
-        if y < 0 || y >= self.h as i32 {
-            return &[];
-        }
+    pub fn clear_runs(&self, y: i32) -> &[(u32, u32)] {
+        usize::try_from(y)
+            .ok()
+            .and_then(|y| self.exact_runs.get(y))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The columns where a read is background only, one bit each: whole-pixel reads
+    /// (`whole`), or interpolated ones whose top-left support pixel is in that column.
+    pub fn clear_bits(&self, whole: bool) -> &ClearBits {
         if whole {
-            &self.exact_runs[y as usize]
+            &self.exact_bits
         } else {
-            &self.wide_runs[y as usize]
+            &self.wide_bits
         }
     }
 
@@ -219,9 +271,24 @@ mod tests {
             !b.clear(8.5, 5.0) && !b.clear(11.5, 5.0) && b.clear(12.5, 5.0) && b.clear(7.5, 5.0)
         );
         assert!(!b.clear(0.5, 2.0) && b.clear(0.0, 2.0) && !b.clear(-1.0, 2.0));
-        assert_eq!(b.clear_runs(5, true), &[(0, 10), (11, 20)]);
-        assert_eq!(b.clear_runs(5, false), &[(1, 8), (12, 18)]);
-        assert_eq!(b.clear_runs(0, false), &[] as &[(u32, u32)]);
+        assert_eq!(b.clear_runs(5), &[(0, 10), (11, 20)]);
+        let bits = |ranges: &[(u32, u32)]| {
+            ranges
+                .iter()
+                .fold(0, |w, &(a, z)| w | ((1 << z) - (1 << a)))
+        };
+        assert_eq!(b.clear_bits(true).row(5), &[bits(&[(0, 10), (11, 20)])]);
+        assert_eq!(b.clear_bits(false).row(5), &[bits(&[(1, 8), (12, 18)])]);
+        assert_eq!(b.clear_bits(false).row(0), &[0]);
+        assert_eq!(b.clear_bits(false).row(-1), &[] as &[u64]);
+        assert_eq!(b.clear_bits(true).row(10), &[] as &[u64]);
+        // A word read across words and outside the row.
+        let row = [u64::MAX, 0b1011];
+        assert_eq!(ClearBits::word_at(&row, 1, 0), 0b1011);
+        assert_eq!(ClearBits::word_at(&row, 0, 62), 0b101111);
+        assert_eq!(ClearBits::word_at(&row, -1, 63), !0 << 1);
+        assert_eq!(ClearBits::word_at(&row, -1, 1), 1 << 63);
+        assert_eq!(ClearBits::word_at(&row, 2, 0), 0);
     }
 
     #[test]
@@ -229,7 +296,8 @@ mod tests {
         // Planes too small for any footprint are blocked everywhere.
         for (w, h) in [(0, 0), (1, 1), (2, 5), (5, 2), (3, 3)] {
             let b = Blocked::new(vec![0; w * h], w, h);
-            assert!((0..h).all(|y| b.clear_runs(y as i32, false).is_empty()));
+            let wide = b.clear_bits(false);
+            assert!((0..h).all(|y| wide.row(y as i32).iter().all(|&word| word == 0)));
         }
         let (w, h) = (23, 17);
         let bits: Vec<u8> = (0..w * h).map(|i| u8::from(i * 7919 % 31 == 0)).collect();

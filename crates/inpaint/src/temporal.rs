@@ -6,9 +6,10 @@
 //! the working region (`region.rs`). [`fill_reference`] is the scalar definition; [`fill`] is
 //! the CPU path with identical results.
 
+use crate::mask::Bounds;
 use crate::motion::Motion;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, floor, sample};
+use crate::sampling::{Blocked, ClearBits, floor, sample};
 
 /// A frame that may show background for the holes of the frame being restored.
 pub(crate) struct Source<'a> {
@@ -58,13 +59,14 @@ pub(crate) fn fill_reference(
     }
 }
 
-/// Optimised path of [`fill_reference`]: the holes still `open` (those not `filled`) filled
-/// from the sources in order. Same result as the reference given the same sources in the same
-/// order.
+/// Optimised path of [`fill_reference`]: the holes still `open` filled from the sources in
+/// order, and marked in `filled` (the holes `open` was built from, as [`hole_runs`]). Same result as the
+/// reference given the same sources in the same order.
 pub(crate) fn fill(
     target: &mut [u8],
     w: usize,
-    mut open: OpenRuns,
+    hole_runs: &[(usize, u32, u32, u32)],
+    mut open: OpenHoles,
     filled: &mut [bool],
     sources: &[Source<'_>],
 ) {
@@ -72,57 +74,94 @@ pub(crate) fn fill(
         if open.is_empty() {
             break;
         }
-        open.fill_from(target, w, filled, source);
+        open.fill_from(target, w, source);
     }
+    open.mark_filled(hole_runs, filled);
 }
 
-/// The hole pixels still open, as runs along rows: the state of the optimised temporal fill
-/// between sources, so that trying one more source costs in proportion to what is still
-/// open, not to the whole mark.
+/// The hole pixels still open, one bit each over the rows of their bounds: the state of the
+/// optimised temporal fill between sources. A source is tried on a row a 64-pixel word at a
+/// time (the open bits against the source's clear bits at the moved position), so trying one
+/// more source costs in proportion to the rows and words still open, not to the pixels.
 #[derive(Clone)]
-pub(crate) struct OpenRuns {
-    /// (index of the first hole, row, first column, length).
-    runs: Vec<(usize, u32, u32, u32)>,
-    next: Vec<(usize, u32, u32, u32)>,
+pub(crate) struct OpenHoles {
+    /// Plane column of bit 0 and plane row of row 0.
+    x0: u32,
+    y0: u32,
+    /// Words per row.
+    words: usize,
+    bits: Vec<u64>,
+    /// The rows with an open pixel, in order.
+    live: Vec<u32>,
 }
 
-impl OpenRuns {
-    /// The holes not yet `filled` (`holes` in scan order).
+impl OpenHoles {
+    /// The `holes` not yet `filled`.
     pub fn new(holes: &[(u32, u32)], filled: &[bool]) -> Self {
-        let mut runs: Vec<(usize, u32, u32, u32)> = Vec::new();
-        for (i, (&(x, y), &done)) in holes.iter().zip(filled.iter()).enumerate() {
-            if done {
-                continue;
-            }
-            match runs.last_mut() {
-                Some((_, ry, rx, len)) if *ry == y && *rx + *len == x => *len += 1,
-                _ => runs.push((i, y, x, 1)),
-            }
+        let open = || {
+            holes
+                .iter()
+                .zip(filled)
+                .filter(|&(_, &f)| !f)
+                .map(|(&h, _)| h)
+        };
+        let Some(bounds) = Bounds::of_points(open()) else {
+            return Self {
+                x0: 0,
+                y0: 0,
+                words: 0,
+                bits: Vec::new(),
+                live: Vec::new(),
+            };
+        };
+        let words = bounds.width().div_ceil(64);
+        let mut bits = vec![0u64; words * bounds.height()];
+        for (x, y) in open() {
+            let (c, r) = (x as usize - bounds.x0, y as usize - bounds.y0);
+            bits[r * words + c / 64] |= 1 << (c % 64);
         }
-        let next = Vec::with_capacity(runs.len());
-        Self { runs, next }
-    }
-
-    /// The open runs: (index of the first hole, row, first column, length).
-    pub fn runs(&self) -> &[(usize, u32, u32, u32)] {
-        &self.runs
+        let live = (0..bounds.height() as u32)
+            .filter(|&r| bits[r as usize * words..][..words].iter().any(|&b| b != 0))
+            .collect();
+        Self {
+            x0: bounds.x0 as u32,
+            y0: bounds.y0 as u32,
+            words,
+            bits,
+            live,
+        }
     }
 
     /// Whether every hole is filled.
     pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
+        self.live.is_empty()
     }
 
-    /// Fills what `source` shows of the open holes. Each run is intersected with the source
-    /// row's runs of clear pixels (the source's motion is one offset for every pixel), so only
-    /// the pixels the source reveals are visited; whole-pixel motion copies them directly.
-    pub fn fill_from(
-        &mut self,
-        target: &mut [u8],
-        w: usize,
-        filled: &mut [bool],
-        source: &Source<'_>,
-    ) {
+    /// Sets `filled` for the holes no longer open, given as runs along rows (see
+    /// [`hole_runs`]) of the holes this set was built from.
+    pub fn mark_filled(&self, runs: &[(usize, u32, u32, u32)], filled: &mut [bool]) {
+        for &(first, y, x, len) in runs {
+            let filled = &mut filled[first..][..len as usize];
+            let row = y
+                .checked_sub(self.y0)
+                .and_then(|r| self.bits.get(r as usize * self.words..)?.get(..self.words));
+            let (Some(row), Some(c0)) = (row, x.checked_sub(self.x0)) else {
+                filled.fill(true);
+                continue;
+            };
+            for (c, done) in (c0 as usize..).zip(filled) {
+                let open = row
+                    .get(c / 64)
+                    .is_some_and(|word| word >> (c % 64) & 1 != 0);
+                *done |= !open;
+            }
+        }
+    }
+
+    /// Fills what `source` shows of the open holes: per row, the open bits that are clear in
+    /// the source row at the moved position (the motion is one offset for every pixel). Whole-
+    /// pixel motion copies those pixels directly.
+    pub fn fill_from(&mut self, target: &mut [u8], w: usize, source: &Source<'_>) {
         let (dx, dy) = (
             source.motion.dx - source.x0 as f32,
             source.motion.dy - source.y0 as f32,
@@ -130,58 +169,65 @@ impl OpenRuns {
         let whole = dx.fract() == 0.0 && dy.fract() == 0.0;
         // Whole columns and rows of the source's (top-left support) pixel: x + shift.
         let (shift_x, shift_y) = (floor(dx), floor(dy));
-        let next = &mut self.next;
-        for &(first, y, x0, len) in &self.runs {
-            let clear = source.blocked.clear_runs(y as i32 + shift_y, whole);
-            // Columns of the run in source coordinates: [a, b).
-            let (a, b) = (x0 as i32 + shift_x, (x0 + len) as i32 + shift_x);
-            let mut cursor = a;
-            // The clear runs that meet [a, b): those ending after `a`, up to the first that
-            // starts at or after `b` (a row of a text mark has dozens).
-            let first_clear = clear.partition_point(|&(_, c1)| c1 as i32 <= a);
-            for &(c0, c1) in &clear[first_clear..] {
-                if c0 as i32 >= b {
-                    break;
-                }
-                let (lo, hi) = ((c0 as i32).max(a), (c1 as i32).min(b));
-                if lo > cursor {
-                    next.push((
-                        first + (cursor - a) as usize,
-                        y,
-                        (cursor - shift_x) as u32,
-                        (lo - cursor) as u32,
-                    ));
-                }
-                let row = y as usize * w;
-                let (xa, xb) = ((lo - shift_x) as usize, (hi - shift_x) as usize);
-                if whole {
-                    let src_row = (y as i32 + shift_y) as usize * source.w;
-                    target[row + xa..row + xb].copy_from_slice(
-                        &source.plane[src_row + lo as usize..src_row + hi as usize],
-                    );
-                } else {
-                    let sy = y as f32 + dy;
-                    for x in xa..xb {
-                        target[row + x] =
-                            to_pixel(sample(source.plane, source.w, source.h, x as f32 + dx, sy));
+        let clear = source.blocked.clear_bits(whole);
+        // Where bit 0 of a row of this set falls in a source row.
+        let at = self.x0 as isize + shift_x as isize;
+        let (word0, shift) = (at.div_euclid(64), at.rem_euclid(64) as u32);
+        let mut kept = 0;
+        for k in 0..self.live.len() {
+            let r = self.live[k];
+            let y = self.y0 + r;
+            let source_row = clear.row(y as i32 + shift_y);
+            let open = &mut self.bits[r as usize * self.words..][..self.words];
+            let mut left = 0;
+            for (i, open) in open.iter_mut().enumerate() {
+                let shown = match *open {
+                    0 => 0,
+                    bits => bits & ClearBits::word_at(source_row, word0 + i as isize, shift),
+                };
+                let mut rest = shown;
+                while rest != 0 {
+                    let start = rest.trailing_zeros();
+                    let len = (rest >> start).trailing_ones();
+                    rest &= !(u64::MAX >> (64 - len) << start);
+                    let xa = (self.x0 + 64 * i as u32 + start) as usize;
+                    let row = y as usize * w;
+                    let target = &mut target[row + xa..][..len as usize];
+                    if whole {
+                        let sx = (xa as isize + shift_x as isize) as usize;
+                        let src_row = (y as i32 + shift_y) as usize * source.w;
+                        target.copy_from_slice(&source.plane[src_row + sx..][..len as usize]);
+                    } else {
+                        let sy = y as f32 + dy;
+                        for (k, out) in target.iter_mut().enumerate() {
+                            let sx = (xa + k) as f32 + dx;
+                            *out = to_pixel(sample(source.plane, source.w, source.h, sx, sy));
+                        }
                     }
                 }
-                let i = first + (lo - a) as usize;
-                filled[i..i + (hi - lo) as usize].fill(true);
-                cursor = hi;
+                *open &= !shown;
+                left |= *open;
             }
-            if cursor < b {
-                next.push((
-                    first + (cursor - a) as usize,
-                    y,
-                    (cursor - shift_x) as u32,
-                    (b - cursor) as u32,
-                ));
+            if left != 0 {
+                self.live[kept] = r;
+                kept += 1;
             }
         }
-        std::mem::swap(&mut self.runs, &mut self.next);
-        self.next.clear();
+        self.live.truncate(kept);
     }
+}
+
+/// Runs of hole pixels along rows, `(index of the first hole, row, first column, length)`,
+/// `holes` in scan order.
+pub(crate) fn hole_runs(holes: &[(u32, u32)]) -> Vec<(usize, u32, u32, u32)> {
+    let mut runs: Vec<(usize, u32, u32, u32)> = Vec::new();
+    for (i, &(x, y)) in holes.iter().enumerate() {
+        match runs.last_mut() {
+            Some((_, ry, rx, len)) if *ry == y && *rx + *len == x => *len += 1,
+            _ => runs.push((i, y, x, 1)),
+        }
+    }
+    runs
 }
 
 #[cfg(test)]
@@ -218,10 +264,71 @@ mod tests {
         let mut f1 = vec![false; holes.len()];
         let mut f2 = f1.clone();
         fill_reference(&mut t1, w, &holes, &mut f1, &sources);
-        fill(&mut t2, w, OpenRuns::new(&holes, &f2), &mut f2, &sources);
+        let runs = hole_runs(&holes);
+        fill(
+            &mut t2,
+            w,
+            &runs,
+            OpenHoles::new(&holes, &f2),
+            &mut f2,
+            &sources,
+        );
         assert_eq!((&t1, &f1), (&t2, &f2));
         assert!(f1.iter().all(|&f| f));
         assert_eq!(t1[2 * w + 7], a[2 * w + 8]);
         assert_eq!(t1[2 * w + 4], b[2 * w]);
+    }
+
+    #[test]
+    fn wide_holes_with_gaps_fill_as_the_reference_does_for_any_motion() {
+        // A plane 230 pixels wide whose holes span four 64-pixel words with gaps, a crop that
+        // starts inside the plane, and motions whole and fractional, either way, some beyond
+        // the crop.
+        let (w, h) = (230, 30);
+        let (cx, cy, cw, ch) = (5, 3, 220, 26);
+        let holes: Vec<(u32, u32)> = (8..22)
+            .flat_map(|y| (12..215).map(move |x| (x, y)))
+            .filter(|&(x, y)| (x + 3 * y) % 17 != 0 && !(100..104).contains(&x))
+            .collect();
+        let mut blocked = vec![0u8; cw * ch];
+        for &(x, y) in &holes {
+            blocked[(y as usize - cy) * cw + x as usize - cx] = 1;
+        }
+        let blocked = Blocked::new(blocked, cw, ch);
+        let planes: Vec<Vec<u8>> = (0..6)
+            .map(|k| (0..cw * ch).map(|i| (i * (7 + k) % 251) as u8).collect())
+            .collect();
+        let motions = [
+            (6.0, 2.0),
+            (-6.0, -2.0),
+            (1.5, 0.5),
+            (-70.0, 1.0),
+            (130.25, -3.75),
+            (-3.0, 0.0),
+        ];
+        let sources: Vec<Source<'_>> = planes
+            .iter()
+            .zip(motions)
+            .map(|(plane, (dx, dy))| Source {
+                plane,
+                blocked: &blocked,
+                w: cw,
+                h: ch,
+                x0: cx,
+                y0: cy,
+                motion: Motion::new(dx, dy),
+            })
+            .collect();
+        for n in 1..=sources.len() {
+            let mut t1: Vec<u8> = (0..w * h).map(|i| (i % 13) as u8).collect();
+            let mut t2 = t1.clone();
+            let mut f1 = vec![false; holes.len()];
+            let mut f2 = f1.clone();
+            fill_reference(&mut t1, w, &holes, &mut f1, &sources[..n]);
+            let runs = hole_runs(&holes);
+            fill(&mut t2, w, &runs, OpenHoles::new(&holes, &f2), &mut f2, &sources[..n]);
+            assert!(t1 == t2 && f1 == f2, "{n} sources");
+            assert!(f1.iter().any(|&f| f) && f1.iter().any(|&f| !f), "{n} sources");
+        }
     }
 }
