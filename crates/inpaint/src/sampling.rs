@@ -112,18 +112,18 @@ impl ClearBits {
             .and_then(|y| self.bits.get(y * self.words..(y + 1) * self.words))
             .unwrap_or_default()
     }
+}
 
-    /// The 64 bits of `row` from bit `64 * word + shift` on (`shift` < 64): pixels outside
-    /// the row are not clear.
-    #[inline]
-    pub fn word_at(row: &[u64], word: isize, shift: u32) -> u64 {
-        let get = |i: isize| usize::try_from(i).ok().and_then(|i| row.get(i)).copied();
-        let low = get(word).unwrap_or(0);
-        if shift == 0 {
-            low
-        } else {
-            (low >> shift) | (get(word + 1).unwrap_or(0) << (64 - shift))
-        }
+/// The 64 bits of a row of bits (bit `x % 64` of word `x / 64` for column `x`) from column
+/// `64 * word + shift` on (`shift` < 64); columns outside the row read as 0.
+#[inline]
+pub(crate) fn word_at(row: &[u64], word: isize, shift: u32) -> u64 {
+    let get = |i: isize| usize::try_from(i).ok().and_then(|i| row.get(i)).copied();
+    let low = get(word).unwrap_or(0);
+    if shift == 0 {
+        low
+    } else {
+        (low >> shift) | (get(word + 1).unwrap_or(0) << (64 - shift))
     }
 }
 
@@ -284,11 +284,11 @@ mod tests {
         assert_eq!(b.clear_bits(true).row(10), &[] as &[u64]);
         // A word read across words and outside the row.
         let row = [u64::MAX, 0b1011];
-        assert_eq!(ClearBits::word_at(&row, 1, 0), 0b1011);
-        assert_eq!(ClearBits::word_at(&row, 0, 62), 0b101111);
-        assert_eq!(ClearBits::word_at(&row, -1, 63), !0 << 1);
-        assert_eq!(ClearBits::word_at(&row, -1, 1), 1 << 63);
-        assert_eq!(ClearBits::word_at(&row, 2, 0), 0);
+        assert_eq!(word_at(&row, 1, 0), 0b1011);
+        assert_eq!(word_at(&row, 0, 62), 0b101111);
+        assert_eq!(word_at(&row, -1, 63), !0 << 1);
+        assert_eq!(word_at(&row, -1, 1), 1 << 63);
+        assert_eq!(word_at(&row, 2, 0), 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use crate::mask::Bounds;
 use crate::motion::Motion;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, ClearBits, floor, sample};
+use crate::sampling::{Blocked, floor, sample, word_at};
 
 /// A frame that may show background for the holes of the frame being restored.
 pub(crate) struct Source<'a> {
@@ -149,11 +149,14 @@ impl OpenHoles {
                 filled.fill(true);
                 continue;
             };
-            for (c, done) in (c0 as usize..).zip(filled) {
-                let open = row
-                    .get(c / 64)
-                    .is_some_and(|word| word >> (c % 64) & 1 != 0);
-                *done |= !open;
+            // A word of the row at a time: the run's pixels in it take its bits in turn.
+            let mut c = c0 as usize;
+            for chunk in filled.chunks_mut(64) {
+                let open = word_at(row, (c / 64) as isize, (c % 64) as u32);
+                for (k, done) in chunk.iter_mut().enumerate() {
+                    *done |= open >> k & 1 == 0;
+                }
+                c += chunk.len();
             }
         }
     }
@@ -183,7 +186,7 @@ impl OpenHoles {
             for (i, open) in open.iter_mut().enumerate() {
                 let shown = match *open {
                     0 => 0,
-                    bits => bits & ClearBits::word_at(source_row, word0 + i as isize, shift),
+                    bits => bits & word_at(source_row, word0 + i as isize, shift),
                 };
                 let mut rest = shown;
                 while rest != 0 {
@@ -326,9 +329,19 @@ mod tests {
             let mut f2 = f1.clone();
             fill_reference(&mut t1, w, &holes, &mut f1, &sources[..n]);
             let runs = hole_runs(&holes);
-            fill(&mut t2, w, &runs, OpenHoles::new(&holes, &f2), &mut f2, &sources[..n]);
+            fill(
+                &mut t2,
+                w,
+                &runs,
+                OpenHoles::new(&holes, &f2),
+                &mut f2,
+                &sources[..n],
+            );
             assert!(t1 == t2 && f1 == f2, "{n} sources");
-            assert!(f1.iter().any(|&f| f) && f1.iter().any(|&f| !f), "{n} sources");
+            assert!(
+                f1.iter().any(|&f| f) && f1.iter().any(|&f| !f),
+                "{n} sources"
+            );
         }
     }
 }
