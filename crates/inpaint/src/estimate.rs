@@ -690,6 +690,8 @@ pub(crate) struct Measured {
     pub consecutive: Vec<Option<Match>>,
     /// Pairs measured from their consecutive motions summed, keyed (earlier, later), as found.
     pub pairs: Vec<((usize, usize), Option<Match>)>,
+    /// The frames' crops, done with: buffers to crop the same frames into again.
+    pub crops: Vec<Crop>,
 }
 
 /// Learns a semi-transparent mark from frames as they arrive, in order (see the module docs).
@@ -801,6 +803,7 @@ impl MarkLearner {
                 search: self.search,
                 consecutive: self.consecutive,
                 pairs: self.measured,
+                crops: self.crops,
             },
         ))
     }

@@ -195,20 +195,21 @@ impl Inpainter {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let (logo, search, matches) = if held.len() >= 2 {
+        let (logo, search, matches, crops) = if held.len() >= 2 {
             let (logo, measured) = learner.finish()?;
             let Measured {
                 search,
                 consecutive,
                 pairs,
+                crops,
             } = measured;
-            (Some(logo), Some(search), Some((consecutive, pairs)))
+            (Some(logo), Some(search), Some((consecutive, pairs)), crops)
         } else {
-            (None, None, None)
+            (None, None, None, Vec::new())
         };
         let mut engine = Box::new(Engine::new(&self.config, &self.mask, logo, search));
         // All of them go in before any comes out: the first frames get a long look-ahead.
-        engine.ingest_held(held, matches);
+        engine.ingest_held(held, matches, crops);
         let out = engine.drain(&mut self.stats);
         self.phase = Phase::Running(engine);
         Ok(out)
@@ -435,11 +436,21 @@ impl Engine {
 
     /// Ingests the frames held while the mark was learnt, un-blending them in parallel. The
     /// learner's matches between them (`learnt`) are taken as they are: the engine would find
-    /// the same, as motion is measured outside the mark.
-    fn ingest_held(&mut self, held: Vec<Yuv420Frame>, learnt: Option<LearntMatches>) {
+    /// the same, as motion is measured outside the mark. The frames are cropped into the
+    /// `spare` crops (the learner's) where there are some.
+    fn ingest_held(
+        &mut self,
+        held: Vec<Yuv420Frame>,
+        learnt: Option<LearntMatches>,
+        mut spare: Vec<Crop>,
+    ) {
         let base = self.pushed;
-        let ready: Vec<(Yuv420Frame, Crop)> =
-            held.into_par_iter().map(|f| self.unblend(f)).collect();
+        spare.resize_with(held.len(), Crop::default);
+        let ready: Vec<(Yuv420Frame, Crop)> = held
+            .into_par_iter()
+            .zip(spare)
+            .map(|(f, crop)| self.unblend_into(f, crop))
+            .collect();
         let (consecutive, pairs) = learnt.unwrap_or_default();
         let mut consecutive = consecutive.into_iter();
         for (i, (frame, crop)) in ready.into_iter().enumerate() {
@@ -458,7 +469,12 @@ impl Engine {
     }
 
     /// A frame with its semi-transparent pixels un-blended, and its crop to the working region.
-    fn unblend(&self, mut frame: Yuv420Frame) -> (Yuv420Frame, Crop) {
+    fn unblend(&self, frame: Yuv420Frame) -> (Yuv420Frame, Crop) {
+        self.unblend_into(frame, Crop::default())
+    }
+
+    /// [`Engine::unblend`], cropping into `crop`'s buffers.
+    fn unblend_into(&self, mut frame: Yuv420Frame, mut crop: Crop) -> (Yuv420Frame, Crop) {
         for (p, setup) in self.planes.iter().enumerate() {
             match self.kernels {
                 Kernels::Optimised => blend::invert(frame.data_mut(p), setup.w, &setup.inversion),
@@ -467,7 +483,7 @@ impl Engine {
                 }
             }
         }
-        let crop = self.search.region().crop(&frame);
+        self.search.region().crop_into(&frame, &mut crop);
         (frame, crop)
     }
 
@@ -981,7 +997,7 @@ mod tests {
         let config = InpaintConfig::default().mark(MarkModel::Opaque);
         let engine = || {
             let mut engine = Engine::new(&config, &mask, None, None);
-            engine.ingest_held(frames.clone(), None);
+            engine.ingest_held(frames.clone(), None, Vec::new());
             engine
         };
         let (mut burst, mut one_by_one) = (engine(), engine());
