@@ -97,5 +97,13 @@ mod tests {
         let fresh = pool.take();
         assert_eq!((fresh.width(), fresh.height()), (64, 36));
         assert!((0..3).all(|p| fresh.data(p).iter().all(|&b| b == 0)));
+        // A frame mapped from a file is not memory of the pool's: it is not kept either.
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &[9; 64 * 36 * 3 / 2]).unwrap();
+        // SAFETY: the file is this test's own and is not changed while mapped.
+        let mapped = unsafe { Yuv420Frame::map_file(&file, 0, 64, 36) }.unwrap();
+        assert_eq!(mapped.data(0)[0], 9);
+        pool.give_back(mapped);
+        assert_eq!(pool.take().data(0)[0], 0);
     }
 }
