@@ -145,18 +145,19 @@ impl OpenHoles {
             let row = y
                 .checked_sub(self.y0)
                 .and_then(|r| self.bits.get(r as usize * self.words..)?.get(..self.words));
-            let (Some(row), Some(c0)) = (row, x.checked_sub(self.x0)) else {
+            // Outside the bounds nothing is open.
+            let Some(row) = row else {
                 filled.fill(true);
                 continue;
             };
             // A word of the row at a time: the run's pixels in it take its bits in turn.
-            let mut c = c0 as usize;
+            let mut c = x as isize - self.x0 as isize;
             for chunk in filled.chunks_mut(64) {
-                let open = word_at(row, (c / 64) as isize, (c % 64) as u32);
+                let open = word_at(row, c.div_euclid(64), c.rem_euclid(64) as u32);
                 for (k, done) in chunk.iter_mut().enumerate() {
                     *done |= open >> k & 1 == 0;
                 }
-                c += chunk.len();
+                c += chunk.len() as isize;
             }
         }
     }
@@ -343,5 +344,17 @@ mod tests {
                 "{n} sources"
             );
         }
+    }
+
+    #[test]
+    fn holes_filled_before_the_set_was_built_read_as_filled() {
+        // Two rows of holes; the left part of each filled already, so the set's bounds start
+        // inside the runs.
+        let holes: Vec<(u32, u32)> = (3..5).flat_map(|y| (10..90).map(move |x| (x, y))).collect();
+        let before: Vec<bool> = holes.iter().map(|&(x, _)| x < 75).collect();
+        let open = OpenHoles::new(&holes, &before);
+        let mut filled = vec![false; holes.len()];
+        open.mark_filled(&hole_runs(&holes), &mut filled);
+        assert_eq!(filled, before);
     }
 }
