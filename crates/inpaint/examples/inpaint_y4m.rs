@@ -282,9 +282,10 @@ fn run() -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     let stdin = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
     // Where the stream starts in a file: not always its beginning.
-    let start = match stdin.metadata()?.file_type().is_file() {
-        true => Some((&stdin).stream_position()?),
-        false => None,
+    let start = if stdin.metadata()?.file_type().is_file() {
+        Some((&stdin).stream_position()?)
+    } else {
+        None
     };
     // Small buffers: planes are read and written straight from and to the frames (reads and
     // writes at least as large as the buffer bypass it), one copy each way.
