@@ -285,6 +285,8 @@ struct Engine {
     holes_per_frame: u64,
     /// Crops of frames `emitted - memory .. pushed`.
     kept: VecDeque<Kept>,
+    /// Crops of frames no longer kept: buffers for the next frames' crops.
+    spare_crops: Vec<Crop>,
     /// Un-blended frames not yet output: `emitted .. pushed`.
     pending: VecDeque<Yuv420Frame>,
     /// The motion between the last two frames pushed, the first guess for the next pair.
@@ -413,6 +415,7 @@ impl Engine {
             search,
             planes,
             kept: VecDeque::new(),
+            spare_crops: Vec::new(),
             pending: VecDeque::new(),
             last_motion: None,
             pushed: 0,
@@ -427,8 +430,9 @@ impl Engine {
     fn push(&mut self, frame: Yuv420Frame, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
         let ready = self.ready();
         let runs = self.runs(ready);
+        let crop = self.spare_crops.pop().unwrap_or_default();
         let (restored, (frame, crop)) =
-            rayon::join(|| self.restore_runs(runs), || self.unblend(frame));
+            rayon::join(|| self.restore_runs(runs), || self.unblend(frame, crop));
         let out = self.emitted(restored, stats);
         self.keep(frame, crop, None);
         out
@@ -449,7 +453,7 @@ impl Engine {
         let ready: Vec<(Yuv420Frame, Crop)> = held
             .into_par_iter()
             .zip(spare)
-            .map(|(f, crop)| self.unblend_into(f, crop))
+            .map(|(f, crop)| self.unblend(f, crop))
             .collect();
         let (consecutive, pairs) = learnt.unwrap_or_default();
         let mut consecutive = consecutive.into_iter();
@@ -468,13 +472,9 @@ impl Engine {
         }
     }
 
-    /// A frame with its semi-transparent pixels un-blended, and its crop to the working region.
-    fn unblend(&self, frame: Yuv420Frame) -> (Yuv420Frame, Crop) {
-        self.unblend_into(frame, Crop::default())
-    }
-
-    /// [`Engine::unblend`], cropping into `crop`'s buffers.
-    fn unblend_into(&self, mut frame: Yuv420Frame, mut crop: Crop) -> (Yuv420Frame, Crop) {
+    /// A frame with its semi-transparent pixels un-blended, and its crop to the working region
+    /// (into `crop`'s buffers).
+    fn unblend(&self, mut frame: Yuv420Frame, mut crop: Crop) -> (Yuv420Frame, Crop) {
         for (p, setup) in self.planes.iter().enumerate() {
             match self.kernels {
                 Kernels::Optimised => blend::invert(frame.data_mut(p), setup.w, &setup.inversion),
@@ -754,12 +754,11 @@ impl Engine {
         }
         self.emitted += n as u64;
         // Frames further back than the memory are no longer sources.
-        while self
+        while let Some(gone) = self
             .kept
-            .front()
-            .is_some_and(|k| k.index + (self.memory as u64) < self.emitted)
+            .pop_front_if(|k| k.index + (self.memory as u64) < self.emitted)
         {
-            self.kept.pop_front();
+            self.spare_crops.push(gone.crop);
         }
         let oldest = self.kept.front().map_or(self.emitted, |k| k.index);
         self.matches

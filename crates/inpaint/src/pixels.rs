@@ -18,7 +18,8 @@ const HUGE_PAGE: usize = 2 << 20;
 /// The size of a page, or less: the stride at which every page of a buffer is touched.
 const PAGE: usize = 4096;
 
-/// A zero-initialised byte buffer, on the heap or in a mapping of its own.
+/// A frame's bytes: zero-initialised, on the heap or in a mapping of its own, or a stretch of a
+/// file mapped copy-on-write.
 pub(crate) enum PixelBuffer {
     Heap(Vec<u8>),
     #[cfg(target_os = "linux")]

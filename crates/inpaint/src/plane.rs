@@ -36,6 +36,12 @@ pub(crate) fn check_size(
     })
 }
 
+/// Bytes of a tightly packed `width`x`height` yuv420p frame, all three planes.
+fn frame_len(width: usize, height: usize) -> usize {
+    let (cw, ch) = chroma_size(width, height);
+    width * height + 2 * cw * ch
+}
+
 /// Size of the chroma planes of a `width`x`height` yuv420p frame (rounded up for odd sizes).
 pub fn chroma_size(width: usize, height: usize) -> (usize, usize) {
     (width.div_ceil(2), height.div_ceil(2))
@@ -187,21 +193,19 @@ impl Yuv420Frame {
     /// A frame of this size with every byte 0: for a caller about to overwrite all of it
     /// (reading a frame into it), which spares writing it twice.
     pub fn zeroed(width: usize, height: usize) -> Self {
-        let (cw, ch) = chroma_size(width, height);
         Self {
             width,
             height,
-            pixels: PixelBuffer::zeroed(width * height + 2 * cw * ch),
+            pixels: PixelBuffer::zeroed(frame_len(width, height)),
         }
     }
 
     /// [`Yuv420Frame::zeroed`], with its memory faulted in now rather than as it is filled.
     pub(crate) fn zeroed_resident(width: usize, height: usize) -> Self {
-        let (cw, ch) = chroma_size(width, height);
         Self {
             width,
             height,
-            pixels: PixelBuffer::zeroed_resident(width * height + 2 * cw * ch),
+            pixels: PixelBuffer::zeroed_resident(frame_len(width, height)),
         }
     }
 
@@ -219,8 +223,7 @@ impl Yuv420Frame {
         width: usize,
         height: usize,
     ) -> std::io::Result<Self> {
-        let (cw, ch) = chroma_size(width, height);
-        let len = width * height + 2 * cw * ch;
+        let len = frame_len(width, height);
         let file_len = file.metadata()?.len();
         if offset.saturating_add(len as u64) > file_len {
             return Err(std::io::Error::new(
@@ -286,9 +289,7 @@ impl Yuv420Frame {
     /// Builds a frame from tightly packed I420 bytes (Y, U, V one after the other), as in a
     /// yuv4mpeg frame.
     pub fn from_i420(width: usize, height: usize, bytes: &[u8]) -> Result<Self, InpaintError> {
-        let (cw, ch) = chroma_size(width, height);
-        let (ly, lc) = (width * height, cw * ch);
-        if bytes.len() != ly + 2 * lc {
+        if bytes.len() != frame_len(width, height) {
             return Err(InpaintError::BadPlane {
                 what: "I420 frame",
                 len: bytes.len(),

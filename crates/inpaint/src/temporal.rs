@@ -238,6 +238,25 @@ pub(crate) fn hole_runs(holes: &[(u32, u32)]) -> Vec<(usize, u32, u32, u32)> {
 mod tests {
     use super::*;
 
+    /// A target plane and its holes' filled flags.
+    type Filled = (Vec<u8>, Vec<bool>);
+
+    /// The target and the filled flags after the reference fill and after the optimised one,
+    /// from the same `target` with no hole filled.
+    fn both_paths(
+        target: Vec<u8>,
+        w: usize,
+        holes: &[(u32, u32)],
+        sources: &[Source<'_>],
+    ) -> (Filled, Filled) {
+        let (mut t1, mut f1) = (target.clone(), vec![false; holes.len()]);
+        let (mut t2, mut f2) = (target, f1.clone());
+        fill_reference(&mut t1, w, holes, &mut f1, sources);
+        let open = OpenHoles::new(holes, &f2);
+        fill(&mut t2, w, &hole_runs(holes), open, &mut f2, sources);
+        ((t1, f1), (t2, f2))
+    }
+
     #[test]
     fn nearest_clear_source_wins_and_paths_agree() {
         let (w, h) = (16, 8);
@@ -263,21 +282,9 @@ mod tests {
             source(&a, Motion::new(1.0, 0.0)),
             source(&b, Motion::new(-4.0, 0.0)),
         ];
-        let mut t1 = vec![0u8; w * h];
-        let mut t2 = t1.clone();
-        let mut f1 = vec![false; holes.len()];
-        let mut f2 = f1.clone();
-        fill_reference(&mut t1, w, &holes, &mut f1, &sources);
-        let runs = hole_runs(&holes);
-        fill(
-            &mut t2,
-            w,
-            &runs,
-            OpenHoles::new(&holes, &f2),
-            &mut f2,
-            &sources,
-        );
-        assert_eq!((&t1, &f1), (&t2, &f2));
+        let (reference, optimised) = both_paths(vec![0u8; w * h], w, &holes, &sources);
+        assert_eq!(reference, optimised);
+        let (t1, f1) = reference;
         assert!(f1.iter().all(|&f| f));
         assert_eq!(t1[2 * w + 7], a[2 * w + 8]);
         assert_eq!(t1[2 * w + 4], b[2 * w]);
@@ -324,21 +331,10 @@ mod tests {
             })
             .collect();
         for n in 1..=sources.len() {
-            let mut t1: Vec<u8> = (0..w * h).map(|i| (i % 13) as u8).collect();
-            let mut t2 = t1.clone();
-            let mut f1 = vec![false; holes.len()];
-            let mut f2 = f1.clone();
-            fill_reference(&mut t1, w, &holes, &mut f1, &sources[..n]);
-            let runs = hole_runs(&holes);
-            fill(
-                &mut t2,
-                w,
-                &runs,
-                OpenHoles::new(&holes, &f2),
-                &mut f2,
-                &sources[..n],
-            );
-            assert!(t1 == t2 && f1 == f2, "{n} sources");
+            let target = (0..w * h).map(|i| (i % 13) as u8).collect();
+            let (reference, optimised) = both_paths(target, w, &holes, &sources[..n]);
+            assert!(reference == optimised, "{n} sources");
+            let (_, f1) = reference;
             assert!(
                 f1.iter().any(|&f| f) && f1.iter().any(|&f| !f),
                 "{n} sources"
