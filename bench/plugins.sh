@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# The benchmarks run the plugins as built here.
+export FRAMEJET_PLUGIN_PATH="$FRAMEJET_PLUGINS_TARGET/wasm32-wasip2/release"
 bash scripts/build-plugins.sh >/dev/null
 cargo bench --quiet -p framejet --bench plugin_runtime

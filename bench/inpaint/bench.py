@@ -322,7 +322,7 @@ def main():
                     "delogo": f"{ffmpeg} delogo=x={dx0}:y={dy0}:w={dw}:h={dh} -f yuv4mpegpipe -y {{dst}}",
                     "removelogo": f"{ffmpeg} removelogo=filename={mask_png} -f yuv4mpegpipe -y {{dst}}",
                     # Whole jobs: lossless H.264 in and out, no y4m.
-                    "framejet-job": f"{args.framejet} run {job_json} -o {{dst}} --json > {{dst}}.events",
+                    "framejet-job": f"{args.framejet} run {job_json} -o {{dst}} -y --json > {{dst}}.events",
                     "delogo-job": f"ffmpeg -v error -i {marked_h264} -vf delogo=x={dx0}:y={dy0}:w={dw}:h={dh} "
                                   f"-c:v libx264 -preset ultrafast -crf 0 -y {{dst}}",
                 }

@@ -15,6 +15,8 @@ out="$root/bench/out"
 venv="$out/venv"
 mkdir -p "$out/inpaint"
 source "$root/scripts/env.sh"
+# The benchmarks run the plugins as built here.
+export FRAMEJET_PLUGIN_PATH="$FRAMEJET_PLUGINS_TARGET/wasm32-wasip2/release"
 
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

@@ -55,6 +55,8 @@ for t in ffmpeg ffprobe python3; do
 done
 
 source "$root/scripts/env.sh"
+# The benchmarks run the plugins as built here.
+export FRAMEJET_PLUGIN_PATH="$FRAMEJET_PLUGINS_TARGET/wasm32-wasip2/release"
 bin="$CARGO_TARGET_DIR/release/framejet"
 if [ "$build" = 1 ]; then
     # A no-op when the binary is up to date; waits on cargo's lock when another build runs.
@@ -124,7 +126,7 @@ timed() { # tool len run
         cmd=(ffmpeg -nostdin -loglevel error -y -i "$out/in_${source}_${len}s.mp4" -i "$logo"
             -filter_complex "$filter" -c:v libx264 -preset veryfast -crf 23 -c:a aac -b:a 192k "$dst")
     else
-        cmd=("$bin" run "$out/job_${len}s.json" -o "$dst")
+        cmd=("$bin" run "$out/job_${len}s.json" -o "$dst" -y)
         [ "$tool" = framejet-j1 ] && cmd+=(--jobs 1)
     fi
     t0=$(date +%s%N)
@@ -145,7 +147,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm framejet's compiled-plugin cache, so that no timed run pays for compiling the plugins.
 first=${lengths%% *}
 log "warm-up: framejet run ${first}s (compiles the plugins once, untimed)"
-"$bin" run "$out/job_${first}s.json" -o "$out/warmup.mp4" >/dev/null 2>&1 || true
+"$bin" run "$out/job_${first}s.json" -o "$out/warmup.mp4" -y >/dev/null 2>&1 || true
 rm -f "$out/warmup.mp4" "$out/warmup.mp4.log"
 
 for len in $lengths; do

@@ -5,6 +5,8 @@
 //! Run with `cargo bench -p framejet --bench plugin_runtime` after
 //! `scripts/build-plugins.sh` (or via `bench/plugins.sh`).
 
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;

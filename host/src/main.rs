@@ -2,7 +2,17 @@
 
 fn main() -> std::process::ExitCode {
     bound_heap_growth();
+    quiet_svt_av1();
     framejet::cli::main()
+}
+
+/// SVT-AV1 prints its banner and settings to stderr itself, past FFmpeg's
+/// log; `SVT_LOG=1` keeps it to errors, unless the user chose a level.
+fn quiet_svt_av1() {
+    if std::env::var_os("SVT_LOG").is_none() {
+        // SAFETY: no other thread exists yet to read the environment.
+        unsafe { std::env::set_var("SVT_LOG", "1") };
+    }
 }
 
 /// glibc raises its mmap threshold each time a large buffer is freed, after

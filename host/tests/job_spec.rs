@@ -1,6 +1,8 @@
 //! The job spec's JSON Schema is the one shipped in `docs/`, and the
 //! examples satisfy both it and the spec parser.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use framejet::job::JobSpec;

@@ -3,6 +3,8 @@
 //! call in bounded time with an error that names them, and the runtime
 //! goes on serving good plugins afterwards.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};

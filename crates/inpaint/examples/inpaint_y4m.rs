@@ -23,6 +23,8 @@
 //! - `--grow N`: grow the mask by N pixels;
 //! - `--reference`: run the scalar reference kernels.
 
+#![allow(clippy::unwrap_used)]
+
 use std::error::Error;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::os::fd::AsFd;

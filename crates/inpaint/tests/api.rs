@@ -2,6 +2,8 @@
 //! pixel is touched, and the stream gives back every frame, in order, whatever its length and
 //! wherever its frames' pixels live.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -2,6 +2,8 @@
 //! of mark, with floors that a no-op and a flat fill both miss; steadiness over time; automatic
 //! detection; and the optimised kernels against the scalar reference.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -5,6 +5,8 @@
 //! cargo run --release -p framejet-media --example bench_kernels
 //! ```
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Instant;
 
 use framejet_media::{ColorMatrix, FitMode, Fitter, VideoFrame, YuvaImage, blend, fill_rect};

@@ -5,6 +5,8 @@
 //! cargo run -p framejet-media --example probe -- ep1.mp4 card.png
 //! ```
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

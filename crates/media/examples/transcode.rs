@@ -7,6 +7,8 @@
 //! cargo run --release -p framejet-media --example transcode -- in.mp4 out.mp4 [WIDTH HEIGHT [SEGMENTS]]
 //! ```
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -51,6 +51,14 @@ pub enum Container {
 }
 
 impl Container {
+    /// Every container framejet writes.
+    pub const ALL: [Container; 4] = [
+        Container::Mp4,
+        Container::Mkv,
+        Container::Webm,
+        Container::Mov,
+    ];
+
     /// The container named by a path's extension (`mp4`, `m4v`, `mkv`, `webm`, `mov`).
     pub fn from_path(path: impl AsRef<Path>) -> Option<Container> {
         let ext = path.as_ref().extension()?.to_str()?.to_ascii_lowercase();
@@ -80,7 +88,7 @@ impl Container {
     }
 
     /// FFmpeg's muxer name.
-    pub(crate) fn muxer(self) -> &'static str {
+    pub fn muxer(self) -> &'static str {
         match self {
             Container::Mp4 => "mp4",
             Container::Mkv => "matroska",
@@ -143,9 +151,9 @@ pub struct EncoderSettings {
     pub codec: String,
     /// Rate control.
     pub rate: RateControl,
-    /// Encoder preset: x264/x265 names (`"veryfast"`; mapped to `p1`–`p7` for NVENC, which
-    /// also takes its own names); a number for SVT-AV1 (`preset`) and for VP9/libaom
-    /// (`cpu-used`).
+    /// Encoder preset: one of x264's names ([`PRESETS`](crate::PRESETS), mapped to each
+    /// encoder's own setting), or the encoder's own value (`p1`–`p7` for NVENC, a number for
+    /// VP9/libaom `cpu-used` and SVT-AV1 `preset`). See [`preset_option`](crate::preset_option).
     pub preset: Option<String>,
     /// Maximum keyframe interval in frames (encoder default when `None`).
     pub gop: Option<u32>,
@@ -208,29 +216,6 @@ pub struct Encoder {
     frames: u64,
 }
 
-/// The encoders to try, in order, with whether each is NVENC.
-fn candidates(codec: &str, hw: HwAccel) -> Vec<(String, bool)> {
-    let (cpu, nv): (&str, Option<&str>) = match codec.to_ascii_lowercase().as_str() {
-        "h264" | "avc" | "x264" => ("libx264", Some("h264_nvenc")),
-        "hevc" | "h265" | "x265" => ("libx265", Some("hevc_nvenc")),
-        "vp9" => ("libvpx-vp9", None),
-        "av1" => ("libsvtav1", None),
-        "ffv1" => ("ffv1", None),
-        // An encoder named directly is used as is.
-        _ => {
-            return vec![(
-                codec.to_string(),
-                codec.to_ascii_lowercase().ends_with("_nvenc"),
-            )];
-        }
-    };
-    match (hw, nv) {
-        (HwAccel::Cpu, _) | (_, None) => vec![(cpu.to_string(), false)],
-        (HwAccel::Auto, Some(n)) => vec![(n.to_string(), true), (cpu.to_string(), false)],
-        (HwAccel::Nvenc, Some(n)) => vec![(n.to_string(), true)],
-    }
-}
-
 impl Encoder {
     /// Opens `path` for a `width × height` video at `frame_rate`, in `container` (or the one
     /// the extension names).
@@ -264,7 +249,7 @@ impl Encoder {
         let container = Container::resolve(container, path)?;
         let temp = TempOutput::new(path)?;
 
-        let list = candidates(&settings.codec, settings.hw);
+        let list = crate::encoders::candidates(&settings.codec, settings.hw);
         if settings.hw == HwAccel::Nvenc && !list.iter().any(|(_, nv)| *nv) {
             return Err(MediaError::output(
                 path,
@@ -412,11 +397,22 @@ impl Encoder {
         let mut opts = unsafe { options.disown() };
         // SAFETY: opening the configured context with its codec; FFmpeg consumes the options it
         // knows and leaves the rest in `opts`, which we take back and free.
-        let r = unsafe { ffi::avcodec_open2(ctx.as_mut_ptr(), codec_ptr, &mut opts) };
+        let (r, refusal) = crate::ffmpeg_log::capture_errors(|| unsafe {
+            ffi::avcodec_open2(ctx.as_mut_ptr(), codec_ptr, &mut opts)
+        });
         // SAFETY: `opts` is the (possibly null) dictionary FFmpeg handed back.
         let leftover = unsafe { Dictionary::own(opts) };
         if r < 0 {
-            return Err(format!("cannot open encoder {name}: {}", util::av_err(r)));
+            // The encoder's own words say why; FFmpeg's code alone is "Invalid argument".
+            let because = if refusal.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", refusal.join("; "))
+            };
+            return Err(format!(
+                "cannot open encoder {name}: {}{because}",
+                util::av_err(r)
+            ));
         }
         for (k, v) in leftover.iter() {
             tracing::warn!("encoder {name} ignored option {k}={v}");
@@ -567,36 +563,17 @@ impl Encoder {
     }
 }
 
-/// NVENC's preset for an x264-style preset name, so one job spec works on either encoder
-/// (`veryfast` → `p2`, `medium` → `p4`, …). NVENC's own names pass through.
-fn nvenc_preset(p: &str) -> &str {
-    match p {
-        "ultrafast" | "superfast" => "p1",
-        "veryfast" => "p2",
-        "faster" | "fast" => "p3",
-        "medium" => "p4",
-        "slow" => "p5",
-        "slower" => "p6",
-        "veryslow" | "placebo" => "p7",
-        other => other,
-    }
-}
-
 /// Private options for an encoder, from the settings.
 fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static>, MediaError> {
     let mut d = Dictionary::new();
-    let numeric_preset = |p: &str, what: &str| -> Result<String, MediaError> {
-        p.trim().parse::<i32>().map(|v| v.to_string()).map_err(|_| {
-            MediaError::InvalidArgument(format!(
-                "preset `{p}` for {name} must be a number ({what})"
-            ))
-        })
-    };
+    if let Some(preset) = &s.preset
+        && let Some((key, value)) = crate::encoders::preset_option(name, preset)
+            .map_err(|e| MediaError::InvalidArgument(e.to_string()))?
+    {
+        dict_set(&mut d, key, &value)?;
+    }
     match name {
         "libx264" | "libx265" => {
-            if let Some(p) = &s.preset {
-                dict_set(&mut d, "preset", p)?;
-            }
             if let RateControl::Crf(q) = s.rate {
                 if q == 0 && name == "libx264" {
                     dict_set(&mut d, "qp", "0")?;
@@ -609,9 +586,6 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
             }
         }
         "libvpx-vp9" | "libaom-av1" => {
-            if let Some(p) = &s.preset {
-                dict_set(&mut d, "cpu-used", &numeric_preset(p, "cpu-used")?)?;
-            }
             if let RateControl::Crf(q) = s.rate {
                 dict_set(&mut d, "crf", &q.to_string())?;
                 dict_set(&mut d, "b", "0")?;
@@ -619,17 +593,11 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
             dict_set(&mut d, "row-mt", "1")?;
         }
         "libsvtav1" => {
-            if let Some(p) = &s.preset {
-                dict_set(&mut d, "preset", &numeric_preset(p, "0–13")?)?;
-            }
             if let RateControl::Crf(q) = s.rate {
                 dict_set(&mut d, "crf", &q.to_string())?;
             }
         }
         n if n.ends_with("_nvenc") => {
-            if let Some(p) = &s.preset {
-                dict_set(&mut d, "preset", nvenc_preset(p))?;
-            }
             dict_set(&mut d, "rc", "vbr")?;
             if let RateControl::Crf(q) = s.rate {
                 dict_set(&mut d, "cq", &q.to_string())?;
@@ -637,9 +605,6 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
             }
         }
         _ => {
-            if let Some(p) = &s.preset {
-                dict_set(&mut d, "preset", p)?;
-            }
             if let RateControl::Crf(q) = s.rate
                 && name != "ffv1"
             {

@@ -31,8 +31,10 @@
 //! wrong (`` input `ep1.m4a`: no video stream ``). Nothing reachable from file contents panics.
 //!
 //! # FFmpeg logging
-//! FFmpeg's own log is set to errors only the first time this crate touches FFmpeg, so encoder
-//! banners do not flood the host's output.
+//! FFmpeg's own log (warnings and errors) never reaches stderr raw: the first time this crate
+//! touches FFmpeg it routes every line to the handler set with [`set_ffmpeg_log_handler`] (a
+//! job log), else to `tracing` at debug level under the `ffmpeg` target. An encoder's own
+//! refusal is quoted in the error that opening it returns.
 
 mod audio;
 mod color;
@@ -40,7 +42,9 @@ mod composite;
 mod concat;
 mod decode;
 mod encode;
+mod encoders;
 mod error;
+mod ffmpeg_log;
 mod fit;
 mod frame;
 mod output;
@@ -55,7 +59,11 @@ pub use concat::{
 };
 pub use decode::{Decoder, StillSource};
 pub use encode::{Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl};
+pub use encoders::{
+    CODEC_NAMES, EncoderCheckError, PRESETS, check_encoder, preset_option, video_encoders,
+};
 pub use error::MediaError;
+pub use ffmpeg_log::{FfmpegLogHandler, FfmpegLogLine, set_ffmpeg_log_handler};
 pub use fit::{FitMode, Fitter};
 pub use frame::VideoFrame;
 pub use probe::{AudioInfo, MediaInfo, MediaKind, Probe, Rational, VideoInfo, probe, probe_input};

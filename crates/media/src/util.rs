@@ -12,7 +12,8 @@ use ffmpeg_next as ffmpeg;
 
 use crate::error::MediaError;
 
-/// Initialises FFmpeg once per process and turns its log down to errors.
+/// Initialises FFmpeg once per process and routes its log (warnings and errors) through
+/// [`crate::ffmpeg_log`].
 pub(crate) fn ensure_init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
@@ -21,7 +22,7 @@ pub(crate) fn ensure_init() {
         if let Err(e) = ffmpeg::init() {
             tracing::warn!("FFmpeg initialisation reported: {e}");
         }
-        ffmpeg::log::set_level(ffmpeg::log::Level::Error);
+        crate::ffmpeg_log::install();
     });
 }
 

@@ -12,7 +12,17 @@ use clap::{Parser, Subcommand};
 
 /// framejet: video jobs with WebAssembly plugins.
 #[derive(Debug, Parser)]
-#[command(name = "framejet", version, about, propagate_version = true)]
+#[command(
+    name = "framejet",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Examples:
+  framejet run job.json -o out.mp4          run a job on this machine
+  framejet probe input.mp4                  what framejet sees in a file
+  framejet plugin list                      the plugins on the search path
+  framejet completions bash > ~/.local/share/bash-completion/completions/framejet"
+)]
 struct Cli {
     /// More log output (-v: debug, -vv: trace). `RUST_LOG` overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -30,14 +40,33 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs a job on this machine, no server: plan, segments in parallel, finalize.
+    #[command(after_help = "Examples:
+  framejet run job.json -o out.mp4             the container comes from the file name
+  framejet run job.toml -o out.mkv --jobs 4    four segments at once
+  framejet run job.json -o out.mp4 -y          replace out.mp4 (and its .log) if they exist
+  framejet run job.json -o out.mp4 --json      progress as JSON lines, for programs")]
     Run(run::RunArgs),
     /// Shows what framejet sees in a media file.
+    #[command(after_help = "Examples:
+  framejet probe input.mp4           streams, frames, keyframes, rotation
+  framejet probe input.mp4 --json    the same as JSON")]
     Probe(probe::ProbeArgs),
     /// Prints the JSON Schema of job specs.
+    #[command(after_help = "Example:
+  framejet schema > job.schema.json")]
     Schema,
     /// Work with plugins: check a component, start a new one, list them.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Prints a shell completion script.
+    #[command(after_help = "Examples:
+  framejet completions bash > ~/.local/share/bash-completion/completions/framejet
+  framejet completions zsh > ~/.zfunc/_framejet
+  framejet completions fish > ~/.config/fish/completions/framejet.fish")]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Runs the command line and returns the process's exit code.
@@ -54,21 +83,50 @@ pub fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::from),
         Command::Plugin(cmd) => plugin::run(cmd, &cli.plugin_dirs),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "framejet",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes on one line, each cause once: a message that
+/// already quotes its cause does not get it appended again.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn init_logging(verbose: u8) {
+    // FFmpeg's own lines (target `ffmpeg`) go to the job log; on the
+    // terminal only when asked for with -v.
     let default = match verbose {
-        0 => "warn,framejet=info",
-        1 => "info,framejet=debug",
-        _ => "debug,framejet=trace",
+        0 => "warn,framejet=info,ffmpeg=off",
+        1 => "info,framejet=debug,ffmpeg=warn",
+        _ => "debug,framejet=trace,ffmpeg=debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -12,6 +12,9 @@ use crate::plugin::{PluginKind, PluginRuntime, RuntimeConfig, plugin_name_from_p
 pub(crate) enum PluginCommand {
     /// Says which world a component implements and whether its imports are
     /// allowed. Exits non-zero when the component cannot run as a plugin.
+    #[command(after_help = "Examples:
+  framejet plugin check target/wasm32-wasip2/release/my_badge.wasm
+  framejet plugin check my_badge.wasm --json")]
     Check {
         /// The `.wasm` component.
         file: PathBuf,
@@ -21,6 +24,9 @@ pub(crate) enum PluginCommand {
     },
     /// Writes a new plugin crate from a template that builds and passes its
     /// own test.
+    #[command(after_help = "Examples:
+  framejet plugin new overlay my-badge       then: cd my-badge && cargo test
+  framejet plugin new router my-router --dir plugins/my-router")]
     New {
         /// The world: router, segmenter, overlay or frame-filter.
         kind: String,
@@ -29,17 +35,32 @@ pub(crate) enum PluginCommand {
         /// Where to create the crate (default: `./<name>`).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The framejet SDK the crate depends on (default: the one installed
+        /// beside this binary, else the source tree it was built from).
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
     },
     /// Lists the plugins on the search path.
+    #[command(after_help = "Example:
+  FRAMEJET_PLUGIN_PATH=./my-plugins framejet plugin list")]
     List,
 }
 
 pub(crate) fn run(cmd: PluginCommand, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     match cmd {
         PluginCommand::Check { file, json } => check(&file, json),
-        PluginCommand::New { kind, name, dir } => {
+        PluginCommand::New {
+            kind,
+            name,
+            dir,
+            sdk,
+        } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            new_plugin(&kind, &name, &dir)?;
+            let sdk = match sdk {
+                Some(sdk) => sdk,
+                None => find_sdk()?,
+            };
+            new_plugin(&kind, &name, &dir, &sdk)?;
             println!("created {} plugin `{name}` in {}", kind, dir.display());
             println!(
                 "build it:  cd {} && cargo build --release --target wasm32-wasip2",
@@ -135,7 +156,7 @@ const TEMPLATES: &[Template] = &[
 ];
 
 /// Writes a plugin crate of `kind` called `name` into `dir`.
-pub(crate) fn new_plugin(kind: &str, name: &str, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn new_plugin(kind: &str, name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
     let Some(kind) = PluginKind::from_world(kind) else {
         bail!(
             "unknown plugin kind `{kind}`: expected one of router, segmenter, overlay, frame-filter"
@@ -158,7 +179,18 @@ pub(crate) fn new_plugin(kind: &str, name: &str, dir: &Path) -> anyhow::Result<(
     {
         bail!("{} already exists and is not empty", dir.display());
     }
-    let sdk = sdk_path();
+    if !sdk.join("Cargo.toml").is_file() {
+        bail!(
+            "{} is not the framejet SDK (it has no Cargo.toml); pass --sdk DIR",
+            sdk.display()
+        );
+    }
+    let sdk = sdk
+        .canonicalize()
+        .with_context(|| format!("cannot resolve the SDK path {}", sdk.display()))?
+        .display()
+        .to_string()
+        .replace('\\', "/");
     let template = TEMPLATES
         .iter()
         .find(|t| t.kind == kind)
@@ -178,12 +210,20 @@ pub(crate) fn new_plugin(kind: &str, name: &str, dir: &Path) -> anyhow::Result<(
     Ok(())
 }
 
-/// The SDK this binary was built with, as a path a new crate can depend on.
-fn sdk_path() -> String {
-    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
-    sdk.canonicalize()
-        .unwrap_or(sdk)
-        .display()
-        .to_string()
-        .replace('\\', "/")
+/// The SDK a new crate depends on: the copy `scripts/install.sh` puts
+/// beside the binary (`<prefix>/share/framejet/sdk`), else the source tree
+/// this binary was built from, when it is still there.
+fn find_sdk() -> anyhow::Result<PathBuf> {
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|p| p.join("share/framejet/sdk")));
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    installed
+        .into_iter()
+        .chain([source_tree])
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .context(
+            "cannot find the framejet SDK beside this binary (run scripts/install.sh) \
+             or in the source tree it was built from; pass --sdk DIR",
+        )
 }

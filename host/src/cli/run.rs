@@ -13,7 +13,12 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::job::{JobSpec, LocalOptions, Plan, Progress, SegmentOutput, run_local};
+use framejet_media::{FfmpegLogLine, set_ffmpeg_log_handler};
+
+use crate::job::{
+    JobSpec, LocalOptions, OutputFile, Plan, Progress, SegmentOutput, check_output_files,
+    check_output_settings, mask_files, run_local,
+};
 use crate::plugin::{LogLine, LogSink};
 
 #[derive(Debug, Args)]
@@ -32,9 +37,13 @@ pub(crate) struct RunArgs {
     /// The job log (default: `<output>.log`).
     #[arg(long)]
     log: Option<PathBuf>,
-    /// Keep the intermediate segment files (in `.framejet-<job id>/` beside the output).
+    /// Keep the intermediate segment files (in `.framejet-<job id>-<random>/` beside the output).
     #[arg(long)]
     keep_segments: bool,
+    /// Replace the output, the job log and written masks when they exist
+    /// (never one of the job's own files).
+    #[arg(short = 'y', long)]
+    overwrite: bool,
 }
 
 pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -46,13 +55,36 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
     }
-    let registry = super::plugin_registry(plugin_dirs)?;
     let log_path = args
         .log
         .clone()
         .unwrap_or_else(|| with_suffix(&args.output, ".log"));
+    // Every file this run writes is checked before the first is created.
+    let mut writes = vec![
+        OutputFile::new("output", &args.output),
+        OutputFile::new("the job log", &log_path),
+    ];
+    writes.extend(
+        mask_files(&spec, &args.output)
+            .into_iter()
+            .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
+    );
+    check_output_files(&spec, &writes, args.overwrite)?;
+    // A spec that cannot run is refused before anything is written.
+    spec.validate()
+        .and_then(|()| check_output_settings(&spec.output))
+        .with_context(|| format!("job spec {}", args.job.display()))?;
+    let registry = super::plugin_registry(plugin_dirs)?;
     let job_log = JobLog::create(&log_path)?;
     job_log.line(&format!("job spec {}", args.job.display()));
+    let ffmpeg_log = job_log.clone();
+    set_ffmpeg_log_handler(Some(Arc::new(move |l: &FfmpegLogLine<'_>| {
+        let level = l.level.as_str().to_ascii_lowercase();
+        match l.context {
+            "" => ffmpeg_log.line(&format!("[{level}] ffmpeg: {}", l.message)),
+            context => ffmpeg_log.line(&format!("[{level}] ffmpeg {context}: {}", l.message)),
+        }
+    })));
 
     let cancel = Arc::new(AtomicBool::new(false));
     let on_interrupt = cancel.clone();
@@ -71,6 +103,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
         output: args.output.clone(),
         work_dir: None,
         keep_work_dir: args.keep_segments,
+        overwrite: args.overwrite,
         registry: &registry,
         progress: &reporter,
         log: job_log.sink(),
@@ -105,7 +138,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
         }
         Err(err) => {
             reporter.abandon();
-            job_log.line(&format!("failed: {err}"));
+            job_log.line(&format!("[error] failed: {err}"));
             if args.json {
                 println!(
                     "{}",
@@ -134,12 +167,11 @@ impl JobLog {
         Ok(Self(Arc::new(Mutex::new(file))))
     }
 
+    /// Writes `text` as one line, after the time (RFC 3339, UTC, milliseconds).
     fn line(&self, text: &str) {
         if let Ok(mut f) = self.0.lock() {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            let _ = writeln!(f, "{secs:.3} {text}");
+            let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
+            let _ = writeln!(f, "{now} {text}");
         }
     }
 

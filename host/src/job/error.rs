@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::plugin::PluginError;
 
+use super::output_files::OutputConflict;
 use super::spec::SpecError;
 
 /// What stopped a job.
@@ -31,6 +32,10 @@ pub enum JobError {
         path: PathBuf,
         error: std::io::Error,
     },
+
+    /// A file the job would write is one of its own, or already exists.
+    #[error(transparent)]
+    Output(#[from] OutputConflict),
 
     /// The job was cancelled.
     #[error("cancelled")]

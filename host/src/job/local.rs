@@ -13,9 +13,11 @@ use crate::plugin::{LogSink, PluginRegistry};
 
 use super::JobError;
 use super::finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
+use super::output_files::{OutputFile, check_output_files, mask_files};
 use super::plan::{Plan, PlanOptions, plan};
 use super::segment::{SegmentContext, SegmentOutput, run_segment};
 use super::spec::JobSpec;
+use super::spec::{NativeStep, StepSpec};
 use super::storage::LocalDir;
 
 /// What a running job reports as it goes.
@@ -50,6 +52,8 @@ pub struct LocalOptions<'a> {
     pub work_dir: Option<PathBuf>,
     /// Keep the intermediate files.
     pub keep_work_dir: bool,
+    /// Replace an output (or a mask PNG beside it) that already exists.
+    pub overwrite: bool,
     pub registry: &'a PluginRegistry,
     pub progress: &'a dyn Progress,
     /// Where plugin log lines go.
@@ -75,8 +79,29 @@ pub struct JobReport {
 }
 
 /// Runs `spec` start to finish on this machine.
-pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, JobReport), JobError> {
+///
+/// The output's container is the spec's, else the one the output's file name
+/// names. Before any work, the output and the masks written beside it are
+/// checked with [`check_output_files`].
+pub fn run_local(
+    mut spec: JobSpec,
+    options: &LocalOptions<'_>,
+) -> Result<(Plan, JobReport), JobError> {
     let t0 = Instant::now();
+    if spec.output.container.is_none() {
+        spec.output.container = options
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+    }
+    let mut writes = vec![OutputFile::new("output", &options.output)];
+    writes.extend(
+        mask_files(&spec, &options.output)
+            .into_iter()
+            .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
+    );
+    check_output_files(&spec, &writes, options.overwrite)?;
     let watchdog = spec
         .timeout_s
         .map(|secs| (secs, Watchdog::start(secs, t0, options.cancel.clone())));
@@ -94,10 +119,10 @@ pub fn run_local(spec: JobSpec, options: &LocalOptions<'_>) -> Result<(Plan, Job
     let plan_time = t0.elapsed();
     options.progress.planned(&plan);
 
-    let work_dir = options
-        .work_dir
-        .clone()
-        .unwrap_or_else(|| default_work_dir(&options.output, &plan.job_id));
+    let work_dir = match &options.work_dir {
+        Some(dir) => dir.clone(),
+        None => new_work_dir(&options.output, &plan.job_id)?,
+    };
     let storage = LocalDir::new(&work_dir).map_err(|e| JobError::io(&work_dir, e))?;
     let watchdog = plan
         .spec
@@ -228,46 +253,41 @@ fn run_segments(
     Ok(done)
 }
 
-fn default_work_dir(output: &Path, job_id: &str) -> PathBuf {
+/// A new directory beside the output for the intermediate files:
+/// `.framejet-<job id>-<random>`, created here, so it is never a directory
+/// of the user's.
+fn new_work_dir(output: &Path, job_id: &str) -> Result<PathBuf, JobError> {
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    dir.join(format!(".framejet-{job_id}"))
+    tempfile::Builder::new()
+        .prefix(&format!(".framejet-{job_id}-"))
+        .tempdir_in(dir)
+        .map(tempfile::TempDir::keep)
+        .map_err(|e| JobError::io(dir, e))
 }
 
-/// Writes the mask of each inpaint step that asks for it beside the output:
-/// `out.mp4.mask.png`, or `out.mp4.mask-<step>-<input>.png` when there are
-/// several.
+/// Writes the mask of each inpaint step that asks for it beside the output,
+/// under the names [`mask_files`] gives.
 fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
-    use super::spec::{NativeStep, StepSpec};
-    let wanted: Vec<_> = plan
-        .masks
-        .iter()
-        .filter(|m| {
-            matches!(&plan.spec.steps[m.step], StepSpec::Native(NativeStep::Inpaint(s)) if s.write_mask)
-        })
-        .collect();
     let mut written = Vec::new();
-    for m in &wanted {
-        let StepSpec::Native(NativeStep::Inpaint(step)) = &plan.spec.steps[m.step] else {
+    for (step, item, path) in mask_files(&plan.spec, output) {
+        let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(step) else {
             continue;
         };
-        let item = &plan.items[m.item];
-        let (w, h) =
-            super::plan::step_sizes(&plan.spec, (item.width, item.height), &plan.output)[m.step];
-        let mask = super::inpaint::resolve_mask(&step.mask, item, w, h)
-            .map_err(|e| JobError::media(format!("steps[{}].mask", m.step), e))?;
-        let name = if wanted.len() == 1 {
-            ".mask.png".to_string()
-        } else {
-            format!(".mask-{}-{}.png", m.step, m.item)
+        let Some(plan_item) = plan.items.get(item) else {
+            continue;
         };
-        let mut path = output.as_os_str().to_owned();
-        path.push(name);
-        let path = PathBuf::from(path);
+        let (w, h) = super::plan::step_sizes(
+            &plan.spec,
+            (plan_item.width, plan_item.height),
+            &plan.output,
+        )[step];
+        let mask = super::inpaint::resolve_mask(&inpaint.mask, plan_item, w, h)
+            .map_err(|e| JobError::media(format!("steps[{step}].mask"), e))?;
         mask.to_png(&path)
-            .map_err(|e| JobError::media(format!("steps[{}].write_mask", m.step), e))?;
+            .map_err(|e| JobError::media(format!("steps[{step}].write_mask"), e))?;
         written.push(path);
     }
     Ok(written)

@@ -10,6 +10,7 @@ mod error;
 mod finalize;
 mod inpaint;
 mod local;
+mod output_files;
 mod plan;
 mod segment;
 mod settings;
@@ -21,9 +22,11 @@ pub use assets::JobAssets;
 pub use error::JobError;
 pub use finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
 pub use local::{JobReport, LocalOptions, Progress, run_local};
+pub use output_files::{OutputConflict, OutputFile, check_output_files, mask_files};
 pub use plan::{
     DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, Plan, PlanItem, PlanOptions, RouteDecision,
     SegmentTask, plan,
 };
 pub use segment::{SegmentContext, SegmentOutput, run_segment};
+pub use settings::check_output_settings;
 pub use spec::{JobSpec, SpecError};

@@ -211,6 +211,7 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Result<Plan, JobError> {
     spec.validate()?;
+    super::settings::check_output_settings(&spec.output)?;
     let job_id = spec.id.clone().unwrap_or_else(new_job_id);
     let env = PluginEnv {
         limits: spec.plugin_limits.clone(),

@@ -74,6 +74,7 @@ pub fn run_segment(
     let (decoded_tx, decoded_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);
     let (processed_tx, processed_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);
     let stop = AtomicBool::new(false);
+    let encoder_gone = AtomicBool::new(false);
 
     let (decoded, processed, encoded) = std::thread::scope(|scope| {
         let decoder = scope.spawn(|| decode_range(plan, item, task, decoded_tx, &stop, ctx.cancel));
@@ -94,7 +95,14 @@ pub fn run_segment(
             }
             encoder.finish().map_err(|e| JobError::media(&context, e))
         });
-        let processed = process(&mut steps, decoded_rx, processed_tx, ctx, &stop);
+        let processed = process(
+            &mut steps,
+            decoded_rx,
+            processed_tx,
+            ctx,
+            &stop,
+            &encoder_gone,
+        );
         if processed.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -106,11 +114,15 @@ pub fn run_segment(
             .unwrap_or_else(|_| Err(JobError::media(&context, "the encoder thread panicked")));
         (decoded, processed, encoded)
     });
-    // The first failure in pipeline order is the cause; later ones follow from it.
-    let result = decoded
-        .map_err(|e| in_context(e, &context))
-        .and(processed)
-        .and_then(|frames| encoded.map(|stats| (frames, stats)));
+    // The first failure in pipeline order is the cause; later ones follow from
+    // it. An encoder that stopped takes the steps down with it: then its own
+    // error is the cause.
+    let result = match (decoded, processed, encoded) {
+        (Err(e), _, _) => Err(in_context(e, &context)),
+        (Ok(()), Err(_), Err(e)) if encoder_gone.load(Ordering::Relaxed) => Err(e),
+        (Ok(()), Err(e), _) | (Ok(()), Ok(_), Err(e)) => Err(e),
+        (Ok(()), Ok(frames), Ok(stats)) => Ok((frames, stats)),
+    };
     let (frames, stats) = match result {
         Ok(ok) => ok,
         Err(e) => {
@@ -154,15 +166,17 @@ fn process(
     encode: Sender<VideoFrame>,
     ctx: &SegmentContext<'_>,
     stop: &AtomicBool,
+    encoder_gone: &AtomicBool,
 ) -> Result<u64, JobError> {
     let mut out = Vec::new();
     let mut count = 0u64;
     let send = |out: &mut Vec<VideoFrame>, count: &mut u64| -> Result<(), JobError> {
         let n = out.len() as u64;
         for frame in out.drain(..) {
-            encode
-                .send(frame)
-                .map_err(|_| JobError::media("encode", "the encoder stopped"))?;
+            encode.send(frame).map_err(|_| {
+                encoder_gone.store(true, Ordering::Relaxed);
+                JobError::media("encode", "the encoder stopped")
+            })?;
         }
         *count += n;
         if n > 0 {

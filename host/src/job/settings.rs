@@ -1,15 +1,22 @@
 //! From the job spec's output settings to the media engine's encoder
-//! settings, shared by every segment so that they join without re-encoding.
+//! settings, shared by every segment so that they join without re-encoding,
+//! and checked against this FFmpeg build before any work.
 
-use framejet_media::{Container, EncoderSettings, HwAccel, RateControl, Rational};
+use framejet_media::{
+    Container, EncoderCheckError, EncoderSettings, HwAccel, RateControl, Rational, check_encoder,
+};
 
 use super::plan::{OutputFormat, Plan};
-use super::spec::{HwSpec, parse_bitrate};
+use super::spec::{HwSpec, OutputSpec, SpecError, VideoSpec, parse_bitrate};
 
 /// The container segments are written in: MP4 keeps exact timestamps and
 /// remuxes cleanly; FFV1 (lossless, for tests and masters) needs Matroska.
 pub(crate) fn segment_container(plan: &Plan) -> Container {
-    if plan.spec.output.video.codec.eq_ignore_ascii_case("ffv1") {
+    segment_container_for(&plan.spec.output.video)
+}
+
+fn segment_container_for(video: &VideoSpec) -> Container {
+    if video.codec.eq_ignore_ascii_case("ffv1") {
         Container::Mkv
     } else {
         Container::Mp4
@@ -26,7 +33,10 @@ pub(crate) fn frame_rate(out: &OutputFormat) -> Rational {
 
 /// Encoder settings for every segment of `plan`.
 pub(crate) fn encoder_settings(plan: &Plan, threads: usize) -> EncoderSettings {
-    let video = &plan.spec.output.video;
+    settings_for(&plan.spec.output.video, threads)
+}
+
+fn settings_for(video: &VideoSpec, threads: usize) -> EncoderSettings {
     let kbps = |s: &str| parse_bitrate(s).map(|b| (b / 1000) as u32).unwrap_or(0);
     let rate = match (&video.rate.bitrate, video.rate.crf) {
         (Some(b), _) => RateControl::Bitrate {
@@ -47,4 +57,46 @@ pub(crate) fn encoder_settings(plan: &Plan, threads: usize) -> EncoderSettings {
         },
         threads: (threads > 0).then_some(threads as u32),
     }
+}
+
+/// Checks the output settings against this FFmpeg build: the encoder
+/// exists, the output container (default mp4) and the segments' container
+/// can hold its codec, and the preset and CRF are ones it takes. Each error
+/// names the spec field and the value.
+pub fn check_output_settings(output: &OutputSpec) -> Result<(), SpecError> {
+    let container = output
+        .container
+        .as_deref()
+        .and_then(Container::from_name)
+        .unwrap_or(Container::Mp4);
+    let settings = settings_for(&output.video, 0);
+    let segments = segment_container_for(&output.video);
+    let invalid = |field: &str, e: EncoderCheckError| SpecError::Invalid {
+        field: field.to_string(),
+        message: e.to_string(),
+    };
+    let codec_field = |e: EncoderCheckError| match e {
+        EncoderCheckError::UnknownEncoder { .. } | EncoderCheckError::NotVideo { .. } => {
+            invalid("output.video.codec", e)
+        }
+        EncoderCheckError::ContainerCannotHold { .. } => invalid("output.container", e),
+        EncoderCheckError::BadPreset { .. } => invalid("output.video.preset", e),
+        EncoderCheckError::CrfOutOfRange { .. } => invalid("output.video.rate.crf", e),
+        EncoderCheckError::NoNvenc { .. } => invalid("output.video.hw", e),
+    };
+    check_encoder(&settings, container).map_err(codec_field)?;
+    if segments != container {
+        check_encoder(&settings, segments).map_err(|e| match e {
+            EncoderCheckError::ContainerCannotHold { .. } => SpecError::Invalid {
+                field: "output.video.codec".into(),
+                message: format!(
+                    "{:?}: segments are written as {} before they are joined, and {e}",
+                    output.video.codec,
+                    segments.extension()
+                ),
+            },
+            other => codec_field(other),
+        })?;
+    }
+    Ok(())
 }

@@ -236,7 +236,10 @@ pub struct VideoSpec {
     /// `h264` (default), `hevc`, `vp9`, `av1`, `ffv1`, or an FFmpeg encoder name.
     pub codec: String,
     pub rate: RateSpec,
-    /// Encoder preset (`veryfast`, `medium`, …).
+    /// Encoder preset: `ultrafast`, `superfast`, `veryfast` (default),
+    /// `faster`, `fast`, `medium`, `slow`, `slower`, `veryslow` or `placebo`,
+    /// mapped to each encoder's own setting; or the encoder's own value
+    /// (`p1`-`p7` for NVENC, a number for VP9, libaom and SVT-AV1).
     pub preset: Option<String>,
     /// `auto` (NVENC when present, else CPU), `cpu` or `nvenc`.
     pub hw: HwSpec,
@@ -506,8 +509,20 @@ impl JobSpec {
                     "needs `bitrate` too",
                 ));
             }
-            parse_bitrate(max)
+            let max_bps = parse_bitrate(max)
                 .map_err(|m| SpecError::invalid("output.video.rate.max_bitrate", m))?;
+            let target = rate.bitrate.as_deref().map(parse_bitrate);
+            if let Some(Ok(target)) = target
+                && max_bps < target
+            {
+                return Err(SpecError::invalid(
+                    "output.video.rate.max_bitrate",
+                    format!(
+                        "{max:?} is below the bitrate {:?}",
+                        rate.bitrate.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
         }
         if !["aac", "none"].contains(&self.output.audio.codec.as_str()) {
             return Err(SpecError::invalid(

@@ -27,21 +27,23 @@ impl PluginRegistry {
     }
 
     /// The default search path: `$FRAMEJET_PLUGIN_PATH` (`:`-separated),
-    /// then `plugins/` beside the `framejet` binary, then the shipped
-    /// plugins of the source tree this binary was built from.
+    /// then `plugins/` beside the `framejet` binary, then
+    /// `../share/framejet/plugins` from the binary's directory, where
+    /// `scripts/install.sh` puts the shipped plugins (`~/.cargo/bin/framejet`
+    /// finds `~/.cargo/share/framejet/plugins`).
     pub fn default_dirs() -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = std::env::var_os("FRAMEJET_PLUGIN_PATH")
             .map(|p| std::env::split_paths(&p).collect())
             .unwrap_or_default();
-        if let Some(dir) = std::env::current_exe()
+        if let Some(bin_dir) = std::env::current_exe()
             .ok()
-            .and_then(|exe| exe.parent().map(|d| d.join("plugins")))
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
         {
-            dirs.push(dir);
+            dirs.push(bin_dir.join("plugins"));
+            if let Some(prefix) = bin_dir.parent() {
+                dirs.push(prefix.join("share/framejet/plugins"));
+            }
         }
-        dirs.push(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/target/wasm32-wasip2/release"),
-        );
         dirs
     }
 
@@ -105,7 +107,7 @@ impl PluginRegistry {
         if names.is_empty() {
             let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
             format!(
-                "none (searched {}; set FRAMEJET_PLUGIN_PATH or build plugins/)",
+                "none (searched {}; run scripts/install.sh, or set FRAMEJET_PLUGIN_PATH)",
                 dirs.join(", ")
             )
         } else {
