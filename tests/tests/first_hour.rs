@@ -191,7 +191,7 @@ fn a_plugin_made_by_the_installed_binary_outside_the_checkout_builds_and_passes_
     let out = login_shell(dir.path(), &script);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("ok, implements overlay"),
+        String::from_utf8_lossy(&out.stdout).contains("ok, implements the `overlay` world"),
         "{}",
         text(&out)
     );
@@ -525,6 +525,7 @@ fn every_command_has_help_with_an_example() {
         vec!["probe"],
         vec!["schema"],
         vec!["completions"],
+        vec!["plugin"],
         vec!["plugin", "check"],
         vec!["plugin", "new"],
         vec!["plugin", "list"],

@@ -189,6 +189,8 @@ fn bad_masks_are_refused_before_any_frame_is_processed() {
             "-o",
             output.to_str().unwrap(),
             "--json",
+            // Each run replaces the job log the failed run before it left.
+            "-y",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr).to_lowercase();
         assert!(!out.status.success(), "{mask}: {}", text(&out));

@@ -328,6 +328,8 @@ fn bad_inputs_fail_with_one_clear_error_naming_the_input_and_leave_nothing() {
             spec.to_str().unwrap(),
             "-o",
             output.to_str().unwrap(),
+            // Each run replaces the job log the failed run before it left.
+            "-y",
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let name = input.file_name().unwrap().to_str().unwrap();

@@ -126,6 +126,13 @@ pub(crate) fn candidates(codec: &str, hw: HwAccel) -> Vec<(String, bool)> {
     }
 }
 
+/// [`PRESETS`] as libvpx's and libaom's `cpu-used`.
+const CPU_USED: [i32; 10] = [8, 7, 6, 5, 4, 3, 2, 1, 0, 0];
+/// [`PRESETS`] as SVT-AV1's `preset`.
+const SVT_PRESET: [i32; 10] = [13, 12, 11, 10, 9, 8, 6, 4, 2, 0];
+/// [`PRESETS`] as NVENC's `preset`.
+const NVENC_PRESET: [&str; 10] = ["p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7"];
+
 /// The private option and value `preset` means for `encoder`, `None` when
 /// the encoder has no speed setting and the preset is a name from
 /// [`PRESETS`].
@@ -155,26 +162,14 @@ pub fn preset_option(
             Some(i) => ("preset", PRESETS[i].to_string()),
             None => return Err(bad(format!("one of {names}"))),
         },
-        "libvpx-vp9" => (
-            "cpu-used",
-            numeric([8, 7, 6, 5, 4, 3, 2, 1, 0, 0], -8, 8)?.to_string(),
-        ),
-        "libaom-av1" => (
-            "cpu-used",
-            numeric([8, 7, 6, 5, 4, 3, 2, 1, 0, 0], 0, 8)?.to_string(),
-        ),
-        "libsvtav1" => (
-            "preset",
-            numeric([13, 12, 11, 10, 9, 8, 6, 4, 2, 0], 0, 13)?.to_string(),
-        ),
-        n if n.ends_with("_nvenc") => {
-            const NVENC: [&str; 10] = ["p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7"];
-            match named {
-                Some(i) => ("preset", NVENC[i].to_string()),
-                None if NVENC.contains(&p.as_str()) => ("preset", p.clone()),
-                None => return Err(bad(format!("one of {names}, or p1-p7"))),
-            }
-        }
+        "libvpx-vp9" => ("cpu-used", numeric(CPU_USED, -8, 8)?.to_string()),
+        "libaom-av1" => ("cpu-used", numeric(CPU_USED, 0, 8)?.to_string()),
+        "libsvtav1" => ("preset", numeric(SVT_PRESET, 0, 13)?.to_string()),
+        n if n.ends_with("_nvenc") => match named {
+            Some(i) => ("preset", NVENC_PRESET[i].to_string()),
+            None if NVENC_PRESET.contains(&p.as_str()) => ("preset", p.clone()),
+            None => return Err(bad(format!("one of {names}, or p1-p7"))),
+        },
         other => {
             // Another encoder: its own `preset` option takes the text as it is;
             // without one, only a name from the shared vocabulary (ignored) passes.
@@ -360,7 +355,7 @@ fn has_private_option(encoder: &str, option: &str) -> bool {
             opt.as_ptr(),
             ptr::null(),
             0,
-            ffi::AV_OPT_SEARCH_FAKE_OBJ as i32,
+            ffi::AV_OPT_SEARCH_FAKE_OBJ,
         )
         .is_null()
     }
@@ -398,6 +393,7 @@ mod tests {
 
     #[test]
     fn every_named_preset_maps_on_every_encoder() {
+        const CPU_USED: [&str; 10] = ["8", "7", "6", "5", "4", "3", "2", "1", "0", "0"];
         let expected: [(&str, &str, [&str; 10]); 6] = [
             ("libx264", "preset", PRESETS),
             ("libx265", "preset", PRESETS),
@@ -406,16 +402,8 @@ mod tests {
                 "preset",
                 ["p1", "p1", "p2", "p3", "p3", "p4", "p5", "p6", "p7", "p7"],
             ),
-            (
-                "libvpx-vp9",
-                "cpu-used",
-                ["8", "7", "6", "5", "4", "3", "2", "1", "0", "0"],
-            ),
-            (
-                "libaom-av1",
-                "cpu-used",
-                ["8", "7", "6", "5", "4", "3", "2", "1", "0", "0"],
-            ),
+            ("libvpx-vp9", "cpu-used", CPU_USED),
+            ("libaom-av1", "cpu-used", CPU_USED),
             (
                 "libsvtav1",
                 "preset",

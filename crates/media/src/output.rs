@@ -14,8 +14,9 @@ pub(crate) struct TempOutput {
 }
 
 impl TempOutput {
-    /// Reserves `.<name>.<pid>-<n>.tmp.<ext>` next to `dest` (the extension is kept so that
-    /// tools looking at the name still see the container). Checks that the directory exists.
+    /// Creates `.<name>.<pid>-<n>.tmp.<ext>` next to `dest`, empty and new (the extension is
+    /// kept so that tools looking at the name still see the container). Checks that the
+    /// directory exists.
     pub(crate) fn new(dest: &Path) -> Result<TempOutput, MediaError> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -36,8 +37,25 @@ impl TempOutput {
         }
         crate::util::c_path(dest)?;
         let ext = dest.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}-{n}.tmp.{ext}", std::process::id()));
+        // Created here, exclusively, so the name is never a file of someone else's.
+        let temp = loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let temp = dir.join(format!(".{name}.{}-{n}.tmp.{ext}", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+            {
+                Ok(_) => break temp,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(MediaError::output(
+                        dest,
+                        format!("cannot create a file in `{}`: {e}", dir.display()),
+                    ));
+                }
+            }
+        };
         Ok(TempOutput {
             dest: dest.to_path_buf(),
             temp,

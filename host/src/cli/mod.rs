@@ -56,7 +56,13 @@ enum Command {
   framejet schema > job.schema.json")]
     Schema,
     /// Work with plugins: check a component, start a new one, list them.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  framejet plugin new overlay my-badge
+  framejet plugin check my_badge.wasm
+  framejet plugin list"
+    )]
     Plugin(plugin::PluginCommand),
     /// Prints a shell completion script.
     #[command(after_help = "Examples:

@@ -48,13 +48,7 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut spec = JobSpec::from_file(&args.job)?;
-    if spec.output.container.is_none() {
-        spec.output.container = args
-            .output
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-    }
+    spec.default_container_from(&args.output);
     let log_path = args
         .log
         .clone()
@@ -133,6 +127,9 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
                     reporter.started.elapsed().as_secs_f64(),
                     log_path.display()
                 );
+                if let Some(dir) = &report.kept_work_dir {
+                    println!("segments kept in {}", dir.display());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -73,6 +73,8 @@ pub struct JobReport {
     pub audio: Option<AudioOutput>,
     /// Mask PNGs written beside the output (inpaint steps with `write_mask`).
     pub masks: Vec<PathBuf>,
+    /// The directory of the intermediate files, when they were kept.
+    pub kept_work_dir: Option<PathBuf>,
     pub plan_ms: u64,
     pub segments_ms: u64,
     pub finalize_ms: u64,
@@ -88,13 +90,7 @@ pub fn run_local(
     options: &LocalOptions<'_>,
 ) -> Result<(Plan, JobReport), JobError> {
     let t0 = Instant::now();
-    if spec.output.container.is_none() {
-        spec.output.container = options
-            .output
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-    }
+    spec.default_container_from(&options.output);
     let mut writes = vec![OutputFile::new("output", &options.output)];
     writes.extend(
         mask_files(&spec, &options.output)
@@ -102,20 +98,30 @@ pub fn run_local(
             .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
     );
     check_output_files(&spec, &writes, options.overwrite)?;
+    // One watchdog covers the whole job, planning included.
     let watchdog = spec
         .timeout_s
         .map(|secs| (secs, Watchdog::start(secs, t0, options.cancel.clone())));
-    let planned = plan(
+    let result = plan_and_run(spec, options, t0);
+    match (watchdog.map(|(secs, w)| (secs, w.stop())), result) {
+        // The deadline cancelled the job; that is the cause, not "cancelled".
+        (Some((secs, true)), Err(_)) => Err(JobError::TimedOut(secs)),
+        (_, result) => result,
+    }
+}
+
+fn plan_and_run(
+    spec: JobSpec,
+    options: &LocalOptions<'_>,
+    t0: Instant,
+) -> Result<(Plan, JobReport), JobError> {
+    let plan = plan(
         spec,
         options.registry,
         &PlanOptions {
             parallel_segments: options.jobs,
         },
-    );
-    let plan = match planned {
-        Ok(plan) => plan,
-        Err(e) => return Err(timed_out_or(watchdog, e)),
-    };
+    )?;
     let plan_time = t0.elapsed();
     options.progress.planned(&plan);
 
@@ -124,22 +130,16 @@ pub fn run_local(
         None => new_work_dir(&options.output, &plan.job_id)?,
     };
     let storage = LocalDir::new(&work_dir).map_err(|e| JobError::io(&work_dir, e))?;
-    let watchdog = plan
-        .spec
-        .timeout_s
-        .map(|secs| Watchdog::start(secs, t0, options.cancel.clone()));
-    let mut result = run_planned(&plan, &storage, options, plan_time);
-    if let Some(watchdog) = watchdog
-        && watchdog.stop()
-        && result.is_err()
-    {
-        // The deadline cancelled the job; that is the cause, not "cancelled".
-        result = Err(JobError::TimedOut(plan.spec.timeout_s.unwrap_or_default()));
-    }
+    let result = run_planned(&plan, &storage, options, plan_time);
     if !options.keep_work_dir {
         let _ = std::fs::remove_dir_all(&work_dir);
     }
-    result.map(|report| (plan, report))
+    result.map(|mut report| {
+        if options.keep_work_dir {
+            report.kept_work_dir = Some(work_dir);
+        }
+        (plan, report)
+    })
 }
 
 fn run_planned(
@@ -185,6 +185,7 @@ fn run_planned(
         segments,
         audio,
         masks,
+        kept_work_dir: None,
         plan_ms: plan_time.as_millis() as u64,
         segments_ms: segments_time.as_millis() as u64,
         finalize_ms: t2.elapsed().as_millis() as u64,
@@ -291,21 +292,6 @@ fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
         written.push(path);
     }
     Ok(written)
-}
-
-/// `e`, or "timed out" when the job's deadline passed: then the deadline is
-/// the cause, not whatever it interrupted.
-fn timed_out_or(watchdog: Option<(u64, Watchdog)>, e: JobError) -> JobError {
-    match watchdog {
-        Some((secs, w)) => {
-            if w.stop() {
-                JobError::TimedOut(secs)
-            } else {
-                e
-            }
-        }
-        None => e,
-    }
 }
 
 /// Sets the cancel flag when a job runs past its `timeout_s`.

@@ -60,7 +60,16 @@ pub fn run_segment(
     let task = plan.segments.get(index).ok_or_else(|| {
         JobError::media("run_segment", format!("the plan has no segment {index}"))
     })?;
-    let item = &plan.items[task.item];
+    let item = plan.items.get(task.item).ok_or_else(|| {
+        JobError::media(
+            "run_segment",
+            format!(
+                "segment {index} names input {} of a plan with {}",
+                task.item,
+                plan.items.len()
+            ),
+        )
+    })?;
     let container = segment_container(plan);
     let key = segment_key(index, container.extension());
     let path = ctx

@@ -549,6 +549,17 @@ impl JobSpec {
         Ok(())
     }
 
+    /// Takes the output container from `output`'s file extension when the
+    /// spec names none (`out.mkv` → `mkv`; checked by [`JobSpec::validate`]).
+    pub fn default_container_from(&mut self, output: &Path) {
+        if self.output.container.is_none() {
+            self.output.container = output
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+        }
+    }
+
     /// The `fit` step, if the job has one.
     pub fn fit(&self) -> Option<(u32, u32, FitMode, Option<&str>)> {
         self.steps.iter().find_map(|s| match s {

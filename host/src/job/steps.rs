@@ -46,8 +46,14 @@ impl StepChain {
         registry: &PluginRegistry,
         log: crate::plugin::LogSink,
     ) -> Result<Self, JobError> {
-        let item = &plan.items[task.item];
-        let input = &plan.spec.inputs[task.item];
+        let (Some(item), Some(input)) =
+            (plan.items.get(task.item), plan.spec.inputs.get(task.item))
+        else {
+            return Err(JobError::media(
+                "steps",
+                format!("the plan has no input {}", task.item),
+            ));
+        };
         let sizes = step_sizes(&plan.spec, (item.width, item.height), &plan.output);
         let mut steps = Vec::with_capacity(plan.spec.steps.len());
         for (i, (spec, &(w, h))) in plan.spec.steps.iter().zip(&sizes).enumerate() {
