@@ -15,6 +15,11 @@ cargo fmt --all --check
 cargo fmt --all --check --manifest-path plugins/Cargo.toml
 echo "== cargo clippy"
 cargo clippy --quiet --workspace --all-targets -- -D warnings
+echo "== framejet-spec stays light (no FFmpeg, no wasmtime)"
+if cargo tree --quiet -p framejet-spec -e normal --prefix none | grep -E "^(ffmpeg|wasmtime)"; then
+  echo "framejet-spec depends on the crates above; clients must not link them" >&2
+  exit 1
+fi
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps
 echo "== plugin unit tests"

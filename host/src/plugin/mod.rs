@@ -12,7 +12,6 @@
 mod bindings;
 mod calls;
 mod error;
-mod limits;
 mod registry;
 mod runtime;
 mod state;
@@ -24,7 +23,7 @@ pub use calls::{
     PixelFormat, RectFill, Region, Route, Segment, SpritePlacement,
 };
 pub use error::PluginError;
-pub use limits::PluginLimits;
+pub use framejet_spec::PluginLimits;
 pub use registry::PluginRegistry;
 pub use runtime::{
     CacheStats, Plugin, PluginRuntime, RuntimeConfig, default_cache_dir, plugin_name_from_path,

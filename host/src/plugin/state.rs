@@ -14,7 +14,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{host, types};
-use super::limits::PluginLimits;
+use framejet_spec::PluginLimits;
 
 /// Severity of a plugin log line.
 pub use tracing::Level;
