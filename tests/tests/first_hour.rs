@@ -250,13 +250,17 @@ fn an_output_that_is_one_of_the_jobs_files_is_refused_and_the_file_kept() {
     let hard = d.join("hard.mp4");
     std::os::unix::fs::symlink(&input, &soft).unwrap();
     std::fs::hard_link(&input, &hard).unwrap();
-    let sums: Vec<String> = [&input, &asset, &mask].iter().map(|p| md5(p)).collect();
+    let sums: Vec<String> = [&input, &asset, &mask, &spec]
+        .iter()
+        .map(|p| md5(p))
+        .collect();
     for (output, field, extra) in [
         (&input, "inputs[0].src", vec![]),
         (&soft, "inputs[0].src", vec!["-y"]),
         (&hard, "inputs[0].src", vec!["-y"]),
         (&asset, "inputs[0].assets.logo", vec!["-y"]),
         (&mask, "steps[0].mask.png", vec![]),
+        (&spec, "spec file", vec!["-y"]),
     ] {
         let out = run_spec(&spec, output, &extra);
         assert!(!out.status.success(), "{}", text(&out));
@@ -275,7 +279,10 @@ fn an_output_that_is_one_of_the_jobs_files_is_refused_and_the_file_kept() {
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("the job log"), "{}", text(&out));
-    let after: Vec<String> = [&input, &asset, &mask].iter().map(|p| md5(p)).collect();
+    let after: Vec<String> = [&input, &asset, &mask, &spec]
+        .iter()
+        .map(|p| md5(p))
+        .collect();
     assert_eq!(sums, after, "the job's files are unchanged");
     assert!(!d.join("fresh.mp4").exists() && !d.join("fresh.mp4.log").exists());
 }

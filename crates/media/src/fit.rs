@@ -132,9 +132,6 @@ impl Fitter {
         let mut out = VideoFrame::from_pool(&self.pool)?;
         out.index = frame.index;
         out.pts_us = frame.pts_us;
-        if (g.dst_w, g.dst_h) != (self.dst_w, self.dst_h) {
-            out.fill(self.pad_yuv);
-        }
         // Source: the (even-aligned) crop rectangle.
         let mut sp = [std::ptr::null::<u8>(); 4];
         let mut ss = [0i32; 4];
@@ -165,6 +162,11 @@ impl Fitter {
         // the source pointers start at an even offset inside `frame` with room for that
         // rectangle, the destination pointers likewise inside `out`.
         unsafe { scaler.run(&sp, &ss, g.src_h, &dp, &ds) };
+        // The borders are painted after scaling: swscale's vector code may write a few
+        // pixels past the end of each line of its rectangle, into the border.
+        if (g.dst_w, g.dst_h) != (self.dst_w, self.dst_h) {
+            out.fill_outside(self.pad_yuv, g.dst_x, g.dst_y, g.dst_w, g.dst_h);
+        }
         Ok(out)
     }
 

@@ -298,6 +298,27 @@ impl VideoFrame {
         }
     }
 
+    /// Sets every pixel outside the rectangle at (`x`, `y`) of `w × h` (even, in luma pixels)
+    /// to `yuv`, leaving the rectangle as it is.
+    pub(crate) fn fill_outside(&mut self, yuv: [u8; 3], x: u32, y: u32, w: u32, h: u32) {
+        for (i, &value) in yuv.iter().enumerate() {
+            let shift = u32::from(i > 0);
+            let (x0, y0) = ((x >> shift) as usize, (y >> shift) as usize);
+            let (x1, y1) = (x0 + (w >> shift) as usize, y0 + (h >> shift) as usize);
+            let (pw, ph, stride) = (self.plane_width(i), self.plane_height(i), self.stride(i));
+            let plane = self.plane_mut(i);
+            for row in 0..ph {
+                let line = &mut plane[row * stride..row * stride + pw];
+                if row < y0 || row >= y1 {
+                    line.fill(value);
+                } else {
+                    line[..x0.min(pw)].fill(value);
+                    line[x1.min(pw)..].fill(value);
+                }
+            }
+        }
+    }
+
     /// A copy rotated counter-clockwise by `degrees` (90, 180 or 270; anything else clones).
     pub(crate) fn rotated_ccw(&self, degrees: u32) -> Result<VideoFrame, MediaError> {
         let (w, h) = (self.width(), self.height());

@@ -63,7 +63,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
             .into_iter()
             .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
     );
-    check_output_files(&spec, &writes, args.overwrite)?;
+    check_output_files(&spec, Some(&args.job), &writes, args.overwrite)?;
     // A spec that cannot run is refused before anything is written.
     spec.validate()
         .and_then(|()| check_output_settings(&spec.output))

@@ -97,7 +97,7 @@ pub fn run_local(
             .into_iter()
             .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
     );
-    check_output_files(&spec, &writes, options.overwrite)?;
+    check_output_files(&spec, None, &writes, options.overwrite)?;
     // One watchdog covers the whole job, planning included.
     let watchdog = spec
         .timeout_s

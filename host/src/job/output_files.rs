@@ -124,14 +124,20 @@ fn job_files(spec: &JobSpec) -> Vec<(String, &Path)> {
 }
 
 /// Checks every file in `writes` before any is created: none is one of the
-/// job's files (compared as files, so links count), none is written twice,
-/// each one's directory exists, and none exists unless `overwrite`.
+/// job's files or the spec file it came from (compared as files, so links
+/// count), none is written twice, each one's directory exists, and none
+/// exists unless `overwrite`.
 pub fn check_output_files(
     spec: &JobSpec,
+    spec_file: Option<&Path>,
     writes: &[OutputFile],
     overwrite: bool,
 ) -> Result<(), OutputConflict> {
-    let reads: Vec<(String, &Path, Option<FileId>)> = job_files(spec)
+    let mut files = job_files(spec);
+    if let Some(path) = spec_file {
+        files.push(("spec file".to_string(), path));
+    }
+    let reads: Vec<(String, &Path, Option<FileId>)> = files
         .into_iter()
         .map(|(field, path)| {
             let id = FileId::of(path);
@@ -277,14 +283,14 @@ mod tests {
         std::fs::hard_link(&input, &hard).expect("hard link");
         let dotted = dir.path().join(".").join("in.mp4");
         for path in [&input, &soft, &hard, &dotted] {
-            let err = check_output_files(&spec, &[OutputFile::new("output", path)], true)
+            let err = check_output_files(&spec, None, &[OutputFile::new("output", path)], true)
                 .expect_err("refused");
             assert!(
                 matches!(&err, OutputConflict::IsJobFile { field, .. } if field == "inputs[0].src"),
                 "{err}"
             );
         }
-        let err = check_output_files(&spec, &[OutputFile::new("the job log", &asset)], true)
+        let err = check_output_files(&spec, None, &[OutputFile::new("the job log", &asset)], true)
             .expect_err("refused");
         assert!(err.to_string().contains("inputs[0].assets.logo"), "{err}");
     }
@@ -298,9 +304,15 @@ mod tests {
         let out = dir.path().join("out.mp4");
         std::fs::write(&out, b"old").expect("write");
         let writes = [OutputFile::new("output", &out)];
-        let err = check_output_files(&spec, &writes, false).expect_err("exists");
+        let err = check_output_files(&spec, None, &writes, false).expect_err("exists");
         assert!(err.to_string().contains("-y"), "{err}");
-        check_output_files(&spec, &writes, true).expect("overwrite asked for");
+        check_output_files(&spec, None, &writes, true).expect("overwrite asked for");
+        let spec_file = dir.path().join("job.json");
+        std::fs::write(&spec_file, b"{}").expect("write");
+        let onto_spec = [OutputFile::new("output", &spec_file)];
+        let err = check_output_files(&spec, Some(&spec_file), &onto_spec, true)
+            .expect_err("the spec file is the job's own");
+        assert!(err.to_string().contains("spec file"), "{err}");
 
         let fresh = dir.path().join("new.mp4");
         let twice = [
@@ -308,7 +320,7 @@ mod tests {
             OutputFile::new("the job log", dir.path().join("sub/../new.mp4")),
         ];
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
-        let err = check_output_files(&spec, &twice, true).expect_err("same file twice");
+        let err = check_output_files(&spec, None, &twice, true).expect_err("same file twice");
         assert!(matches!(err, OutputConflict::Twice { .. }), "{err}");
     }
 

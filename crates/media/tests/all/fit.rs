@@ -54,6 +54,39 @@ fn pad_centres_and_borders_in_pad_colour() {
     }
 }
 
+/// Every pixel of every plane outside the picture's rectangle is `pad`.
+fn assert_border(out: &VideoFrame, pad: [u8; 3], rect: (usize, usize, usize, usize)) {
+    let (rx, ry, rw, rh) = rect;
+    for (i, &value) in pad.iter().enumerate() {
+        let s = usize::from(i > 0);
+        let (x0, y0, x1, y1) = (rx >> s, ry >> s, (rx + rw) >> s, (ry + rh) >> s);
+        for y in 0..out.plane_height(i) {
+            for x in 0..out.plane_width(i) {
+                if (x0..x1).contains(&x) && (y0..y1).contains(&y) {
+                    continue;
+                }
+                assert_eq!(at(out, i, x, y), value, "plane {i} at {x},{y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn nothing_of_the_picture_spills_into_the_border() {
+    // Bright content, so anything written past the picture's edge shows. The 720x1280 case
+    // is the phone clip of the compilation example: 404 pixels wide at x = 438.
+    for (sw, sh, dw, dh, rect) in [
+        (720, 1280, 1280, 720, (438, 0, 404, 720)),
+        (720, 1280, 1920, 1080, (656, 0, 608, 1080)),
+        (320, 240, 640, 360, (80, 0, 480, 360)),
+        (1280, 720, 640, 640, (0, 140, 640, 360)),
+    ] {
+        let mut fit = Fitter::new(sw, sh, dw, dh, FitMode::Pad, [0, 0, 0]).unwrap();
+        let out = fit.fit(solid(sw, sh, [235, 40, 220])).unwrap();
+        assert_border(&out, [16, 128, 128], rect);
+    }
+}
+
 #[test]
 fn crop_fills_and_cuts_centred() {
     // Rows outside the centred 16:9 band are bright; the band is dark: cropping must keep
