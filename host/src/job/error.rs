@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::plugin::PluginError;
 
 use super::output_files::OutputConflict;
+use super::plan::PlanError;
 use super::spec::SpecError;
 
 /// What stopped a job.
@@ -32,6 +33,10 @@ pub enum JobError {
         path: PathBuf,
         error: std::io::Error,
     },
+
+    /// A plan read from elsewhere cannot be used.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 
     /// A file the job would write is one of its own, or already exists.
     #[error(transparent)]

@@ -5,13 +5,13 @@
 
 use framejet_inpaint::{DetectOptions, Mask, Plane, Rect, detect_mask};
 use framejet_media::Decoder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::plan::PlanItem;
 use super::spec::MaskSpec;
 
 /// The mask an inpaint step uses on one input, as the plan records it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MaskSummary {
     /// Index of the step in the spec.
     pub step: usize,

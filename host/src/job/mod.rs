@@ -24,8 +24,8 @@ pub use finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
 pub use local::{JobReport, LocalOptions, Progress, run_local};
 pub use output_files::{OutputConflict, OutputFile, check_output_files, mask_files};
 pub use plan::{
-    DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, Plan, PlanItem, PlanOptions, RouteDecision,
-    SegmentTask, plan,
+    DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
+    PlanOptions, RouteDecision, SegmentTask, plan,
 };
 pub use segment::{SegmentContext, SegmentOutput, run_segment};
 pub use settings::check_output_settings;

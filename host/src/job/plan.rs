@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use framejet_media::MediaKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
@@ -25,9 +25,19 @@ const STILLS_FRAME_RATE: (u32, u32) = (30, 1);
 /// How long a still is shown when the spec does not say.
 const DEFAULT_STILL_SECONDS: f64 = 3.0;
 
+/// The version of the plan's wire form ([`Plan::to_json`], [`Plan::from_json`]).
+pub const PLAN_VERSION: u32 = 1;
+
 /// Everything `run_segment` and `finalize` need, decided up front.
-#[derive(Debug, Clone, Serialize)]
+///
+/// A plan travels as JSON ([`Plan::to_json`]); one read back
+/// ([`Plan::from_json`]) is checked before use, so a malformed one fails
+/// with a [`PlanError`] instead of a panic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
+    /// [`PLAN_VERSION`] when the plan was made.
+    pub version: u32,
     pub job_id: String,
     pub spec: JobSpec,
     pub route: RouteDecision,
@@ -39,7 +49,7 @@ pub struct Plan {
 }
 
 /// Where the router sent the job.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RouteDecision {
     pub queue: String,
     pub capabilities: Vec<String>,
@@ -47,7 +57,7 @@ pub struct RouteDecision {
 }
 
 /// The one size and rate every item is brought to.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct OutputFormat {
     pub width: u32,
     pub height: u32,
@@ -64,7 +74,7 @@ impl OutputFormat {
 }
 
 /// One input, probed, and its place on the output timeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanItem {
     pub src: PathBuf,
     /// A still image shown for a set time, rather than a video.
@@ -117,7 +127,7 @@ impl PlanItem {
 
 /// One unit of work: source frames `source_start..source_end` of an item,
 /// which become output frames `output_start..output_end` of that item.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct SegmentTask {
     pub index: usize,
     pub item: usize,
@@ -138,6 +148,105 @@ impl Plan {
     pub fn total_frames(&self) -> u64 {
         self.items.iter().map(|i| i.output_frames).sum()
     }
+
+    /// The plan as JSON, its wire form. The probes' frame indexes stay
+    /// behind: a plan read back opens its decoders by scanning the input.
+    pub fn to_json(&self) -> Result<String, PlanError> {
+        serde_json::to_string(self).map_err(|e| PlanError::Malformed(e.to_string()))
+    }
+
+    /// Reads a plan from its wire form and checks it ([`Plan::check`]).
+    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+        // The version first, so an old or new plan says so rather than
+        // failing on a field it lacks or adds.
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let Version { version } =
+            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        if version != PLAN_VERSION {
+            return Err(PlanError::Version { found: version });
+        }
+        let plan: Plan =
+            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Checks what a plan read from elsewhere must hold before any of it is
+    /// used: one item per input, segments numbered in order over existing
+    /// items and within their frames, masks of existing steps and items, a
+    /// usable output format.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let bad = |what: String| Err(PlanError::Inconsistent(what));
+        let out = &self.output;
+        if out.width == 0 || out.height == 0 || out.width % 2 == 1 || out.height % 2 == 1 {
+            return bad(format!("output size {}x{}", out.width, out.height));
+        }
+        if out.frame_rate.0 == 0 || out.frame_rate.1 == 0 {
+            return bad(format!(
+                "output frame rate {}/{}",
+                out.frame_rate.0, out.frame_rate.1
+            ));
+        }
+        if self.items.len() != self.spec.inputs.len() {
+            return bad(format!(
+                "{} items for {} inputs",
+                self.items.len(),
+                self.spec.inputs.len()
+            ));
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            if item.source_rate.0 == 0 || item.source_rate.1 == 0 {
+                return bad(format!("item {i}: source frame rate of zero"));
+            }
+        }
+        for (n, task) in self.segments.iter().enumerate() {
+            let Some(item) = self.items.get(task.item) else {
+                return bad(format!(
+                    "segment {n} names item {} of {}",
+                    task.item,
+                    self.items.len()
+                ));
+            };
+            let in_order = task.index == n
+                && task.source_start <= task.source_end
+                && task.source_end <= item.source_frames.max(1)
+                && task.output_start <= task.output_end
+                && task.output_end <= item.output_frames;
+            if !in_order {
+                return bad(format!("segment {n} does not fit its item: {task:?}"));
+            }
+        }
+        for m in &self.masks {
+            let is_inpaint = matches!(
+                self.spec.steps.get(m.step),
+                Some(StepSpec::Native(NativeStep::Inpaint(_)))
+            );
+            if !is_inpaint || m.item >= self.items.len() {
+                return bad(format!(
+                    "a mask of steps[{}] on item {}, which the plan lacks",
+                    m.step, m.item
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A plan that cannot be used. Retrying cannot help: the plan is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON of a plan.
+    #[error("malformed plan: {0}")]
+    Malformed(String),
+    /// Made by a framejet with another wire form.
+    #[error("plan version {found}: this framejet reads version {PLAN_VERSION}")]
+    Version { found: u32 },
+    /// Its parts do not agree.
+    #[error("inconsistent plan: {0}")]
+    Inconsistent(String),
 }
 
 /// The media-info a plugin sees for `item`, at `width`x`height`.
@@ -267,6 +376,7 @@ pub fn plan(
     let masks = resolve_masks(&spec, &items, &output)?;
     let segments = plan_segments(&spec, &items, &output, registry, &env, options)?;
     Ok(Plan {
+        version: PLAN_VERSION,
         job_id,
         spec,
         route,
