@@ -494,6 +494,35 @@ fn ffmpegs_log_goes_to_the_job_log_with_its_level_and_rfc_3339_times() {
 }
 
 #[test]
+fn an_encoders_own_refusal_reaches_the_user_and_the_job_log() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    // SVT-AV1 takes nothing under 64x64; only the encoder itself knows that. More
+    // frames than the pipeline's channels hold, so the steps see the encoder go.
+    let input = tiny_clip(d, "in.mp4", 32, 32, 40);
+    let spec = write_job(
+        d,
+        "job.json",
+        &json!({"inputs": [{"src": input}], "output": {"video": {"codec": "av1"}}}),
+    );
+    let out = run_spec(&spec, &d.join("out.mp4"), &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("cannot open encoder libsvtav1") && line.contains("(libsvtav1: "),
+        "the encoder's own words: {err}"
+    );
+    assert!(!err.contains("the encoder stopped"), "{err}");
+    let log = std::fs::read_to_string(d.join("out.mp4.log")).unwrap();
+    assert!(log.contains("[error] ffmpeg libsvtav1: "), "{log}");
+    assert!(log.contains("[error] failed: "), "{log}");
+}
+
+#[test]
 fn an_error_says_its_cause_once() {
     let dir = TempDir::new().unwrap();
     let out = framejet(&[
