@@ -247,15 +247,12 @@ impl Encoder {
             ));
         }
         let container = Container::resolve(container, path)?;
+        // The encoders exist, the container holds their codec, the preset fits.
+        crate::encoders::check_encoder(settings, container)
+            .map_err(|e| MediaError::output(path, e.to_string()))?;
         let temp = TempOutput::new(path)?;
 
         let list = crate::encoders::candidates(&settings.codec, settings.hw);
-        if settings.hw == HwAccel::Nvenc && !list.iter().any(|(_, nv)| *nv) {
-            return Err(MediaError::output(
-                path,
-                format!("codec `{}` has no NVENC encoder", settings.codec),
-            ));
-        }
         let mut last_err = String::new();
         for (i, (name, nvenc)) in list.iter().enumerate() {
             let more = i + 1 < list.len();
@@ -323,9 +320,8 @@ impl Encoder {
         if codec.medium() != ffmpeg::media::Type::Video {
             return Err(format!("`{name}` is not a video encoder"));
         }
-        let codec_id = codec.id();
-
-        // The container must be able to hold the codec.
+        // The container was checked to hold the codec (`check_encoder`); its
+        // muxer says whether the stream wants a global header.
         let muxer = CString::new(container.muxer()).map_err(|e| e.to_string())?;
         // SAFETY: looking up a muxer by name; returns null when unknown.
         let ofmt = unsafe { ffi::av_guess_format(muxer.as_ptr(), ptr::null(), ptr::null()) };
@@ -333,16 +329,6 @@ impl Encoder {
             return Err(format!(
                 "muxer `{}` is not in this FFmpeg build",
                 container.muxer()
-            ));
-        }
-        // SAFETY: `ofmt` is a static muxer description.
-        let fits =
-            unsafe { ffi::avformat_query_codec(ofmt, codec_id.into(), ffi::FF_COMPLIANCE_NORMAL) };
-        if fits == 0 {
-            return Err(format!(
-                "the {} container cannot hold {} video",
-                container.extension(),
-                crate::probe::codec_name(codec_id.into())
             ));
         }
         // SAFETY: reading the flags of a static muxer description.

@@ -54,8 +54,12 @@ const CODECS: [(&[&str], &str, Option<&str>); 5] = [
     (&["ffv1"], "ffv1", None),
 ];
 
-/// The short codec names, as the error for an unknown encoder lists them.
-pub const CODEC_NAMES: [&str; 5] = ["h264", "hevc", "vp9", "av1", "ffv1"];
+/// The short codec names (the first of each entry of [`CODECS`]), as the
+/// error for an unknown encoder lists them.
+fn codec_names() -> String {
+    let names: Vec<&str> = CODECS.iter().map(|(names, _, _)| names[0]).collect();
+    names.join(", ")
+}
 
 /// Why settings cannot be encoded, found before anything is opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,7 +67,7 @@ pub enum EncoderCheckError {
     /// The codec names no encoder of this FFmpeg build.
     #[error(
         "unknown encoder `{name}`: use one of {} or a video encoder of this FFmpeg build ({})",
-        CODEC_NAMES.join(", "), available.join(", ")
+        codec_names(), available.join(", ")
     )]
     UnknownEncoder {
         name: String,
@@ -191,10 +195,10 @@ pub fn preset_option(
 /// (FFV1 is lossless).
 fn crf_range(encoder: &str) -> Option<(u8, u8)> {
     match encoder {
+        "ffv1" => None,
         "libx264" | "libx265" => Some((0, 51)),
         n if n.ends_with("_nvenc") => Some((0, 51)),
-        "libvpx-vp9" | "libaom-av1" | "libsvtav1" => Some((0, 63)),
-        "ffv1" => None,
+        // VP9, libaom, SVT-AV1 and the rest.
         _ => Some((0, 63)),
     }
 }
@@ -202,14 +206,14 @@ fn crf_range(encoder: &str) -> Option<(u8, u8)> {
 /// Checks `settings` against this FFmpeg build for an output in
 /// `container`: every encoder that may be used exists and makes video, the
 /// container can hold the codec, and the preset and CRF are ones the
-/// encoders take. Returns the encoders, in the order they are tried.
+/// encoders take.
 ///
 /// Nothing is opened: an NVENC encoder that exists here may still fail to
 /// open on a machine without the hardware (`HwAccel::Auto` then falls back).
 pub fn check_encoder(
     settings: &EncoderSettings,
     container: Container,
-) -> Result<Vec<String>, EncoderCheckError> {
+) -> Result<(), EncoderCheckError> {
     crate::util::ensure_init();
     let list = candidates(&settings.codec, settings.hw);
     if settings.hw == HwAccel::Nvenc && !list.iter().any(|(_, nv)| *nv) {
@@ -251,7 +255,7 @@ pub fn check_encoder(
             });
         }
     }
-    Ok(list.into_iter().map(|(name, _)| name).collect())
+    Ok(())
 }
 
 /// The codec as the user wrote it, with FFmpeg's name when they differ.

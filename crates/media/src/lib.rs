@@ -9,7 +9,9 @@
 //!   frame index too, for [`Decoder::open_probed`].
 //! - **run_segment** decodes a frame range ([`Decoder::seek_to_frame`], then iterate), fits each
 //!   frame to the output size ([`Fitter`]), draws on it ([`blend`], [`fill_rect`] with a
-//!   [`YuvaImage`]) and encodes it ([`Encoder`]) as one closed-GOP segment file. Stills come
+//!   [`YuvaImage`]) and encodes it ([`Encoder`]) as one closed-GOP segment file. Encoder
+//!   settings are checked against this FFmpeg build up front ([`check_encoder`]), with one
+//!   preset vocabulary for every encoder ([`PRESETS`], [`preset_option`]). Stills come
 //!   from a [`StillSource`].
 //! - **encode_audio** builds the audio track beside the segments ([`encode_audio`]).
 //! - **finalize** joins the segments without re-encoding and adds the audio
@@ -59,9 +61,7 @@ pub use concat::{
 };
 pub use decode::{Decoder, StillSource};
 pub use encode::{Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl};
-pub use encoders::{
-    CODEC_NAMES, EncoderCheckError, PRESETS, check_encoder, preset_option, video_encoders,
-};
+pub use encoders::{EncoderCheckError, PRESETS, check_encoder, preset_option, video_encoders};
 pub use error::MediaError;
 pub use ffmpeg_log::{FfmpegLogHandler, FfmpegLogLine, set_ffmpeg_log_handler};
 pub use fit::{FitMode, Fitter};

@@ -17,7 +17,7 @@ use framejet_media::{FfmpegLogLine, set_ffmpeg_log_handler};
 
 use crate::job::{
     JobSpec, LocalOptions, OutputFile, Plan, Progress, SegmentOutput, check_output_files,
-    check_output_settings, mask_files, run_local,
+    check_output_settings, run_local, run_outputs,
 };
 use crate::plugin::{LogLine, LogSink};
 
@@ -54,15 +54,8 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
         .clone()
         .unwrap_or_else(|| with_suffix(&args.output, ".log"));
     // Every file this run writes is checked before the first is created.
-    let mut writes = vec![
-        OutputFile::new("output", &args.output),
-        OutputFile::new("the job log", &log_path),
-    ];
-    writes.extend(
-        mask_files(&spec, &args.output)
-            .into_iter()
-            .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
-    );
+    let mut writes = run_outputs(&spec, &args.output);
+    writes.push(OutputFile::new("the job log", &log_path));
     check_output_files(&spec, Some(&args.job), &writes, args.overwrite)?;
     // A spec that cannot run is refused before anything is written.
     spec.validate()

@@ -13,7 +13,7 @@ use crate::plugin::{LogSink, PluginRegistry};
 
 use super::JobError;
 use super::finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
-use super::output_files::{OutputFile, check_output_files, mask_files};
+use super::output_files::{check_output_files, mask_files, run_outputs};
 use super::plan::{Plan, PlanOptions, plan};
 use super::segment::{SegmentContext, SegmentOutput, run_segment};
 use super::spec::JobSpec;
@@ -91,12 +91,7 @@ pub fn run_local(
 ) -> Result<(Plan, JobReport), JobError> {
     let t0 = Instant::now();
     spec.default_container_from(&options.output);
-    let mut writes = vec![OutputFile::new("output", &options.output)];
-    writes.extend(
-        mask_files(&spec, &options.output)
-            .into_iter()
-            .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path)),
-    );
+    let writes = run_outputs(&spec, &options.output);
     check_output_files(&spec, None, &writes, options.overwrite)?;
     // One watchdog covers the whole job, planning included.
     let watchdog = spec

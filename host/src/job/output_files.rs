@@ -101,6 +101,17 @@ pub fn mask_files(spec: &JobSpec, output: &Path) -> Vec<(usize, usize, PathBuf)>
     files
 }
 
+/// What a local run of `spec` writes: `output` and the mask PNGs beside it
+/// ([`mask_files`]).
+pub fn run_outputs(spec: &JobSpec, output: &Path) -> Vec<OutputFile> {
+    let masks = mask_files(spec, output)
+        .into_iter()
+        .map(|(step, _, path)| OutputFile::new(format!("the mask of steps[{step}]"), path));
+    std::iter::once(OutputFile::new("output", output))
+        .chain(masks)
+        .collect()
+}
+
 /// The files of the job that it reads, with the spec field naming each.
 fn job_files(spec: &JobSpec) -> Vec<(String, &Path)> {
     let mut files = Vec::new();
