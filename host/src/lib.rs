@@ -6,5 +6,6 @@
 //! spec → plan → segments → finalize in [`job`], which knows no transport.
 
 pub mod cli;
+pub mod fleet;
 pub mod job;
 pub mod plugin;

@@ -103,8 +103,6 @@ fn segment_bytes(plan: &Plan, index: usize, dir: &Path) -> Vec<u8> {
         progress: &|_| {},
         log: Arc::new(|_: &LogLine<'_>| {}),
         cancel: &cancel,
-        // Fixed, as a fleet's plan fixes it: x264's output depends on its threads.
-        encoder_threads: 1,
     };
     let out = run_segment(plan, index, &ctx).unwrap();
     std::fs::read(dir.join(&out.key)).unwrap()
@@ -118,6 +116,9 @@ fn a_plan_read_back_is_the_same_plan_and_runs_byte_identical_segments() {
         common::registry(),
         &PlanOptions {
             parallel_segments: 2,
+            // Two threads: the plan, not the machine, fixes x264's output.
+            encoder_threads: 2,
+            one_machine: false,
         },
     )
     .unwrap();
@@ -127,7 +128,11 @@ fn a_plan_read_back_is_the_same_plan_and_runs_byte_identical_segments() {
     let wire = made.to_json().unwrap();
     let read = Plan::from_json(&wire).unwrap();
     assert_eq!(read.to_json().unwrap(), wire);
-    assert!(read.items.iter().all(|i| i.probe.is_none()));
+    // The frame indexes travel: a reader need not scan the inputs again.
+    assert!(read.items.iter().all(|i| i.probe.is_some()));
+    assert_eq!(read.encoder_threads, 2);
+    assert!(read.plugins.contains_key("route-by-size"));
+    assert!(read.plugins.values().all(|d| d.len() == 64));
     for i in 0..made.segments.len() {
         let here = segment_bytes(&made, i, &dir.path().join("here"));
         let there = segment_bytes(&read, i, &dir.path().join("there"));

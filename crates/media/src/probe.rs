@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 use ffmpeg::ffi;
 use ffmpeg::{Rational as FfRational, media};
 use ffmpeg_next as ffmpeg;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::MediaError;
 use crate::util::{self, MICROS};
 
 /// A rational number (frame rates, time bases), as FFmpeg keeps them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rational {
     /// Numerator.
     pub num: i32,
@@ -89,7 +89,7 @@ impl std::fmt::Display for Rational {
 }
 
 /// Whether an input is a video or a still image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     /// A video file (it may also have audio).
@@ -99,7 +99,7 @@ pub enum MediaKind {
 }
 
 /// What [`probe`] found out about an input.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MediaInfo {
     /// The input as given.
     pub path: PathBuf,
@@ -117,7 +117,7 @@ pub struct MediaInfo {
 }
 
 /// The video stream of an input.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VideoInfo {
     /// Index of the stream in the container.
     pub stream_index: usize,
@@ -155,7 +155,7 @@ pub struct VideoInfo {
 }
 
 /// The audio stream of an input.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AudioInfo {
     /// Index of the stream in the container.
     pub stream_index: usize,
@@ -173,7 +173,7 @@ pub struct AudioInfo {
 
 /// Presentation timestamps of every video frame in display order, from the packet scan.
 /// Frame `i` has `pts[i]`; the decoder maps decoded timestamps back to indexes with it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct FrameIndex {
     /// Sorted presentation timestamps, in the stream time base.
     pub pts: Vec<i64>,
@@ -213,7 +213,10 @@ pub fn probe(path: impl AsRef<Path>) -> Result<MediaInfo, MediaError> {
 /// What [`probe_input`] found: the [`MediaInfo`], plus (for videos) the frame index that
 /// [`Decoder::open_probed`](crate::Decoder::open_probed) needs, so that opening a decoder on
 /// the same file again skips the packet scan. Clones share the index.
-#[derive(Clone, Debug)]
+///
+/// A probe serializes with its index, so a decoder on another machine
+/// opens the same file, copied there, without scanning it again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Probe {
     pub info: MediaInfo,
     pub(crate) index: Option<std::sync::Arc<FrameIndex>>,

@@ -7,6 +7,7 @@
 //! check of output settings against an FFmpeg build, planning — lives in the
 //! `framejet` crate.
 
+pub mod fleet;
 mod limits;
 mod spec;
 

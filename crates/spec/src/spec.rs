@@ -368,23 +368,30 @@ impl JobSpec {
     }
 
     /// Makes relative input, asset and mask paths relative to `base`.
+    /// Names of objects in a fleet's media store (`media:NAME`) and URLs
+    /// stay as they are.
     pub fn resolve_paths(&mut self, base: &Path) {
-        let fix = |p: &mut PathBuf| {
-            if p.is_relative() {
+        self.for_each_path(|p| {
+            if p.is_relative() && !is_remote(p) {
                 *p = base.join(&*p);
             }
-        };
+        });
+    }
+
+    /// Calls `f` on every file the spec names: inputs, their assets, mask
+    /// PNGs and logos, in the spec's order.
+    pub fn for_each_path(&mut self, mut f: impl FnMut(&mut PathBuf)) {
         for input in &mut self.inputs {
-            fix(&mut input.src);
-            input.assets.values_mut().for_each(fix);
+            f(&mut input.src);
+            input.assets.values_mut().for_each(&mut f);
         }
         for step in &mut self.steps {
             if let StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) = step {
                 if let MaskSpec::Png(p) = mask {
-                    fix(p);
+                    f(p);
                 }
                 if let Some(p) = logo {
-                    fix(p);
+                    f(p);
                 }
             }
         }
@@ -396,7 +403,7 @@ impl JobSpec {
             return Err(SpecError::invalid("inputs", "at least one input is needed"));
         }
         for (i, input) in self.inputs.iter().enumerate() {
-            if !input.src.is_file() {
+            if !input.src.is_file() && !is_remote(&input.src) {
                 return Err(SpecError::invalid(
                     format!("inputs[{i}].src"),
                     format!("no such file: {}", input.src.display()),
@@ -411,7 +418,7 @@ impl JobSpec {
                 ));
             }
             for (name, path) in &input.assets {
-                if !path.is_file() {
+                if !path.is_file() && !is_remote(path) {
                     return Err(SpecError::invalid(
                         format!("inputs[{i}].assets.{name}"),
                         format!("no such file: {}", path.display()),
@@ -438,7 +445,7 @@ impl JobSpec {
                 }
                 StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) => {
                     if let MaskSpec::Png(p) = mask
-                        && !p.is_file()
+                        && !p.is_file() && !is_remote(p)
                     {
                         return Err(SpecError::invalid(
                             format!("steps[{i}].mask.png"),
@@ -446,7 +453,7 @@ impl JobSpec {
                         ));
                     }
                     if let Some(p) = logo
-                        && !p.is_file()
+                        && !p.is_file() && !is_remote(p)
                     {
                         return Err(SpecError::invalid(
                             format!("steps[{i}].logo"),
@@ -610,6 +617,14 @@ fn valid_job_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether a spec path names something not on this machine: an object of
+/// a fleet's media store (`media:NAME`) or an `http(s)://` URL.
+pub fn is_remote(path: &Path) -> bool {
+    path.to_str().is_some_and(|p| {
+        p.starts_with("media:") || p.starts_with("http://") || p.starts_with("https://")
+    })
 }
 
 /// Parses `#RRGGBB` into RGB.

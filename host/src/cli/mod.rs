@@ -1,6 +1,7 @@
 //! The `framejet` command line: parses arguments, sets up logging and maps
 //! errors to one readable line and an exit code.
 
+mod fleet;
 mod plugin;
 mod probe;
 mod run;
@@ -21,6 +22,8 @@ use clap::{Parser, Subcommand};
   framejet run job.json -o out.mp4          run a job on this machine
   framejet probe input.mp4                  what framejet sees in a file
   framejet plugin list                      the plugins on the search path
+  framejet up --workers 2                   a fleet on this machine (NATS, planner, workers)
+  framejet submit job.json -o out.mp4       run a job on a fleet, fetch its output
   framejet completions bash > ~/.local/share/bash-completion/completions/framejet"
 )]
 struct Cli {
@@ -64,6 +67,35 @@ enum Command {
   framejet plugin list"
     )]
     Plugin(plugin::PluginCommand),
+    /// Serves a fleet: pulls segment, audio and finalize tasks from NATS JetStream.
+    #[command(after_help = "Examples:
+  framejet worker --nats nats://10.0.0.5:4222 --queues default,4k --slots auto
+  framejet worker --planner --slots 2             also plan submitted jobs
+  framejet worker --capabilities gpu,nvenc --queues gpu")]
+    Worker(fleet::WorkerArgs),
+    /// Plans jobs submitted to a fleet and queues their tasks.
+    #[command(after_help = "Example:
+  framejet planner --nats nats://10.0.0.5:4222")]
+    Planner(fleet::PlannerArgs),
+    /// Submits a job to a fleet, uploading its local files; --wait follows it.
+    #[command(after_help = "Examples:
+  framejet submit job.json                      prints the job's id
+  framejet submit job.json -o out.mp4           waits, shows progress, downloads the output
+  framejet submit job.json --id clip-42 --wait --json")]
+    Submit(fleet::SubmitArgs),
+    /// Prints a fleet job's record (state, segments and their workers, output, error).
+    #[command(after_help = "Example:
+  framejet status clip-42")]
+    Status(fleet::JobArgs),
+    /// Cancels a fleet job: running segments stop between frames, the rest never run.
+    #[command(after_help = "Example:
+  framejet cancel clip-42")]
+    Cancel(fleet::JobArgs),
+    /// Starts a fleet on this machine: nats-server, a planner and workers; Ctrl-C stops it.
+    #[command(after_help = "Examples:
+  framejet up                       two workers, slots chosen from the cores
+  framejet up --workers 4 --slots 1 --port 4222")]
+    Up(fleet::UpArgs),
     /// Prints a shell completion script.
     #[command(after_help = "Examples:
   framejet completions bash > ~/.local/share/bash-completion/completions/framejet
@@ -89,6 +121,12 @@ pub fn main() -> ExitCode {
             })
             .map_err(anyhow::Error::from),
         Command::Plugin(cmd) => plugin::run(cmd, &cli.plugin_dirs),
+        Command::Worker(args) => fleet::worker(args, &cli.plugin_dirs),
+        Command::Planner(args) => fleet::planner(args, &cli.plugin_dirs),
+        Command::Submit(args) => fleet::submit(args),
+        Command::Status(args) => fleet::status(args),
+        Command::Cancel(args) => fleet::cancel(args),
+        Command::Up(args) => fleet::up(args, &cli.plugin_dirs),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

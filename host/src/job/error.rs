@@ -23,6 +23,17 @@ pub enum JobError {
     #[error("{}", describe_plugin_error(field, error))]
     Plugin { field: String, error: PluginError },
 
+    /// The plugin found under a name is not the component the plan was made with.
+    #[error(
+        "{field}: plugin `{plugin}` here is {found}, but the job was planned with {planned}; deploy that version (framejet plugin push) or plan again"
+    )]
+    PluginMismatch {
+        field: String,
+        plugin: String,
+        planned: String,
+        found: String,
+    },
+
     /// Decoding, processing or encoding failed.
     #[error("{context}: {message}")]
     Media { context: String, message: String },
@@ -60,6 +71,30 @@ impl From<SpecError> for JobError {
 }
 
 impl JobError {
+    /// A stable name of the kind of failure, for records and APIs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobError::Spec(_) => "spec",
+            JobError::Input { .. } => "input",
+            JobError::Plugin { .. } | JobError::PluginMismatch { .. } => "plugin",
+            JobError::Media { .. } => "media",
+            JobError::Io { .. } => "io",
+            JobError::Plan(_) => "plan",
+            JobError::Output(_) => "output",
+            JobError::Cancelled => "cancelled",
+            JobError::TimedOut(_) => "timed_out",
+        }
+    }
+
+    /// Whether running the same work again (elsewhere, later) could help.
+    ///
+    /// Only file-system trouble is worth a retry: a full disk, a store
+    /// that was briefly away. A spec, an input, a plugin that traps or a
+    /// plan is as wrong the next time; a cancelled or timed-out job stays so.
+    pub fn retryable(&self) -> bool {
+        matches!(self, JobError::Io { .. })
+    }
+
     pub(crate) fn media(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
         JobError::Media {
             context: context.into(),

@@ -115,6 +115,8 @@ fn plan_and_run(
         options.registry,
         &PlanOptions {
             parallel_segments: options.jobs,
+            encoder_threads: encoder_threads(options.jobs),
+            one_machine: true,
         },
     )?;
     let plan_time = t0.elapsed();
@@ -194,8 +196,6 @@ fn run_segments(
     options: &LocalOptions<'_>,
 ) -> Result<Vec<SegmentOutput>, JobError> {
     let jobs = options.jobs.clamp(1, plan.segments.len().max(1));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let encoder_threads = cores.div_ceil(jobs);
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<SegmentOutput>> = Mutex::new(Vec::with_capacity(plan.segments.len()));
     let first_error: Mutex<Option<JobError>> = Mutex::new(None);
@@ -206,7 +206,6 @@ fn run_segments(
         progress: &progress,
         log: options.log.clone(),
         cancel: &options.cancel,
-        encoder_threads,
     };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -247,6 +246,13 @@ fn run_segments(
     let mut done = done.into_inner().unwrap_or_default();
     done.sort_by_key(|s| s.index);
     Ok(done)
+}
+
+/// Threads per segment encoder when `jobs` segments run at once: the
+/// machine's cores shared out.
+fn encoder_threads(jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.div_ceil(jobs.max(1))
 }
 
 /// A new directory beside the output for the intermediate files:

@@ -3,6 +3,7 @@
 //! once per input here too, so bad params fail the job before any frame is
 //! decoded.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use framejet_media::MediaKind;
@@ -13,7 +14,7 @@ use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 use super::JobError;
 use super::inpaint::{MaskSummary, resolve_mask, summarize};
 use super::spec::{
-    JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
+    HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
 };
 
 /// Plugins used when a job names none.
@@ -46,6 +47,20 @@ pub struct Plan {
     pub segments: Vec<SegmentTask>,
     /// The mask of every inpaint step on every input.
     pub masks: Vec<MaskSummary>,
+    /// Threads each segment's encoder gets. Fixed here, with the rest of
+    /// the encoder's settings, because the encoded bytes depend on it: a
+    /// segment encodes the same wherever it runs.
+    pub encoder_threads: usize,
+    /// The SHA-256 (hex) of every plugin the plan uses, by the name the
+    /// spec gives it: whoever runs a segment must run these very components.
+    pub plugins: BTreeMap<String, String>,
+    /// When the plan was made (ms since 1970); plugins see this time.
+    pub planned_at_ms: u64,
+    /// The encoder hardware: the spec's `output.video.hw`, with `auto`
+    /// decided here when segments may run on different machines (NVENC
+    /// when the route asks for the `nvenc` capability, else the CPU), so
+    /// that every segment encodes alike.
+    pub hw: super::spec::HwSpec,
 }
 
 /// Where the router sent the job.
@@ -90,10 +105,10 @@ pub struct PlanItem {
     pub output_frames: u64,
     /// Where it starts on the output timeline, in output frames.
     pub output_start: u64,
-    /// The probe, with the frame index a decoder needs: segments run on this machine open
-    /// their decoders from it instead of scanning the input again. (A plan sent to another
-    /// machine goes without it; that machine probes for itself.)
-    #[serde(skip)]
+    /// The probe, with the frame index a decoder needs: segments open their
+    /// decoders from it instead of scanning the input again, here or, with
+    /// the plan, on another machine.
+    #[serde(default)]
     pub probe: Option<framejet_media::Probe>,
 }
 
@@ -149,8 +164,7 @@ impl Plan {
         self.items.iter().map(|i| i.output_frames).sum()
     }
 
-    /// The plan as JSON, its wire form. The probes' frame indexes stay
-    /// behind: a plan read back opens its decoders by scanning the input.
+    /// The plan as JSON, its wire form, frame indexes included.
     pub fn to_json(&self) -> Result<String, PlanError> {
         serde_json::to_string(self).map_err(|e| PlanError::Malformed(e.to_string()))
     }
@@ -189,6 +203,9 @@ impl Plan {
                 "output frame rate {}/{}",
                 out.frame_rate.0, out.frame_rate.1
             ));
+        }
+        if self.encoder_threads == 0 || self.encoder_threads > 256 {
+            return bad(format!("{} encoder threads", self.encoder_threads));
         }
         if self.items.len() != self.spec.inputs.len() {
             return bad(format!(
@@ -303,12 +320,19 @@ pub struct PlanOptions {
     /// no segmenter, the default one is asked for at least this many segments per video
     /// (`min_segments`), so that a short video still keeps every worker busy.
     pub parallel_segments: usize,
+    /// Threads each segment's encoder gets (at least 1).
+    pub encoder_threads: usize,
+    /// Every segment runs on this machine, so `hw: auto` can be left to
+    /// each encoder (they all find the same hardware).
+    pub one_machine: bool,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
         Self {
             parallel_segments: 1,
+            encoder_threads: 1,
+            one_machine: true,
         }
     }
 }
@@ -320,10 +344,16 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Result<Plan, JobError> {
     spec.validate()?;
+    refuse_remote_paths(&spec)?;
     super::settings::check_output_settings(&spec.output)?;
     let job_id = spec.id.clone().unwrap_or_else(new_job_id);
+    let planned_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let env = PluginEnv {
         limits: spec.plugin_limits.clone(),
+        random_seed: random_seed(&job_id, None),
+        wall_clock_ms: planned_at_ms,
         ..PluginEnv::default()
     };
 
@@ -371,10 +401,16 @@ pub fn plan(
         start += item.output_frames;
     }
 
-    let route = route(&spec, &job_id, &items, &output, registry, &env)?;
-    check_plugin_steps(&spec, &items, &output, registry, &env)?;
+    let mut plugins = BTreeMap::new();
+    let route = route(&spec, &job_id, &items, &output, registry, &env, &mut plugins)?;
+    check_plugin_steps(&spec, &items, &output, registry, &env, &mut plugins)?;
     let masks = resolve_masks(&spec, &items, &output)?;
-    let segments = plan_segments(&spec, &items, &output, registry, &env, options)?;
+    let hw = match spec.output.video.hw {
+        HwSpec::Auto if route.capabilities.iter().any(|c| c == "nvenc") => HwSpec::Nvenc,
+        HwSpec::Auto if !options.one_machine => HwSpec::Cpu,
+        other => other,
+    };
+    let segments = plan_segments(&spec, &items, &output, registry, &env, options, &mut plugins)?;
     Ok(Plan {
         version: PLAN_VERSION,
         job_id,
@@ -384,7 +420,42 @@ pub fn plan(
         items,
         segments,
         masks,
+        encoder_threads: options.encoder_threads.clamp(1, 256),
+        plugins,
+        planned_at_ms,
+        hw,
     })
+}
+
+/// Planning reads local files: a `media:` name or a URL (what a fleet
+/// job names) must have been fetched first.
+fn refuse_remote_paths(spec: &JobSpec) -> Result<(), JobError> {
+    let mut remote = None;
+    spec.clone().for_each_path(|p| {
+        if remote.is_none() && framejet_spec::is_remote(p) {
+            remote = Some(p.clone());
+        }
+    });
+    match remote {
+        Some(path) => Err(JobError::Input {
+            input: path,
+            message: "names a fleet's media or a URL; `framejet run` reads local files (framejet submit sends a job to a fleet)".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The seed of `wasi:random` for the plugins of `segment` of job `job_id`
+/// (`None`: planning): the same wherever and however often it runs.
+pub(crate) fn random_seed(job_id: &str, segment: Option<usize>) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(job_id.as_bytes());
+    hash.update(segment.map_or(u64::MAX, |s| s as u64).to_le_bytes());
+    let digest = hash.finalize();
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(seed)
 }
 
 fn probe_item(input: &super::spec::InputSpec) -> Result<PlanItem, JobError> {
@@ -424,6 +495,7 @@ fn route(
     output: &OutputFormat,
     registry: &PluginRegistry,
     env: &PluginEnv,
+    plugins: &mut BTreeMap<String, String>,
 ) -> Result<RouteDecision, JobError> {
     let step = spec.route.clone().unwrap_or_else(|| PluginStep {
         plugin: DEFAULT_ROUTER.into(),
@@ -432,6 +504,7 @@ fn route(
     let plugin = registry
         .get(&step.plugin)
         .map_err(|e| JobError::plugin("route.plugin", e))?;
+    plugins.insert(step.plugin.clone(), plugin.digest().to_string());
     let total_frames: u64 = items.iter().map(|i| i.output_frames).sum();
     let job = plugin::JobInfo {
         id: job_id.to_string(),
@@ -465,6 +538,7 @@ fn check_plugin_steps(
     output: &OutputFormat,
     registry: &PluginRegistry,
     env: &PluginEnv,
+    plugins: &mut BTreeMap<String, String>,
 ) -> Result<(), JobError> {
     for (i, step) in spec.steps.iter().enumerate() {
         let StepSpec::Plugin(step) = step else {
@@ -474,6 +548,7 @@ fn check_plugin_steps(
         let plugin = registry
             .get(&step.plugin)
             .map_err(|e| JobError::plugin(format!("{field}.plugin"), e))?;
+        plugins.insert(step.plugin.clone(), plugin.digest().to_string());
         for (n, item) in items.iter().enumerate() {
             let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
             let info = plugin_media_info(item, output, w, h);
@@ -536,6 +611,7 @@ fn plan_segments(
     registry: &PluginRegistry,
     env: &PluginEnv,
     options: &PlanOptions,
+    plugins: &mut BTreeMap<String, String>,
 ) -> Result<Vec<SegmentTask>, JobError> {
     let step = spec.segment.clone().unwrap_or_else(|| PluginStep {
         plugin: DEFAULT_SEGMENTER.into(),
@@ -544,6 +620,7 @@ fn plan_segments(
     let segmenter = registry
         .get(&step.plugin)
         .map_err(|e| JobError::plugin("segment.plugin", e))?;
+    plugins.insert(step.plugin.clone(), segmenter.digest().to_string());
     let params = step.params.to_string();
     let mut tasks = Vec::new();
     for (i, item) in items.iter().enumerate() {

@@ -46,8 +46,6 @@ pub struct SegmentContext<'a> {
     pub log: LogSink,
     /// Set to stop between frames.
     pub cancel: &'a AtomicBool,
-    /// Encoder threads for this segment (0: let the encoder choose).
-    pub encoder_threads: usize,
 }
 
 /// Decodes, processes and encodes segment `index` of `plan`.
@@ -77,7 +75,7 @@ pub fn run_segment(
         .writable_path(&key)
         .map_err(|e| JobError::io(&key, e))?;
     let mut steps = StepChain::new(plan, task, ctx.registry, ctx.log.clone())?;
-    let settings = encoder_settings(plan, ctx.encoder_threads);
+    let settings = encoder_settings(plan, plan.encoder_threads);
     let context = format!("segment {index} ({})", item.src.display());
 
     let (decoded_tx, decoded_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);

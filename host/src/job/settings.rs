@@ -33,7 +33,18 @@ pub(crate) fn frame_rate(out: &OutputFormat) -> Rational {
 
 /// Encoder settings for every segment of `plan`.
 pub(crate) fn encoder_settings(plan: &Plan, threads: usize) -> EncoderSettings {
-    settings_for(&plan.spec.output.video, threads)
+    let mut settings = settings_for(&plan.spec.output.video, threads);
+    // The plan's choice, not the spec's `auto`: see [`Plan::hw`].
+    settings.hw = hw_accel(plan.hw);
+    settings
+}
+
+fn hw_accel(hw: HwSpec) -> HwAccel {
+    match hw {
+        HwSpec::Auto => HwAccel::Auto,
+        HwSpec::Cpu => HwAccel::Cpu,
+        HwSpec::Nvenc => HwAccel::Nvenc,
+    }
 }
 
 fn settings_for(video: &VideoSpec, threads: usize) -> EncoderSettings {
@@ -50,11 +61,7 @@ fn settings_for(video: &VideoSpec, threads: usize) -> EncoderSettings {
         rate,
         preset: video.preset.clone(),
         gop: None,
-        hw: match video.hw {
-            HwSpec::Auto => HwAccel::Auto,
-            HwSpec::Cpu => HwAccel::Cpu,
-            HwSpec::Nvenc => HwAccel::Nvenc,
-        },
+        hw: hw_accel(video.hw),
         threads: (threads > 0).then_some(threads as u32),
     }
 }

@@ -93,11 +93,23 @@ impl StepChain {
                     let plugin = registry
                         .get(&p.plugin)
                         .map_err(|e| JobError::plugin(format!("{field}.plugin"), e))?;
+                    if let Some(planned) = plan.plugins.get(&p.plugin)
+                        && planned != plugin.digest()
+                    {
+                        return Err(JobError::PluginMismatch {
+                            field: format!("{field}.plugin"),
+                            plugin: p.plugin.clone(),
+                            planned: planned.clone(),
+                            found: plugin.digest().to_string(),
+                        });
+                    }
                     let info = plugin_media_info(item, &plan.output, w, h);
                     let env = PluginEnv {
                         assets: JobAssets::for_input(input),
                         log: log.clone(),
                         limits: plan.spec.plugin_limits.clone(),
+                        random_seed: super::plan::random_seed(&plan.job_id, Some(task.index)),
+                        wall_clock_ms: plan.planned_at_ms,
                     };
                     let params = p.params.to_string();
                     match plugin.kind() {

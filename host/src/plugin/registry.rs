@@ -47,6 +47,21 @@ impl PluginRegistry {
         dirs
     }
 
+    /// A registry with the same runtime and search path whose names can be
+    /// pinned ([`PluginRegistry::pin`]) for one job without touching this
+    /// one. Compiled code is shared through the runtime.
+    pub fn scoped(&self) -> PluginRegistry {
+        PluginRegistry::new(self.runtime.clone(), self.dirs.clone())
+    }
+
+    /// Makes `name` mean `plugin` in this registry, whatever the search
+    /// path holds (a plugin pushed to the fleet, a pinned version).
+    pub fn pin(&self, name: &str, plugin: Arc<Plugin>) {
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(name.to_string(), plugin);
+        }
+    }
+
     /// The runtime plugins are loaded into.
     pub fn runtime(&self) -> &Arc<PluginRuntime> {
         &self.runtime

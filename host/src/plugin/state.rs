@@ -63,12 +63,18 @@ impl AssetSource for NoAssets {
 }
 
 /// What the host gives a plugin instance: the job's assets, where its log
-/// lines go, and its limits.
+/// lines go, its limits, and what its WASI random and clocks return.
 #[derive(Clone)]
 pub struct PluginEnv {
     pub assets: Arc<dyn AssetSource>,
     pub log: LogSink,
     pub limits: PluginLimits,
+    /// Seeds `wasi:random` (both generators): the same seed, the same
+    /// numbers, so a task run twice gives the same bytes.
+    pub random_seed: u64,
+    /// What `wasi:clocks/wall-clock` says, frozen (ms since 1970); the
+    /// monotonic clock stays at zero.
+    pub wall_clock_ms: u64,
 }
 
 impl Default for PluginEnv {
@@ -77,7 +83,33 @@ impl Default for PluginEnv {
             assets: Arc::new(NoAssets),
             log: tracing_sink(),
             limits: PluginLimits::default(),
+            random_seed: 0,
+            wall_clock_ms: 0,
         }
+    }
+}
+
+/// A wall clock that does not move.
+struct FrozenWallClock(std::time::Duration);
+
+impl wasmtime_wasi::HostWallClock for FrozenWallClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        self.0
+    }
+}
+
+/// A monotonic clock that does not move.
+struct FrozenMonotonicClock;
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        0
     }
 }
 
@@ -106,7 +138,19 @@ impl PluginState {
         let stderr = StderrLog::new(plugin.clone(), env.log.clone());
         // No preopened directories, no environment, no arguments, no
         // sockets (all addresses are denied by default), stdin closed.
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        // Random numbers and clocks come from the env, not the machine.
+        use rand::SeedableRng;
+        let seed = env.random_seed;
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .secure_random(rand::rngs::StdRng::seed_from_u64(seed))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15))
+            .insecure_random_seed(u128::from(seed))
+            .wall_clock(FrozenWallClock(std::time::Duration::from_millis(
+                env.wall_clock_ms,
+            )))
+            .monotonic_clock(FrozenMonotonicClock)
+            .build();
         Self {
             memory: MemoryLimiter::new(env.limits.memory_bytes()),
             plugin,

@@ -1,0 +1,358 @@
+//! The fleet's commands: `worker`, `planner`, `submit`, `status`,
+//! `cancel`, `up`, and `plugin push`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use framejet_spec::fleet::{FleetNames, JobState};
+
+use crate::fleet::{
+    Fleet, FleetSettings, FollowUpdate, NatsOptions, Slots, SubmitOptions, UpOptions,
+    WorkerOptions,
+};
+use crate::job::JobSpec;
+
+/// Where the fleet is and how patient it is.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long = "nats", env = "FRAMEJET_NATS", default_value = "nats://127.0.0.1:4222", value_delimiter = ',')]
+    servers: Vec<String>,
+    /// A NATS credentials file (`.creds`).
+    #[arg(long, env = "FRAMEJET_NATS_CREDS", value_name = "FILE")]
+    creds: Option<PathBuf>,
+    /// A file holding an nkey seed.
+    #[arg(long, env = "FRAMEJET_NATS_NKEY", value_name = "FILE")]
+    nkey: Option<PathBuf>,
+    /// A NATS token.
+    #[arg(long, env = "FRAMEJET_NATS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// CA certificate (PEM) to trust for TLS.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Names the fleet's subjects, streams, buckets and stores; fleets with
+    /// different prefixes share a server without seeing each other.
+    #[arg(long, env = "FRAMEJET_FLEET_PREFIX", default_value = FleetNames::DEFAULT_PREFIX)]
+    prefix: String,
+    /// How long a task may go without a sign of life before another worker gets it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    ack_wait: Duration,
+    /// How many times a task is tried before its job fails.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    max_attempts: u32,
+    /// How long inputs, plans, outputs and job records are kept.
+    #[arg(long, default_value = "7days", value_parser = humantime::parse_duration)]
+    retention: Duration,
+}
+
+impl FleetArgs {
+    async fn connect(&self, name: &str) -> anyhow::Result<Fleet> {
+        let nats = NatsOptions {
+            servers: self.servers.clone(),
+            credentials: self.creds.clone(),
+            nkey: self.nkey.clone(),
+            token: self.token.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            name: Some(format!("framejet {name}")),
+        };
+        let settings = FleetSettings {
+            names: FleetNames::new(&self.prefix)?,
+            ack_wait: self.ack_wait,
+            max_attempts: self.max_attempts,
+            retention: self.retention,
+            ..FleetSettings::default()
+        };
+        Ok(Fleet::connect(&nats, settings).await?)
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// The queues to serve, comma-separated.
+    #[arg(long, default_value = "default,4k", value_delimiter = ',')]
+    queues: Vec<String>,
+    /// Tasks at once: a number, or `auto` (the cores divided by --encoder-threads).
+    #[arg(long, default_value = "auto", value_parser = parse_slots)]
+    slots: Slots,
+    /// Threads each segment's encoder gets (plans made here fix it for every worker).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    encoder_threads: u32,
+    /// Routed capabilities this worker has (`gpu`, `nvenc`), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    capabilities: Vec<String>,
+    /// Also plan submitted jobs.
+    #[arg(long)]
+    planner: bool,
+    /// Where inputs are cached and segments made (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// The worker's id (default: host, pid and a random suffix).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlannerArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// Threads each segment's encoder gets, fixed in every plan.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    encoder_threads: u32,
+    /// Where inputs are cached for planning (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SubmitArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// The job spec (`.json` or `.toml`); its local files are uploaded.
+    spec: PathBuf,
+    /// The job's id (default: the spec's `id`, else a new one).
+    #[arg(long)]
+    id: Option<String>,
+    /// Wait for the job, showing progress; with -o, download the output.
+    #[arg(long)]
+    wait: bool,
+    /// Where to download the output (implies --wait; its extension picks the container).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(short = 'y', long)]
+    overwrite: bool,
+    /// Print events as JSON lines.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// The job's id.
+    job: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Worker processes to start.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Slots of each worker (default: auto).
+    #[arg(long)]
+    slots: Option<usize>,
+    /// The NATS port (default: a free one).
+    #[arg(long)]
+    port: Option<u16>,
+    /// The queues the workers serve, comma-separated.
+    #[arg(long, default_value = "default,4k", value_delimiter = ',')]
+    queues: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// The `.wasm` component.
+    file: PathBuf,
+    /// The name jobs use (default: the file's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// The version (jobs may pin `name@version`).
+    #[arg(long, default_value = "0.0.0")]
+    version: String,
+}
+
+fn parse_slots(s: &str) -> Result<Slots, String> {
+    if s == "auto" {
+        return Ok(Slots::Auto);
+    }
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(Slots::Fixed(n)),
+        _ => Err(format!("`{s}`: expected `auto` or a number from 1 to 1024")),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub(crate) fn worker(args: WorkerArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let registry = Arc::new(super::plugin_registry(plugin_dirs)?);
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("worker").await?;
+        crate::fleet::run_worker(
+            fleet,
+            WorkerOptions {
+                queues: args.queues,
+                slots: args.slots,
+                encoder_threads: args.encoder_threads as usize,
+                capabilities: args.capabilities,
+                planner: args.planner,
+                cache_dir: args.cache,
+                id: args.id,
+                registry,
+            },
+        )
+        .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn planner(args: PlannerArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let registry = Arc::new(super::plugin_registry(plugin_dirs)?);
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("planner").await?;
+        crate::fleet::run_planner(fleet, registry, args.encoder_threads as usize, args.cache)
+            .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let mut spec = JobSpec::from_file(&args.spec)?;
+    if let Some(output) = &args.output {
+        spec.default_container_from(output);
+        if output.exists() && !args.overwrite {
+            anyhow::bail!(
+                "{} exists; pass -y/--overwrite to replace it",
+                output.display()
+            );
+        }
+    }
+    // What can be checked here is checked before anything is uploaded.
+    spec.validate()?;
+    let wait = args.wait || args.output.is_some();
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("submit").await?;
+        let record =
+            crate::fleet::submit_job(&fleet, spec, &SubmitOptions { id: args.id.clone() }).await?;
+        let id = record.id.clone();
+        if !wait {
+            println!("{id}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("job {id} submitted");
+        let json = args.json;
+        let record = crate::fleet::follow(&fleet, &id, |update| report(&id, &update, json)).await?;
+        match record.state {
+            JobState::Done => {
+                if let Some(output) = &args.output {
+                    crate::fleet::download_output(&fleet, &record, output, args.overwrite).await?;
+                    eprintln!("job {id} done: {}", output.display());
+                } else {
+                    eprintln!("job {id} done (framejet status {id} shows its output)");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            state => {
+                let why = record
+                    .error
+                    .as_ref()
+                    .map(|e| match &e.task {
+                        Some(task) => format!("{task}: {}", e.message),
+                        None => e.message.clone(),
+                    })
+                    .unwrap_or_default();
+                anyhow::bail!("job {id} {}{}{why}", state.name(), if why.is_empty() { "" } else { ": " })
+            }
+        }
+    })
+}
+
+fn report(id: &str, update: &FollowUpdate, json: bool) {
+    if json {
+        let line = match update {
+            FollowUpdate::State(s) => serde_json::json!({"job": id, "state": s}),
+            FollowUpdate::Progress { frames, total } => {
+                serde_json::json!({"job": id, "frames": frames, "total_frames": total})
+            }
+            FollowUpdate::Log { level, message } => {
+                serde_json::json!({"job": id, "level": level, "log": message})
+            }
+            FollowUpdate::Refused(reason) => serde_json::json!({"job": id, "refused": reason}),
+        };
+        println!("{line}");
+        return;
+    }
+    match update {
+        FollowUpdate::State(s) => eprintln!("job {id}: {}", s.name()),
+        FollowUpdate::Progress { frames, total } if *total > 0 => {
+            eprintln!("job {id}: {frames}/{total} frames ({}%)", frames * 100 / total);
+        }
+        FollowUpdate::Progress { .. } => {}
+        FollowUpdate::Log { level, message } => eprintln!("job {id}: [{level}] {message}"),
+        FollowUpdate::Refused(reason) => eprintln!("job {id}: refused: {reason}"),
+    }
+}
+
+pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("status").await?;
+        let record = fleet.job_record(&args.job).await?;
+        println!("{}", serde_json::to_string_pretty(&record)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn cancel(args: JobArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("cancel").await?;
+        let record = crate::fleet::cancel_job(&fleet, &args.job).await?;
+        println!("job {}: {}", record.id, record.state.name());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn up(args: UpArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        crate::fleet::run_up(UpOptions {
+            workers: args.workers,
+            slots: args.slots,
+            port: args.port,
+            queues: args.queues,
+            plugin_dirs: plugin_dirs.to_vec(),
+        })
+        .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub(crate) fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| crate::plugin::plugin_name_from_path(&args.file));
+    let runtime_plugins = crate::plugin::PluginRuntime::new(crate::plugin::RuntimeConfig {
+        cache_dir: None,
+        ..Default::default()
+    })?;
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("plugin push").await?;
+        let digest =
+            crate::fleet::push_plugin(&fleet, &runtime_plugins, &wasm, &name, &args.version)
+                .await?;
+        println!("pushed {name}@{} ({digest})", args.version);
+        Ok(ExitCode::SUCCESS)
+    })
+}

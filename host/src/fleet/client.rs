@@ -1,0 +1,276 @@
+//! The client side of the fleet: submit a job (uploading its local files),
+//! follow its events, fetch its output, cancel it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use framejet_spec::fleet::{
+    Event, EventBody, JobRecord, JobState, JobSubmission, WIRE_VERSION, is_token,
+};
+use framejet_spec::{JobSpec, is_remote};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::media::{MEDIA_SCHEME, is_object_name};
+use super::planner::new_record;
+use super::records::Created;
+use super::{Fleet, FleetError};
+
+/// How to submit.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitOptions {
+    /// The job's id (default: the spec's, else a new one).
+    pub id: Option<String>,
+}
+
+/// Uploads the spec's local files to the media store (each once: they are
+/// named by their content's digest), creates the job's record and publishes
+/// the job. The same id with the same spec returns the existing job; with
+/// another spec it is refused.
+pub async fn submit_job(
+    fleet: &Fleet,
+    mut spec: JobSpec,
+    options: &SubmitOptions,
+) -> Result<JobRecord, FleetError> {
+    let id = options
+        .id
+        .clone()
+        .or_else(|| spec.id.clone())
+        .unwrap_or_else(new_job_id);
+    if !is_token(&id) {
+        return Err(FleetError::Refused(format!(
+            "job id `{id}`: use letters, digits, `-` and `_` only"
+        )));
+    }
+    spec.id = Some(id.clone());
+
+    let mut local = Vec::new();
+    spec.for_each_path(|p| {
+        if !is_remote(p) {
+            local.push(p.clone());
+        }
+    });
+    let mut names: HashMap<PathBuf, String> = HashMap::new();
+    for path in local {
+        if names.contains_key(&path) {
+            continue;
+        }
+        let name = upload_input(fleet, &path).await?;
+        names.insert(path, name);
+    }
+    spec.for_each_path(|p| {
+        if let Some(name) = names.get(p.as_path()) {
+            *p = PathBuf::from(format!("{MEDIA_SCHEME}{name}"));
+        }
+    });
+
+    let submission = JobSubmission {
+        version: WIRE_VERSION,
+        id: id.clone(),
+        spec,
+    };
+    let payload =
+        serde_json::to_vec(&submission).map_err(|e| FleetError::malformed("submission", e))?;
+    let record = match fleet.create_record(new_record(submission)?).await? {
+        Created::New(record) => record,
+        Created::Exists(existing) => {
+            let mine = new_record(serde_json::from_slice(&payload).map_err(|e| {
+                FleetError::malformed("submission", e)
+            })?)?;
+            if existing.spec_digest != mine.spec_digest {
+                return Err(FleetError::Refused(format!(
+                    "job id `{id}` is in use by another spec; choose another id"
+                )));
+            }
+            return Ok(existing);
+        }
+    };
+    fleet
+        .publish(fleet.names().submit_subject(), Some(&id), payload)
+        .await?;
+    Ok(record)
+}
+
+/// Uploads a local file as `inputs/<sha256>/<file name>` unless an object
+/// of that name is there; returns the name.
+async fn upload_input(fleet: &Fleet, path: &Path) -> Result<String, FleetError> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| FleetError::io(path, e))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| FleetError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let file_name: String = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("input")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("inputs/{hex}/{file_name}");
+    if !is_object_name(&name) {
+        return Err(FleetError::Refused(format!(
+            "{}: cannot name it in the media store",
+            path.display()
+        )));
+    }
+    if fleet.media.info(&name).await.is_ok() {
+        return Ok(name);
+    }
+    fleet.put_file(&fleet.media, &name, path).await?;
+    Ok(name)
+}
+
+/// What [`follow`] reports as a job goes.
+#[derive(Debug, Clone)]
+pub enum FollowUpdate {
+    State(JobState),
+    /// Output frames done of the job's total.
+    Progress { frames: u64, total: u64 },
+    Log { level: String, message: String },
+    Refused(String),
+}
+
+/// Follows job `id`'s events from its start until it ends; returns its
+/// final record. The record is also read now and then, so a follower that
+/// missed events still sees the end.
+pub async fn follow(
+    fleet: &Fleet,
+    id: &str,
+    mut on_update: impl FnMut(FollowUpdate),
+) -> Result<JobRecord, FleetError> {
+    let stream = fleet
+        .js
+        .get_stream(fleet.names().events_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the events stream", e))?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: fleet.names().job_events(id),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| FleetError::nats("follow the job's events", e))?;
+    let mut events = consumer
+        .messages()
+        .await
+        .map_err(|e| FleetError::nats("follow the job's events", e))?;
+    let mut segment_frames: BTreeMap<usize, u64> = BTreeMap::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(1), events.next()).await;
+        match next {
+            Ok(Some(Ok(message))) => {
+                let Ok(event) = serde_json::from_slice::<Event>(&message.payload) else {
+                    continue;
+                };
+                match event.body {
+                    EventBody::State { state, .. } => {
+                        on_update(FollowUpdate::State(state));
+                        if state.is_final() {
+                            return fleet.job_record(id).await;
+                        }
+                    }
+                    EventBody::Progress {
+                        segment,
+                        frames,
+                        total_frames,
+                        ..
+                    } => {
+                        segment_frames.insert(segment, frames);
+                        on_update(FollowUpdate::Progress {
+                            frames: segment_frames.values().sum(),
+                            total: total_frames,
+                        });
+                    }
+                    EventBody::Log { level, message } => {
+                        on_update(FollowUpdate::Log { level, message });
+                    }
+                    EventBody::Refused { reason } => {
+                        on_update(FollowUpdate::Refused(reason.clone()));
+                        return Err(FleetError::Refused(reason));
+                    }
+                }
+            }
+            Ok(Some(Err(e))) => tracing::debug!("events: {e}"),
+            Ok(None) => {
+                return Err(FleetError::Missing(
+                    "the events stream ended".to_string(),
+                ));
+            }
+            Err(_) => {
+                if let Some((record, _)) = fleet.record(id).await?
+                    && record.state.is_final()
+                {
+                    return Ok(record);
+                }
+            }
+        }
+    }
+}
+
+/// Downloads a finished job's output to `path`; an existing file is
+/// replaced only when `overwrite` says so.
+pub async fn download_output(
+    fleet: &Fleet,
+    record: &JobRecord,
+    path: &Path,
+    overwrite: bool,
+) -> Result<(), FleetError> {
+    let Some(output) = &record.output else {
+        return Err(FleetError::Missing(format!(
+            "job `{}` has no output (it is {})",
+            record.id,
+            record.state.name()
+        )));
+    };
+    if !overwrite && path.exists() {
+        return Err(FleetError::Refused(format!(
+            "{} exists; pass -y/--overwrite to replace it",
+            path.display()
+        )));
+    }
+    fleet.get_file(&fleet.media, &output.key, path).await
+}
+
+/// Cancels job `id`: its record goes to `cancelled`, workers stop its
+/// running tasks between frames and drop the rest. Returns the record.
+pub async fn cancel_job(fleet: &Fleet, id: &str) -> Result<JobRecord, FleetError> {
+    let record = fleet.job_record(id).await?;
+    if record.state.is_final() {
+        return Ok(record);
+    }
+    fleet.end_job(id, JobState::Cancelled, None).await?;
+    fleet.job_record(id).await
+}
+
+/// A job id from the clock and the process.
+fn new_job_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "job-{}-{:x}",
+        now.as_secs(),
+        now.subsec_nanos() ^ std::process::id()
+    )
+}

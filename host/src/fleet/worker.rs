@@ -1,0 +1,1139 @@
+//! `framejet worker`: pulls tasks from its queues, as many at once as it
+//! has free slots, highest priority first, and runs each with the same
+//! `run_segment` / `encode_audio` / `finalize` that `framejet run` calls.
+//!
+//! A task is acked only when its product is in the media store and the job
+//! record says so; while it runs, in-progress acks keep it ours. An error a
+//! retry can help naks it with a backoff; any other fails the job and terms
+//! the task. The delivery after the last allowed attempt fails the job with
+//! the reason (the worker running it died each time), so nothing is dropped
+//! silently and nothing stays in the stream.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{self, PullConsumer};
+use async_nats::jetstream::{self, AckKind};
+use framejet_spec::fleet::{
+    EventBody, JobFailure, JobRecord, JobState, PRIORITIES, ObjectRef, Task, TaskKind,
+    TaskRecord, TaskState, WIRE_VERSION, WorkerStatus,
+};
+use futures_util::StreamExt;
+use tokio::sync::{Semaphore, watch};
+
+use crate::job::storage::LocalDir;
+use crate::job::{
+    AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize,
+    run_segment,
+};
+use crate::plugin::{LogLine, LogSink, PluginRegistry};
+
+use super::media::{MediaCache, job_key, media_name, pushed_plugin};
+use super::{Fleet, FleetError, now_ms};
+
+/// How many tasks a worker runs at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slots {
+    /// The machine's cores divided by the threads one segment's encoder gets.
+    Auto,
+    Fixed(usize),
+}
+
+/// A worker's settings.
+pub struct WorkerOptions {
+    /// The queues it serves.
+    pub queues: Vec<String>,
+    pub slots: Slots,
+    /// Threads one segment's encoder gets; with `Slots::Auto`, the slots
+    /// are the cores divided by this. A planner in this worker fixes it in
+    /// its plans.
+    pub encoder_threads: usize,
+    /// Routed capabilities this worker has (`gpu`, `nvenc`).
+    pub capabilities: Vec<String>,
+    /// Also plan submitted jobs.
+    pub planner: bool,
+    /// Where inputs are cached and segments are made (default: a new
+    /// temporary directory, removed at exit).
+    pub cache_dir: Option<PathBuf>,
+    /// The worker's id (default: host, pid and a random suffix).
+    pub id: Option<String>,
+    pub registry: Arc<PluginRegistry>,
+}
+
+/// How long an idle worker waits for a wake-up before it looks again.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often a running task reports progress and looks for a cancel.
+const TICK: Duration = Duration::from_millis(250);
+/// Plans kept in memory, by digest.
+const PLAN_CACHE: usize = 16;
+
+/// Runs a worker until SIGTERM or Ctrl-C; then it stops pulling, finishes
+/// what it holds and exits.
+pub async fn run_worker(fleet: Fleet, options: WorkerOptions) -> Result<(), FleetError> {
+    for q in &options.queues {
+        if !framejet_spec::fleet::is_token(q) {
+            return Err(FleetError::Refused(format!(
+                "queue `{q}`: use letters, digits, `-` and `_`"
+            )));
+        }
+    }
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new tasks; finishing the ones running");
+        let _ = stop_tx.send(true);
+    });
+    serve(fleet, options, stop).await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub(crate) async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The worker loop, until `stop` turns true.
+pub(crate) async fn serve(
+    fleet: Fleet,
+    options: WorkerOptions,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), FleetError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let encoder_threads = options.encoder_threads.max(1);
+    let slots = match options.slots {
+        Slots::Auto => (cores / encoder_threads).max(1),
+        Slots::Fixed(n) => n.max(1),
+    };
+    let (cache_dir, _temp) = match &options.cache_dir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("framejet-worker-")
+                .tempdir()
+                .map_err(|e| FleetError::io(std::env::temp_dir(), e))?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    let id = options.id.clone().unwrap_or_else(worker_id);
+    let worker = Arc::new(Worker {
+        fleet: fleet.clone(),
+        id: id.clone(),
+        registry: options.registry.clone(),
+        cache: MediaCache::new(cache_dir.join("media")),
+        work_dir: cache_dir.join("work"),
+        plans: tokio::sync::Mutex::new(HashMap::new()),
+        capabilities: options.capabilities.clone(),
+        busy: AtomicUsize::new(0),
+    });
+
+    let consumers = consumers(&fleet, &options.queues).await?;
+    let mut wake = fleet
+        .client
+        .subscribe(fleet.names().work_subjects())
+        .await
+        .map_err(|e| FleetError::nats("subscribe to task wake-ups", e))?;
+
+    let status = WorkerStatus {
+        version: WIRE_VERSION,
+        id: id.clone(),
+        host: hostname(),
+        pid: std::process::id(),
+        queues: options.queues.clone(),
+        slots,
+        busy: 0,
+        cores,
+        memory_mib: memory_mib(),
+        encoders: framejet_media::video_encoders(),
+        capabilities: options.capabilities.clone(),
+        planner: options.planner,
+        started_at_ms: now_ms(),
+        beat_at_ms: now_ms(),
+    };
+    let heartbeat = tokio::spawn(heartbeat(worker.clone(), status, stop.clone()));
+    let planner = options.planner.then(|| {
+        tokio::spawn(super::planner::serve(
+            fleet.clone(),
+            options.registry.clone(),
+            encoder_threads,
+            cache_dir.join("planner"),
+            stop.clone(),
+        ))
+    });
+    tracing::info!(
+        "worker {id}: queues {}, {slots} slots{}",
+        options.queues.join(","),
+        if options.planner { ", planning" } else { "" }
+    );
+
+    let free = Arc::new(Semaphore::new(slots));
+    let mut running = tokio::task::JoinSet::new();
+    'pull: loop {
+        let permit = tokio::select! {
+            permit = free.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = super::worker::stopped(&mut stop) => break,
+        };
+        let message = loop {
+            if *stop.borrow() {
+                break 'pull;
+            }
+            match next_task(&consumers).await {
+                Ok(Some(m)) => break m,
+                Ok(None) => {}
+                Err(e) => tracing::warn!("pulling tasks: {e}"),
+            }
+            tokio::select! {
+                _ = wake.next() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = super::worker::stopped(&mut stop) => {}
+            }
+        };
+        let worker = worker.clone();
+        worker.busy.fetch_add(1, Ordering::Relaxed);
+        running.spawn(async move {
+            worker.handle(message).await;
+            worker.busy.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    // Finish what we hold: nothing is lost, nothing is half-done.
+    while running.join_next().await.is_some() {}
+    if let Some(planner) = planner {
+        let _ = planner.await;
+    }
+    let _ = heartbeat.await;
+    let _ = fleet.workers.purge(&id).await;
+    tracing::info!("worker {id}: stopped");
+    Ok(())
+}
+
+/// One pull consumer per queue and priority, highest priority first.
+async fn consumers(fleet: &Fleet, queues: &[String]) -> Result<Vec<PullConsumer>, FleetError> {
+    let names = fleet.names();
+    let stream = fleet
+        .js
+        .get_stream(names.work_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let mut consumers = Vec::new();
+    for priority in PRIORITIES {
+        for queue in queues {
+            let name = names.consumer(queue, priority);
+            let consumer: PullConsumer = stream
+                .get_or_create_consumer(
+                    &name,
+                    consumer::pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: names.queue_subjects(queue, priority),
+                        ack_policy: consumer::AckPolicy::Explicit,
+                        ack_wait: fleet.settings.ack_wait,
+                        // One delivery beyond the attempts: the one that
+                        // fails the job with the reason.
+                        max_deliver: i64::from(fleet.settings.max_attempts) + 1,
+                        max_ack_pending: -1,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| FleetError::nats(format!("set up consumer {name}"), e))?;
+            consumers.push(consumer);
+        }
+    }
+    Ok(consumers)
+}
+
+/// The first waiting task, looking at the highest priority first.
+async fn next_task(consumers: &[PullConsumer]) -> Result<Option<jetstream::Message>, FleetError> {
+    for consumer in consumers {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1)
+            .messages()
+            .await
+            .map_err(|e| FleetError::nats("fetch a task", e))?;
+        if let Some(message) = batch.next().await {
+            return message
+                .map(Some)
+                .map_err(|e| FleetError::nats("fetch a task", e));
+        }
+    }
+    Ok(None)
+}
+
+async fn heartbeat(worker: Arc<Worker>, mut status: WorkerStatus, mut stop: watch::Receiver<bool>) {
+    let every = worker.fleet.settings.heartbeat_ttl / 3;
+    loop {
+        status.busy = worker.busy.load(Ordering::Relaxed);
+        status.beat_at_ms = now_ms();
+        if let Ok(value) = serde_json::to_vec(&status)
+            && let Err(e) = worker.fleet.workers.put(&status.id, value.into()).await
+        {
+            tracing::warn!("heartbeat: {e}");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = super::worker::stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// What one worker process shares between its running tasks.
+struct Worker {
+    fleet: Fleet,
+    id: String,
+    registry: Arc<PluginRegistry>,
+    cache: MediaCache,
+    work_dir: PathBuf,
+    plans: tokio::sync::Mutex<HashMap<String, Arc<Plan>>>,
+    capabilities: Vec<String>,
+    busy: AtomicUsize,
+}
+
+/// How a task ended, short of success.
+enum Outcome {
+    /// Done: ack.
+    Done,
+    /// The job has ended (cancelled, failed elsewhere, gone): drop the task.
+    Dropped,
+    /// Failed: retry if the error allows, else fail the job.
+    Failed(FleetError),
+}
+
+impl Worker {
+    async fn handle(&self, message: jetstream::Message) {
+        let delivered = message
+            .info()
+            .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
+            .unwrap_or(1);
+        let max_attempts = self.fleet.settings.max_attempts;
+        let task: Task = match serde_json::from_slice::<Task>(&message.payload) {
+            Ok(task) if task.version == WIRE_VERSION => task,
+            parsed => {
+                let reason = match parsed {
+                    Ok(task) => format!(
+                        "task of wire version {}; this worker reads version {WIRE_VERSION}",
+                        task.version
+                    ),
+                    Err(e) => format!("malformed task on {}: {e}", message.subject),
+                };
+                tracing::warn!("{reason}");
+                if let Some(job) = job_id_of(&message.payload) {
+                    self.fail(&job, "malformed_task", reason, false, None).await;
+                }
+                self.settle(&message, AckKind::Term).await;
+                return;
+            }
+        };
+        let what = task.kind.describe();
+        if delivered > max_attempts {
+            let reason = format!(
+                "{what} was started {max_attempts} times and never finished: the worker running it died, hung or lost its connection each time"
+            );
+            tracing::warn!("job {}: {reason}", task.job_id);
+            self.fail(&task.job_id, "max_deliveries", reason, true, Some(what))
+                .await;
+            self.settle(&message, AckKind::Term).await;
+            return;
+        }
+        if let Some(missing) = task
+            .capabilities
+            .iter()
+            .find(|c| !self.capabilities.contains(c))
+        {
+            tracing::debug!("job {}: {what} needs `{missing}`; handing it back", task.job_id);
+            self.settle(&message, AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
+            return;
+        }
+        tracing::info!("job {}: {what} (attempt {delivered})", task.job_id);
+        match self.run(&task, &message).await {
+            Outcome::Done => {
+                if let Err(e) = message.double_ack().await {
+                    tracing::warn!("job {}: ack of {what}: {e}", task.job_id);
+                }
+            }
+            Outcome::Dropped => self.settle(&message, AckKind::Term).await,
+            Outcome::Failed(e) if e.retryable() && delivered < max_attempts => {
+                let backoff = Duration::from_secs(1 << delivered.min(5));
+                tracing::warn!(
+                    "job {}: {what} failed ({e}); trying again in {} s",
+                    task.job_id,
+                    backoff.as_secs()
+                );
+                self.settle(&message, AckKind::Nak(Some(backoff))).await;
+            }
+            Outcome::Failed(e) => {
+                tracing::warn!("job {}: {what} failed: {e}", task.job_id);
+                let timed_out = matches!(e, FleetError::Job(JobError::TimedOut(_)));
+                self.fail(
+                    &task.job_id,
+                    e.kind(),
+                    e.to_string(),
+                    e.retryable() && !timed_out,
+                    Some(what),
+                )
+                .await;
+                self.settle(&message, AckKind::Term).await;
+            }
+        }
+    }
+
+    async fn settle(&self, message: &jetstream::Message, kind: AckKind) {
+        if let Err(e) = message.ack_with(kind).await {
+            tracing::warn!("settling a task: {e}");
+        }
+    }
+
+    /// Fails job `job` unless it has ended already.
+    async fn fail(
+        &self,
+        job: &str,
+        kind: &str,
+        message: String,
+        retryable: bool,
+        task: Option<String>,
+    ) {
+        let failure = JobFailure {
+            kind: kind.to_string(),
+            message,
+            retryable,
+            task,
+        };
+        if let Err(e) = self
+            .fleet
+            .end_job(job, JobState::Failed, Some(failure))
+            .await
+        {
+            tracing::warn!("job {job}: could not record the failure: {e}");
+        }
+    }
+
+    async fn run(&self, task: &Task, message: &jetstream::Message) -> Outcome {
+        let record = match self.fleet.record(&task.job_id).await {
+            Ok(Some((record, _))) => record,
+            Ok(None) => {
+                tracing::warn!("job {}: no record; dropping its task", task.job_id);
+                return Outcome::Dropped;
+            }
+            Err(e) => return Outcome::Failed(e),
+        };
+        if record.state.is_final() {
+            return Outcome::Dropped;
+        }
+        if let Some(secs) = overdue(&record) {
+            return Outcome::Failed(FleetError::Job(JobError::TimedOut(secs)));
+        }
+        let result = match task.kind {
+            TaskKind::Noop => Ok(()),
+            TaskKind::Segment { index } => self.segment(task, &record, index, message).await,
+            TaskKind::Audio => self.audio(task, &record, message).await,
+            TaskKind::Finalize => self.finalize(task, &record, message).await,
+        };
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(FleetError::Job(JobError::Cancelled)) => {
+                // Cancelled from outside, or past its deadline.
+                match self.fleet.record(&task.job_id).await {
+                    Ok(Some((r, _))) if !r.state.is_final() => match overdue(&r) {
+                        Some(secs) => Outcome::Failed(FleetError::Job(JobError::TimedOut(secs))),
+                        None => Outcome::Failed(FleetError::Job(JobError::Cancelled)),
+                    },
+                    _ => Outcome::Dropped,
+                }
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    async fn segment(
+        &self,
+        task: &Task,
+        record: &JobRecord,
+        index: usize,
+        message: &jetstream::Message,
+    ) -> Result<(), FleetError> {
+        let job = task.job_id.as_str();
+        let Some(state) = record.segments.get(index) else {
+            return Err(malformed(format!(
+                "segment {index} of a job with {} segments",
+                record.segments.len()
+            )));
+        };
+        if state.state == TaskState::Done {
+            // Done before, its ack lost: make sure finalize follows.
+            return self.queue_finalize_if_ready(task, record).await;
+        }
+        self.mark_running(job, |r| r.segments.get_mut(index)).await?;
+        let plan = self.plan(task, Some(index)).await?;
+        let registry = self.registry_for(&plan).await?;
+        let dir = self.task_dir(job, &format!("segment-{index}"))?;
+        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let total = plan.segments.get(index).map_or(0, |s| s.output_frames());
+        let watch = TaskWatch::new(job.to_string());
+        let output: SegmentOutput = {
+            let plan_frames = plan.total_frames();
+            let (plan, watch2) = (plan.clone(), watch.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                let progress = |n: u64| {
+                    watch2.frames.fetch_add(n, Ordering::Relaxed);
+                };
+                let ctx = SegmentContext {
+                    registry: &registry,
+                    storage: &storage,
+                    progress: &progress,
+                    log: watch2.log_sink(),
+                    cancel: &watch2.cancel,
+                };
+                run_segment(&plan, index, &ctx)
+            });
+            self.watch(run, &watch, message, |frames| EventBody::Progress {
+                segment: index,
+                frames,
+                segment_frames: total,
+                total_frames: plan_frames,
+                worker: self.id.clone(),
+            })
+            .await?
+        };
+        let key = job_key(job, &output.key);
+        self.fleet
+            .put_file(&self.fleet.media, &key, &dir.path().join(&output.key))
+            .await?;
+        let worker = self.id.clone();
+        let (record, _) = self
+            .fleet
+            .update_record(job, |r| {
+                let s = r.segments.get_mut(index)?;
+                *s = TaskRecord {
+                    state: TaskState::Done,
+                    worker: Some(worker.clone()),
+                    frames: output.frames,
+                    key: Some(key.clone()),
+                    bytes: output.bytes,
+                    finished_at_ms: Some(now_ms()),
+                    ..s.clone()
+                };
+                Some(())
+            })
+            .await?;
+        self.queue_finalize_if_ready(task, &record).await
+    }
+
+    async fn audio(
+        &self,
+        task: &Task,
+        record: &JobRecord,
+        message: &jetstream::Message,
+    ) -> Result<(), FleetError> {
+        let job = task.job_id.as_str();
+        if record
+            .audio
+            .as_ref()
+            .is_some_and(|a| matches!(a.state, TaskState::Done | TaskState::Skipped))
+        {
+            return self.queue_finalize_if_ready(task, record).await;
+        }
+        self.mark_running(job, |r| r.audio.as_mut()).await?;
+        let plan = self.plan(task, None).await?;
+        let dir = self.task_dir(job, "audio")?;
+        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let output_name = output_file_name(&plan);
+        let watch = TaskWatch::new(job.to_string());
+        let audio: Option<AudioOutput> = {
+            let (plan, watch2) = (plan.clone(), watch.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                encode_audio(&plan, &storage, Path::new(&output_name), &watch2.cancel)
+            });
+            self.watch(run, &watch, message, |_| EventBody::Log {
+                level: "debug".into(),
+                message: "encoding audio".into(),
+            })
+            .await?
+        };
+        let uploaded = match &audio {
+            Some(track) => {
+                let key = job_key(job, &track.key);
+                self.fleet
+                    .put_file(&self.fleet.media, &key, &dir.path().join(&track.key))
+                    .await?;
+                Some(key)
+            }
+            None => None,
+        };
+        let worker = self.id.clone();
+        let (record, _) = self
+            .fleet
+            .update_record(job, |r| {
+                let a = r.audio.get_or_insert_with(TaskRecord::default);
+                *a = TaskRecord {
+                    state: if audio.is_some() {
+                        TaskState::Done
+                    } else {
+                        TaskState::Skipped
+                    },
+                    worker: Some(worker.clone()),
+                    key: uploaded.clone(),
+                    bytes: audio.as_ref().map_or(0, |t| t.bytes),
+                    duration_us: audio.as_ref().map(|t| t.duration_us),
+                    finished_at_ms: Some(now_ms()),
+                    ..a.clone()
+                };
+                Some(())
+            })
+            .await?;
+        self.queue_finalize_if_ready(task, &record).await
+    }
+
+    async fn finalize(
+        &self,
+        task: &Task,
+        record: &JobRecord,
+        message: &jetstream::Message,
+    ) -> Result<(), FleetError> {
+        let job = task.job_id.as_str();
+        if !record.ready_to_finalize() {
+            return Err(malformed(
+                "finalize before every segment is done".to_string(),
+            ));
+        }
+        self.mark_running(job, |r| r.finalize.as_mut()).await?;
+        let plan = self.plan(task, None).await?;
+        let dir = self.task_dir(job, "finalize")?;
+        // The segments and the audio track, under the keys the job gave them.
+        let mut segments = Vec::with_capacity(record.segments.len());
+        for (index, s) in record.segments.iter().enumerate() {
+            let key = s
+                .key
+                .clone()
+                .ok_or_else(|| malformed(format!("segment {index} is done but has no key")))?;
+            let local = local_key(job, &key)?;
+            self.fleet
+                .get_file(&self.fleet.media, &key, &dir.path().join(&local))
+                .await?;
+            segments.push(SegmentOutput {
+                index,
+                key: local,
+                frames: s.frames,
+                bytes: s.bytes,
+                elapsed: Duration::ZERO,
+            });
+        }
+        let audio = match &record.audio {
+            Some(TaskRecord {
+                state: TaskState::Done,
+                key: Some(key),
+                bytes,
+                duration_us,
+                ..
+            }) => {
+                let local = local_key(job, key)?;
+                self.fleet
+                    .get_file(&self.fleet.media, key, &dir.path().join(&local))
+                    .await?;
+                Some(AudioOutput {
+                    key: local,
+                    duration_us: duration_us.unwrap_or(0),
+                    bytes: *bytes,
+                    encode_ms: 0,
+                })
+            }
+            _ => None,
+        };
+        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let output_name = output_file_name(&plan);
+        let output_path = dir.path().join(&output_name);
+        let watch = TaskWatch::new(job.to_string());
+        let out = {
+            let (plan, path) = (plan.clone(), output_path.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                finalize(&plan, &segments, audio.as_ref(), &storage, &path)
+            });
+            self.watch(run, &watch, message, |_| EventBody::Log {
+                level: "debug".into(),
+                message: "joining the segments".into(),
+            })
+            .await?
+        };
+        let key = job_key(job, &output_name);
+        self.fleet
+            .put_file(&self.fleet.media, &key, &output_path)
+            .await?;
+        let extension = output_name
+            .rsplit_once('.')
+            .map_or("mp4", |(_, e)| e)
+            .to_string();
+        let worker = self.id.clone();
+        let (record, changed) = self
+            .fleet
+            .update_record(job, |r| {
+                if r.state.is_final() {
+                    return None;
+                }
+                r.state = JobState::Done;
+                r.finished_at_ms = Some(now_ms());
+                r.output = Some(framejet_spec::fleet::OutputRecord {
+                    key: key.clone(),
+                    bytes: out.bytes,
+                    frames: out.frames,
+                    duration_us: out.duration_us,
+                    extension: extension.clone(),
+                });
+                if let Some(f) = r.finalize.as_mut() {
+                    f.state = TaskState::Done;
+                    f.worker = Some(worker.clone());
+                    f.finished_at_ms = Some(now_ms());
+                    f.key = Some(key.clone());
+                    f.bytes = out.bytes;
+                    f.frames = out.frames;
+                }
+                Some(())
+            })
+            .await?;
+        if changed.is_some() {
+            self.fleet
+                .emit(
+                    job,
+                    EventBody::State {
+                        state: JobState::Done,
+                        error: None,
+                    },
+                )
+                .await;
+            // The intermediate files are no longer needed.
+            for s in &record.segments {
+                if let Some(k) = &s.key {
+                    let _ = self.fleet.media.delete(k).await;
+                }
+            }
+            if let Some(k) = record.audio.as_ref().and_then(|a| a.key.as_ref()) {
+                let _ = self.fleet.media.delete(k).await;
+            }
+            tracing::info!("job {job}: done ({} frames)", out.frames);
+        }
+        Ok(())
+    }
+
+    /// Counts an attempt of a task and says which worker has it.
+    async fn mark_running(
+        &self,
+        job: &str,
+        task: impl Fn(&mut JobRecord) -> Option<&mut TaskRecord>,
+    ) -> Result<(), FleetError> {
+        let id = self.id.clone();
+        self.fleet
+            .update_record(job, |r| {
+                if r.state.is_final() {
+                    return None;
+                }
+                let t = task(r)?;
+                t.state = TaskState::Running;
+                t.worker = Some(id.clone());
+                t.attempts += 1;
+                t.started_at_ms = Some(now_ms());
+                Some(())
+            })
+            .await
+            .map(drop)
+    }
+
+    /// When every segment and the audio are done, queues finalize (once:
+    /// the record says so by compare-and-set, and the message id makes a
+    /// repeat a no-op).
+    async fn queue_finalize_if_ready(
+        &self,
+        task: &Task,
+        record: &JobRecord,
+    ) -> Result<(), FleetError> {
+        if !record.ready_to_finalize() {
+            return Ok(());
+        }
+        let job = task.job_id.as_str();
+        let (record, first) = self
+            .fleet
+            .update_record(job, |r| {
+                if r.state.is_final() || !r.ready_to_finalize() || r.finalize.is_some() {
+                    return None;
+                }
+                r.state = JobState::Finalizing;
+                r.finalize = Some(TaskRecord::default());
+                Some(())
+            })
+            .await?;
+        if record.state == JobState::Finalizing || first.is_some() {
+            let queue = record.queue.clone().unwrap_or_else(|| "default".into());
+            let finalize = Task {
+                version: WIRE_VERSION,
+                job_id: job.to_string(),
+                kind: TaskKind::Finalize,
+                plan: task.plan.clone(),
+                capabilities: Vec::new(),
+                min_memory_mib: None,
+            };
+            let payload =
+                serde_json::to_vec(&finalize).map_err(|e| FleetError::malformed("task", e))?;
+            self.fleet
+                .publish(
+                    self.fleet
+                        .names()
+                        .task_subject(&queue, record.priority, "finalize"),
+                    Some(&format!("{job}.finalize")),
+                    payload,
+                )
+                .await?;
+            if first.is_some() {
+                self.fleet
+                    .emit(
+                        job,
+                        EventBody::State {
+                            state: JobState::Finalizing,
+                            error: None,
+                        },
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for `run`, keeping the task ours (in-progress acks), turning
+    /// a cancel or a passed deadline into the cancel flag, and publishing
+    /// progress and log lines.
+    async fn watch<T>(
+        &self,
+        mut run: tokio::task::JoinHandle<Result<T, JobError>>,
+        watch: &TaskWatch,
+        message: &jetstream::Message,
+        progress: impl Fn(u64) -> EventBody,
+    ) -> Result<T, FleetError> {
+        let ack_every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
+        let mut last_ack = tokio::time::Instant::now();
+        let mut last_frames = 0;
+        let mut ticker = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                joined = &mut run => {
+                    self.flush_logs(watch).await;
+                    let frames = watch.frames.load(Ordering::Relaxed);
+                    if frames != last_frames {
+                        self.fleet.emit(&watch.job, progress(frames)).await;
+                    }
+                    return match joined {
+                        Ok(result) => result.map_err(FleetError::Job),
+                        Err(e) => Err(FleetError::Job(JobError::Media {
+                            context: "worker".into(),
+                            message: format!("the task panicked: {e}"),
+                        })),
+                    };
+                }
+                _ = ticker.tick() => {
+                    if last_ack.elapsed() >= ack_every {
+                        if let Err(e) = message.ack_with(AckKind::Progress).await {
+                            tracing::warn!("in-progress ack: {e}");
+                        }
+                        last_ack = tokio::time::Instant::now();
+                    }
+                    match self.fleet.record(&watch.job).await {
+                        Ok(Some((r, _))) if r.state.is_final() || overdue(&r).is_some() => {
+                            watch.cancel.store(true, Ordering::Relaxed);
+                        }
+                        Ok(None) => watch.cancel.store(true, Ordering::Relaxed),
+                        _ => {}
+                    }
+                    let frames = watch.frames.load(Ordering::Relaxed);
+                    if frames != last_frames {
+                        last_frames = frames;
+                        self.fleet.emit(&watch.job, progress(frames)).await;
+                    }
+                    self.flush_logs(watch).await;
+                }
+            }
+        }
+    }
+
+    async fn flush_logs(&self, watch: &TaskWatch) {
+        let lines: Vec<(String, String)> = match watch.logs.lock() {
+            Ok(mut logs) => logs.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for (level, message) in lines {
+            self.fleet
+                .emit(&watch.job, EventBody::Log { level, message })
+                .await;
+        }
+    }
+
+    /// The task's plan: fetched once per digest, checked, and with the
+    /// media it names (the inputs of `segment`'s item, or all) copied here.
+    async fn plan(&self, task: &Task, segment: Option<usize>) -> Result<Arc<Plan>, FleetError> {
+        let Some(plan_ref) = &task.plan else {
+            return Err(malformed("a task without a plan".to_string()));
+        };
+        let plan = self.fetch_plan(plan_ref).await?;
+        if plan.job_id != task.job_id {
+            return Err(malformed(format!(
+                "the plan is of job {}, the task of job {}",
+                plan.job_id, task.job_id
+            )));
+        }
+        let item = match segment {
+            Some(index) => Some(
+                plan.segments
+                    .get(index)
+                    .ok_or_else(|| {
+                        FleetError::Job(JobError::Plan(crate::job::PlanError::Inconsistent(
+                            format!(
+                                "segment {index} of a plan with {} segments",
+                                plan.segments.len()
+                            ),
+                        )))
+                    })?
+                    .item,
+            ),
+            None => None,
+        };
+        let mut local = (*plan).clone();
+        let mut names = Vec::new();
+        collect_media(&mut local, item, |name| {
+            names.push(name.to_string());
+            None
+        });
+        let mut paths = HashMap::new();
+        for name in names {
+            let path = self.cache.fetch(&self.fleet, &name).await?;
+            paths.insert(name, path);
+        }
+        collect_media(&mut local, item, |name| {
+            paths.get(name).cloned()
+        });
+        Ok(Arc::new(local))
+    }
+
+    async fn fetch_plan(&self, plan_ref: &ObjectRef) -> Result<Arc<Plan>, FleetError> {
+        if let Some(plan) = self.plans.lock().await.get(&plan_ref.digest) {
+            return Ok(plan.clone());
+        }
+        let info = self
+            .fleet
+            .media
+            .info(&plan_ref.key)
+            .await
+            .map_err(|e| FleetError::Missing(format!("plan `{}`: {e}", plan_ref.key)))?;
+        if info.digest.as_deref() != Some(plan_ref.digest.as_str()) {
+            return Err(malformed(format!(
+                "plan `{}` has digest {}, the task names {}",
+                plan_ref.key,
+                info.digest.unwrap_or_default(),
+                plan_ref.digest
+            )));
+        }
+        let bytes = self.fleet.get_bytes(&self.fleet.media, &plan_ref.key).await?;
+        let text = String::from_utf8_lossy(&bytes);
+        let plan = Arc::new(Plan::from_json(&text).map_err(|e| FleetError::Job(e.into()))?);
+        let mut plans = self.plans.lock().await;
+        if plans.len() >= PLAN_CACHE {
+            plans.clear();
+        }
+        plans.insert(plan_ref.digest.clone(), plan.clone());
+        Ok(plan)
+    }
+
+    /// A registry in which every plugin the plan names is the very
+    /// component it was planned with: from this worker's plugin path when
+    /// the digest matches, else from the plugins store by digest.
+    async fn registry_for(&self, plan: &Plan) -> Result<PluginRegistry, FleetError> {
+        let scoped = self.registry.scoped();
+        for (name, digest) in &plan.plugins {
+            let local = tokio::task::block_in_place(|| self.registry.get(name).ok())
+                .filter(|p| p.digest() == digest);
+            let plugin = match local {
+                Some(plugin) => plugin,
+                None => pushed_plugin(
+                    &self.fleet,
+                    self.registry.runtime(),
+                    name,
+                    &format!("digests/{digest}"),
+                )
+                .await?
+                .ok_or_else(|| {
+                    FleetError::Missing(format!(
+                        "plugin `{name}` with digest {digest} is neither on this worker's plugin path nor in the plugins store (framejet plugin push)"
+                    ))
+                })?,
+            };
+            scoped.pin(name, plugin);
+        }
+        Ok(scoped)
+    }
+
+    /// A fresh directory for one task's files, removed when dropped.
+    fn task_dir(&self, job: &str, what: &str) -> Result<tempfile::TempDir, FleetError> {
+        std::fs::create_dir_all(&self.work_dir).map_err(|e| FleetError::io(&self.work_dir, e))?;
+        tempfile::Builder::new()
+            .prefix(&format!("{job}-{what}-"))
+            .tempdir_in(&self.work_dir)
+            .map_err(|e| FleetError::io(&self.work_dir, e))
+    }
+}
+
+/// What a running task shares with its watcher.
+#[derive(Clone)]
+struct TaskWatch {
+    job: String,
+    cancel: Arc<AtomicBool>,
+    frames: Arc<AtomicU64>,
+    logs: Arc<StdMutex<Vec<(String, String)>>>,
+}
+
+impl TaskWatch {
+    fn new(job: String) -> Self {
+        Self {
+            job,
+            cancel: Arc::new(AtomicBool::new(false)),
+            frames: Arc::new(AtomicU64::new(0)),
+            logs: Arc::new(StdMutex::new(Vec::new())),
+        }
+    }
+
+    /// Plugin log lines, kept for the watcher to publish as events.
+    fn log_sink(&self) -> LogSink {
+        let logs = self.logs.clone();
+        Arc::new(move |line: &LogLine<'_>| {
+            if let Ok(mut logs) = logs.lock()
+                && logs.len() < 1000
+            {
+                logs.push((
+                    format!("{:?}", line.level).to_lowercase(),
+                    format!("{}: {}", line.plugin, line.message),
+                ));
+            }
+        })
+    }
+}
+
+/// Calls `f` on the media names (`media:NAME`) of `plan` that a task of
+/// `item` (or, for `None`, of the whole job) reads, replacing each with
+/// what `f` returns, if anything.
+fn collect_media(plan: &mut Plan, item: Option<usize>, mut f: impl FnMut(&str) -> Option<PathBuf>) {
+    let mut visit = |path: &mut PathBuf| {
+        if let Some(name) = media_name(path).map(str::to_string)
+            && let Some(local) = f(&name)
+        {
+            *path = local;
+        }
+    };
+    for (i, input) in plan.spec.inputs.iter_mut().enumerate() {
+        if item.is_none_or(|n| n == i) {
+            visit(&mut input.src);
+            input.assets.values_mut().for_each(&mut visit);
+        }
+    }
+    for (i, plan_item) in plan.items.iter_mut().enumerate() {
+        if item.is_none_or(|n| n == i) {
+            visit(&mut plan_item.src);
+        }
+    }
+    // Masks and logos are small: always.
+    let mut spec = std::mem::take(&mut plan.spec.steps);
+    for step in &mut spec {
+        use crate::job::spec::{MaskSpec, NativeStep, StepSpec};
+        if let StepSpec::Native(NativeStep::Inpaint(inpaint)) = step {
+            if let MaskSpec::Png(p) = &mut inpaint.mask {
+                visit(p);
+            }
+            if let Some(p) = &mut inpaint.logo {
+                visit(p);
+            }
+        }
+    }
+    plan.spec.steps = spec;
+}
+
+/// The name of a job's output file: `output.<container>`.
+fn output_file_name(plan: &Plan) -> String {
+    let ext = plan
+        .spec
+        .output
+        .container
+        .as_deref()
+        .and_then(framejet_media::Container::from_name)
+        .map_or("mp4", framejet_media::Container::extension);
+    format!("output.{ext}")
+}
+
+/// The key under the job's prefix (`segments/00001.mp4` of
+/// `jobs/<id>/segments/00001.mp4`), checked to stay inside it.
+fn local_key(job: &str, key: &str) -> Result<String, FleetError> {
+    let prefix = job_key(job, "");
+    key.strip_prefix(&prefix)
+        .filter(|k| super::media::is_object_name(k))
+        .map(str::to_string)
+        .ok_or_else(|| malformed(format!("`{key}` is not a key of job {job}")))
+}
+
+/// Seconds of `timeout_s` when the job is past its deadline.
+fn overdue(record: &JobRecord) -> Option<u64> {
+    let deadline = record.deadline_ms?;
+    (now_ms() > deadline).then(|| record.spec.timeout_s.unwrap_or(0))
+}
+
+fn malformed(what: String) -> FleetError {
+    FleetError::Job(JobError::Plan(crate::job::PlanError::Inconsistent(what)))
+}
+
+/// The `job_id` of a message that is otherwise malformed, if it has one.
+fn job_id_of(payload: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let id = value.get("job_id")?.as_str()?;
+    framejet_spec::fleet::is_token(id).then(|| id.to_string())
+}
+
+fn worker_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{nanos}-{}", std::process::id());
+    let suffix = &super::media::sha256_hex(seed.as_bytes())[..6];
+    format!("{}-{}-{suffix}", hostname(), std::process::id())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect()
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Physical memory in MiB (0 when unknown).
+fn memory_mib() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/meminfo") else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
