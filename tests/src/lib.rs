@@ -206,3 +206,26 @@ pub fn psnr_where(
         10.0 * (255.0f64 * 255.0 / mse).log10()
     }
 }
+
+/// A `size` (`"320x240"`) test-pattern clip of `frames` frames at 30 fps,
+/// H.264 with a keyframe every 10 frames, with a sine tone when `audio`.
+pub fn testsrc_clip(dir: &Path, name: &str, size: &str, frames: u32, audio: bool) -> PathBuf {
+    let path = dir.join(name);
+    let secs = format!("{}", frames as f64 / 30.0);
+    let source = format!("testsrc2=s={size}:rate=30");
+    let mut args = vec!["-f", "lavfi", "-i", &source];
+    if audio {
+        args.extend(["-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000"]);
+    }
+    args.extend([
+        "-t", &secs, "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p",
+    ]);
+    if audio {
+        args.extend(["-c:a", "aac"]);
+    }
+    let out = path.to_str().expect("utf-8 path");
+    args.push(out);
+    ffmpeg(&args);
+    path
+}
+

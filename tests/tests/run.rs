@@ -11,31 +11,7 @@ use tempfile::TempDir;
 /// A 320x240 clip of `frames` frames at 30 fps with a keyframe every 10
 /// frames, with a sine tone when `audio`.
 fn clip(dir: &Path, name: &str, frames: u32, audio: bool) -> PathBuf {
-    let path = dir.join(name);
-    let secs = format!("{}", frames as f64 / 30.0);
-    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=s=320x240:rate=30"];
-    if audio {
-        args.extend(["-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000"]);
-    }
-    args.extend([
-        "-t",
-        &secs,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "10",
-        "-pix_fmt",
-        "yuv420p",
-    ]);
-    if audio {
-        args.extend(["-c:a", "aac"]);
-    }
-    let out = path.to_str().unwrap();
-    args.push(out);
-    ffmpeg(&args);
-    path
+    testsrc_clip(dir, name, "320x240", frames, audio)
 }
 
 /// Runs a job; returns the `--json` events.

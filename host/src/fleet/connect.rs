@@ -175,6 +175,16 @@ impl Fleet {
         })
     }
 
+    /// The NATS connection, for what this API does not cover.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The JetStream context.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
     pub fn names(&self) -> &FleetNames {
         &self.settings.names
     }

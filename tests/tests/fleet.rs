@@ -1,0 +1,888 @@
+//! The fleet end to end: a real nats-server with JetStream (one per test
+//! binary, on a free loopback port, stopped with it), `framejet planner`
+//! and `framejet worker` processes, jobs submitted with `framejet submit`,
+//! from Python with nats-py, and as raw messages. Each test runs its own
+//! fleet under its own prefix, so tests share the server without seeing
+//! each other.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use framejet_tests::*;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// Kills a child when the thread that started it ends (a test that panics
+/// leaves no server or worker behind).
+fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "nats-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A nats-server with JetStream on `port`, its store in `store`.
+struct NatsServer {
+    child: Child,
+}
+
+impl NatsServer {
+    fn start(store: &Path, port: u16) -> Self {
+        let mut cmd = Command::new("nats-server");
+        cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .expect("nats-server on PATH (scripts/setup.sh installs it)");
+        wait_port(port);
+        Self { child }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The URL of the server this test binary shares.
+fn shared_nats() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // The server lives as long as this thread, which lives as long as
+        // the test binary.
+        std::thread::spawn(move || {
+            let dir = TempDir::new().unwrap();
+            let port = free_port();
+            let server = NatsServer::start(dir.path(), port);
+            tx.send(format!("nats://127.0.0.1:{port}")).unwrap();
+            let _keep = (dir, server);
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().unwrap()
+    })
+    .clone()
+}
+
+/// One test's fleet: a prefix of its own on a server, and the processes
+/// it started (killed when it is dropped).
+struct TestFleet {
+    url: String,
+    prefix: String,
+    dir: TempDir,
+    procs: Vec<(String, Child)>,
+    max_attempts: u32,
+}
+
+impl TestFleet {
+    fn new() -> Self {
+        Self::on(shared_nats())
+    }
+
+    fn on(url: String) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let prefix = format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        Self {
+            url,
+            prefix,
+            dir: TempDir::new().unwrap(),
+            procs: Vec::new(),
+            max_attempts: 3,
+        }
+    }
+
+    /// The options every process of this fleet takes.
+    fn fleet_args(&self) -> Vec<String> {
+        [
+            "--nats",
+            &self.url,
+            "--prefix",
+            &self.prefix,
+            "--ack-wait",
+            "2s",
+            "--max-attempts",
+            &self.max_attempts.to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn spawn(&mut self, name: &str, args: &[String]) {
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        let mut cmd = Command::new(framejet_bin());
+        cmd.args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log);
+        die_with_parent(&mut cmd);
+        self.procs.push((name.to_string(), cmd.spawn().unwrap()));
+    }
+
+    /// Starts `framejet worker --id <id>` with one slot and one encoder thread.
+    fn worker(&mut self, id: &str) {
+        self.worker_with(id, &[]);
+    }
+
+    fn worker_with(&mut self, id: &str, extra: &[&str]) {
+        let mut args: Vec<String> = vec!["worker".into()];
+        args.extend(self.fleet_args());
+        args.extend(["--id", id, "--encoder-threads", "1", "--cache"].map(String::from));
+        args.push(self.dir.path().join(id).display().to_string());
+        if !extra.contains(&"--slots") {
+            args.extend(["--slots", "1"].map(String::from));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn(id, &args);
+    }
+
+    fn planner(&mut self) {
+        let mut args: Vec<String> = vec!["planner".into()];
+        args.extend(self.fleet_args());
+        args.extend(["--encoder-threads", "1"].map(String::from));
+        self.spawn("planner", &args);
+    }
+
+    fn signal(&mut self, name: &str, signal: i32) -> Child {
+        let at = self
+            .procs
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no process {name}"));
+        let (_, child) = self.procs.remove(at);
+        // SAFETY: signalling a child this test started.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        child
+    }
+
+    fn kill(&mut self, name: &str) {
+        let mut child = self.signal(name, libc::SIGKILL);
+        let _ = child.wait();
+    }
+
+    /// `framejet <command> <fleet options> <args>`.
+    fn framejet(&self, command: &[&str], args: &[&str]) -> Output {
+        Command::new(framejet_bin())
+            .args(command)
+            .args(self.fleet_args())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    fn submit(&self, spec: &Path, id: &str) -> Output {
+        self.framejet(&["submit"], &[spec.to_str().unwrap(), "--id", id])
+    }
+
+    fn record(&self, id: &str) -> Value {
+        let out = self.framejet(&["status"], &[id]);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Polls job `id`'s record until `done(record)`.
+    fn wait_until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let out = self.framejet(&["status"], &[id]);
+            if out.status.success() {
+                let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+                if done(&record) {
+                    return record;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(120),
+                    "job {id}: waited 120 s for {what}; record: {record:#}\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_final(&self, id: &str) -> Value {
+        self.wait_until(id, "its end", |r| {
+            matches!(r["state"].as_str(), Some("done" | "failed" | "cancelled"))
+        })
+    }
+
+    fn wait_done(&self, id: &str) -> Value {
+        let record = self.wait_final(id);
+        assert_eq!(
+            record["state"], "done",
+            "job {id}: {record:#}\n{}",
+            self.logs()
+        );
+        record
+    }
+
+    /// Downloads a finished job's output.
+    fn output(&self, id: &str, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        runtime().block_on(async {
+            let fleet = self.connect().await;
+            let record = fleet.job_record(id).await.unwrap();
+            framejet::fleet::download_output(&fleet, &record, &path, true)
+                .await
+                .unwrap();
+        });
+        path
+    }
+
+    async fn connect(&self) -> framejet::fleet::Fleet {
+        let settings = framejet::fleet::FleetSettings {
+            names: framejet_spec::fleet::FleetNames::new(&self.prefix).unwrap(),
+            ack_wait: Duration::from_secs(2),
+            max_attempts: self.max_attempts,
+            ..Default::default()
+        };
+        let nats = framejet::fleet::NatsOptions {
+            servers: vec![self.url.clone()],
+            ..Default::default()
+        };
+        framejet::fleet::Fleet::connect(&nats, settings).await.unwrap()
+    }
+
+    /// Messages left in the jobs and work streams.
+    fn waiting_messages(&self) -> u64 {
+        runtime().block_on(async {
+            let fleet = self.connect().await;
+            let mut total = 0;
+            for name in [fleet.names().jobs_stream(), fleet.names().work_stream()] {
+                let mut stream = fleet.jetstream().get_stream(&name).await.unwrap();
+                total += stream.info().await.unwrap().state.messages;
+            }
+            total
+        })
+    }
+
+    /// Publishes raw bytes on a subject of this fleet's streams.
+    fn publish(&self, subject: &str, payload: Vec<u8>) {
+        runtime().block_on(async {
+            let fleet = self.connect().await;
+            fleet
+                .jetstream()
+                .publish(subject.to_string(), payload.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        });
+    }
+
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(30).collect();
+                all.push_str(&format!("--- {}\n", path.display()));
+                for line in tail.into_iter().rev() {
+                    all.push_str(line);
+                    all.push('\n');
+                }
+            }
+        }
+        all
+    }
+}
+
+impl Drop for TestFleet {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.procs {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs the same spec with `framejet run`; returns the output.
+fn run_locally(dir: &Path, spec: &Path, name: &str) -> PathBuf {
+    let output = dir.join(name);
+    let out = framejet(&["run", spec.to_str().unwrap(), "-o", output.to_str().unwrap(), "--jobs", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    output
+}
+
+fn segment_workers(record: &Value) -> Vec<String> {
+    record["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["worker"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn attempts(record: &Value) -> Vec<u64> {
+    let mut all: Vec<u64> = record["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["attempts"].as_u64().unwrap())
+        .collect();
+    for task in ["audio", "finalize"] {
+        if let Some(n) = record[task]["attempts"].as_u64() {
+            all.push(n);
+        }
+    }
+    all
+}
+
+/// A compilation (two clips of different sizes, a still, a logo and a
+/// text overlay) and a watermark-removal job, lossless, each cut into
+/// segments by the spec.
+fn two_jobs(dir: &Path) -> (PathBuf, PathBuf) {
+    let a = testsrc_clip(dir, "a.mp4", "320x240", 60, true);
+    let b = testsrc_clip(dir, "b.mp4", "240x180", 60, false);
+    let card = dir.join("card.png");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=200x200", "-frames:v", "1", card.to_str().unwrap()]);
+    let logo = dir.join("logo.png");
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "color=c=white@0.45:s=80x40,format=rgba", "-frames:v", "1",
+        logo.to_str().unwrap(),
+    ]);
+    let segments = json!({"plugin": "segment-keyframes",
+                          "params": {"min_segments": 2, "max_segments": 2, "min_frames": 1}});
+    let compilation = write_job(
+        dir,
+        "compilation.json",
+        &json!({
+            "inputs": [
+                {"src": a, "assets": {"logo": logo}},
+                {"src": b, "assets": {"logo": logo}},
+                {"src": card, "still_seconds": 0.5, "assets": {"logo": logo}}
+            ],
+            "steps": [
+                {"native": "fit", "width": 320, "height": 240, "mode": "pad"},
+                {"plugin": "overlay-logo", "params": {"asset": "logo", "corner": "top-right", "margin": 8}},
+                {"plugin": "text-reveal", "params": {"words": ["FLEET"], "size": 24}}
+            ],
+            "segment": segments,
+            "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "aac"}}
+        }),
+    );
+    let marked = dir.join("marked.mkv");
+    ffmpeg(&[
+        "-i", a.to_str().unwrap(), "-i", logo.to_str().unwrap(), "-filter_complex",
+        "[0:v][1:v]overlay=200:150:format=auto,format=yuv420p", "-c:v", "ffv1", "-an",
+        marked.to_str().unwrap(),
+    ]);
+    let watermark = write_job(
+        dir,
+        "watermark.json",
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [200, 150, 80, 40]}, "logo": logo}],
+            "segment": {"plugin": "segment-keyframes",
+                        "params": {"min_segments": 4, "max_segments": 4, "min_frames": 1}},
+            "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    (compilation, watermark)
+}
+
+#[test]
+fn jobs_cut_into_segments_run_on_two_workers_frame_identical_to_framejet_run() {
+    let mut fleet = TestFleet::new();
+    let (compilation, watermark) = two_jobs(fleet.dir.path());
+    fleet.planner();
+    fleet.worker("wa");
+    fleet.worker("wb");
+    for (spec, id) in [(&compilation, "comp"), (&watermark, "wm")] {
+        let out = fleet.submit(spec, id);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let mut workers = std::collections::BTreeSet::new();
+    for (spec, id) in [(&compilation, "comp"), (&watermark, "wm")] {
+        let record = fleet.wait_done(id);
+        let segments = record["segments"].as_array().unwrap().len();
+        assert!(segments >= 4, "{id}: {segments} segments");
+        workers.extend(segment_workers(&record));
+        let fleet_out = fleet.output(id, &format!("{id}.mkv"));
+        let local = run_locally(fleet.dir.path(), spec, &format!("{id}-local.mkv"));
+        let (a, b) = (frame_md5s(&fleet_out), frame_md5s(&local));
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{id}: the fleet's frames differ from framejet run's");
+        assert_eq!(record["output"]["frames"].as_u64(), Some(a.len() as u64));
+    }
+    assert_eq!(
+        workers.into_iter().collect::<Vec<_>>(),
+        ["wa", "wb"],
+        "both workers took segments"
+    );
+    assert_eq!(fleet.waiting_messages(), 0, "streams are empty");
+}
+
+#[test]
+fn a_segment_encodes_to_the_same_bytes_on_any_worker() {
+    // One job, the same id and spec, on two fleets with one worker each.
+    let dir = TempDir::new().unwrap();
+    let clip = testsrc_clip(dir.path(), "in.mp4", "320x240", 60, false);
+    let spec = write_job(
+        dir.path(),
+        "job.json",
+        &json!({
+            "inputs": [{"src": clip}],
+            "steps": [{"plugin": "text-reveal", "params": {"words": ["SAME"], "size": 24}}],
+            "output": {"video": {"codec": "h264", "preset": "veryfast"}, "audio": {"codec": "none"}}
+        }),
+    );
+    let mut packets = Vec::new();
+    for worker in ["here", "there"] {
+        let mut fleet = TestFleet::new();
+        fleet.worker_with(worker, &["--planner"]);
+        let out = fleet.submit(&spec, "same");
+        assert!(out.status.success(), "{}", text(&out));
+        let record = fleet.wait_done("same");
+        assert!(segment_workers(&record).iter().all(|w| w == worker));
+        let output = fleet.output("same", "out.mp4");
+        // The H.264 packets themselves, not decoded frames.
+        let md5 = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i"])
+            .arg(&output)
+            .args(["-map", "0:v", "-c", "copy", "-f", "framemd5", "-"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let lines: Vec<String> = String::from_utf8_lossy(&md5.stdout)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        assert_eq!(lines.len(), 60);
+        packets.push(lines);
+    }
+    assert_eq!(packets[0], packets[1], "the encoded bytes depend on the worker");
+}
+
+const PYTHON_CLIENT: &str = r#"
+import asyncio, json, sys
+import nats
+
+async def main(url, prefix, clip, job, out):
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    media = await js.object_store(f"{prefix}-media")
+    with open(clip, "rb") as f:
+        await media.put("py/clip.mp4", f.read())
+    events = []
+    async def on_event(msg):
+        events.append(json.loads(msg.data))
+    await js.subscribe(f"{prefix}.events.{job}.*", ordered_consumer=True, cb=on_event)
+    spec = {"inputs": [{"src": "media:py/clip.mp4"}],
+            "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}
+    submission = {"version": 1, "id": job, "spec": spec}
+    await js.publish(f"{prefix}.jobs.submit", json.dumps(submission).encode(),
+                     headers={"Nats-Msg-Id": job})
+    states = []
+    for _ in range(1200):
+        states = [e["state"] for e in events if e["kind"] == "state"]
+        if "done" in states or "failed" in states:
+            break
+        await asyncio.sleep(0.1)
+    record = json.loads((await (await js.key_value(f"{prefix}-jobs")).get(job)).value)
+    result = await media.get(record["output"]["key"])
+    with open(out, "wb") as f:
+        f.write(result.data)
+    progress = [e for e in events if e["kind"] == "progress"]
+    print(json.dumps({"states": states, "progress": len(progress), "state": record["state"]}))
+    await nc.close()
+
+asyncio.run(main(*sys.argv[1:]))
+"#;
+
+#[test]
+fn a_job_published_from_python_with_nats_py_completes_and_its_events_can_be_followed() {
+    let mut fleet = TestFleet::new();
+    fleet.worker_with("w", &["--planner"]);
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 45, false);
+    let script = fleet.dir.path().join("client.py");
+    std::fs::write(&script, PYTHON_CLIENT).unwrap();
+    let output = fleet.dir.path().join("from-python.mkv");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&fleet.url, &fleet.prefix, clip.to_str().unwrap(), "py-job", output.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", text(&out), fleet.logs());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["state"], "done", "{report}");
+    let states: Vec<&str> = report["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(states.first(), Some(&"queued"), "{states:?}");
+    assert_eq!(states.last(), Some(&"done"), "{states:?}");
+    assert!(states.contains(&"running"), "{states:?}");
+    assert!(report["progress"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(frame_md5s(&output).len(), 45);
+}
+
+#[test]
+fn the_same_job_id_runs_once_and_another_spec_under_it_is_refused() {
+    let mut fleet = TestFleet::new();
+    fleet.worker_with("w", &["--planner"]);
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 30, false);
+    let job = |codec: &str| {
+        json!({"inputs": [{"src": clip}],
+               "output": {"container": "mkv", "video": {"codec": codec}, "audio": {"codec": "none"}}})
+    };
+    let spec = write_job(fleet.dir.path(), "job.json", &job("ffv1"));
+    for _ in 0..2 {
+        let out = fleet.submit(&spec, "once");
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "once");
+    }
+    let record = fleet.wait_done("once");
+    // And again once it is done: still the one job.
+    let out = fleet.submit(&spec, "once");
+    assert!(out.status.success(), "{}", text(&out));
+    std::thread::sleep(Duration::from_secs(1));
+    let again = fleet.record("once");
+    assert_eq!(again["finished_at_ms"], record["finished_at_ms"]);
+    assert!(attempts(&again).iter().all(|&n| n == 1), "{again:#}");
+
+    let other = write_job(fleet.dir.path(), "other.json", &job("h264"));
+    let out = fleet.submit(&other, "once");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("job id `once` is in use by another spec"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(fleet.waiting_messages(), 0);
+}
+
+#[test]
+fn a_cancelled_jobs_remaining_segments_are_never_processed() {
+    let mut fleet = TestFleet::new();
+    fleet.planner();
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 90, false);
+    let spec = write_job(
+        fleet.dir.path(),
+        "job.json",
+        &json!({"inputs": [{"src": clip}],
+                "segment": {"plugin": "segment-keyframes",
+                            "params": {"min_segments": 6, "max_segments": 6, "min_frames": 1}},
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    let out = fleet.submit(&spec, "doomed");
+    assert!(out.status.success(), "{}", text(&out));
+    fleet.wait_until("doomed", "planning", |r| r["state"] == "running");
+    let out = fleet.framejet(&["cancel"], &["doomed"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cancelled"));
+    // Workers arrive after the cancel: they drop its tasks.
+    fleet.worker("w");
+    let start = Instant::now();
+    while fleet.waiting_messages() > 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "{}", fleet.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let record = fleet.record("doomed");
+    assert_eq!(record["state"], "cancelled");
+    assert!(attempts(&record).iter().all(|&n| n == 0), "{record:#}");
+    assert!(record["output"].is_null());
+}
+
+#[test]
+fn a_high_priority_job_behind_ten_normal_ones_starts_first() {
+    let mut fleet = TestFleet::new();
+    fleet.planner();
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 15, false);
+    let job = |priority: &str| {
+        json!({"inputs": [{"src": clip}], "priority": priority,
+               "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}})
+    };
+    let normal = write_job(fleet.dir.path(), "normal.json", &job("normal"));
+    let high = write_job(fleet.dir.path(), "high.json", &job("high"));
+    let mut ids: Vec<String> = (0..10).map(|n| format!("normal-{n}")).collect();
+    for id in &ids {
+        assert!(fleet.submit(&normal, id).status.success());
+    }
+    assert!(fleet.submit(&high, "urgent").status.success());
+    ids.push("urgent".into());
+    for id in &ids {
+        fleet.wait_until(id, "planning", |r| r["state"] == "running");
+    }
+    // One worker, one slot: it takes the high job's tasks first.
+    fleet.worker("w");
+    let started = |r: &Value| {
+        r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["started_at_ms"].as_u64())
+            .min()
+            .unwrap()
+    };
+    let urgent = started(&fleet.wait_done("urgent"));
+    for id in &ids[..10] {
+        let normal = started(&fleet.wait_done(id));
+        assert!(urgent < normal, "{id} started at {normal}, the high job at {urgent}");
+    }
+}
+
+/// A job whose one segment takes a while (so a test can catch it running).
+fn long_job(dir: &Path, segments: u32) -> PathBuf {
+    let clip = testsrc_clip(dir, "long.mp4", "640x480", 300, false);
+    write_job(
+        dir,
+        "long.json",
+        &json!({"inputs": [{"src": clip}],
+                "steps": [{"plugin": "text-reveal", "params": {"words": ["SLOW"], "size": 48}}],
+                "segment": {"plugin": "segment-keyframes",
+                            "params": {"min_segments": segments, "max_segments": segments, "min_frames": 1}},
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    )
+}
+
+fn running_on(record: &Value, worker: &str) -> bool {
+    record["segments"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["state"] == "running" && s["worker"] == worker))
+}
+
+#[test]
+fn a_worker_killed_mid_segment_loses_nothing_and_the_output_is_frame_identical() {
+    let mut fleet = TestFleet::new();
+    let spec = long_job(fleet.dir.path(), 2);
+    fleet.planner();
+    fleet.worker("doomed");
+    assert!(fleet.submit(&spec, "survivor").status.success());
+    fleet.wait_until("survivor", "a segment on the doomed worker", |r| {
+        running_on(r, "doomed")
+    });
+    fleet.kill("doomed");
+    fleet.worker("rescuer");
+    let record = fleet.wait_done("survivor");
+    assert!(attempts(&record).iter().any(|&n| n == 2), "{record:#}");
+    assert!(segment_workers(&record).iter().all(|w| w == "rescuer" || w == "doomed"));
+    let output = fleet.output("survivor", "out.mkv");
+    let local = run_locally(fleet.dir.path(), &spec, "local.mkv");
+    assert_eq!(frame_md5s(&output), frame_md5s(&local));
+    assert_eq!(fleet.waiting_messages(), 0);
+}
+
+#[test]
+fn a_job_survives_nats_server_killed_and_restarted_mid_job() {
+    let store = TempDir::new().unwrap();
+    let port = free_port();
+    let mut server = NatsServer::start(store.path(), port);
+    let mut fleet = TestFleet::on(format!("nats://127.0.0.1:{port}"));
+    let spec = long_job(fleet.dir.path(), 3);
+    fleet.worker_with("w", &["--planner"]);
+    assert!(fleet.submit(&spec, "outage").status.success());
+    fleet.wait_until("outage", "a running segment", |r| running_on(r, "w"));
+    drop(server);
+    std::thread::sleep(Duration::from_secs(2));
+    server = NatsServer::start(store.path(), port);
+    let record = fleet.wait_done("outage");
+    assert_eq!(record["output"]["frames"], 300);
+    let output = fleet.output("outage", "out.mkv");
+    assert_eq!(frame_md5s(&output).len(), 300);
+    drop(fleet);
+    drop(server);
+}
+
+#[test]
+fn a_hundred_jobs_on_two_workers_all_finish_none_lost_none_run_twice() {
+    let mut fleet = TestFleet::new();
+    let still = fleet.dir.path().join("still.png");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", still.to_str().unwrap()]);
+    fleet.worker_with("wa", &["--planner", "--slots", "2"]);
+    fleet.worker("wb");
+    let spec: framejet::job::JobSpec = serde_json::from_value(json!({
+        "inputs": [{"src": still, "still_seconds": 0.1}],
+        "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+    }))
+    .unwrap();
+    let ids: Vec<String> = (0..100).map(|n| format!("many-{n}")).collect();
+    runtime().block_on(async {
+        let client = fleet.connect().await;
+        for id in &ids {
+            let options = framejet::fleet::SubmitOptions { id: Some(id.clone()) };
+            framejet::fleet::submit_job(&client, spec.clone(), &options)
+                .await
+                .unwrap();
+        }
+    });
+    for id in &ids {
+        let record = fleet.wait_done(id);
+        assert_eq!(record["output"]["frames"], 3, "{record:#}");
+        assert!(attempts(&record).iter().all(|&n| n == 1), "{record:#}");
+    }
+    assert_eq!(fleet.waiting_messages(), 0, "streams are empty");
+}
+
+#[test]
+fn malformed_tasks_fail_their_job_with_the_reason_and_the_worker_goes_on() {
+    let mut fleet = TestFleet::new();
+    fleet.planner();
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 30, false);
+    let spec = write_job(
+        fleet.dir.path(),
+        "job.json",
+        &json!({"inputs": [{"src": clip}],
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    for id in ["bad-index", "bad-plugin", "bad-json"] {
+        assert!(fleet.submit(&spec, id).status.success());
+        fleet.wait_until(id, "planning", |r| r["state"] == "running");
+    }
+    let subject = format!("{}.work.default.high.segment", fleet.prefix);
+    // Not JSON at all, without a job: dropped.
+    fleet.publish(&subject, b"{not json".to_vec());
+    // A segment the plan does not have.
+    let plan = fleet.record("bad-index")["plan"].clone();
+    fleet.publish(
+        &subject,
+        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-index", "kind": "segment",
+                                   "index": 99, "plan": plan}))
+        .unwrap(),
+    );
+    // A plan naming a plugin digest no one has.
+    let (plan_key, digest) = runtime().block_on(async {
+        let client = fleet.connect().await;
+        let record = client.job_record("bad-plugin").await.unwrap();
+        let plan_ref = record.plan.unwrap();
+        let store = client
+            .jetstream()
+            .get_object_store(client.names().media_store())
+            .await
+            .unwrap();
+        let mut object = store.get(&plan_ref.key).await.unwrap();
+        let mut bytes = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
+            .await
+            .unwrap();
+        let mut plan: Value = serde_json::from_slice(&bytes).unwrap();
+        plan["plugins"]["route-by-size"] = json!("0".repeat(64));
+        let forged = serde_json::to_vec(&plan).unwrap();
+        let info = store
+            .put("jobs/bad-plugin/forged-plan.json", &mut forged.as_slice())
+            .await
+            .unwrap();
+        (info.name, info.digest.unwrap())
+    });
+    fleet.publish(
+        &subject,
+        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-plugin", "kind": "segment",
+                                   "index": 0, "plan": {"key": plan_key, "digest": digest}}))
+        .unwrap(),
+    );
+    // A task of a kind no worker knows.
+    fleet.publish(
+        &subject,
+        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-json", "kind": "explode"})).unwrap(),
+    );
+    fleet.worker("w");
+    for (id, says) in [
+        ("bad-index", "segment 99"),
+        ("bad-plugin", "digest"),
+        ("bad-json", "malformed task"),
+    ] {
+        let record = fleet.wait_final(id);
+        assert_eq!(record["state"], "failed", "{id}: {record:#}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{id}: {message}");
+        assert_eq!(record["error"]["retryable"], false, "{id}: {record:#}");
+    }
+    // The worker is still serving.
+    assert!(fleet.submit(&spec, "good").status.success());
+    fleet.wait_done("good");
+    assert_eq!(fleet.waiting_messages(), 0);
+}
+
+#[test]
+fn a_task_whose_worker_dies_every_time_fails_its_job_after_the_maximum_deliveries() {
+    let mut fleet = TestFleet::new();
+    fleet.max_attempts = 2;
+    let spec = long_job(fleet.dir.path(), 1);
+    fleet.planner();
+    assert!(fleet.submit(&spec, "cursed").status.success());
+    let mut generation = 0;
+    let record = loop {
+        let name = format!("w{generation}");
+        fleet.worker(&name);
+        let record = fleet.wait_until("cursed", "the segment to start or the job to end", |r| {
+            running_on(r, &name) || r["state"] == "failed"
+        });
+        if record["state"] == "failed" {
+            break record;
+        }
+        fleet.kill(&name);
+        generation += 1;
+        assert!(generation <= 4, "{record:#}");
+    };
+    assert_eq!(generation, 2, "two attempts, then the job fails");
+    assert_eq!(record["error"]["kind"], "max_deliveries", "{record:#}");
+    let message = record["error"]["message"].as_str().unwrap();
+    assert!(message.contains("segment 0 was started 2 times"), "{message}");
+    assert!(record["output"].is_null());
+    assert_eq!(fleet.waiting_messages(), 0, "nothing stays in the stream");
+}
+
+#[test]
+fn sigterm_lets_a_worker_finish_what_it_holds_and_nothing_is_lost() {
+    let mut fleet = TestFleet::new();
+    let spec = long_job(fleet.dir.path(), 3);
+    fleet.planner();
+    fleet.worker("leaving");
+    assert!(fleet.submit(&spec, "handover").status.success());
+    fleet.wait_until("handover", "a running segment", |r| running_on(r, "leaving"));
+    let mut leaving = fleet.signal("leaving", libc::SIGTERM);
+    let status = leaving.wait().unwrap();
+    assert!(status.success(), "the worker exits cleanly: {status:?}");
+    fleet.worker("staying");
+    let record = fleet.wait_done("handover");
+    let workers = segment_workers(&record);
+    assert!(workers.contains(&"leaving".to_string()), "{workers:?}");
+    assert!(attempts(&record).iter().all(|&n| n == 1), "{record:#}");
+    assert_eq!(record["output"]["frames"], 300);
+}
