@@ -218,7 +218,16 @@ pub fn testsrc_clip(dir: &Path, name: &str, size: &str, frames: u32, audio: bool
         args.extend(["-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000"]);
     }
     args.extend([
-        "-t", &secs, "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-pix_fmt", "yuv420p",
+        "-t",
+        &secs,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
     ]);
     if audio {
         args.extend(["-c:a", "aac"]);
@@ -228,4 +237,3 @@ pub fn testsrc_clip(dir: &Path, name: &str, size: &str, frames: u32, audio: bool
     ffmpeg(&args);
     path
 }
-

@@ -114,7 +114,11 @@ impl TestFleet {
 
     fn on(url: String) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let prefix = format!("t{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let prefix = format!(
+            "t{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         Self {
             url,
             prefix,
@@ -244,7 +248,8 @@ impl TestFleet {
     fn wait_done(&self, id: &str) -> Value {
         let record = self.wait_final(id);
         assert_eq!(
-            record["state"], "done",
+            record["state"],
+            "done",
             "job {id}: {record:#}\n{}",
             self.logs()
         );
@@ -275,7 +280,9 @@ impl TestFleet {
             servers: vec![self.url.clone()],
             ..Default::default()
         };
-        framejet::fleet::Fleet::connect(&nats, settings).await.unwrap()
+        framejet::fleet::Fleet::connect(&nats, settings)
+            .await
+            .unwrap()
     }
 
     /// Messages left in the jobs and work streams.
@@ -342,7 +349,14 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Runs the same spec with `framejet run`; returns the output.
 fn run_locally(dir: &Path, spec: &Path, name: &str) -> PathBuf {
     let output = dir.join(name);
-    let out = framejet(&["run", spec.to_str().unwrap(), "-o", output.to_str().unwrap(), "--jobs", "2"]);
+    let out = framejet(&[
+        "run",
+        spec.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     output
 }
@@ -378,10 +392,23 @@ fn two_jobs(dir: &Path) -> (PathBuf, PathBuf) {
     let a = testsrc_clip(dir, "a.mp4", "320x240", 60, true);
     let b = testsrc_clip(dir, "b.mp4", "240x180", 60, false);
     let card = dir.join("card.png");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=200x200", "-frames:v", "1", card.to_str().unwrap()]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=200x200",
+        "-frames:v",
+        "1",
+        card.to_str().unwrap(),
+    ]);
     let logo = dir.join("logo.png");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "color=c=white@0.45:s=80x40,format=rgba", "-frames:v", "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white@0.45:s=80x40,format=rgba",
+        "-frames:v",
+        "1",
         logo.to_str().unwrap(),
     ]);
     let segments = json!({"plugin": "segment-keyframes",
@@ -406,8 +433,15 @@ fn two_jobs(dir: &Path) -> (PathBuf, PathBuf) {
     );
     let marked = dir.join("marked.mkv");
     ffmpeg(&[
-        "-i", a.to_str().unwrap(), "-i", logo.to_str().unwrap(), "-filter_complex",
-        "[0:v][1:v]overlay=200:150:format=auto,format=yuv420p", "-c:v", "ffv1", "-an",
+        "-i",
+        a.to_str().unwrap(),
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        "[0:v][1:v]overlay=200:150:format=auto,format=yuv420p",
+        "-c:v",
+        "ffv1",
+        "-an",
         marked.to_str().unwrap(),
     ]);
     let watermark = write_job(
@@ -495,7 +529,10 @@ fn a_segment_encodes_to_the_same_bytes_on_any_worker() {
         assert_eq!(lines.len(), 60);
         packets.push(lines);
     }
-    assert_eq!(packets[0], packets[1], "the encoded bytes depend on the worker");
+    assert_eq!(
+        packets[0], packets[1],
+        "the encoded bytes depend on the worker"
+    );
 }
 
 const PYTHON_CLIENT: &str = r#"
@@ -544,7 +581,13 @@ fn a_job_published_from_python_with_nats_py_completes_and_its_events_can_be_foll
     let output = fleet.dir.path().join("from-python.mkv");
     let out = Command::new("python3")
         .arg(&script)
-        .args([&fleet.url, &fleet.prefix, clip.to_str().unwrap(), "py-job", output.to_str().unwrap()])
+        .args([
+            &fleet.url,
+            &fleet.prefix,
+            clip.to_str().unwrap(),
+            "py-job",
+            output.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}\n{}", text(&out), fleet.logs());
@@ -621,7 +664,11 @@ fn a_cancelled_jobs_remaining_segments_are_never_processed() {
     fleet.worker("w");
     let start = Instant::now();
     while fleet.waiting_messages() > 0 {
-        assert!(start.elapsed() < Duration::from_secs(60), "{}", fleet.logs());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            fleet.logs()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let record = fleet.record("doomed");
@@ -664,7 +711,10 @@ fn a_high_priority_job_behind_ten_normal_ones_starts_first() {
     let urgent = started(&fleet.wait_done("urgent"));
     for id in &ids[..10] {
         let normal = started(&fleet.wait_done(id));
-        assert!(urgent < normal, "{id} started at {normal}, the high job at {urgent}");
+        assert!(
+            urgent < normal,
+            "{id} started at {normal}, the high job at {urgent}"
+        );
     }
 }
 
@@ -683,9 +733,10 @@ fn long_job(dir: &Path, segments: u32) -> PathBuf {
 }
 
 fn running_on(record: &Value, worker: &str) -> bool {
-    record["segments"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|s| s["state"] == "running" && s["worker"] == worker))
+    record["segments"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|s| s["state"] == "running" && s["worker"] == worker)
+    })
 }
 
 #[test]
@@ -701,8 +752,12 @@ fn a_worker_killed_mid_segment_loses_nothing_and_the_output_is_frame_identical()
     fleet.kill("doomed");
     fleet.worker("rescuer");
     let record = fleet.wait_done("survivor");
-    assert!(attempts(&record).iter().any(|&n| n == 2), "{record:#}");
-    assert!(segment_workers(&record).iter().all(|w| w == "rescuer" || w == "doomed"));
+    assert!(attempts(&record).contains(&2), "{record:#}");
+    assert!(
+        segment_workers(&record)
+            .iter()
+            .all(|w| w == "rescuer" || w == "doomed")
+    );
     let output = fleet.output("survivor", "out.mkv");
     let local = run_locally(fleet.dir.path(), &spec, "local.mkv");
     assert_eq!(frame_md5s(&output), frame_md5s(&local));
@@ -734,7 +789,15 @@ fn a_job_survives_nats_server_killed_and_restarted_mid_job() {
 fn a_hundred_jobs_on_two_workers_all_finish_none_lost_none_run_twice() {
     let mut fleet = TestFleet::new();
     let still = fleet.dir.path().join("still.png");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", still.to_str().unwrap()]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x64",
+        "-frames:v",
+        "1",
+        still.to_str().unwrap(),
+    ]);
     fleet.worker_with("wa", &["--planner", "--slots", "2"]);
     fleet.worker("wb");
     let spec: framejet::job::JobSpec = serde_json::from_value(json!({
@@ -746,7 +809,9 @@ fn a_hundred_jobs_on_two_workers_all_finish_none_lost_none_run_twice() {
     runtime().block_on(async {
         let client = fleet.connect().await;
         for id in &ids {
-            let options = framejet::fleet::SubmitOptions { id: Some(id.clone()) };
+            let options = framejet::fleet::SubmitOptions {
+                id: Some(id.clone()),
+            };
             framejet::fleet::submit_job(&client, spec.clone(), &options)
                 .await
                 .unwrap();
@@ -782,8 +847,10 @@ fn malformed_tasks_fail_their_job_with_the_reason_and_the_worker_goes_on() {
     let plan = fleet.record("bad-index")["plan"].clone();
     fleet.publish(
         &subject,
-        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-index", "kind": "segment",
-                                   "index": 99, "plan": plan}))
+        serde_json::to_vec(
+            &json!({"version": 1, "job_id": "bad-index", "kind": "segment",
+                                   "index": 99, "plan": plan}),
+        )
         .unwrap(),
     );
     // A plan naming a plugin digest no one has.
@@ -812,14 +879,17 @@ fn malformed_tasks_fail_their_job_with_the_reason_and_the_worker_goes_on() {
     });
     fleet.publish(
         &subject,
-        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-plugin", "kind": "segment",
-                                   "index": 0, "plan": {"key": plan_key, "digest": digest}}))
+        serde_json::to_vec(
+            &json!({"version": 1, "job_id": "bad-plugin", "kind": "segment",
+                                   "index": 0, "plan": {"key": plan_key, "digest": digest}}),
+        )
         .unwrap(),
     );
     // A task of a kind no worker knows.
     fleet.publish(
         &subject,
-        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-json", "kind": "explode"})).unwrap(),
+        serde_json::to_vec(&json!({"version": 1, "job_id": "bad-json", "kind": "explode"}))
+            .unwrap(),
     );
     fleet.worker("w");
     for (id, says) in [
@@ -863,7 +933,10 @@ fn a_task_whose_worker_dies_every_time_fails_its_job_after_the_maximum_deliverie
     assert_eq!(generation, 2, "two attempts, then the job fails");
     assert_eq!(record["error"]["kind"], "max_deliveries", "{record:#}");
     let message = record["error"]["message"].as_str().unwrap();
-    assert!(message.contains("segment 0 was started 2 times"), "{message}");
+    assert!(
+        message.contains("segment 0 was started 2 times"),
+        "{message}"
+    );
     assert!(record["output"].is_null());
     assert_eq!(fleet.waiting_messages(), 0, "nothing stays in the stream");
 }
@@ -875,7 +948,9 @@ fn sigterm_lets_a_worker_finish_what_it_holds_and_nothing_is_lost() {
     fleet.planner();
     fleet.worker("leaving");
     assert!(fleet.submit(&spec, "handover").status.success());
-    fleet.wait_until("handover", "a running segment", |r| running_on(r, "leaving"));
+    fleet.wait_until("handover", "a running segment", |r| {
+        running_on(r, "leaving")
+    });
     let mut leaving = fleet.signal("leaving", libc::SIGTERM);
     let status = leaving.wait().unwrap();
     assert!(status.success(), "the worker exits cleanly: {status:?}");

@@ -227,9 +227,7 @@ impl TaskKind {
 }
 
 /// Where a job is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Submitted, waiting for the planner.
@@ -248,7 +246,10 @@ pub enum JobState {
 impl JobState {
     /// Whether the job will change no more.
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Cancelled
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -515,6 +516,8 @@ mod tests {
         assert!(text.contains(r#""kind":"segment","index":3"#), "{text}");
         let back: Task = serde_json::from_str(&text).unwrap();
         assert_eq!(back.kind, TaskKind::Segment { index: 3 });
-        assert!(serde_json::from_str::<Task>(r#"{"version":1,"job_id":"j","kind":"explode"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Task>(r#"{"version":1,"job_id":"j","kind":"explode"}"#).is_err()
+        );
     }
 }

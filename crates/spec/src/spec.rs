@@ -445,7 +445,8 @@ impl JobSpec {
                 }
                 StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) => {
                     if let MaskSpec::Png(p) = mask
-                        && !p.is_file() && !is_remote(p)
+                        && !p.is_file()
+                        && !is_remote(p)
                     {
                         return Err(SpecError::invalid(
                             format!("steps[{i}].mask.png"),
@@ -453,7 +454,8 @@ impl JobSpec {
                         ));
                     }
                     if let Some(p) = logo
-                        && !p.is_file() && !is_remote(p)
+                        && !p.is_file()
+                        && !is_remote(p)
                     {
                         return Err(SpecError::invalid(
                             format!("steps[{i}].logo"),

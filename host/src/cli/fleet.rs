@@ -11,8 +11,7 @@ use clap::Args;
 use framejet_spec::fleet::{FleetNames, JobState};
 
 use crate::fleet::{
-    Fleet, FleetSettings, FollowUpdate, NatsOptions, Slots, SubmitOptions, UpOptions,
-    WorkerOptions,
+    Fleet, FleetSettings, FollowUpdate, NatsOptions, Slots, SubmitOptions, UpOptions, WorkerOptions,
 };
 use crate::job::JobSpec;
 
@@ -20,7 +19,12 @@ use crate::job::JobSpec;
 #[derive(Debug, Args)]
 pub(crate) struct FleetArgs {
     /// NATS server URL(s), comma-separated.
-    #[arg(long = "nats", env = "FRAMEJET_NATS", default_value = "nats://127.0.0.1:4222", value_delimiter = ',')]
+    #[arg(
+        long = "nats",
+        env = "FRAMEJET_NATS",
+        default_value = "nats://127.0.0.1:4222",
+        value_delimiter = ','
+    )]
     servers: Vec<String>,
     /// A NATS credentials file (`.creds`).
     #[arg(long, env = "FRAMEJET_NATS_CREDS", value_name = "FILE")]
@@ -243,8 +247,14 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let wait = args.wait || args.output.is_some();
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("submit").await?;
-        let record =
-            crate::fleet::submit_job(&fleet, spec, &SubmitOptions { id: args.id.clone() }).await?;
+        let record = crate::fleet::submit_job(
+            &fleet,
+            spec,
+            &SubmitOptions {
+                id: args.id.clone(),
+            },
+        )
+        .await?;
         let id = record.id.clone();
         if !wait {
             println!("{id}");
@@ -272,7 +282,11 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                         None => e.message.clone(),
                     })
                     .unwrap_or_default();
-                anyhow::bail!("job {id} {}{}{why}", state.name(), if why.is_empty() { "" } else { ": " })
+                anyhow::bail!(
+                    "job {id} {}{}{why}",
+                    state.name(),
+                    if why.is_empty() { "" } else { ": " }
+                )
             }
         }
     })
@@ -296,7 +310,10 @@ fn report(id: &str, update: &FollowUpdate, json: bool) {
     match update {
         FollowUpdate::State(s) => eprintln!("job {id}: {}", s.name()),
         FollowUpdate::Progress { frames, total } if *total > 0 => {
-            eprintln!("job {id}: {frames}/{total} frames ({}%)", frames * 100 / total);
+            eprintln!(
+                "job {id}: {frames}/{total} frames ({}%)",
+                frames * 100 / total
+            );
         }
         FollowUpdate::Progress { .. } => {}
         FollowUpdate::Log { level, message } => eprintln!("job {id}: [{level}] {message}"),

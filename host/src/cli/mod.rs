@@ -54,10 +54,15 @@ enum Command {
   framejet probe input.mp4           streams, frames, keyframes, rotation
   framejet probe input.mp4 --json    the same as JSON")]
     Probe(probe::ProbeArgs),
-    /// Prints the JSON Schema of job specs.
-    #[command(after_help = "Example:
-  framejet schema > job.schema.json")]
-    Schema,
+    /// Prints the JSON Schema of job specs (--fleet: of the fleet's messages and records).
+    #[command(after_help = "Examples:
+  framejet schema > job.schema.json
+  framejet schema --fleet > fleet.schema.json")]
+    Schema {
+        /// The schemas of the fleet's messages and records (docs/subjects.md).
+        #[arg(long)]
+        fleet: bool,
+    },
     /// Work with plugins: check a component, start a new one, list them.
     #[command(
         subcommand,
@@ -114,7 +119,11 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, &cli.plugin_dirs),
         Command::Probe(args) => probe::run(args),
-        Command::Schema => serde_json::to_string_pretty(&crate::job::spec::json_schema())
+        Command::Schema { fleet } => serde_json::to_string_pretty(&if fleet {
+            framejet_spec::fleet::json_schemas()
+        } else {
+            crate::job::spec::json_schema()
+        })
             .map(|schema| {
                 println!("{schema}");
                 ExitCode::SUCCESS

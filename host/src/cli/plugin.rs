@@ -45,7 +45,7 @@ pub(crate) enum PluginCommand {
     #[command(after_help = "Examples:
   framejet plugin push my_badge.wasm --version 1.2.0
   framejet plugin push build/x.wasm --name my-badge --version 2.0.0 --nats nats://10.0.0.5:4222")]
-    Push(super::fleet::PushArgs),
+    Push(Box<super::fleet::PushArgs>),
     /// Lists the plugins on the search path.
     #[command(after_help = "Example:
   FRAMEJET_PLUGIN_PATH=./my-plugins framejet plugin list")]
@@ -75,7 +75,7 @@ pub(crate) fn run(cmd: PluginCommand, plugin_dirs: &[PathBuf]) -> anyhow::Result
             println!("test it:   cargo test");
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Push(args) => super::fleet::push(args),
+        PluginCommand::Push(args) => super::fleet::push(*args),
         PluginCommand::List => {
             let registry = super::plugin_registry(plugin_dirs)?;
             for name in registry.available() {

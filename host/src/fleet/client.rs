@@ -77,9 +77,10 @@ pub async fn submit_job(
     let record = match fleet.create_record(new_record(submission)?).await? {
         Created::New(record) => record,
         Created::Exists(existing) => {
-            let mine = new_record(serde_json::from_slice(&payload).map_err(|e| {
-                FleetError::malformed("submission", e)
-            })?)?;
+            let mine = new_record(
+                serde_json::from_slice(&payload)
+                    .map_err(|e| FleetError::malformed("submission", e))?,
+            )?;
             if existing.spec_digest != mine.spec_digest {
                 return Err(FleetError::Refused(format!(
                     "job id `{id}` is in use by another spec; choose another id"
@@ -145,8 +146,14 @@ async fn upload_input(fleet: &Fleet, path: &Path) -> Result<String, FleetError> 
 pub enum FollowUpdate {
     State(JobState),
     /// Output frames done of the job's total.
-    Progress { frames: u64, total: u64 },
-    Log { level: String, message: String },
+    Progress {
+        frames: u64,
+        total: u64,
+    },
+    Log {
+        level: String,
+        message: String,
+    },
     Refused(String),
 }
 
@@ -213,9 +220,7 @@ pub async fn follow(
             }
             Ok(Some(Err(e))) => tracing::debug!("events: {e}"),
             Ok(None) => {
-                return Err(FleetError::Missing(
-                    "the events stream ended".to_string(),
-                ));
+                return Err(FleetError::Missing("the events stream ended".to_string()));
             }
             Err(_) => {
                 if let Some((record, _)) = fleet.record(id).await?

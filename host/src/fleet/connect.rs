@@ -296,7 +296,10 @@ fn server_host_port(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     let rest = rest.trim_end_matches('/');
-    if rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    if rest
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         rest.to_string()
     } else {
         format!("{rest}:4222")
@@ -350,7 +353,10 @@ mod tests {
     #[test]
     fn host_and_port_of_a_server_url() {
         assert_eq!(server_host_port("nats://127.0.0.1:4333"), "127.0.0.1:4333");
-        assert_eq!(server_host_port("tls://u:p@nats.example:4222/"), "nats.example:4222");
+        assert_eq!(
+            server_host_port("tls://u:p@nats.example:4222/"),
+            "nats.example:4222"
+        );
         assert_eq!(server_host_port("localhost"), "localhost:4222");
     }
 }

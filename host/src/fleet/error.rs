@@ -32,7 +32,10 @@ pub enum FleetError {
     },
 
     /// A message of a wire version this framejet does not read.
-    #[error("{what} has wire version {found}; this framejet reads version {}", framejet_spec::fleet::WIRE_VERSION)]
+    #[error(
+        "{what} has wire version {found}; this framejet reads version {}",
+        framejet_spec::fleet::WIRE_VERSION
+    )]
     Version { what: String, found: u32 },
 
     /// Something the job names is not in the fleet's stores.

@@ -31,7 +31,9 @@ pub(crate) fn is_object_name(name: &str) -> bool {
         && !name.starts_with('/')
         && !name.contains('\0')
         && !name.contains('\\')
-        && name.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
 /// Keys of a job's objects.
@@ -191,7 +193,10 @@ impl MediaCache {
         let digest = info.digest.clone().unwrap_or_default();
         let file_name = name.rsplit('/').next().unwrap_or("input");
         let path = self.dir.join(digest_dir(&digest)).join(file_name);
-        if tokio::fs::metadata(&path).await.is_ok_and(|m| m.len() == info.size as u64) {
+        if tokio::fs::metadata(&path)
+            .await
+            .is_ok_and(|m| m.len() == info.size as u64)
+        {
             return Ok(path);
         }
         fleet.get_file(&fleet.media, name, &path).await?;

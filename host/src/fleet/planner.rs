@@ -181,7 +181,10 @@ impl Planner {
                 retryable: true,
                 task: Some("plan".into()),
             };
-            let _ = self.fleet.end_job(&id, JobState::Failed, Some(failure)).await;
+            let _ = self
+                .fleet
+                .end_job(&id, JobState::Failed, Some(failure))
+                .await;
             settle(&message, AckKind::Term).await;
             return;
         }
@@ -190,7 +193,11 @@ impl Planner {
             Ok(()) => settle(&message, AckKind::Ack).await,
             Err(e) if e.retryable() && delivered < self.fleet.settings.max_attempts => {
                 tracing::warn!("planner: job {id}: {e}; trying again");
-                settle(&message, AckKind::Nak(Some(Duration::from_secs(1 << delivered.min(5))))).await;
+                settle(
+                    &message,
+                    AckKind::Nak(Some(Duration::from_secs(1 << delivered.min(5)))),
+                )
+                .await;
             }
             Err(e) => {
                 tracing::warn!("planner: job {id} failed: {e}");
@@ -200,7 +207,10 @@ impl Planner {
                     retryable: e.retryable(),
                     task: Some("plan".into()),
                 };
-                let _ = self.fleet.end_job(&id, JobState::Failed, Some(failure)).await;
+                let _ = self
+                    .fleet
+                    .end_job(&id, JobState::Failed, Some(failure))
+                    .await;
                 settle(&message, AckKind::Term).await;
             }
         }
@@ -229,7 +239,14 @@ impl Planner {
                 let reason = format!(
                     "job id `{id}` is in use by another spec; choose another id, or wait until job `{id}` expires"
                 );
-                self.fleet.emit(&id, EventBody::Refused { reason: reason.clone() }).await;
+                self.fleet
+                    .emit(
+                        &id,
+                        EventBody::Refused {
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await;
                 Err(FleetError::Refused(reason))
             }
             Created::Exists(existing) => Ok(match existing.state {
@@ -327,7 +344,11 @@ impl Planner {
         let json = plan.to_json().map_err(|e| FleetError::Job(e.into()))?;
         let plan_ref = self
             .fleet
-            .put_bytes(&self.fleet.media, &job_key(&id, "plan.json"), json.as_bytes())
+            .put_bytes(
+                &self.fleet.media,
+                &job_key(&id, "plan.json"),
+                json.as_bytes(),
+            )
             .await?;
 
         let segments = plan.segments.len();
@@ -355,7 +376,8 @@ impl Planner {
             // Cancelled while planning.
             return Ok(());
         }
-        self.queue_tasks_with(&record, &capabilities, min_memory).await?;
+        self.queue_tasks_with(&record, &capabilities, min_memory)
+            .await?;
         self.fleet
             .emit(
                 &id,
@@ -374,7 +396,10 @@ impl Planner {
         let Some(plan_ref) = &record.plan else {
             return Ok(());
         };
-        let bytes = self.fleet.get_bytes(&self.fleet.media, &plan_ref.key).await?;
+        let bytes = self
+            .fleet
+            .get_bytes(&self.fleet.media, &plan_ref.key)
+            .await?;
         let plan = crate::job::Plan::from_json(&String::from_utf8_lossy(&bytes))
             .map_err(|e| FleetError::Job(e.into()))?;
         self.queue_tasks_with(record, &plan.route.capabilities, plan.route.min_memory_mib)
@@ -549,7 +574,9 @@ pub(crate) fn new_record(submission: JobSubmission) -> Result<JobRecord, FleetEr
         submitted_at_ms: now,
         started_at_ms: None,
         finished_at_ms: None,
-        deadline_ms: spec.timeout_s.map(|s| now.saturating_add(s.saturating_mul(1000))),
+        deadline_ms: spec
+            .timeout_s
+            .map(|s| now.saturating_add(s.saturating_mul(1000))),
         plan: None,
         total_frames: 0,
         segments: Vec::new(),

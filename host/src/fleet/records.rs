@@ -91,11 +91,17 @@ impl Fleet {
                 serde_json::to_vec(&record).map_err(|e| FleetError::malformed("record", e))?;
             match self.jobs.update(id, value.into(), revision).await {
                 Ok(_) => return Ok((record, Some(said))),
-                Err(e) if e.kind() == async_nats::jetstream::kv::UpdateErrorKind::WrongLastRevision => {
+                Err(e)
+                    if e.kind()
+                        == async_nats::jetstream::kv::UpdateErrorKind::WrongLastRevision =>
+                {
                     continue;
                 }
                 Err(e) => {
-                    return Err(FleetError::nats(format!("update the record of job {id}"), e));
+                    return Err(FleetError::nats(
+                        format!("update the record of job {id}"),
+                        e,
+                    ));
                 }
             }
         }

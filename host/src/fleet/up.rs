@@ -76,7 +76,9 @@ pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
     let queues = options.queues.join(",");
     for n in 0..options.workers.max(1) {
         let worker = Command::new(&exe)
-            .args(["worker", "--nats", &url, "--queues", &queues, "--slots", &slots])
+            .args([
+                "worker", "--nats", &url, "--queues", &queues, "--slots", &slots,
+            ])
             .args(&plugin_args)
             .arg("--cache")
             .arg(dir.path().join(format!("worker-{n}")))
@@ -151,7 +153,10 @@ fn free_port() -> std::io::Result<u16> {
 
 async fn wait_for_port(port: u16) -> Result<(), FleetError> {
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

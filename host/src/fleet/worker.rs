@@ -18,16 +18,15 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{self, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
 use framejet_spec::fleet::{
-    EventBody, JobFailure, JobRecord, JobState, PRIORITIES, ObjectRef, Task, TaskKind,
-    TaskRecord, TaskState, WIRE_VERSION, WorkerStatus,
+    EventBody, JobFailure, JobRecord, JobState, ObjectRef, PRIORITIES, Task, TaskKind, TaskRecord,
+    TaskState, WIRE_VERSION, WorkerStatus,
 };
 use futures_util::StreamExt;
 use tokio::sync::{Semaphore, watch};
 
 use crate::job::storage::LocalDir;
 use crate::job::{
-    AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize,
-    run_segment,
+    AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize, run_segment,
 };
 use crate::plugin::{LogLine, LogSink, PluginRegistry};
 
@@ -360,7 +359,10 @@ impl Worker {
             .iter()
             .find(|c| !self.capabilities.contains(c))
         {
-            tracing::debug!("job {}: {what} needs `{missing}`; handing it back", task.job_id);
+            tracing::debug!(
+                "job {}: {what} needs `{missing}`; handing it back",
+                task.job_id
+            );
             self.settle(&message, AckKind::Nak(Some(Duration::from_secs(1))))
                 .await;
             return;
@@ -483,7 +485,8 @@ impl Worker {
             // Done before, its ack lost: make sure finalize follows.
             return self.queue_finalize_if_ready(task, record).await;
         }
-        self.mark_running(job, |r| r.segments.get_mut(index)).await?;
+        self.mark_running(job, |r| r.segments.get_mut(index))
+            .await?;
         let plan = self.plan(task, Some(index)).await?;
         let registry = self.registry_for(&plan).await?;
         let dir = self.task_dir(job, &format!("segment-{index}"))?;
@@ -922,9 +925,7 @@ impl Worker {
             let path = self.cache.fetch(&self.fleet, &name).await?;
             paths.insert(name, path);
         }
-        collect_media(&mut local, item, |name| {
-            paths.get(name).cloned()
-        });
+        collect_media(&mut local, item, |name| paths.get(name).cloned());
         Ok(Arc::new(local))
     }
 
@@ -946,7 +947,10 @@ impl Worker {
                 plan_ref.digest
             )));
         }
-        let bytes = self.fleet.get_bytes(&self.fleet.media, &plan_ref.key).await?;
+        let bytes = self
+            .fleet
+            .get_bytes(&self.fleet.media, &plan_ref.key)
+            .await?;
         let text = String::from_utf8_lossy(&bytes);
         let plan = Arc::new(Plan::from_json(&text).map_err(|e| FleetError::Job(e.into()))?);
         let mut plans = self.plans.lock().await;
@@ -1115,7 +1119,13 @@ fn worker_id() -> String {
     let suffix = &super::media::sha256_hex(seed.as_bytes())[..6];
     format!("{}-{}-{suffix}", hostname(), std::process::id())
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -402,7 +402,15 @@ pub fn plan(
     }
 
     let mut plugins = BTreeMap::new();
-    let route = route(&spec, &job_id, &items, &output, registry, &env, &mut plugins)?;
+    let route = route(
+        &spec,
+        &job_id,
+        &items,
+        &output,
+        registry,
+        &env,
+        &mut plugins,
+    )?;
     check_plugin_steps(&spec, &items, &output, registry, &env, &mut plugins)?;
     let masks = resolve_masks(&spec, &items, &output)?;
     let hw = match spec.output.video.hw {
@@ -410,7 +418,15 @@ pub fn plan(
         HwSpec::Auto if !options.one_machine => HwSpec::Cpu,
         other => other,
     };
-    let segments = plan_segments(&spec, &items, &output, registry, &env, options, &mut plugins)?;
+    let segments = plan_segments(
+        &spec,
+        &items,
+        &output,
+        registry,
+        &env,
+        options,
+        &mut plugins,
+    )?;
     Ok(Plan {
         version: PLAN_VERSION,
         job_id,

@@ -144,7 +144,9 @@ impl PluginState {
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
             .secure_random(rand::rngs::StdRng::seed_from_u64(seed))
-            .insecure_random(rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(
+                seed ^ 0x9e37_79b9_7f4a_7c15,
+            ))
             .insecure_random_seed(u128::from(seed))
             .wall_clock(FrozenWallClock(std::time::Duration::from_millis(
                 env.wall_clock_ms,
