@@ -8,7 +8,10 @@ use std::path::Path;
 use framejet_spec::fleet::{JobRecord, JobSubmission, Task, TaskKind, WIRE_VERSION, json_schemas};
 
 fn shipped() -> serde_json::Value {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/fleet.schema.json"));
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/fleet.schema.json"
+    ));
     serde_json::from_str(&std::fs::read_to_string(path).expect("docs/fleet.schema.json")).unwrap()
 }
 
@@ -31,30 +34,32 @@ fn messages_satisfy_their_schemas_and_foreign_ones_are_refused() {
     let validator = jsonschema::validator_for(&schemas["JobSubmission"]).unwrap();
     assert!(validator.is_valid(&submission));
     let parsed: JobSubmission = serde_json::from_value(submission).unwrap();
-    let record = serde_json::to_value(
-        framejet_spec::fleet::JobRecord {
-            version: WIRE_VERSION,
-            id: parsed.id.clone(),
-            state: framejet_spec::fleet::JobState::Queued,
-            priority: parsed.spec.priority,
-            queue: None,
-            spec_digest: "00".into(),
-            spec: parsed.spec,
-            submitted_at_ms: 1,
-            started_at_ms: None,
-            finished_at_ms: None,
-            deadline_ms: None,
-            plan: None,
-            total_frames: 0,
-            segments: vec![],
-            audio: None,
-            finalize: None,
-            output: None,
-            error: None,
-        },
-    )
+    let record = serde_json::to_value(framejet_spec::fleet::JobRecord {
+        version: WIRE_VERSION,
+        id: parsed.id.clone(),
+        state: framejet_spec::fleet::JobState::Queued,
+        priority: parsed.spec.priority,
+        queue: None,
+        spec_digest: "00".into(),
+        spec: parsed.spec,
+        submitted_at_ms: 1,
+        started_at_ms: None,
+        finished_at_ms: None,
+        deadline_ms: None,
+        plan: None,
+        total_frames: 0,
+        segments: vec![],
+        audio: None,
+        finalize: None,
+        output: None,
+        error: None,
+    })
     .unwrap();
-    assert!(jsonschema::validator_for(&schemas["JobRecord"]).unwrap().is_valid(&record));
+    assert!(
+        jsonschema::validator_for(&schemas["JobRecord"])
+            .unwrap()
+            .is_valid(&record)
+    );
     let _: JobRecord = serde_json::from_value(record).unwrap();
 
     let task = serde_json::to_value(Task {

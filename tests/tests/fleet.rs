@@ -639,6 +639,27 @@ fn the_same_job_id_runs_once_and_another_spec_under_it_is_refused() {
         text(&out)
     );
     assert_eq!(fleet.waiting_messages(), 0);
+
+    // Purged, the id is free again, and its output is gone.
+    let key = again["output"]["key"].as_str().unwrap().to_string();
+    let out = fleet.framejet(&["cancel"], &["once", "--purge"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = fleet.framejet(&["status"], &["once"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no job `once`"), "{}", text(&out));
+    runtime().block_on(async {
+        let client = fleet.connect().await;
+        let store = client
+            .jetstream()
+            .get_object_store(client.names().media_store())
+            .await
+            .unwrap();
+        let gone = store.info(&key).await.is_ok_and(|i| i.deleted);
+        assert!(gone, "{key} is still stored");
+    });
+    let out = fleet.submit(&other, "once");
+    assert!(out.status.success(), "{}", text(&out));
+    fleet.wait_done("once");
 }
 
 #[test]
@@ -960,4 +981,180 @@ fn sigterm_lets_a_worker_finish_what_it_holds_and_nothing_is_lost() {
     assert!(workers.contains(&"leaving".to_string()), "{workers:?}");
     assert!(attempts(&record).iter().all(|&n| n == 1), "{record:#}");
     assert_eq!(record["output"]["frames"], 300);
+}
+
+#[test]
+fn cancelling_a_running_job_stops_its_segment_and_the_worker_goes_on() {
+    let mut fleet = TestFleet::new();
+    let spec = long_job(fleet.dir.path(), 3);
+    fleet.worker_with("w", &["--planner"]);
+    assert!(fleet.submit(&spec, "stopped").status.success());
+    fleet.wait_until("stopped", "a running segment", |r| running_on(r, "w"));
+    let out = fleet.framejet(&["cancel"], &["stopped"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let start = Instant::now();
+    while fleet.waiting_messages() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{}",
+            fleet.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let record = fleet.record("stopped");
+    assert_eq!(record["state"], "cancelled");
+    let done = record["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "done")
+        .count();
+    assert!(done < 3, "{record:#}");
+    assert!(record["output"].is_null());
+    // The same worker serves the next job.
+    let clip = testsrc_clip(fleet.dir.path(), "next.mp4", "320x240", 15, false);
+    let next = write_job(
+        fleet.dir.path(),
+        "next.json",
+        &json!({"inputs": [{"src": clip}],
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    assert!(fleet.submit(&next, "after").status.success());
+    fleet.wait_done("after");
+}
+
+#[test]
+fn a_job_past_its_timeout_fails_across_the_fleet() {
+    let mut fleet = TestFleet::new();
+    let dir = fleet.dir.path().to_path_buf();
+    let spec = long_job(&dir, 3);
+    let mut job: Value = serde_json::from_str(&std::fs::read_to_string(&spec).unwrap()).unwrap();
+    job["timeout_s"] = json!(1);
+    let spec = write_job(&dir, "hurried.json", &job);
+    fleet.worker_with("w", &["--planner"]);
+    assert!(fleet.submit(&spec, "hurried").status.success());
+    let record = fleet.wait_final("hurried");
+    assert_eq!(record["state"], "failed", "{record:#}");
+    assert_eq!(record["error"]["kind"], "timed_out", "{record:#}");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1 s"),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn a_pushed_plugin_runs_on_workers_that_lack_it_and_a_bad_one_is_refused() {
+    let mut fleet = TestFleet::new();
+    let wasm = std::env::var_os("FRAMEJET_PLUGIN_PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join("invert_luma.wasm"))
+        .find(|p| p.is_file())
+        .expect("invert_luma.wasm on FRAMEJET_PLUGIN_PATH (scripts/test.sh sets it)");
+    let out = fleet.framejet(
+        &["plugin", "push"],
+        &[
+            wasm.to_str().unwrap(),
+            "--name",
+            "my-invert",
+            "--version",
+            "1.0.0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pushed my-invert@1.0.0"));
+    let garbage = fleet.dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not a component").unwrap();
+    let out = fleet.framejet(
+        &["plugin", "push"],
+        &[garbage.to_str().unwrap(), "--version", "1"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is not usable"), "{}", text(&out));
+
+    fleet.worker_with("w", &["--planner"]);
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 20, false);
+    let job = |plugin: &str| {
+        json!({"inputs": [{"src": clip}],
+               "steps": [{"plugin": plugin}],
+               "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}})
+    };
+    let pinned = write_job(fleet.dir.path(), "pinned.json", &job("my-invert@1.0.0"));
+    assert!(fleet.submit(&pinned, "pinned").status.success());
+    fleet.wait_done("pinned");
+    let output = fleet.output("pinned", "pinned.mkv");
+    let local_spec = write_job(fleet.dir.path(), "local.json", &job("invert-luma"));
+    let local = run_locally(fleet.dir.path(), &local_spec, "local.mkv");
+    assert_eq!(frame_md5s(&output), frame_md5s(&local));
+
+    let missing = write_job(fleet.dir.path(), "missing.json", &job("my-invert@9.9.9"));
+    assert!(fleet.submit(&missing, "missing").status.success());
+    let record = fleet.wait_final("missing");
+    assert_eq!(record["state"], "failed");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("my-invert@9.9.9"),
+        "{record:#}"
+    );
+}
+
+#[test]
+fn framejet_up_runs_a_fleet_that_takes_a_job_and_ctrl_c_removes_it() {
+    let dir = TempDir::new().unwrap();
+    let mut cmd = Command::new(framejet_bin());
+    cmd.args(["up", "--workers", "1", "--slots", "1"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    die_with_parent(&mut cmd);
+    let mut up = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(up.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("nats://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let store = first
+        .split("JetStream in ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no directory in {first:?}"));
+    assert!(store.is_dir());
+
+    let clip = testsrc_clip(dir.path(), "clip.mp4", "320x240", 20, false);
+    let spec = write_job(dir.path(), "job.json", &json!({"inputs": [{"src": clip}]}));
+    let output = dir.path().join("out.mkv");
+    let out = Command::new(framejet_bin())
+        .args([
+            "submit",
+            "--nats",
+            &url,
+            spec.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(frame_md5s(&output).len(), 20);
+
+    // SAFETY: signalling the child this test started.
+    unsafe {
+        libc::kill(up.id() as i32, libc::SIGINT);
+    }
+    let status = up.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!store.exists(), "{} is left behind", store.display());
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }

@@ -153,6 +153,17 @@ pub(crate) struct JobArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    /// The job's id.
+    job: String,
+    /// Also delete the job's plan, segments, output, events and record.
+    #[arg(long)]
+    purge: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct UpArgs {
     /// Worker processes to start.
     #[arg(long, default_value_t = 2)]
@@ -330,9 +341,14 @@ pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub(crate) fn cancel(args: JobArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("cancel").await?;
+        if args.purge {
+            crate::fleet::purge_job(&fleet, &args.job).await?;
+            println!("job {}: purged", args.job);
+            return Ok(ExitCode::SUCCESS);
+        }
         let record = crate::fleet::cancel_job(&fleet, &args.job).await?;
         println!("job {}: {}", record.id, record.state.name());
         Ok(ExitCode::SUCCESS)

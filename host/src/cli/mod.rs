@@ -93,9 +93,10 @@ enum Command {
   framejet status clip-42")]
     Status(fleet::JobArgs),
     /// Cancels a fleet job: running segments stop between frames, the rest never run.
-    #[command(after_help = "Example:
-  framejet cancel clip-42")]
-    Cancel(fleet::JobArgs),
+    #[command(after_help = "Examples:
+  framejet cancel clip-42
+  framejet cancel clip-42 --purge     also delete its plan, output, events and record")]
+    Cancel(fleet::CancelArgs),
     /// Starts a fleet on this machine: nats-server, a planner and workers; Ctrl-C stops it.
     #[command(after_help = "Examples:
   framejet up                       two workers, slots chosen from the cores
@@ -124,11 +125,11 @@ pub fn main() -> ExitCode {
         } else {
             crate::job::spec::json_schema()
         })
-            .map(|schema| {
-                println!("{schema}");
-                ExitCode::SUCCESS
-            })
-            .map_err(anyhow::Error::from),
+        .map(|schema| {
+            println!("{schema}");
+            ExitCode::SUCCESS
+        })
+        .map_err(anyhow::Error::from),
         Command::Plugin(cmd) => plugin::run(cmd, &cli.plugin_dirs),
         Command::Worker(args) => fleet::worker(args, &cli.plugin_dirs),
         Command::Planner(args) => fleet::planner(args, &cli.plugin_dirs),

@@ -45,6 +45,7 @@ pub(crate) enum PluginCommand {
     #[command(after_help = "Examples:
   framejet plugin push my_badge.wasm --version 1.2.0
   framejet plugin push build/x.wasm --name my-badge --version 2.0.0 --nats nats://10.0.0.5:4222")]
+    #[command(disable_version_flag = true)]
     Push(Box<super::fleet::PushArgs>),
     /// Lists the plugins on the search path.
     #[command(after_help = "Example:

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::media::{MEDIA_SCHEME, is_object_name};
+use super::media::{MEDIA_SCHEME, is_object_name, job_key};
 use super::planner::new_record;
 use super::records::Created;
 use super::{Fleet, FleetError};
@@ -74,23 +74,24 @@ pub async fn submit_job(
     };
     let payload =
         serde_json::to_vec(&submission).map_err(|e| FleetError::malformed("submission", e))?;
-    let record = match fleet.create_record(new_record(submission)?).await? {
+    let mine = new_record(submission)?;
+    // The digest in the message id lets a purged id be used again at once
+    // with another spec; the record's create-only write keeps ids unique.
+    let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);
+    let record = match fleet.create_record(mine.clone()).await? {
         Created::New(record) => record,
-        Created::Exists(existing) => {
-            let mine = new_record(
-                serde_json::from_slice(&payload)
-                    .map_err(|e| FleetError::malformed("submission", e))?,
-            )?;
-            if existing.spec_digest != mine.spec_digest {
-                return Err(FleetError::Refused(format!(
-                    "job id `{id}` is in use by another spec; choose another id"
-                )));
-            }
-            return Ok(existing);
+        Created::Exists(existing) if existing.spec_digest != mine.spec_digest => {
+            return Err(FleetError::Refused(format!(
+                "job id `{id}` is in use by another spec; choose another id"
+            )));
         }
+        // Still queued: its submission may never have reached the stream
+        // (a client that died in between); publishing again is harmless.
+        Created::Exists(existing) if existing.state == JobState::Queued => existing,
+        Created::Exists(existing) => return Ok(existing),
     };
     fleet
-        .publish(fleet.names().submit_subject(), Some(&id), payload)
+        .publish(fleet.names().submit_subject(), Some(&msg_id), payload)
         .await?;
     Ok(record)
 }
@@ -134,7 +135,7 @@ async fn upload_input(fleet: &Fleet, path: &Path) -> Result<String, FleetError> 
             path.display()
         )));
     }
-    if fleet.media.info(&name).await.is_ok() {
+    if fleet.media.info(&name).await.is_ok_and(|i| !i.deleted) {
         return Ok(name);
     }
     fleet.put_file(&fleet.media, &name, path).await?;
@@ -266,6 +267,54 @@ pub async fn cancel_job(fleet: &Fleet, id: &str) -> Result<JobRecord, FleetError
     }
     fleet.end_job(id, JobState::Cancelled, None).await?;
     fleet.job_record(id).await
+}
+
+/// Deletes job `id`'s data: cancels it if it is still going, then removes
+/// its objects (plan, segments, output), its events and its record. Inputs
+/// stay: they are named by content and may be shared with other jobs; they
+/// expire with the retention.
+pub async fn purge_job(fleet: &Fleet, id: &str) -> Result<(), FleetError> {
+    if let Some((record, _)) = fleet.record(id).await?
+        && !record.state.is_final()
+    {
+        fleet.end_job(id, JobState::Cancelled, None).await?;
+    }
+    let prefix = job_key(id, "");
+    let mut objects = fleet
+        .media
+        .list()
+        .await
+        .map_err(|e| FleetError::nats("list the media store", e))?;
+    let mut names = Vec::new();
+    while let Some(info) = objects.next().await {
+        let info = info.map_err(|e| FleetError::nats("list the media store", e))?;
+        if info.name.starts_with(&prefix) {
+            names.push(info.name);
+        }
+    }
+    for name in names {
+        fleet
+            .media
+            .delete(&name)
+            .await
+            .map_err(|e| FleetError::nats(format!("delete {name}"), e))?;
+    }
+    let events = fleet
+        .js
+        .get_stream(fleet.names().events_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the events stream", e))?;
+    events
+        .purge()
+        .filter(fleet.names().job_events(id))
+        .await
+        .map_err(|e| FleetError::nats("purge the job's events", e))?;
+    fleet
+        .jobs
+        .purge(id)
+        .await
+        .map_err(|e| FleetError::nats(format!("delete the record of job {id}"), e))?;
+    Ok(())
 }
 
 /// A job id from the clock and the process.

@@ -41,6 +41,23 @@ pub(crate) fn job_key(job: &str, rest: &str) -> String {
     format!("jobs/{job}/{rest}")
 }
 
+/// The message id of a task: the job, its plan and the task, so that a
+/// repeat of the same task is dropped by the stream while the tasks of a
+/// new plan under a reused id are not.
+pub(crate) fn task_msg_id(
+    job: &str,
+    plan: Option<&ObjectRef>,
+    kind: framejet_spec::fleet::TaskKind,
+) -> String {
+    let plan: String = plan
+        .map(|p| digest_dir(p.digest.trim_start_matches("SHA-256=")))
+        .unwrap_or_default()
+        .chars()
+        .take(16)
+        .collect();
+    format!("{job}.{plan}.{}", kind.describe().replace(' ', "."))
+}
+
 /// A directory part made of a digest (`SHA-256=…` in URL-safe base64).
 fn digest_dir(digest: &str) -> String {
     digest
@@ -181,15 +198,21 @@ impl MediaCache {
             locks.entry(name.to_string()).or_default().clone()
         };
         let _held = lock.lock().await;
+        let missing = || {
+            FleetError::Missing(format!(
+                "input `{MEDIA_SCHEME}{name}` is not in the media store (upload it first, or it expired)"
+            ))
+        };
         let info = fleet.media.info(name).await.map_err(|e| {
             if e.kind() == async_nats::jetstream::object_store::InfoErrorKind::NotFound {
-                FleetError::Missing(format!(
-                    "input `{MEDIA_SCHEME}{name}` is not in the media store (upload it first, or it expired)"
-                ))
+                missing()
             } else {
                 FleetError::nats(format!("look up {name}"), e)
             }
         })?;
+        if info.deleted {
+            return Err(missing());
+        }
         let digest = info.digest.clone().unwrap_or_default();
         let file_name = name.rsplit('/').next().unwrap_or("input");
         let path = self.dir.join(digest_dir(&digest)).join(file_name);

@@ -16,10 +16,13 @@ mod error;
 mod media;
 mod planner;
 mod records;
+mod storage;
 mod up;
 mod worker;
 
-pub use client::{FollowUpdate, SubmitOptions, cancel_job, download_output, follow, submit_job};
+pub use client::{
+    FollowUpdate, SubmitOptions, cancel_job, download_output, follow, purge_job, submit_job,
+};
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
 pub use media::push_plugin;

@@ -445,10 +445,7 @@ impl Planner {
             };
             let payload =
                 serde_json::to_vec(&task).map_err(|e| FleetError::malformed("task", e))?;
-            let msg_id = match kind {
-                TaskKind::Segment { index } => format!("{id}.segment.{index}"),
-                other => format!("{id}.{}", other.subject_token()),
-            };
+            let msg_id = super::media::task_msg_id(id, record.plan.as_ref(), kind);
             self.fleet
                 .publish(
                     names.task_subject(&queue, record.priority, kind.subject_token()),

@@ -24,13 +24,14 @@ use framejet_spec::fleet::{
 use futures_util::StreamExt;
 use tokio::sync::{Semaphore, watch};
 
-use crate::job::storage::LocalDir;
+use crate::job::storage::Storage;
 use crate::job::{
     AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize, run_segment,
 };
 use crate::plugin::{LogLine, LogSink, PluginRegistry};
 
 use super::media::{MediaCache, job_key, media_name, pushed_plugin};
+use super::storage::ObjectStorage;
 use super::{Fleet, FleetError, now_ms};
 
 /// How many tasks a worker runs at once.
@@ -490,7 +491,7 @@ impl Worker {
         let plan = self.plan(task, Some(index)).await?;
         let registry = self.registry_for(&plan).await?;
         let dir = self.task_dir(job, &format!("segment-{index}"))?;
-        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let storage = ObjectStorage::new(self.fleet.clone(), job, dir.path().to_path_buf())?;
         let total = plan.segments.get(index).map_or(0, |s| s.output_frames());
         let watch = TaskWatch::new(job.to_string());
         let output: SegmentOutput = {
@@ -518,10 +519,8 @@ impl Worker {
             })
             .await?
         };
+        // Uploaded by the storage's commit.
         let key = job_key(job, &output.key);
-        self.fleet
-            .put_file(&self.fleet.media, &key, &dir.path().join(&output.key))
-            .await?;
         let worker = self.id.clone();
         let (record, _) = self
             .fleet
@@ -559,7 +558,7 @@ impl Worker {
         self.mark_running(job, |r| r.audio.as_mut()).await?;
         let plan = self.plan(task, None).await?;
         let dir = self.task_dir(job, "audio")?;
-        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let storage = ObjectStorage::new(self.fleet.clone(), job, dir.path().to_path_buf())?;
         let output_name = output_file_name(&plan);
         let watch = TaskWatch::new(job.to_string());
         let audio: Option<AudioOutput> = {
@@ -573,16 +572,7 @@ impl Worker {
             })
             .await?
         };
-        let uploaded = match &audio {
-            Some(track) => {
-                let key = job_key(job, &track.key);
-                self.fleet
-                    .put_file(&self.fleet.media, &key, &dir.path().join(&track.key))
-                    .await?;
-                Some(key)
-            }
-            None => None,
-        };
+        let uploaded = audio.as_ref().map(|track| job_key(job, &track.key));
         let worker = self.id.clone();
         let (record, _) = self
             .fleet
@@ -622,7 +612,8 @@ impl Worker {
         self.mark_running(job, |r| r.finalize.as_mut()).await?;
         let plan = self.plan(task, None).await?;
         let dir = self.task_dir(job, "finalize")?;
-        // The segments and the audio track, under the keys the job gave them.
+        // The segments and the audio track, under the keys the job gave
+        // them; the storage downloads each when finalize opens it.
         let mut segments = Vec::with_capacity(record.segments.len());
         for (index, s) in record.segments.iter().enumerate() {
             let key = s
@@ -630,9 +621,6 @@ impl Worker {
                 .clone()
                 .ok_or_else(|| malformed(format!("segment {index} is done but has no key")))?;
             let local = local_key(job, &key)?;
-            self.fleet
-                .get_file(&self.fleet.media, &key, &dir.path().join(&local))
-                .await?;
             segments.push(SegmentOutput {
                 index,
                 key: local,
@@ -650,9 +638,6 @@ impl Worker {
                 ..
             }) => {
                 let local = local_key(job, key)?;
-                self.fleet
-                    .get_file(&self.fleet.media, key, &dir.path().join(&local))
-                    .await?;
                 Some(AudioOutput {
                     key: local,
                     duration_us: duration_us.unwrap_or(0),
@@ -662,14 +647,21 @@ impl Worker {
             }
             _ => None,
         };
-        let storage = LocalDir::new(dir.path()).map_err(|e| FleetError::io(dir.path(), e))?;
+        let storage = ObjectStorage::new(self.fleet.clone(), job, dir.path().to_path_buf())?;
         let output_name = output_file_name(&plan);
-        let output_path = dir.path().join(&output_name);
         let watch = TaskWatch::new(job.to_string());
         let out = {
-            let (plan, path) = (plan.clone(), output_path.clone());
+            let (plan, output_key) = (plan.clone(), output_name.clone());
             let run = tokio::task::spawn_blocking(move || {
-                finalize(&plan, &segments, audio.as_ref(), &storage, &path)
+                // The output is a key of the job like the rest.
+                let path = storage
+                    .writable_path(&output_key)
+                    .map_err(|e| JobError::io(&output_key, e))?;
+                let out = finalize(&plan, &segments, audio.as_ref(), &storage, &path)?;
+                storage
+                    .commit(&output_key)
+                    .map_err(|e| JobError::io(&output_key, e))?;
+                Ok(out)
             });
             self.watch(run, &watch, message, |_| EventBody::Log {
                 level: "debug".into(),
@@ -678,9 +670,6 @@ impl Worker {
             .await?
         };
         let key = job_key(job, &output_name);
-        self.fleet
-            .put_file(&self.fleet.media, &key, &output_path)
-            .await?;
         let extension = output_name
             .rsplit_once('.')
             .map_or("mp4", |(_, e)| e)
@@ -799,7 +788,11 @@ impl Worker {
                     self.fleet
                         .names()
                         .task_subject(&queue, record.priority, "finalize"),
-                    Some(&format!("{job}.finalize")),
+                    Some(&super::media::task_msg_id(
+                        job,
+                        task.plan.as_ref(),
+                        TaskKind::Finalize,
+                    )),
                     payload,
                 )
                 .await?;

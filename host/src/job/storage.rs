@@ -1,6 +1,7 @@
-//! Where a job's media lives while it runs: inputs, segment outputs and the
-//! final output, addressed by key. The local directory is the embedded
-//! default; the fleet's object store implements the same trait.
+//! Where a job's media lives while it runs: segment outputs, the audio
+//! track and the final output, addressed by keys scoped to the job. The
+//! local directory is the embedded default; the fleet's object store
+//! implements the same trait (`fleet::ObjectStorage`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,8 @@ pub trait Storage: Send + Sync {
     fn writable_path(&self, key: &str) -> std::io::Result<PathBuf>;
     /// Publishes what was written to `key`'s writable path.
     fn commit(&self, key: &str) -> std::io::Result<()>;
+    /// Removes `key` (no error when it is not there).
+    fn delete(&self, key: &str) -> std::io::Result<()>;
 }
 
 /// Keys of a job's files.
@@ -57,5 +60,12 @@ impl Storage for LocalDir {
 
     fn commit(&self, _key: &str) -> std::io::Result<()> {
         Ok(())
+    }
+
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.root.join(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 }
