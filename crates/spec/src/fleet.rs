@@ -424,6 +424,16 @@ pub enum EventBody {
         total_frames: u64,
         worker: String,
     },
+    /// A worker started a task (`segment 3`, `audio`, …; `seq`: the task
+    /// message's sequence in the work stream).
+    TaskStarted {
+        task: String,
+        worker: String,
+        attempt: u32,
+        seq: u64,
+        /// When it started, µs since 1970.
+        at_us: u64,
+    },
     /// A log line of the job (plugins, encoders, workers).
     Log { level: String, message: String },
     /// A submission was not taken (its id is in use by another spec, or it
@@ -437,6 +447,7 @@ impl EventBody {
         match self {
             EventBody::State { .. } => "state",
             EventBody::Progress { .. } => "progress",
+            EventBody::TaskStarted { .. } => "task",
             EventBody::Log { .. } => "log",
             EventBody::Refused { .. } => "refused",
         }

@@ -213,6 +213,7 @@ pub async fn follow(
                     EventBody::Log { level, message } => {
                         on_update(FollowUpdate::Log { level, message });
                     }
+                    EventBody::TaskStarted { .. } => {}
                     EventBody::Refused { reason } => {
                         on_update(FollowUpdate::Refused(reason.clone()));
                         return Err(FleetError::Refused(reason));

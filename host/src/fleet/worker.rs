@@ -140,6 +140,7 @@ pub(crate) async fn serve(
         work_dir: cache_dir.join("work"),
         plans: tokio::sync::Mutex::new(HashMap::new()),
         capabilities: options.capabilities.clone(),
+        memory_mib: memory_mib(),
         busy: AtomicUsize::new(0),
     });
 
@@ -192,13 +193,18 @@ pub(crate) async fn serve(
             },
             _ = super::worker::stopped(&mut stop) => break,
         };
-        let message = loop {
+        // Every free slot, not just this one, asks in the same request.
+        let mut permits = vec![permit];
+        while let Ok(p) = free.clone().try_acquire_owned() {
+            permits.push(p);
+        }
+        let messages = loop {
             if *stop.borrow() {
                 break 'pull;
             }
-            match next_task(&consumers).await {
-                Ok(Some(m)) => break m,
-                Ok(None) => {}
+            match next_tasks(&consumers, permits.len()).await {
+                Ok(m) if !m.is_empty() => break m,
+                Ok(_) => {}
                 Err(e) => tracing::warn!("pulling tasks: {e}"),
             }
             tokio::select! {
@@ -207,13 +213,16 @@ pub(crate) async fn serve(
                 _ = super::worker::stopped(&mut stop) => {}
             }
         };
-        let worker = worker.clone();
-        worker.busy.fetch_add(1, Ordering::Relaxed);
-        running.spawn(async move {
-            worker.handle(message).await;
-            worker.busy.fetch_sub(1, Ordering::Relaxed);
-            drop(permit);
-        });
+        // Slots that got no task are free again when `permits` drops.
+        for (message, permit) in messages.into_iter().zip(permits.drain(..)) {
+            let worker = worker.clone();
+            worker.busy.fetch_add(1, Ordering::Relaxed);
+            running.spawn(async move {
+                worker.handle(message).await;
+                worker.busy.fetch_sub(1, Ordering::Relaxed);
+                drop(permit);
+            });
+        }
         while running.try_join_next().is_some() {}
     }
     // Finish what we hold: nothing is lost, nothing is half-done.
@@ -262,22 +271,33 @@ async fn consumers(fleet: &Fleet, queues: &[String]) -> Result<Vec<PullConsumer>
     Ok(consumers)
 }
 
-/// The first waiting task, looking at the highest priority first.
-async fn next_task(consumers: &[PullConsumer]) -> Result<Option<jetstream::Message>, FleetError> {
+/// Up to `wanted` waiting tasks, from the highest priority down: lower
+/// priorities only fill the slots that higher ones leave free.
+async fn next_tasks(
+    consumers: &[PullConsumer],
+    wanted: usize,
+) -> Result<Vec<jetstream::Message>, FleetError> {
+    let mut found = Vec::new();
     for consumer in consumers {
+        if found.len() >= wanted {
+            break;
+        }
         let mut batch = consumer
             .fetch()
-            .max_messages(1)
+            .max_messages(wanted - found.len())
             .messages()
             .await
-            .map_err(|e| FleetError::nats("fetch a task", e))?;
-        if let Some(message) = batch.next().await {
-            return message
-                .map(Some)
-                .map_err(|e| FleetError::nats("fetch a task", e));
+            .map_err(|e| FleetError::nats("fetch tasks", e))?;
+        while let Some(message) = batch.next().await {
+            match message {
+                Ok(m) => found.push(m),
+                // What was fetched is ours; an error ends this batch.
+                Err(e) if found.is_empty() => return Err(FleetError::nats("fetch tasks", e)),
+                Err(_) => break,
+            }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 async fn heartbeat(worker: Arc<Worker>, mut status: WorkerStatus, mut stop: watch::Receiver<bool>) {
@@ -306,6 +326,8 @@ struct Worker {
     work_dir: PathBuf,
     plans: tokio::sync::Mutex<HashMap<String, Arc<Plan>>>,
     capabilities: Vec<String>,
+    /// This machine's memory (0: unknown, then any task's minimum is taken on trust).
+    memory_mib: u64,
     busy: AtomicUsize,
 }
 
@@ -355,20 +377,37 @@ impl Worker {
             self.settle(&message, AckKind::Term).await;
             return;
         }
-        if let Some(missing) = task
+        let missing = task
             .capabilities
             .iter()
             .find(|c| !self.capabilities.contains(c))
-        {
-            tracing::debug!(
-                "job {}: {what} needs `{missing}`; handing it back",
-                task.job_id
-            );
+            .map(|c| format!("the `{c}` capability"))
+            .or_else(|| {
+                task.min_memory_mib
+                    .filter(|&need| self.memory_mib > 0 && need > self.memory_mib)
+                    .map(|need| format!("{need} MiB of memory"))
+            });
+        if let Some(missing) = missing {
+            // Another worker of the queue may have it.
+            tracing::debug!("job {}: {what} needs {missing}; handing it back", task.job_id);
             self.settle(&message, AckKind::Nak(Some(Duration::from_secs(1))))
                 .await;
             return;
         }
         tracing::info!("job {}: {what} (attempt {delivered})", task.job_id);
+        let seq = message.info().map_or(0, |i| i.stream_sequence);
+        self.fleet
+            .emit(
+                &task.job_id,
+                EventBody::TaskStarted {
+                    task: what.clone(),
+                    worker: self.id.clone(),
+                    attempt: delivered,
+                    seq,
+                    at_us: now_us(),
+                },
+            )
+            .await;
         match self.run(&task, &message).await {
             Outcome::Done => {
                 if let Err(e) = message.double_ack().await {
@@ -1085,6 +1124,12 @@ fn local_key(job: &str, key: &str) -> Result<String, FleetError> {
         .filter(|k| super::media::is_object_name(k))
         .map(str::to_string)
         .ok_or_else(|| malformed(format!("`{key}` is not a key of job {job}")))
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Seconds of `timeout_s` when the job is past its deadline.
