@@ -200,3 +200,78 @@ fn malformed_plans_are_refused_with_a_reason() {
     let err = read_edited(|v| v["segments"][0]["item"] = json!(-1)).unwrap_err();
     assert!(matches!(err, PlanError::Malformed(_)), "{err}");
 }
+
+/// A clip with a semi-transparent mark burned in, and an auto-detected,
+/// learnt inpaint step as its first step.
+fn watermarked(dir: &Path) -> JobSpec {
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // A window panning over a larger test card, with camera-like noise: only the mark stays.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=640x480:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white@0.5:s=60x30,format=rgba",
+        "-t",
+        "3.6",
+        "-filter_complex",
+        "[0:v]crop=320:240:t*60:t*40,noise=alls=12:allf=t[bg];[bg][1:v]overlay=240:190:format=auto,format=yuv420p",
+        "-g",
+        "10",
+        "-c:v",
+        "ffv1",
+        &p("marked.mkv"),
+    ]);
+    let spec = json!({
+        "inputs": [{"src": p("marked.mkv")}],
+        "steps": [{"native": "inpaint", "mask": "auto"}],
+        "segment": {"plugin": "segment-keyframes",
+                    "params": {"min_segments": 3, "max_segments": 3, "min_frames": 1}},
+        "output": {"video": {"codec": "h264", "preset": "ultrafast"}, "audio": {"codec": "none"}}
+    });
+    JobSpec::from_json(&spec.to_string()).unwrap()
+}
+
+#[test]
+fn the_detected_mask_and_the_learnt_mark_travel_in_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = plan(
+        watermarked(dir.path()),
+        common::registry(),
+        &PlanOptions {
+            parallel_segments: 3,
+            encoder_threads: 1,
+            one_machine: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(made.segments.len(), 3);
+    // Estimated once, from frames across the video, for every segment.
+    assert_eq!(made.marks.len(), 1);
+    assert_eq!((made.marks[0].step, made.marks[0].item), (0, 0));
+    let detected = made.masks[0].mask.as_ref().expect("the detected mask");
+    let b = detected.bbox();
+    // It covers the mark (detection may add a strip at the frame's edge).
+    let covers =
+        b.x <= 240 && b.y <= 190 && b.x + b.width as i64 >= 300 && b.y + b.height as i64 >= 220;
+    assert!(covers, "{b:?}");
+    let read = Plan::from_json(&made.to_json().unwrap()).unwrap();
+    assert_eq!(read.marks[0].model, made.marks[0].model);
+    assert_eq!(read.masks[0].mask.as_ref().unwrap().iou(detected), 1.0);
+    for i in 0..made.segments.len() {
+        let here = segment_bytes(&made, i, &dir.path().join("here"));
+        let there = segment_bytes(&read, i, &dir.path().join("there"));
+        assert!(
+            here == there,
+            "segment {i} differs when run from the plan read back"
+        );
+    }
+    // A model that does not fit its step is refused.
+    let mut value: Value = serde_json::from_str(&made.to_json().unwrap()).unwrap();
+    value["marks"][0]["model"]["width"] = json!(64);
+    let err = Plan::from_json(&value.to_string()).unwrap_err();
+    assert!(err.to_string().contains("mark"), "{err}");
+}

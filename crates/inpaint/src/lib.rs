@@ -42,6 +42,7 @@ mod pool;
 mod region;
 mod sampling;
 mod temporal;
+mod wire;
 
 pub use config::{InpaintConfig, Kernels, MarkModel};
 pub use detect::{DetectOptions, detect_mask};

@@ -243,6 +243,10 @@ impl LogoModel {
         }
     }
 
+    pub(crate) fn planes(&self) -> &[LogoPlane; 3] {
+        &self.planes
+    }
+
     /// Frame width this model is for.
     pub fn width(&self) -> usize {
         self.width

@@ -21,7 +21,7 @@ use framejet_spec::fleet::{
     EventBody, JobFailure, JobRecord, JobState, ObjectRef, PRIORITIES, Task, TaskKind, TaskRecord,
     TaskState, WIRE_VERSION, WorkerStatus,
 };
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Semaphore, watch};
 
 use crate::job::storage::Storage;
@@ -198,18 +198,29 @@ pub(crate) async fn serve(
         while let Ok(p) = free.clone().try_acquire_owned() {
             permits.push(p);
         }
+        // Every consumer first; after a wake-up, only those whose subjects
+        // got a task since (an idle worker found the rest empty). The idle
+        // poll looks at all again, for redeliveries, which wake no one.
+        let mut look_at: Vec<usize> = (0..consumers.len()).collect();
         let messages = loop {
             if *stop.borrow() {
                 break 'pull;
             }
-            match next_tasks(&consumers, permits.len()).await {
+            let chosen: Vec<&PullConsumer> = look_at.iter().map(|&i| &consumers[i]).collect();
+            match next_tasks(&chosen, permits.len()).await {
                 Ok(m) if !m.is_empty() => break m,
                 Ok(_) => {}
                 Err(e) => tracing::warn!("pulling tasks: {e}"),
             }
             tokio::select! {
-                _ = wake.next() => {}
-                _ = tokio::time::sleep(IDLE_POLL) => {}
+                woken = wake.next() => {
+                    let mut subjects = woken.into_iter().map(|m| m.subject).collect::<Vec<_>>();
+                    while let Some(Some(m)) = wake.next().now_or_never() {
+                        subjects.push(m.subject);
+                    }
+                    look_at = woken_consumers(&subjects, &options.queues, fleet.names());
+                }
+                _ = tokio::time::sleep(IDLE_POLL) => look_at = (0..consumers.len()).collect(),
                 _ = super::worker::stopped(&mut stop) => {}
             }
         };
@@ -271,10 +282,29 @@ async fn consumers(fleet: &Fleet, queues: &[String]) -> Result<Vec<PullConsumer>
     Ok(consumers)
 }
 
+/// The indexes (in [`consumers`] order: priority, then queue) of the
+/// consumers whose task subjects are among `subjects`, highest priority first.
+fn woken_consumers(
+    subjects: &[async_nats::Subject],
+    queues: &[String],
+    names: &framejet_spec::fleet::FleetNames,
+) -> Vec<usize> {
+    let mut woken = Vec::new();
+    for (p, priority) in PRIORITIES.into_iter().enumerate() {
+        for (q, queue) in queues.iter().enumerate() {
+            let prefix = names.task_subject(queue, priority, "");
+            if subjects.iter().any(|s| s.starts_with(prefix.as_str())) {
+                woken.push(p * queues.len() + q);
+            }
+        }
+    }
+    woken
+}
+
 /// Up to `wanted` waiting tasks, from the highest priority down: lower
 /// priorities only fill the slots that higher ones leave free.
 async fn next_tasks(
-    consumers: &[PullConsumer],
+    consumers: &[&PullConsumer],
     wanted: usize,
 ) -> Result<Vec<jetstream::Message>, FleetError> {
     let mut found = Vec::new();
@@ -389,7 +419,10 @@ impl Worker {
             });
         if let Some(missing) = missing {
             // Another worker of the queue may have it.
-            tracing::debug!("job {}: {what} needs {missing}; handing it back", task.job_id);
+            tracing::debug!(
+                "job {}: {what} needs {missing}; handing it back",
+                task.job_id
+            );
             self.settle(&message, AckKind::Nak(Some(Duration::from_secs(1))))
                 .await;
             return;

@@ -1,14 +1,31 @@
 //! The parts of the native `inpaint` step that see the input as a whole:
 //! turning the spec's mask into a [`Mask`] (a rectangle, a PNG, or a static
 //! mark found from frames sampled across the video), so that a bad mask
-//! fails the job at plan time, before any frame is processed.
+//! fails the job at plan time, before any frame is processed; and the model
+//! of a semi-transparent mark, estimated once per input from frames across
+//! it. Both go into the plan, so every segment, wherever it runs, removes
+//! the same mark the same way.
 
-use framejet_inpaint::{DetectOptions, Mask, Plane, Rect, detect_mask};
+use framejet_inpaint::{
+    DetectOptions, InpaintConfig, LogoModel, Mask, Plane, Rect, Yuv420Frame, detect_mask,
+};
 use framejet_media::Decoder;
 use serde::{Deserialize, Serialize};
 
 use super::plan::PlanItem;
 use super::spec::MaskSpec;
+
+/// The mark of an inpaint step on one input, estimated at plan time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatedMark {
+    /// Index of the step in the spec.
+    pub step: usize,
+    /// Index of the input.
+    pub item: usize,
+    /// Opacity and colour of the mark per pixel.
+    pub model: LogoModel,
+}
 
 /// The mask an inpaint step uses on one input, as the plan records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,6 +40,9 @@ pub struct MaskSummary {
     pub pixels: usize,
     /// Whether it was found from the video (`"mask": "auto"`).
     pub detected: bool,
+    /// The detected mask itself, so that segments need not find it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<Mask>,
 }
 
 /// The mask `spec` describes for a `width`x`height` view of `item`'s input.
@@ -77,7 +97,118 @@ pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -
         bbox: [b.x, b.y, b.width as i64, b.height as i64],
         pixels: mask.count(),
         detected,
+        mask: detected.then(|| mask.clone()),
     }
+}
+
+/// The mask of inpaint step `step` on item `item` of `plan` for a
+/// `width`x`height` view: the one the plan carries when it was detected,
+/// else the spec's (a rectangle or a PNG).
+pub(crate) fn planned_mask(
+    plan: &super::plan::Plan,
+    step: usize,
+    item: usize,
+    spec: &MaskSpec,
+    width: u32,
+    height: u32,
+) -> Result<Mask, String> {
+    let carried = plan
+        .masks
+        .iter()
+        .find(|m| m.step == step && m.item == item)
+        .and_then(|m| m.mask.as_ref())
+        .filter(|m| (m.width(), m.height()) == (width as usize, height as usize));
+    match (spec, carried) {
+        (MaskSpec::Auto, Some(mask)) => Ok(mask.clone()),
+        _ => {
+            let plan_item = plan
+                .items
+                .get(item)
+                .ok_or_else(|| format!("the plan has no input {item}"))?;
+            resolve_mask(spec, plan_item, width, height)
+        }
+    }
+}
+
+/// Runs of consecutive frames the mark is estimated from, and their length.
+const MARK_RUNS: u64 = 6;
+const MARK_RUN_FRAMES: u64 = 10;
+
+/// Estimates the mark under `mask` from runs of consecutive frames spread
+/// over `item`'s input (each starting on a keyframe, so no seek decodes
+/// frames it drops): the runs, and not where segments are cut, decide the
+/// model. `None` when the input is too short to tell (the step then learns
+/// from each segment's first frames).
+pub(crate) fn estimate_mark(
+    item: &PlanItem,
+    mask: &Mask,
+    width: u32,
+    height: u32,
+) -> Result<Option<LogoModel>, String> {
+    if item.still || item.source_frames < 2 {
+        return Ok(None);
+    }
+    let decoder = match &item.probe {
+        Some(probe) => Decoder::open_probed(&item.src, probe),
+        None => Decoder::open(&item.src),
+    };
+    let mut decoder = decoder.map_err(|e| e.to_string())?;
+    let total = item.source_frames;
+    let mut starts: Vec<u64> = if total <= MARK_RUNS * MARK_RUN_FRAMES {
+        vec![0]
+    } else {
+        (0..MARK_RUNS)
+            .map(|k| {
+                let target = k * total / MARK_RUNS;
+                let at = item.keyframes.partition_point(|&f| f <= target);
+                item.keyframes
+                    .get(at.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(0)
+                    .min(total - MARK_RUN_FRAMES)
+            })
+            .collect()
+    };
+    starts.dedup();
+    let run = if starts.len() == 1 {
+        total.min(MARK_RUNS * MARK_RUN_FRAMES)
+    } else {
+        MARK_RUN_FRAMES
+    };
+    let mut frames = Vec::new();
+    for &start in &starts {
+        decoder.seek_to_frame(start).map_err(|e| e.to_string())?;
+        for _ in 0..run {
+            let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
+                break;
+            };
+            if (frame.width(), frame.height()) != (width, height) {
+                return Ok(None);
+            }
+            let planes = [0, 1, 2].map(|i| {
+                Plane::new(
+                    frame.plane(i),
+                    frame.plane_width(i),
+                    frame.plane_height(i),
+                    frame.stride(i),
+                )
+            });
+            let [y, u, v] = planes;
+            let frame = Yuv420Frame::from_planes(
+                y.map_err(|e| e.to_string())?,
+                u.map_err(|e| e.to_string())?,
+                v.map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            frames.push(frame);
+        }
+    }
+    if frames.len() < 2 {
+        return Ok(None);
+    }
+    LogoModel::estimate(&frames, mask, &InpaintConfig::default())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Frames sampled across the input to find the mark.

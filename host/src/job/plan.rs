@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
-use super::inpaint::{MaskSummary, resolve_mask, summarize};
+use super::inpaint::{EstimatedMark, MaskSummary, estimate_mark, resolve_mask, summarize};
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
 };
@@ -47,6 +47,10 @@ pub struct Plan {
     pub segments: Vec<SegmentTask>,
     /// The mask of every inpaint step on every input.
     pub masks: Vec<MaskSummary>,
+    /// The mark of every inpaint step that learns it, on every input long
+    /// enough to learn it from, estimated once for all segments.
+    #[serde(default)]
+    pub marks: Vec<EstimatedMark>,
     /// Threads each segment's encoder gets. Fixed here, with the rest of
     /// the encoder's settings, because the encoded bytes depend on it: a
     /// segment encodes the same wherever it runs.
@@ -236,6 +240,21 @@ impl Plan {
                 return bad(format!("segment {n} does not fit its item: {task:?}"));
             }
         }
+        for m in &self.marks {
+            let fits = matches!(
+                self.spec.steps.get(m.step),
+                Some(StepSpec::Native(NativeStep::Inpaint(_)))
+            ) && self.items.get(m.item).is_some_and(|item| {
+                step_sizes(&self.spec, (item.width, item.height), &self.output).get(m.step)
+                    == Some(&(m.model.width() as u32, m.model.height() as u32))
+            });
+            if !fits {
+                return bad(format!(
+                    "a mark of steps[{}] on item {} that does not fit it",
+                    m.step, m.item
+                ));
+            }
+        }
         for m in &self.masks {
             let is_inpaint = matches!(
                 self.spec.steps.get(m.step),
@@ -413,6 +432,7 @@ pub fn plan(
     )?;
     check_plugin_steps(&spec, &items, &output, registry, &env, &mut plugins)?;
     let masks = resolve_masks(&spec, &items, &output)?;
+    let marks = estimate_marks(&spec, &items, &output)?;
     let hw = match spec.output.video.hw {
         HwSpec::Auto if route.capabilities.iter().any(|c| c == "nvenc") => HwSpec::Nvenc,
         HwSpec::Auto if !options.one_machine => HwSpec::Cpu,
@@ -436,6 +456,7 @@ pub fn plan(
         items,
         segments,
         masks,
+        marks,
         encoder_threads: options.encoder_threads.clamp(1, 256),
         plugins,
         planned_at_ms,
@@ -618,6 +639,38 @@ fn resolve_masks(
         }
     }
     Ok(masks)
+}
+
+/// Estimates the mark of every inpaint step that has no logo PNG and sees
+/// the input as decoded (the first step), on every video input.
+fn estimate_marks(
+    spec: &JobSpec,
+    items: &[PlanItem],
+    output: &OutputFormat,
+) -> Result<Vec<EstimatedMark>, JobError> {
+    let mut marks = Vec::new();
+    let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = spec.steps.first() else {
+        return Ok(marks);
+    };
+    if inpaint.logo.is_some() {
+        return Ok(marks);
+    }
+    for (n, item) in items.iter().enumerate() {
+        let (w, h) = step_sizes(spec, (item.width, item.height), output)[0];
+        let field = || format!("steps[0] (input `{}`)", item.src.display());
+        let mask =
+            resolve_mask(&inpaint.mask, item, w, h).map_err(|m| JobError::media(field(), m))?;
+        if let Some(model) =
+            estimate_mark(item, &mask, w, h).map_err(|m| JobError::media(field(), m))?
+        {
+            marks.push(EstimatedMark {
+                step: 0,
+                item: n,
+                model,
+            });
+        }
+    }
+    Ok(marks)
 }
 
 fn plan_segments(

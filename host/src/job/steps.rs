@@ -85,8 +85,17 @@ impl StepChain {
                     logo_at,
                     ..
                 })) => {
-                    let step = InpaintStage::new(mask, logo.as_deref(), *logo_at, w, h, item)
-                        .map_err(|e| JobError::media(&field, e))?;
+                    let step = InpaintStage::new(
+                        plan,
+                        i,
+                        task.item,
+                        mask,
+                        logo.as_deref(),
+                        *logo_at,
+                        w,
+                        h,
+                    )
+                    .map_err(|e| JobError::media(&field, e))?;
                     Step::Inpaint(Box::new(step))
                 }
                 StepSpec::Plugin(p) => {
@@ -371,16 +380,22 @@ pub(crate) struct InpaintStage {
 }
 
 impl InpaintStage {
+    /// The step `step` of `plan` on item `item`: the plan's mask, and its
+    /// mark (the logo PNG's, else the plan's estimate; with neither, the
+    /// step learns it from the segment's first frames).
+    #[allow(clippy::too_many_arguments)]
     fn new(
+        plan: &Plan,
+        step: usize,
+        item: usize,
         mask: &MaskSpec,
         logo: Option<&std::path::Path>,
         logo_at: Option<[i32; 2]>,
         width: u32,
         height: u32,
-        item: &super::plan::PlanItem,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = super::inpaint::resolve_mask(mask, item, width, height)?;
+        let mask = super::inpaint::planned_mask(plan, step, item, mask, width, height)?;
         let mut config = InpaintConfig::default();
         if let Some(logo) = logo {
             let at = logo_at.unwrap_or_else(|| {
@@ -390,6 +405,8 @@ impl InpaintStage {
             let model = LogoModel::from_png(logo, at[0].into(), at[1].into(), w, h)
                 .map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Given(model));
+        } else if let Some(mark) = plan.marks.iter().find(|m| m.step == step && m.item == item) {
+            config = config.mark(MarkModel::Given(mark.model.clone()));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
         Ok(Self {
