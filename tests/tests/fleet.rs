@@ -1158,3 +1158,31 @@ fn framejet_up_runs_a_fleet_that_takes_a_job_and_ctrl_c_removes_it() {
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn a_task_waits_for_a_worker_with_the_capability_its_route_asks_for() {
+    let mut fleet = TestFleet::new();
+    fleet.planner();
+    fleet.worker("plain");
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 15, false);
+    let spec = write_job(
+        fleet.dir.path(),
+        "gpu.json",
+        &json!({"inputs": [{"src": clip}],
+                "route": {"plugin": "route-by-size", "params": {"default_capabilities": ["gpu"]}},
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    assert!(fleet.submit(&spec, "needs-gpu").status.success());
+    fleet.wait_until("needs-gpu", "planning", |r| r["state"] == "running");
+    // Longer than every attempt the task has, were hand-backs counted.
+    std::thread::sleep(Duration::from_secs(5));
+    let record = fleet.record("needs-gpu");
+    assert_eq!(record["state"], "running", "{record:#}");
+    assert!(attempts(&record).iter().all(|&n| n == 0), "{record:#}");
+    fleet.worker_with("gpu", &["--capabilities", "gpu"]);
+    let record = fleet.wait_done("needs-gpu");
+    assert!(
+        segment_workers(&record).iter().all(|w| w == "gpu"),
+        "{record:#}"
+    );
+}

@@ -132,8 +132,9 @@ impl Fleet {
         Ok(changed.is_some())
     }
 
-    /// Publishes an event of job `id`. Events are for followers: one that
-    /// cannot be published is logged, and the work goes on.
+    /// Publishes an event of job `id`. Events are for followers: the stream
+    /// stores them without the publisher waiting for its ack, and one that
+    /// cannot be published is logged while the work goes on.
     pub(crate) async fn emit(&self, id: &str, body: EventBody) {
         let subject = self.names().event_subject(id, body.subject_token());
         let event = Event {
@@ -149,7 +150,7 @@ impl Fleet {
                 return;
             }
         };
-        if let Err(e) = self.publish(subject, None, payload).await {
+        if let Err(e) = self.client.publish(subject, payload.into()).await {
             tracing::warn!("event of job {id} not published: {e}");
         }
     }

@@ -67,6 +67,8 @@ pub struct WorkerOptions {
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// How often a running task reports progress and looks for a cancel.
 const TICK: Duration = Duration::from_millis(250);
+/// How long a worker holds a task it cannot take before handing it back.
+const HAND_BACK_PAUSE: Duration = Duration::from_millis(500);
 /// Plans kept in memory, by digest.
 const PLAN_CACHE: usize = 16;
 
@@ -418,13 +420,26 @@ impl Worker {
                     .map(|need| format!("{need} MiB of memory"))
             });
         if let Some(missing) = missing {
-            // Another worker of the queue may have it.
+            // Another worker of the queue may have it. A nak would count a
+            // delivery against the task's attempts, so the task goes back
+            // as a new message instead (after a pause, so that workers
+            // without it do not pass it around in a tight loop).
             tracing::debug!(
                 "job {}: {what} needs {missing}; handing it back",
                 task.job_id
             );
-            self.settle(&message, AckKind::Nak(Some(Duration::from_secs(1))))
-                .await;
+            tokio::time::sleep(HAND_BACK_PAUSE).await;
+            match self
+                .fleet
+                .publish(message.subject.to_string(), None, message.payload.to_vec())
+                .await
+            {
+                Ok(()) => self.settle(&message, AckKind::Ack).await,
+                Err(_) => {
+                    self.settle(&message, AckKind::Nak(Some(HAND_BACK_PAUSE)))
+                        .await
+                }
+            }
             return;
         }
         tracing::info!("job {}: {what} (attempt {delivered})", task.job_id);
