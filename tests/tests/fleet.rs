@@ -298,6 +298,15 @@ impl TestFleet {
         })
     }
 
+    /// Waits until every submission and task has left the streams.
+    fn wait_until_streams_empty(&self) {
+        let start = Instant::now();
+        while self.waiting_messages() > 0 {
+            assert!(start.elapsed() < Duration::from_secs(60), "{}", self.logs());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Publishes raw bytes on a subject of this fleet's streams.
     fn publish(&self, subject: &str, payload: Vec<u8>) {
         runtime().block_on(async {
@@ -683,15 +692,7 @@ fn a_cancelled_jobs_remaining_segments_are_never_processed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("cancelled"));
     // Workers arrive after the cancel: they drop its tasks.
     fleet.worker("w");
-    let start = Instant::now();
-    while fleet.waiting_messages() > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{}",
-            fleet.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    fleet.wait_until_streams_empty();
     let record = fleet.record("doomed");
     assert_eq!(record["state"], "cancelled");
     assert!(attempts(&record).iter().all(|&n| n == 0), "{record:#}");
@@ -992,15 +993,7 @@ fn cancelling_a_running_job_stops_its_segment_and_the_worker_goes_on() {
     fleet.wait_until("stopped", "a running segment", |r| running_on(r, "w"));
     let out = fleet.framejet(&["cancel"], &["stopped"]);
     assert!(out.status.success(), "{}", text(&out));
-    let start = Instant::now();
-    while fleet.waiting_messages() > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{}",
-            fleet.logs()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    fleet.wait_until_streams_empty();
     let record = fleet.record("stopped");
     assert_eq!(record["state"], "cancelled");
     let done = record["segments"]

@@ -39,7 +39,7 @@ pub async fn submit_job(
         .id
         .clone()
         .or_else(|| spec.id.clone())
-        .unwrap_or_else(new_job_id);
+        .unwrap_or_else(crate::job::new_job_id);
     if !is_token(&id) {
         return Err(FleetError::Refused(format!(
             "job id `{id}`: use letters, digits, `-` and `_` only"
@@ -316,16 +316,4 @@ pub async fn purge_job(fleet: &Fleet, id: &str) -> Result<(), FleetError> {
         .await
         .map_err(|e| FleetError::nats(format!("delete the record of job {id}"), e))?;
     Ok(())
-}
-
-/// A job id from the clock and the process.
-fn new_job_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "job-{}-{:x}",
-        now.as_secs(),
-        now.subsec_nanos() ^ std::process::id()
-    )
 }

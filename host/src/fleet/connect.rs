@@ -81,32 +81,18 @@ impl Fleet {
         let js = jetstream::new(client.clone());
         let names = &settings.names;
         let retention = settings.retention;
-        ensure_stream(
-            &js,
-            stream::Config {
-                name: names.jobs_stream(),
-                subjects: vec![names.submit_subject()],
-                retention: stream::RetentionPolicy::WorkQueue,
-                storage: stream::StorageType::File,
-                max_age: retention,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            },
-        )
-        .await?;
-        ensure_stream(
-            &js,
-            stream::Config {
-                name: names.work_stream(),
-                subjects: vec![names.work_subjects()],
-                retention: stream::RetentionPolicy::WorkQueue,
-                storage: stream::StorageType::File,
-                max_age: retention,
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            },
-        )
-        .await?;
+        // Work queues: a message is gone once a consumer acks it.
+        let work_queue = |name: String, subject: String| stream::Config {
+            name,
+            subjects: vec![subject],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            max_age: retention,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        ensure_stream(&js, work_queue(names.jobs_stream(), names.submit_subject())).await?;
+        ensure_stream(&js, work_queue(names.work_stream(), names.work_subjects())).await?;
         ensure_stream(
             &js,
             stream::Config {

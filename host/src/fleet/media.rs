@@ -120,13 +120,7 @@ impl Fleet {
         key: &str,
         path: &Path,
     ) -> Result<(), FleetError> {
-        let mut object = store.get(key).await.map_err(|e| {
-            if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound {
-                FleetError::Missing(format!("`{key}` is not in the store"))
-            } else {
-                FleetError::nats(format!("download {key}"), e)
-            }
-        })?;
+        let mut object = open_object(store, key).await?;
         let dir = path.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await
@@ -153,13 +147,7 @@ impl Fleet {
         key: &str,
     ) -> Result<Vec<u8>, FleetError> {
         use tokio::io::AsyncReadExt;
-        let mut object = store.get(key).await.map_err(|e| {
-            if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound {
-                FleetError::Missing(format!("`{key}` is not in the store"))
-            } else {
-                FleetError::nats(format!("download {key}"), e)
-            }
-        })?;
+        let mut object = open_object(store, key).await?;
         let mut bytes = Vec::new();
         object
             .read_to_end(&mut bytes)
@@ -167,6 +155,20 @@ impl Fleet {
             .map_err(|e| FleetError::nats(format!("download {key}"), e))?;
         Ok(bytes)
     }
+}
+
+/// Object `key` of `store`, to read.
+async fn open_object(
+    store: &ObjectStore,
+    key: &str,
+) -> Result<async_nats::jetstream::object_store::Object, FleetError> {
+    store.get(key).await.map_err(|e| {
+        if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound {
+            FleetError::Missing(format!("`{key}` is not in the store"))
+        } else {
+            FleetError::nats(format!("download {key}"), e)
+        }
+    })
 }
 
 /// Objects of the media store copied to this machine, one file per digest.

@@ -172,19 +172,11 @@ impl Planner {
             return;
         }
         if delivered > self.fleet.settings.max_attempts {
-            let failure = JobFailure {
-                kind: "max_deliveries".into(),
-                message: format!(
-                    "planning was started {} times and never finished: the planner died or hung each time",
-                    self.fleet.settings.max_attempts
-                ),
-                retryable: true,
-                task: Some("plan".into()),
-            };
-            let _ = self
-                .fleet
-                .end_job(&id, JobState::Failed, Some(failure))
-                .await;
+            let reason = format!(
+                "planning was started {} times and never finished: the planner died or hung each time",
+                self.fleet.settings.max_attempts
+            );
+            self.fail(&id, "max_deliveries", reason, true).await;
             settle(&message, AckKind::Term).await;
             return;
         }
@@ -201,18 +193,26 @@ impl Planner {
             }
             Err(e) => {
                 tracing::warn!("planner: job {id} failed: {e}");
-                let failure = JobFailure {
-                    kind: e.kind().to_string(),
-                    message: e.to_string(),
-                    retryable: e.retryable(),
-                    task: Some("plan".into()),
-                };
-                let _ = self
-                    .fleet
-                    .end_job(&id, JobState::Failed, Some(failure))
-                    .await;
+                self.fail(&id, e.kind(), e.to_string(), e.retryable()).await;
                 settle(&message, AckKind::Term).await;
             }
+        }
+    }
+
+    /// Fails job `id` in planning, unless it has ended already.
+    async fn fail(&self, id: &str, kind: &str, message: String, retryable: bool) {
+        let failure = JobFailure {
+            kind: kind.to_string(),
+            message,
+            retryable,
+            task: Some("plan".into()),
+        };
+        if let Err(e) = self
+            .fleet
+            .end_job(id, JobState::Failed, Some(failure))
+            .await
+        {
+            tracing::warn!("planner: job {id}: could not record the failure: {e}");
         }
     }
 

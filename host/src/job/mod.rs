@@ -25,7 +25,7 @@ pub use local::{JobReport, LocalOptions, Progress, run_local};
 pub use output_files::{OutputConflict, OutputFile, check_output_files, mask_files, run_outputs};
 pub use plan::{
     DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
-    PlanOptions, RouteDecision, SegmentTask, plan,
+    PlanOptions, RouteDecision, SegmentTask, new_job_id, plan,
 };
 pub use segment::{SegmentContext, SegmentOutput, run_segment};
 pub use settings::check_output_settings;

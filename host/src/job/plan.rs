@@ -740,7 +740,7 @@ fn plan_segments(
 }
 
 /// A job id from the clock and the process: unique enough on one machine.
-fn new_job_id() -> String {
+pub fn new_job_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
