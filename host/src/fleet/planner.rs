@@ -109,7 +109,10 @@ pub(crate) async fn serve(
             match message {
                 Ok(message) => planner.handle(message).await,
                 Err(e) => {
-                    tracing::warn!("planner: pulling jobs: {e}");
+                    // A server going away as the fleet stops is no news.
+                    if !*stop.borrow() {
+                        tracing::warn!("planner: pulling jobs: {e}");
+                    }
                     break;
                 }
             }

@@ -50,6 +50,9 @@ pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
         .arg(dir.path().join("jetstream"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group: a Ctrl-C at the terminal reaches the
+        // workers, which finish what they hold, not the server they need.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| FleetError::io(&server, e))?;
@@ -95,16 +98,18 @@ Submit a job and wait for its output:
   framejet submit --nats {url} job.json -o out.mp4 --wait
 
 Or from any NATS client, e.g. Python with nats-py (files are objects of the
-`fj-media` store, named in the spec as media:NAME; see docs/subjects.md):
+`fj-media` store, named in the spec as media:NAME; docs/subjects.md has the rest):
   import asyncio, json, nats
   async def main():
       nc = await nats.connect(\"{url}\")
       js = nc.jetstream()
-      await js.object_store(\"fj-media\").put(\"clip.mp4\", open(\"clip.mp4\", \"rb\").read())
+      media = await js.object_store(\"fj-media\")
+      await media.put(\"clip.mp4\", open(\"clip.mp4\", \"rb\").read())
       job = {{\"version\": 1, \"id\": \"hello\", \"spec\": {{\"inputs\": [{{\"src\": \"media:clip.mp4\"}}]}}}}
       await js.publish(\"fj.jobs.submit\", json.dumps(job).encode(), headers={{\"Nats-Msg-Id\": \"hello\"}})
-      print(json.loads((await js.key_value(\"fj-jobs\").get(\"hello\")).value)[\"state\"])
+      await nc.close()
   asyncio.run(main())
+then `framejet status --nats {url} hello`.
 
 Ctrl-C stops everything and removes {}.",
         dir.path().display(),
