@@ -1179,3 +1179,51 @@ fn a_task_waits_for_a_worker_with_the_capability_its_route_asks_for() {
         "{record:#}"
     );
 }
+
+#[test]
+fn an_input_given_as_a_url_is_fetched_once_by_the_planner() {
+    let mut fleet = TestFleet::new();
+    let served = fleet.dir.path().join("www");
+    std::fs::create_dir_all(&served).unwrap();
+    testsrc_clip(&served, "clip.mp4", "320x240", 20, false);
+    let port = free_port();
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-m",
+        "http.server",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+    ])
+    .arg(&served)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    die_with_parent(&mut cmd);
+    fleet.procs.push(("http".into(), cmd.spawn().unwrap()));
+    wait_port(port);
+    fleet.worker_with("w", &["--planner"]);
+    let job = |file: &str| {
+        json!({"inputs": [{"src": format!("http://127.0.0.1:{port}/{file}")}],
+               "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}})
+    };
+    let spec = write_job(fleet.dir.path(), "url.json", &job("clip.mp4"));
+    assert!(fleet.submit(&spec, "from-url").status.success());
+    let record = fleet.wait_done("from-url");
+    assert_eq!(record["output"]["frames"], 20);
+    let output = fleet.output("from-url", "out.mkv");
+    assert_eq!(frame_md5s(&output), frame_md5s(&served.join("clip.mp4")));
+
+    let missing = write_job(fleet.dir.path(), "missing.json", &job("nope.mp4"));
+    assert!(fleet.submit(&missing, "no-such-url").status.success());
+    let record = fleet.wait_final("no-such-url");
+    assert_eq!(record["state"], "failed");
+    assert_eq!(record["error"]["kind"], "input", "{record:#}");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 404"),
+        "{record:#}"
+    );
+}

@@ -154,7 +154,8 @@ pub fn is_token(name: &str) -> bool {
 }
 
 /// A job as published on the submit subject. Inputs, assets, masks and
-/// logos name objects of the media store as `media:NAME`.
+/// logos name objects of the media store as `media:NAME`, or are
+/// `http(s)://` URLs the planner fetches once into the media store.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobSubmission {

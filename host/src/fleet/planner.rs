@@ -84,6 +84,7 @@ pub(crate) async fn serve(
         registry,
         encoder_threads,
         cache: MediaCache::new(cache_dir.join("media")),
+        cache_dir,
     };
     loop {
         if *stop.borrow() {
@@ -125,6 +126,44 @@ struct Planner {
     registry: Arc<PluginRegistry>,
     encoder_threads: usize,
     cache: MediaCache,
+    cache_dir: PathBuf,
+}
+
+/// The most an input fetched from a URL may weigh.
+const MAX_URL_BYTES: u64 = 64 << 30;
+
+/// Whether a spec path is an `http(s)://` URL.
+fn is_url(path: &str) -> bool {
+    path.starts_with("http://") || path.starts_with("https://")
+}
+
+/// Downloads `url` into `path`. A server's refusal (4xx) is the input's
+/// fault; a connection that fails or a server error (5xx) may pass.
+fn download(url: &str, path: &std::path::Path) -> Result<(), FleetError> {
+    let input = || std::path::PathBuf::from(url);
+    let response = match ureq::get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::StatusCode(code)) if (400..500).contains(&code) => {
+            return Err(FleetError::Job(JobError::Input {
+                input: input(),
+                message: format!("the server answered HTTP {code}"),
+            }));
+        }
+        Err(e) => {
+            return Err(FleetError::io(
+                input(),
+                std::io::Error::other(format!("fetching failed: {e}")),
+            ));
+        }
+    };
+    let mut body = response
+        .into_body()
+        .into_with_config()
+        .limit(MAX_URL_BYTES)
+        .reader();
+    let mut file = std::fs::File::create(path).map_err(|e| FleetError::io(path, e))?;
+    std::io::copy(&mut body, &mut file).map_err(|e| FleetError::io(input(), e))?;
+    Ok(())
 }
 
 impl Planner {
@@ -288,6 +327,25 @@ impl Planner {
         if spec.output.container.is_none() {
             spec.output.container = Some("mp4".into());
         }
+        // URLs are fetched once into the media store and named from there on.
+        let mut urls = Vec::new();
+        spec.for_each_path(|p| {
+            if let Some(url) = p.to_str().filter(|s| is_url(s)) {
+                urls.push(url.to_string());
+            }
+        });
+        urls.sort();
+        urls.dedup();
+        let mut fetched = HashMap::new();
+        for url in urls {
+            let name = self.fetch_url(&url).await?;
+            fetched.insert(url, name);
+        }
+        spec.for_each_path(|p| {
+            if let Some(name) = p.to_str().and_then(|s| fetched.get(s)) {
+                *p = PathBuf::from(format!("{MEDIA_SCHEME}{name}"));
+            }
+        });
         let mut names = Vec::new();
         let mut bad = None;
         spec.for_each_path(|p| match media_name(p) {
@@ -300,7 +358,7 @@ impl Planner {
             return Err(FleetError::Job(JobError::Input {
                 input: path.into(),
                 message: format!(
-                    "a fleet job names its files as `{MEDIA_SCHEME}NAME`, objects of the media store (framejet submit uploads local files)"
+                    "a fleet job names its files as `{MEDIA_SCHEME}NAME`, objects of the media store (framejet submit uploads local files), or as http(s) URLs"
                 ),
             }));
         }
@@ -458,6 +516,46 @@ impl Planner {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Downloads `url` once into the media store, as
+    /// `inputs/url/<sha256 of the URL>/<its file name>`; returns the name.
+    /// A URL fetched before (and not expired) is not fetched again.
+    async fn fetch_url(&self, url: &str) -> Result<String, FleetError> {
+        let file_name: String = url
+            .split(['?', '#'])
+            .next()
+            .and_then(|p| p.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or("input")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let name = format!(
+            "inputs/url/{}/{file_name}",
+            &sha256_hex(url.as_bytes())[..32]
+        );
+        if self.fleet.media.info(&name).await.is_ok_and(|i| !i.deleted) {
+            return Ok(name);
+        }
+        tracing::info!("planner: fetching {url}");
+        let dir = self.cache_dir.join("downloads");
+        std::fs::create_dir_all(&dir).map_err(|e| FleetError::io(&dir, e))?;
+        let file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| FleetError::io(&dir, e))?;
+        let (url_owned, path) = (url.to_string(), file.path().to_path_buf());
+        tokio::task::spawn_blocking(move || download(&url_owned, &path))
+            .await
+            .map_err(|e| FleetError::Refused(format!("fetching {url}: {e}")))??;
+        self.fleet
+            .put_file(&self.fleet.media, &name, file.path())
+            .await?;
+        Ok(name)
     }
 
     /// A registry in which the plugins pushed to the fleet under the names
