@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::media::{MEDIA_SCHEME, is_object_name, job_key};
+use super::media::{MEDIA_SCHEME, is_object_name, job_key, safe_file_name};
 use super::planner::new_record;
 use super::records::Created;
 use super::{Fleet, FleetError};
@@ -115,19 +115,7 @@ async fn upload_input(fleet: &Fleet, path: &Path) -> Result<String, FleetError> 
         hash.update(&buf[..n]);
     }
     let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    let file_name: String = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("input")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let file_name = safe_file_name(path.file_name().and_then(|n| n.to_str()));
     let name = format!("inputs/{hex}/{file_name}");
     if !is_object_name(&name) {
         return Err(FleetError::Refused(format!(

@@ -36,6 +36,28 @@ pub(crate) fn is_object_name(name: &str) -> bool {
             .all(|part| !part.is_empty() && part != "." && part != "..")
 }
 
+/// A file name fit for an object name and a cache path: letters, digits,
+/// `.`, `-` and `_`, anything else as `_` (`input` when there is none).
+pub(crate) fn safe_file_name(name: Option<&str>) -> String {
+    let name: String = name
+        .unwrap_or("input")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Never `.` or `..`: those are not names.
+    if name.chars().all(|c| c == '.') {
+        "input".into()
+    } else {
+        name
+    }
+}
+
 /// Keys of a job's objects.
 pub(crate) fn job_key(job: &str, rest: &str) -> String {
     format!("jobs/{job}/{rest}")

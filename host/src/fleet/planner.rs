@@ -21,7 +21,9 @@ use tokio::sync::watch;
 use crate::job::{DEFAULT_ROUTER, DEFAULT_SEGMENTER, JobError, PlanOptions, plan};
 use crate::plugin::PluginRegistry;
 
-use super::media::{MEDIA_SCHEME, MediaCache, job_key, media_name, pushed_plugin, sha256_hex};
+use super::media::{
+    MEDIA_SCHEME, MediaCache, job_key, media_name, pushed_plugin, safe_file_name, sha256_hex,
+};
 use super::records::Created;
 use super::{Fleet, FleetError, now_ms};
 
@@ -522,21 +524,12 @@ impl Planner {
     /// `inputs/url/<sha256 of the URL>/<its file name>`; returns the name.
     /// A URL fetched before (and not expired) is not fetched again.
     async fn fetch_url(&self, url: &str) -> Result<String, FleetError> {
-        let file_name: String = url
-            .split(['?', '#'])
-            .next()
-            .and_then(|p| p.rsplit('/').next())
-            .filter(|n| !n.is_empty())
-            .unwrap_or("input")
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let file_name = safe_file_name(
+            url.split(['?', '#'])
+                .next()
+                .and_then(|p| p.rsplit('/').next())
+                .filter(|n| !n.is_empty()),
+        );
         let name = format!(
             "inputs/url/{}/{file_name}",
             &sha256_hex(url.as_bytes())[..32]
