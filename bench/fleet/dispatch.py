@@ -20,30 +20,18 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from procs import free_port, stop, wait_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def now_us():
@@ -125,10 +113,7 @@ class Framejet:
                 env={**os.environ, "RUST_LOG": "warn"}))
 
     def stop_workers(self):
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            p.wait()
+        stop(self.procs)
         self.procs = []
 
     def close(self):
@@ -222,10 +207,7 @@ class Celery:
         raise RuntimeError("the Celery workers did not start")
 
     def stop_workers(self):
-        for p in self.procs:
-            p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            p.wait()
+        stop(self.procs)
         self.procs = []
 
     def close(self):

@@ -18,26 +18,15 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from procs import free_port, stop, wait_port
 
 
-def wait_port(port):
-    for _ in range(300):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+
+
 
 
 def ffmpeg(*args):
@@ -114,10 +103,7 @@ def run_fleet(fj, spec, out, workers):
         elapsed = time.perf_counter() - t
         rss = [peak_rss_mib(p.pid) for p in procs[1:]]
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait()
+        stop(procs)
         server.terminate()
         server.wait()
         shutil.rmtree(store, ignore_errors=True)

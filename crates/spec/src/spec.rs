@@ -380,10 +380,22 @@ impl JobSpec {
 
     /// Calls `f` on every file the spec names: inputs, their assets, mask
     /// PNGs and logos, in the spec's order.
-    pub fn for_each_path(&mut self, mut f: impl FnMut(&mut PathBuf)) {
-        for input in &mut self.inputs {
-            f(&mut input.src);
-            input.assets.values_mut().for_each(&mut f);
+    pub fn for_each_path(&mut self, f: impl FnMut(&mut PathBuf)) {
+        self.for_each_path_of(|_| true, f);
+    }
+
+    /// [`JobSpec::for_each_path`] over the inputs `input` keeps (by index)
+    /// with their assets, and every mask PNG and logo.
+    pub fn for_each_path_of(
+        &mut self,
+        mut input: impl FnMut(usize) -> bool,
+        mut f: impl FnMut(&mut PathBuf),
+    ) {
+        for (i, spec) in self.inputs.iter_mut().enumerate() {
+            if input(i) {
+                f(&mut spec.src);
+                spec.assets.values_mut().for_each(&mut f);
+            }
         }
         for step in &mut self.steps {
             if let StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) = step {

@@ -1125,31 +1125,14 @@ fn collect_media(plan: &mut Plan, item: Option<usize>, mut f: impl FnMut(&str) -
             *path = local;
         }
     };
-    for (i, input) in plan.spec.inputs.iter_mut().enumerate() {
-        if item.is_none_or(|n| n == i) {
-            visit(&mut input.src);
-            input.assets.values_mut().for_each(&mut visit);
-        }
-    }
+    let wanted = |i: usize| item.is_none_or(|n| n == i);
+    // Masks and logos are small: always.
+    plan.spec.for_each_path_of(wanted, &mut visit);
     for (i, plan_item) in plan.items.iter_mut().enumerate() {
-        if item.is_none_or(|n| n == i) {
+        if wanted(i) {
             visit(&mut plan_item.src);
         }
     }
-    // Masks and logos are small: always.
-    let mut spec = std::mem::take(&mut plan.spec.steps);
-    for step in &mut spec {
-        use crate::job::spec::{MaskSpec, NativeStep, StepSpec};
-        if let StepSpec::Native(NativeStep::Inpaint(inpaint)) = step {
-            if let MaskSpec::Png(p) = &mut inpaint.mask {
-                visit(p);
-            }
-            if let Some(p) = &mut inpaint.logo {
-                visit(p);
-            }
-        }
-    }
-    plan.spec.steps = spec;
 }
 
 /// The name of a job's output file: `output.<container>`.
