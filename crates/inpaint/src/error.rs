@@ -144,4 +144,13 @@ pub enum InpaintError {
     /// A frame pushed after [`Inpainter::finish`](crate::Inpainter::finish).
     #[error("the inpainter was already finished")]
     Finished,
+
+    /// A mask or mark model carried by a plan that does not fit its frame.
+    #[error("the plan's {what} is malformed: {reason}")]
+    Carried {
+        /// Which of the two.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

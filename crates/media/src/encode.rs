@@ -344,7 +344,7 @@ impl Encoder {
             (*c).height = height as i32;
             (*c).pix_fmt = ffi::AVPixelFormat::AV_PIX_FMT_YUV420P;
             (*c).time_base = encoder_tb.into();
-            (*c).framerate = frame_rate.to_ff().into();
+            (*c).framerate = crate::util::ff_rational(frame_rate).into();
             (*c).sample_aspect_ratio = FfRational(1, 1).into();
             (*c).thread_count = settings.threads.map_or(0, |t| t.min(64) as i32);
             (*c).color_range = ffi::AVColorRange::AVCOL_RANGE_MPEG;
@@ -415,8 +415,8 @@ impl Encoder {
                 .map_err(|e| format!("cannot add a video stream: {e}"))?;
             stream.set_parameters(&encoder);
             stream.set_time_base(encoder_tb);
-            stream.set_avg_frame_rate(frame_rate.to_ff());
-            stream.set_rate(frame_rate.to_ff());
+            stream.set_avg_frame_rate(crate::util::ff_rational(frame_rate));
+            stream.set_rate(crate::util::ff_rational(frame_rate));
             stream.index()
         };
         octx.write_header()

@@ -148,6 +148,16 @@ pub(crate) fn rescale(ts: i64, from: FfRational, to: FfRational) -> i64 {
 /// Microseconds, FFmpeg's `AV_TIME_BASE_Q`.
 pub(crate) const MICROS: FfRational = FfRational(1, 1_000_000);
 
+/// FFmpeg's form of a [`Rational`](crate::Rational).
+pub(crate) fn ff_rational(r: crate::Rational) -> FfRational {
+    FfRational(r.num, r.den)
+}
+
+/// A [`Rational`](crate::Rational) from FFmpeg's form.
+pub(crate) fn rational(r: FfRational) -> crate::Rational {
+    crate::Rational::new(r.numerator(), r.denominator())
+}
+
 /// An owned swscale context. swscale contexts are not tied to a thread, so moving one between
 /// threads is sound; it is not shared (`!Sync`), which is what swscale requires.
 pub(crate) struct Scaler {

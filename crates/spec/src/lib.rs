@@ -9,6 +9,8 @@
 
 pub mod fleet;
 mod limits;
+pub mod plan;
+pub mod probe;
 mod spec;
 
 pub use limits::PluginLimits;

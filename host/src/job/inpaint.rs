@@ -10,40 +10,10 @@ use framejet_inpaint::{
     DetectOptions, InpaintConfig, LogoModel, Mask, Plane, Rect, Yuv420Frame, detect_mask,
 };
 use framejet_media::Decoder;
-use serde::{Deserialize, Serialize};
+use framejet_spec::plan::{MaskRuns, MaskSummary};
 
 use super::plan::PlanItem;
 use super::spec::MaskSpec;
-
-/// The mark of an inpaint step on one input, estimated at plan time.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EstimatedMark {
-    /// Index of the step in the spec.
-    pub step: usize,
-    /// Index of the input.
-    pub item: usize,
-    /// Opacity and colour of the mark per pixel.
-    pub model: LogoModel,
-}
-
-/// The mask an inpaint step uses on one input, as the plan records it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MaskSummary {
-    /// Index of the step in the spec.
-    pub step: usize,
-    /// Index of the input.
-    pub item: usize,
-    /// Bounding box `[x, y, width, height]`.
-    pub bbox: [i64; 4],
-    /// Masked pixels.
-    pub pixels: usize,
-    /// Whether it was found from the video (`"mask": "auto"`).
-    pub detected: bool,
-    /// The detected mask itself, so that segments need not find it again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mask: Option<Mask>,
-}
 
 /// The mask `spec` describes for a `width`x`height` view of `item`'s input.
 pub(crate) fn resolve_mask(
@@ -97,7 +67,7 @@ pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -
         bbox: [b.x, b.y, b.width as i64, b.height as i64],
         pixels: mask.count(),
         detected,
-        mask: detected.then(|| mask.clone()),
+        mask: detected.then(|| MaskRuns::from(mask)),
     }
 }
 
@@ -117,9 +87,9 @@ pub(crate) fn planned_mask(
         .iter()
         .find(|m| m.step == step && m.item == item)
         .and_then(|m| m.mask.as_ref())
-        .filter(|m| (m.width(), m.height()) == (width as usize, height as usize));
+        .filter(|m| (m.width, m.height) == (width as usize, height as usize));
     match (spec, carried) {
-        (MaskSpec::Auto, Some(mask)) => Ok(mask.clone()),
+        (MaskSpec::Auto, Some(mask)) => Mask::try_from(mask).map_err(|e| e.to_string()),
         _ => {
             let plan_item = plan
                 .items

@@ -4,15 +4,17 @@
 //! decoded.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use framejet_media::MediaKind;
-use serde::{Deserialize, Serialize};
+pub use framejet_spec::plan::{
+    EstimatedMark, MaskSummary, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
+    RouteDecision, SegmentTask, step_sizes,
+};
 
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
-use super::inpaint::{EstimatedMark, MaskSummary, estimate_mark, resolve_mask, summarize};
+use super::inpaint::{estimate_mark, resolve_mask, summarize};
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
 };
@@ -25,265 +27,6 @@ pub const DEFAULT_SEGMENTER: &str = "segment-keyframes";
 const STILLS_FRAME_RATE: (u32, u32) = (30, 1);
 /// How long a still is shown when the spec does not say.
 const DEFAULT_STILL_SECONDS: f64 = 3.0;
-
-/// The version of the plan's wire form ([`Plan::to_json`], [`Plan::from_json`]).
-pub const PLAN_VERSION: u32 = 1;
-
-/// Everything `run_segment` and `finalize` need, decided up front.
-///
-/// A plan travels as JSON ([`Plan::to_json`]); one read back
-/// ([`Plan::from_json`]) is checked before use, so a malformed one fails
-/// with a [`PlanError`] instead of a panic.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plan {
-    /// [`PLAN_VERSION`] when the plan was made.
-    pub version: u32,
-    pub job_id: String,
-    pub spec: JobSpec,
-    pub route: RouteDecision,
-    pub output: OutputFormat,
-    pub items: Vec<PlanItem>,
-    pub segments: Vec<SegmentTask>,
-    /// The mask of every inpaint step on every input.
-    pub masks: Vec<MaskSummary>,
-    /// The mark of every inpaint step that learns it, on every input long
-    /// enough to learn it from, estimated once for all segments.
-    #[serde(default)]
-    pub marks: Vec<EstimatedMark>,
-    /// Threads each segment's encoder gets. Fixed here, with the rest of
-    /// the encoder's settings, because the encoded bytes depend on it: a
-    /// segment encodes the same wherever it runs.
-    pub encoder_threads: usize,
-    /// The SHA-256 (hex) of every plugin the plan uses, by the name the
-    /// spec gives it: whoever runs a segment must run these very components.
-    pub plugins: BTreeMap<String, String>,
-    /// When the plan was made (ms since 1970); plugins see this time.
-    pub planned_at_ms: u64,
-    /// The encoder hardware: the spec's `output.video.hw`, with `auto`
-    /// decided here when segments may run on different machines (NVENC
-    /// when the route asks for the `nvenc` capability, else the CPU), so
-    /// that every segment encodes alike.
-    pub hw: super::spec::HwSpec,
-}
-
-/// Where the router sent the job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RouteDecision {
-    pub queue: String,
-    pub capabilities: Vec<String>,
-    pub min_memory_mib: Option<u64>,
-}
-
-/// The one size and rate every item is brought to.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct OutputFormat {
-    pub width: u32,
-    pub height: u32,
-    /// Frames per second as `(num, den)`.
-    pub frame_rate: (u32, u32),
-}
-
-impl OutputFormat {
-    /// Microseconds at output frame `index`.
-    pub fn pts_us(&self, index: u64) -> i64 {
-        let (num, den) = self.frame_rate;
-        (index as i128 * 1_000_000 * den as i128 / num as i128) as i64
-    }
-}
-
-/// One input, probed, and its place on the output timeline.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PlanItem {
-    pub src: PathBuf,
-    /// A still image shown for a set time, rather than a video.
-    pub still: bool,
-    pub width: u32,
-    pub height: u32,
-    /// The source's frame rate, `(num, den)`.
-    pub source_rate: (u32, u32),
-    pub source_frames: u64,
-    pub keyframes: Vec<u64>,
-    pub has_audio: bool,
-    /// Frames this item contributes to the output.
-    pub output_frames: u64,
-    /// Where it starts on the output timeline, in output frames.
-    pub output_start: u64,
-    /// The probe, with the frame index a decoder needs: segments open their
-    /// decoders from it instead of scanning the input again, here or, with
-    /// the plan, on another machine.
-    #[serde(default)]
-    pub probe: Option<framejet_media::Probe>,
-}
-
-impl PlanItem {
-    /// The first output frame (item-relative) that shows source frame `n`
-    /// or a later one: output frame `j` shows source frame
-    /// `floor(j * source_rate / output_rate)`.
-    pub fn output_frame_for(&self, n: u64, out: &OutputFormat) -> u64 {
-        if self.still {
-            return n.min(self.output_frames);
-        }
-        let (sn, sd) = self.source_rate;
-        let (on, od) = out.frame_rate;
-        // j >= n * (on/od) / (sn/sd)  =>  j = ceil(n * on * sd / (od * sn))
-        let num = n as u128 * on as u128 * sd as u128;
-        let den = od as u128 * sn as u128;
-        (num.div_ceil(den) as u64).min(self.output_frames)
-    }
-
-    /// The source frame shown at item-relative output frame `j`.
-    pub fn source_frame_at(&self, j: u64, out: &OutputFormat) -> u64 {
-        if self.still {
-            return 0;
-        }
-        let (sn, sd) = self.source_rate;
-        let (on, od) = out.frame_rate;
-        let n = j as u128 * od as u128 * sn as u128 / (on as u128 * sd as u128);
-        (n as u64).min(self.source_frames.saturating_sub(1))
-    }
-}
-
-/// One unit of work: source frames `source_start..source_end` of an item,
-/// which become output frames `output_start..output_end` of that item.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct SegmentTask {
-    pub index: usize,
-    pub item: usize,
-    pub source_start: u64,
-    pub source_end: u64,
-    pub output_start: u64,
-    pub output_end: u64,
-}
-
-impl SegmentTask {
-    pub fn output_frames(&self) -> u64 {
-        self.output_end - self.output_start
-    }
-}
-
-impl Plan {
-    /// Frames in the whole output.
-    pub fn total_frames(&self) -> u64 {
-        self.items.iter().map(|i| i.output_frames).sum()
-    }
-
-    /// The plan as JSON, its wire form, frame indexes included.
-    pub fn to_json(&self) -> Result<String, PlanError> {
-        serde_json::to_string(self).map_err(|e| PlanError::Malformed(e.to_string()))
-    }
-
-    /// Reads a plan from its wire form and checks it ([`Plan::check`]).
-    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        // The version first, so an old or new plan says so rather than
-        // failing on a field it lacks or adds.
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
-        let Version { version } =
-            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        if version != PLAN_VERSION {
-            return Err(PlanError::Version { found: version });
-        }
-        let plan: Plan =
-            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        plan.check()?;
-        Ok(plan)
-    }
-
-    /// Checks what a plan read from elsewhere must hold before any of it is
-    /// used: one item per input, segments numbered in order over existing
-    /// items and within their frames, masks of existing steps and items, a
-    /// usable output format.
-    pub fn check(&self) -> Result<(), PlanError> {
-        let bad = |what: String| Err(PlanError::Inconsistent(what));
-        let out = &self.output;
-        if out.width == 0 || out.height == 0 || out.width % 2 == 1 || out.height % 2 == 1 {
-            return bad(format!("output size {}x{}", out.width, out.height));
-        }
-        if out.frame_rate.0 == 0 || out.frame_rate.1 == 0 {
-            return bad(format!(
-                "output frame rate {}/{}",
-                out.frame_rate.0, out.frame_rate.1
-            ));
-        }
-        if self.encoder_threads == 0 || self.encoder_threads > 256 {
-            return bad(format!("{} encoder threads", self.encoder_threads));
-        }
-        if self.items.len() != self.spec.inputs.len() {
-            return bad(format!(
-                "{} items for {} inputs",
-                self.items.len(),
-                self.spec.inputs.len()
-            ));
-        }
-        for (i, item) in self.items.iter().enumerate() {
-            if item.source_rate.0 == 0 || item.source_rate.1 == 0 {
-                return bad(format!("item {i}: source frame rate of zero"));
-            }
-        }
-        for (n, task) in self.segments.iter().enumerate() {
-            let Some(item) = self.items.get(task.item) else {
-                return bad(format!(
-                    "segment {n} names item {} of {}",
-                    task.item,
-                    self.items.len()
-                ));
-            };
-            let in_order = task.index == n
-                && task.source_start <= task.source_end
-                && task.source_end <= item.source_frames.max(1)
-                && task.output_start <= task.output_end
-                && task.output_end <= item.output_frames;
-            if !in_order {
-                return bad(format!("segment {n} does not fit its item: {task:?}"));
-            }
-        }
-        for m in &self.marks {
-            let fits = matches!(
-                self.spec.steps.get(m.step),
-                Some(StepSpec::Native(NativeStep::Inpaint(_)))
-            ) && self.items.get(m.item).is_some_and(|item| {
-                step_sizes(&self.spec, (item.width, item.height), &self.output).get(m.step)
-                    == Some(&(m.model.width() as u32, m.model.height() as u32))
-            });
-            if !fits {
-                return bad(format!(
-                    "a mark of steps[{}] on item {} that does not fit it",
-                    m.step, m.item
-                ));
-            }
-        }
-        for m in &self.masks {
-            let is_inpaint = matches!(
-                self.spec.steps.get(m.step),
-                Some(StepSpec::Native(NativeStep::Inpaint(_)))
-            );
-            if !is_inpaint || m.item >= self.items.len() {
-                return bad(format!(
-                    "a mask of steps[{}] on item {}, which the plan lacks",
-                    m.step, m.item
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A plan that cannot be used. Retrying cannot help: the plan is wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum PlanError {
-    /// Not JSON of a plan.
-    #[error("malformed plan: {0}")]
-    Malformed(String),
-    /// Made by a framejet with another wire form.
-    #[error("plan version {found}: this framejet reads version {PLAN_VERSION}")]
-    Version { found: u32 },
-    /// Its parts do not agree.
-    #[error("inconsistent plan: {0}")]
-    Inconsistent(String),
-}
 
 /// The media-info a plugin sees for `item`, at `width`x`height`.
 pub(crate) fn plugin_media_info(
@@ -314,22 +57,6 @@ pub(crate) fn plugin_media_info(
         },
         has_audio: item.has_audio,
     }
-}
-
-/// The frame size each step sees for an item of `width`x`height`: the
-/// input's until the `fit` step, the output's after it.
-pub(crate) fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -> Vec<(u32, u32)> {
-    let mut size = item;
-    spec.steps
-        .iter()
-        .map(|step| {
-            let seen = size;
-            if let StepSpec::Native(NativeStep::Fit(_)) = step {
-                size = (out.width, out.height);
-            }
-            seen
-        })
-        .collect()
 }
 
 /// How the plan is to be run.
@@ -666,7 +393,7 @@ fn estimate_marks(
             marks.push(EstimatedMark {
                 step: 0,
                 item: n,
-                model,
+                model: (&model).into(),
             });
         }
     }

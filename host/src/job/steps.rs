@@ -406,7 +406,8 @@ impl InpaintStage {
                 .map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Given(model));
         } else if let Some(mark) = plan.marks.iter().find(|m| m.step == step && m.item == item) {
-            config = config.mark(MarkModel::Given(mark.model.clone()));
+            let model = LogoModel::try_from(&mark.model).map_err(|e| e.to_string())?;
+            config = config.mark(MarkModel::Given(model));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
         Ok(Self {

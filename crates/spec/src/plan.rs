@@ -1,0 +1,466 @@
+//! The plan: everything the segments and the finalize step of a job need,
+//! decided once by the planner, as a versioned wire type. A plan travels as
+//! JSON beside the job's media; one read back is checked ([`Plan::check`])
+//! before any of it is used, so a malformed plan fails with a [`PlanError`]
+//! rather than a panic.
+//!
+//! Making a plan (probing inputs, running the router and segmenter plugins,
+//! finding masks) needs the media engine and the plugin runtime and lives in
+//! the `framejet` crate; the types are here so that clients can read plans
+//! without linking either.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::probe::Probe;
+use crate::{HwSpec, JobSpec, NativeStep, StepSpec};
+
+/// The version of the plan's wire form ([`Plan::to_json`], [`Plan::from_json`]).
+pub const PLAN_VERSION: u32 = 1;
+
+/// Everything `run_segment` and `finalize` need, decided up front.
+///
+/// A plan travels as JSON ([`Plan::to_json`]); one read back
+/// ([`Plan::from_json`]) is checked before use, so a malformed one fails
+/// with a [`PlanError`] instead of a panic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// [`PLAN_VERSION`] when the plan was made.
+    pub version: u32,
+    pub job_id: String,
+    pub spec: JobSpec,
+    pub route: RouteDecision,
+    pub output: OutputFormat,
+    pub items: Vec<PlanItem>,
+    pub segments: Vec<SegmentTask>,
+    /// The mask of every inpaint step on every input.
+    pub masks: Vec<MaskSummary>,
+    /// The mark of every inpaint step that learns it, on every input long
+    /// enough to learn it from, estimated once for all segments.
+    #[serde(default)]
+    pub marks: Vec<EstimatedMark>,
+    /// Threads each segment's encoder gets. Fixed here, with the rest of
+    /// the encoder's settings, because the encoded bytes depend on it: a
+    /// segment encodes the same wherever it runs.
+    pub encoder_threads: usize,
+    /// The SHA-256 (hex) of every plugin the plan uses, by the name the
+    /// spec gives it: whoever runs a segment must run these very components.
+    pub plugins: BTreeMap<String, String>,
+    /// When the plan was made (ms since 1970); plugins see this time.
+    pub planned_at_ms: u64,
+    /// The encoder hardware: the spec's `output.video.hw`, with `auto`
+    /// decided here when segments may run on different machines (NVENC
+    /// when the route asks for the `nvenc` capability, else the CPU), so
+    /// that every segment encodes alike.
+    pub hw: HwSpec,
+}
+
+/// Where the router sent the job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouteDecision {
+    pub queue: String,
+    pub capabilities: Vec<String>,
+    pub min_memory_mib: Option<u64>,
+}
+
+/// The one size and rate every item is brought to.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OutputFormat {
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second as `(num, den)`.
+    pub frame_rate: (u32, u32),
+}
+
+impl OutputFormat {
+    /// Microseconds at output frame `index`.
+    pub fn pts_us(&self, index: u64) -> i64 {
+        let (num, den) = self.frame_rate;
+        (index as i128 * 1_000_000 * den as i128 / num as i128) as i64
+    }
+}
+
+/// One input, probed, and its place on the output timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanItem {
+    pub src: PathBuf,
+    /// A still image shown for a set time, rather than a video.
+    pub still: bool,
+    pub width: u32,
+    pub height: u32,
+    /// The source's frame rate, `(num, den)`.
+    pub source_rate: (u32, u32),
+    pub source_frames: u64,
+    pub keyframes: Vec<u64>,
+    pub has_audio: bool,
+    /// Frames this item contributes to the output.
+    pub output_frames: u64,
+    /// Where it starts on the output timeline, in output frames.
+    pub output_start: u64,
+    /// The probe, with the frame index a decoder needs: segments open their
+    /// decoders from it instead of scanning the input again, here or, with
+    /// the plan, on another machine.
+    #[serde(default)]
+    pub probe: Option<Probe>,
+}
+
+impl PlanItem {
+    /// The first output frame (item-relative) that shows source frame `n`
+    /// or a later one: output frame `j` shows source frame
+    /// `floor(j * source_rate / output_rate)`.
+    pub fn output_frame_for(&self, n: u64, out: &OutputFormat) -> u64 {
+        if self.still {
+            return n.min(self.output_frames);
+        }
+        let (sn, sd) = self.source_rate;
+        let (on, od) = out.frame_rate;
+        // j >= n * (on/od) / (sn/sd)  =>  j = ceil(n * on * sd / (od * sn))
+        let num = n as u128 * on as u128 * sd as u128;
+        let den = od as u128 * sn as u128;
+        (num.div_ceil(den) as u64).min(self.output_frames)
+    }
+
+    /// The source frame shown at item-relative output frame `j`.
+    pub fn source_frame_at(&self, j: u64, out: &OutputFormat) -> u64 {
+        if self.still {
+            return 0;
+        }
+        let (sn, sd) = self.source_rate;
+        let (on, od) = out.frame_rate;
+        let n = j as u128 * od as u128 * sn as u128 / (on as u128 * sd as u128);
+        (n as u64).min(self.source_frames.saturating_sub(1))
+    }
+}
+
+/// One unit of work: source frames `source_start..source_end` of an item,
+/// which become output frames `output_start..output_end` of that item.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SegmentTask {
+    pub index: usize,
+    pub item: usize,
+    pub source_start: u64,
+    pub source_end: u64,
+    pub output_start: u64,
+    pub output_end: u64,
+}
+
+impl SegmentTask {
+    pub fn output_frames(&self) -> u64 {
+        self.output_end - self.output_start
+    }
+}
+
+impl Plan {
+    /// Frames in the whole output.
+    pub fn total_frames(&self) -> u64 {
+        self.items.iter().map(|i| i.output_frames).sum()
+    }
+
+    /// The plan as JSON, its wire form, frame indexes included.
+    pub fn to_json(&self) -> Result<String, PlanError> {
+        serde_json::to_string(self).map_err(PlanError::Malformed)
+    }
+
+    /// Reads a plan from its wire form and checks it ([`Plan::check`]).
+    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+        // The version first, so an old or new plan says so rather than
+        // failing on a field it lacks or adds.
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let Version { version } = serde_json::from_str(text).map_err(PlanError::Malformed)?;
+        if version != PLAN_VERSION {
+            return Err(PlanError::Version { found: version });
+        }
+        let plan: Plan = serde_json::from_str(text).map_err(PlanError::Malformed)?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Checks what a plan read from elsewhere must hold before any of it is
+    /// used: one item per input, segments numbered in order over existing
+    /// items and within their frames, masks of existing steps and items, a
+    /// usable output format.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let bad = |what: String| Err(PlanError::Inconsistent(what));
+        let out = &self.output;
+        if out.width == 0 || out.height == 0 || out.width % 2 == 1 || out.height % 2 == 1 {
+            return bad(format!("output size {}x{}", out.width, out.height));
+        }
+        if out.frame_rate.0 == 0 || out.frame_rate.1 == 0 {
+            return bad(format!(
+                "output frame rate {}/{}",
+                out.frame_rate.0, out.frame_rate.1
+            ));
+        }
+        if self.encoder_threads == 0 || self.encoder_threads > 256 {
+            return bad(format!("{} encoder threads", self.encoder_threads));
+        }
+        if self.items.len() != self.spec.inputs.len() {
+            return bad(format!(
+                "{} items for {} inputs",
+                self.items.len(),
+                self.spec.inputs.len()
+            ));
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            if item.source_rate.0 == 0 || item.source_rate.1 == 0 {
+                return bad(format!("item {i}: source frame rate of zero"));
+            }
+        }
+        for (n, task) in self.segments.iter().enumerate() {
+            let Some(item) = self.items.get(task.item) else {
+                return bad(format!(
+                    "segment {n} names item {} of {}",
+                    task.item,
+                    self.items.len()
+                ));
+            };
+            let in_order = task.index == n
+                && task.source_start <= task.source_end
+                && task.source_end <= item.source_frames.max(1)
+                && task.output_start <= task.output_end
+                && task.output_end <= item.output_frames;
+            if !in_order {
+                return bad(format!("segment {n} does not fit its item: {task:?}"));
+            }
+        }
+        for m in &self.marks {
+            let fits = matches!(
+                self.spec.steps.get(m.step),
+                Some(StepSpec::Native(NativeStep::Inpaint(_)))
+            ) && self.items.get(m.item).is_some_and(|item| {
+                step_sizes(&self.spec, (item.width, item.height), &self.output).get(m.step)
+                    == Some(&(m.model.width as u32, m.model.height as u32))
+            });
+            if !fits {
+                return bad(format!(
+                    "a mark of steps[{}] on item {} that does not fit it",
+                    m.step, m.item
+                ));
+            }
+        }
+        for m in &self.marks {
+            m.model.check().map_err(|e| {
+                PlanError::Inconsistent(format!(
+                    "the mark of steps[{}] on item {}: {e}",
+                    m.step, m.item
+                ))
+            })?;
+        }
+        for m in &self.masks {
+            if let Some(mask) = &m.mask {
+                mask.check().map_err(|e| {
+                    PlanError::Inconsistent(format!(
+                        "the mask of steps[{}] on item {}: {e}",
+                        m.step, m.item
+                    ))
+                })?;
+            }
+            let is_inpaint = matches!(
+                self.spec.steps.get(m.step),
+                Some(StepSpec::Native(NativeStep::Inpaint(_)))
+            );
+            if !is_inpaint || m.item >= self.items.len() {
+                return bad(format!(
+                    "a mask of steps[{}] on item {}, which the plan lacks",
+                    m.step, m.item
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The mark of an inpaint step on one input, estimated at plan time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimatedMark {
+    /// Index of the step in the spec.
+    pub step: usize,
+    /// Index of the input.
+    pub item: usize,
+    /// Opacity and colour of the mark per pixel.
+    pub model: MarkPlanes,
+}
+
+/// The mask an inpaint step uses on one input, as the plan records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MaskSummary {
+    /// Index of the step in the spec.
+    pub step: usize,
+    /// Index of the input.
+    pub item: usize,
+    /// Bounding box `[x, y, width, height]`.
+    pub bbox: [i64; 4],
+    /// Masked pixels.
+    pub pixels: usize,
+    /// Whether it was found from the video (`"mask": "auto"`).
+    pub detected: bool,
+    /// The detected mask itself, so that segments need not find it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<MaskRuns>,
+}
+
+/// The largest frame, in pixels, a mask or mark may cover.
+const MAX_FRAME_PIXELS: usize = 1 << 28;
+
+/// A mask as it travels: the runs of masked luma pixels of a
+/// `width`x`height` frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskRuns {
+    pub width: usize,
+    pub height: usize,
+    /// Runs of masked luma pixels, `[start, length]`, in reading order
+    /// (`start` counts pixels from the top left, row after row).
+    pub runs: Vec<[usize; 2]>,
+}
+
+impl MaskRuns {
+    /// Checks that the frame has a sane size and every run lies inside it.
+    pub fn check(&self) -> Result<(), String> {
+        let total = self
+            .width
+            .checked_mul(self.height)
+            .filter(|&t| t > 0 && t <= MAX_FRAME_PIXELS)
+            .ok_or_else(|| format!("mask size {}x{} out of range", self.width, self.height))?;
+        for &[start, len] in &self.runs {
+            if start.checked_add(len).is_none_or(|end| end > total) {
+                return Err(format!("mask run [{start}, {len}] outside the frame"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The model of a semi-transparent mark as it travels: per plane (Y, U, V),
+/// the region it covers and its opacity and premultiplied colour there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkPlanes {
+    /// Luma size of the frames the mark was estimated on.
+    pub width: usize,
+    pub height: usize,
+    pub planes: [MarkPlane; 3],
+}
+
+/// One plane of a [`MarkPlanes`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkPlane {
+    /// `[x0, y0, x1, y1]` of the region, half-open, in plane pixels.
+    pub region: [usize; 4],
+    /// Opacity per pixel of the region, row after row.
+    pub alpha: Vec<f32>,
+    /// Opacity times the mark's colour per pixel of the region.
+    pub premul: Vec<f32>,
+}
+
+impl MarkPlanes {
+    /// Checks the size, that each region lies in its plane (chroma planes
+    /// are half size, rounded up) with one finite value per pixel.
+    pub fn check(&self) -> Result<(), String> {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 || w > 1 << 15 || h > 1 << 15 {
+            return Err(format!("mark model size {w}x{h} out of range"));
+        }
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        for (p, (plane, (pw, ph))) in self
+            .planes
+            .iter()
+            .zip([(w, h), (cw, ch), (cw, ch)])
+            .enumerate()
+        {
+            let [x0, y0, x1, y1] = plane.region;
+            let inside = x0 <= x1 && y0 <= y1 && x1 <= pw && y1 <= ph;
+            let area = (x1.saturating_sub(x0)) * (y1.saturating_sub(y0));
+            if !inside || plane.alpha.len() != area || plane.premul.len() != area {
+                return Err(format!(
+                    "mark model plane {p}: region or values do not fit a {pw}x{ph} plane"
+                ));
+            }
+            if !plane
+                .alpha
+                .iter()
+                .chain(&plane.premul)
+                .all(|v| v.is_finite())
+            {
+                return Err(format!("mark model plane {p}: values must be finite"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A plan that cannot be used. Retrying cannot help: the plan is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON of a plan.
+    #[error("malformed plan: {0}")]
+    Malformed(#[source] serde_json::Error),
+    /// Made by a framejet with another wire form.
+    #[error("plan version {found}: this framejet reads version {PLAN_VERSION}")]
+    Version { found: u32 },
+    /// Its parts do not agree.
+    #[error("inconsistent plan: {0}")]
+    Inconsistent(String),
+}
+
+/// The frame size each step sees for an item of `width`x`height`: the
+/// input's until the `fit` step, the output's after it.
+pub fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -> Vec<(u32, u32)> {
+    let mut size = item;
+    spec.steps
+        .iter()
+        .map(|step| {
+            let seen = size;
+            if let StepSpec::Native(NativeStep::Fit(_)) = step {
+                size = (out.width, out.height);
+            }
+            seen
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_masks_and_marks_are_checked() {
+        let mask = |runs: Vec<[usize; 2]>| MaskRuns {
+            width: 4,
+            height: 4,
+            runs,
+        };
+        assert!(mask(vec![[0, 3], [5, 11]]).check().is_ok());
+        assert!(mask(vec![[14, 3]]).check().is_err());
+        assert!(mask(vec![[usize::MAX, 2]]).check().is_err());
+
+        let plane = |region: [usize; 4], n: usize| MarkPlane {
+            region,
+            alpha: vec![0.5; n],
+            premul: vec![0.25; n],
+        };
+        let mut mark = MarkPlanes {
+            width: 5,
+            height: 3,
+            planes: [
+                plane([1, 0, 5, 2], 8),
+                plane([0, 0, 3, 2], 6),
+                plane([0, 0, 0, 0], 0),
+            ],
+        };
+        assert!(mark.check().is_ok());
+        mark.planes[1] = plane([0, 0, 4, 2], 8);
+        assert!(mark.check().unwrap_err().contains("plane 1"));
+        mark.planes[1] = plane([0, 0, 3, 2], 6);
+        mark.planes[0].alpha[3] = f32::NAN;
+        assert!(mark.check().unwrap_err().contains("finite"));
+    }
+}
