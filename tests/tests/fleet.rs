@@ -458,7 +458,8 @@ fn two_jobs(dir: &Path) -> (PathBuf, PathBuf) {
         "watermark.json",
         &json!({
             "inputs": [{"src": marked}],
-            "steps": [{"native": "inpaint", "mask": {"rect": [200, 150, 80, 40]}, "logo": logo}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [200, 150, 80, 40]}, "logo": logo,
+                       "write_mask": true}],
             "segment": {"plugin": "segment-keyframes",
                         "params": {"min_segments": 4, "max_segments": 4, "min_frames": 1}},
             "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
@@ -490,6 +491,19 @@ fn jobs_cut_into_segments_run_on_two_workers_frame_identical_to_framejet_run() {
         assert!(!a.is_empty());
         assert_eq!(a, b, "{id}: the fleet's frames differ from framejet run's");
         assert_eq!(record["output"]["frames"].as_u64(), Some(a.len() as u64));
+        // The mask PNG the spec asks for comes down beside the output, as
+        // `framejet run` writes it.
+        let mask = |out: &Path| PathBuf::from(format!("{}.mask.png", out.display()));
+        if id == "wm" {
+            let (fleet_mask, local_mask) = (mask(&fleet_out), mask(&local));
+            assert!(fleet_mask.exists(), "the fleet's job wrote no mask");
+            assert_eq!(
+                std::fs::read(fleet_mask).unwrap(),
+                std::fs::read(local_mask).unwrap()
+            );
+        } else {
+            assert!(!mask(&fleet_out).exists());
+        }
     }
     assert_eq!(
         workers.into_iter().collect::<Vec<_>>(),

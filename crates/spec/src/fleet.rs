@@ -333,6 +333,21 @@ pub struct OutputRecord {
     pub duration_us: i64,
     /// The container's file extension (`mp4`, `mkv`, `webm`, `mov`).
     pub extension: String,
+    /// The mask PNGs of inpaint steps with `write_mask`, one per input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masks: Vec<MaskFileRecord>,
+}
+
+/// A mask PNG a job wrote beside its output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaskFileRecord {
+    /// Index of the inpaint step in the spec.
+    pub step: usize,
+    /// Index of the input.
+    pub item: usize,
+    /// Key in the media store.
+    pub key: String,
 }
 
 /// A job's record in the jobs bucket, under its id. Written with

@@ -246,10 +246,13 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let mut spec = JobSpec::from_file(&args.spec)?;
     if let Some(output) = &args.output {
         spec.default_container_from(output);
-        if output.exists() && !args.overwrite {
+        let taken = crate::job::run_outputs(&spec, output)
+            .into_iter()
+            .find(|file| file.path.exists());
+        if let Some(file) = taken.filter(|_| !args.overwrite) {
             anyhow::bail!(
                 "{} exists; pass -y/--overwrite to replace it",
-                output.display()
+                file.path.display()
             );
         }
     }

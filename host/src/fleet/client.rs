@@ -223,8 +223,10 @@ pub async fn follow(
     }
 }
 
-/// Downloads a finished job's output to `path`; an existing file is
-/// replaced only when `overwrite` says so.
+/// Downloads a finished job's output to `path`, and the mask PNGs it wrote
+/// beside it under the names a local run gives them
+/// ([`mask_files`](crate::job::mask_files)). An existing file is replaced
+/// only when `overwrite` says so; none is written when one would be.
 pub async fn download_output(
     fleet: &Fleet,
     record: &JobRecord,
@@ -238,13 +240,31 @@ pub async fn download_output(
             record.state.name()
         )));
     };
-    if !overwrite && path.exists() {
+    let names = crate::job::mask_files(&record.spec, path);
+    let mut files = vec![(output.key.as_str(), path.to_path_buf())];
+    for mask in &output.masks {
+        let local = names
+            .iter()
+            .find(|(step, item, _)| (*step, *item) == (mask.step, mask.item))
+            .map(|(_, _, local)| local.clone())
+            .ok_or_else(|| {
+                FleetError::Missing(format!(
+                    "job `{}` lists a mask of steps[{}] on input {} that its spec does not ask for",
+                    record.id, mask.step, mask.item
+                ))
+            })?;
+        files.push((mask.key.as_str(), local));
+    }
+    if !overwrite && let Some((_, taken)) = files.iter().find(|(_, local)| local.exists()) {
         return Err(FleetError::Refused(format!(
             "{} exists; pass -y/--overwrite to replace it",
-            path.display()
+            taken.display()
         )));
     }
-    fleet.get_file(&fleet.media, &output.key, path).await
+    for (key, local) in &files {
+        fleet.get_file(&fleet.media, key, local).await?;
+    }
+    Ok(())
 }
 
 /// Cancels job `id`: its record goes to `cancelled`, workers stop its

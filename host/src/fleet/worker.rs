@@ -18,15 +18,16 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{self, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
 use framejet_spec::fleet::{
-    EventBody, JobFailure, JobRecord, JobState, ObjectRef, PRIORITIES, Task, TaskKind, TaskRecord,
-    TaskState, WIRE_VERSION, WorkerStatus,
+    EventBody, JobFailure, JobRecord, JobState, MaskFileRecord, ObjectRef, PRIORITIES, Task,
+    TaskKind, TaskRecord, TaskState, WIRE_VERSION, WorkerStatus,
 };
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Semaphore, watch};
 
 use crate::job::storage::Storage;
 use crate::job::{
-    AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize, run_segment,
+    AudioOutput, JobError, Plan, SegmentContext, SegmentOutput, encode_audio, finalize, mask_files,
+    run_segment, write_mask,
 };
 use crate::plugin::{LogLine, LogSink, PluginRegistry};
 
@@ -737,7 +738,7 @@ impl Worker {
         let storage = ObjectStorage::new(self.fleet.clone(), job, dir.path().to_path_buf())?;
         let output_name = output_file_name(&plan);
         let watch = TaskWatch::new(job.to_string());
-        let out = {
+        let (out, masks) = {
             let (plan, output_key) = (plan.clone(), output_name.clone());
             let run = tokio::task::spawn_blocking(move || {
                 // The output is a key of the job like the rest.
@@ -748,7 +749,18 @@ impl Worker {
                 storage
                     .commit(&output_key)
                     .map_err(|e| JobError::io(&output_key, e))?;
-                Ok(out)
+                // Mask PNGs the spec asks for, beside the output.
+                let mut masks = Vec::new();
+                for (step, item, name) in mask_files(&plan.spec, Path::new(&output_key)) {
+                    let name = name.to_string_lossy().into_owned();
+                    let path = storage
+                        .writable_path(&name)
+                        .map_err(|e| JobError::io(&name, e))?;
+                    write_mask(&plan, step, item, &path)?;
+                    storage.commit(&name).map_err(|e| JobError::io(&name, e))?;
+                    masks.push((step, item, name));
+                }
+                Ok((out, masks))
             });
             self.watch(run, &watch, message, |_| EventBody::Log {
                 level: "debug".into(),
@@ -776,6 +788,14 @@ impl Worker {
                     frames: out.frames,
                     duration_us: out.duration_us,
                     extension: extension.clone(),
+                    masks: masks
+                        .iter()
+                        .map(|(step, item, name)| MaskFileRecord {
+                            step: *step,
+                            item: *item,
+                            key: job_key(job, name),
+                        })
+                        .collect(),
                 });
                 if let Some(f) = r.finalize.as_mut() {
                     f.state = TaskState::Done;

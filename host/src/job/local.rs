@@ -13,11 +13,10 @@ use crate::plugin::{LogSink, PluginRegistry};
 
 use super::JobError;
 use super::finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
-use super::output_files::{check_output_files, mask_files, run_outputs};
+use super::output_files::{check_output_files, mask_files, run_outputs, write_mask};
 use super::plan::{Plan, PlanOptions, plan};
 use super::segment::{SegmentContext, SegmentOutput, run_segment};
 use super::spec::JobSpec;
-use super::spec::{NativeStep, StepSpec};
 use super::storage::LocalDir;
 
 /// What a running job reports as it goes.
@@ -275,21 +274,7 @@ fn new_work_dir(output: &Path, job_id: &str) -> Result<PathBuf, JobError> {
 fn write_masks(plan: &Plan, output: &Path) -> Result<Vec<PathBuf>, JobError> {
     let mut written = Vec::new();
     for (step, item, path) in mask_files(&plan.spec, output) {
-        let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(step) else {
-            continue;
-        };
-        let Some(plan_item) = plan.items.get(item) else {
-            continue;
-        };
-        let (w, h) = super::plan::step_sizes(
-            &plan.spec,
-            (plan_item.width, plan_item.height),
-            &plan.output,
-        )[step];
-        let mask = super::inpaint::resolve_mask(&inpaint.mask, plan_item, w, h)
-            .map_err(|e| JobError::media(format!("steps[{step}].mask"), e))?;
-        mask.to_png(&path)
-            .map_err(|e| JobError::media(format!("steps[{step}].write_mask"), e))?;
+        write_mask(plan, step, item, &path)?;
         written.push(path);
     }
     Ok(written)

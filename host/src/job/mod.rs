@@ -22,7 +22,9 @@ pub use assets::JobAssets;
 pub use error::JobError;
 pub use finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
 pub use local::{JobReport, LocalOptions, Progress, run_local};
-pub use output_files::{OutputConflict, OutputFile, check_output_files, mask_files, run_outputs};
+pub use output_files::{
+    OutputConflict, OutputFile, check_output_files, mask_files, run_outputs, write_mask,
+};
 pub use plan::{
     DEFAULT_ROUTER, DEFAULT_SEGMENTER, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
     PlanOptions, RouteDecision, SegmentTask, new_job_id, plan,

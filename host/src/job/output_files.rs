@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::spec::{InpaintStep, JobSpec, MaskSpec, NativeStep, StepSpec};
+use super::{JobError, Plan};
 
 /// A file a run is about to write, with what it is ("the output", "the job log").
 #[derive(Debug, Clone)]
@@ -99,6 +100,29 @@ pub fn mask_files(spec: &JobSpec, output: &Path) -> Vec<(usize, usize, PathBuf)>
         }
     }
     files
+}
+
+/// Writes the mask inpaint step `step` uses on input `item` of `plan` to
+/// `path` as a PNG: the mask the plan carries when it was detected, else
+/// the spec's.
+pub fn write_mask(plan: &Plan, step: usize, item: usize, path: &Path) -> Result<(), JobError> {
+    let field = || format!("steps[{step}].mask");
+    let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(step) else {
+        return Err(JobError::media(field(), "not an inpaint step"));
+    };
+    let plan_item = plan
+        .items
+        .get(item)
+        .ok_or_else(|| JobError::media(field(), format!("the plan has no input {item}")))?;
+    let (w, h) = super::plan::step_sizes(
+        &plan.spec,
+        (plan_item.width, plan_item.height),
+        &plan.output,
+    )[step];
+    let mask = super::inpaint::planned_mask(plan, step, item, &inpaint.mask, w, h)
+        .map_err(|e| JobError::media(field(), e))?;
+    mask.to_png(path)
+        .map_err(|e| JobError::media(format!("steps[{step}].write_mask"), e))
 }
 
 /// What a local run of `spec` writes: `output` and the mask PNGs beside it
