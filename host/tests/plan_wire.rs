@@ -276,3 +276,31 @@ fn the_detected_mask_and_the_learnt_mark_travel_in_the_plan() {
     let err = Plan::from_json(&value.to_string()).unwrap_err();
     assert!(err.to_string().contains("mark"), "{err}");
 }
+
+#[test]
+fn a_mark_behind_a_fit_step_is_estimated_on_the_frames_that_step_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = serde_json::to_value(watermarked(dir.path())).unwrap();
+    // Doubled in size first: the 60x30 mark at (240, 190) is 120x60 at (480, 380).
+    spec["steps"] = json!([
+        {"native": "fit", "width": 640, "height": 480, "mode": "stretch"},
+        {"native": "inpaint", "mask": {"rect": [470, 370, 140, 80]}}
+    ]);
+    let spec = JobSpec::from_json(&spec.to_string()).unwrap();
+    let made = plan(spec, common::registry(), &PlanOptions::default()).unwrap();
+    assert_eq!(made.marks.len(), 1);
+    let mark = &made.marks[0];
+    assert_eq!((mark.step, mark.item), (1, 0));
+    assert_eq!((mark.model.width, mark.model.height), (640, 480));
+    // Opacity at the mark's centre: the white@0.5 it was burned in with.
+    let luma = &mark.model.planes[0];
+    let [x0, y0, x1, _] = luma.region;
+    let (x, y) = (540, 410);
+    let alpha = luma.alpha[(y - y0) * (x1 - x0) + (x - x0)];
+    assert!(
+        (0.4..0.6).contains(&alpha),
+        "alpha {alpha} at the mark's centre"
+    );
+    let read = Plan::from_json(&made.to_json().unwrap()).unwrap();
+    assert_eq!(read.marks[0].model, mark.model);
+}

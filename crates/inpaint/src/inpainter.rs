@@ -110,12 +110,18 @@ impl Inpainter {
             ),
             MarkModel::Given(logo) => {
                 logo.check_size(mask.width(), mask.height())?;
-                let logo_mask = logo.mask()?;
-                let union: Vec<u8> = (0..mask.height())
-                    .flat_map(|y| (0..mask.width()).map(move |x| (x, y)))
-                    .map(|(x, y)| u8::from(mask.contains(x, y) || logo_mask.contains(x, y)))
-                    .collect();
-                let mask = Mask::from_bits(mask.width(), mask.height(), &union)?;
+                let mask = match logo.mask() {
+                    Ok(logo_mask) => {
+                        let union: Vec<u8> = (0..mask.height())
+                            .flat_map(|y| (0..mask.width()).map(move |x| (x, y)))
+                            .map(|(x, y)| u8::from(mask.contains(x, y) || logo_mask.contains(x, y)))
+                            .collect();
+                        Mask::from_bits(mask.width(), mask.height(), &union)?
+                    }
+                    // A model estimated where nothing shows through: the mask alone.
+                    Err(InpaintError::EmptyMask) => mask,
+                    Err(e) => return Err(e),
+                };
                 (
                     Phase::Running(Box::new(Engine::new(
                         &config,

@@ -9,10 +9,10 @@
 use framejet_inpaint::{
     DetectOptions, InpaintConfig, LogoModel, Mask, Plane, Rect, Yuv420Frame, detect_mask,
 };
-use framejet_media::Decoder;
+use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
 
-use super::plan::PlanItem;
+use super::plan::{OutputFormat, PlanItem};
 use super::spec::MaskSpec;
 
 /// The mask `spec` describes for a `width`x`height` view of `item`'s input.
@@ -104,19 +104,18 @@ pub(crate) fn planned_mask(
 const MARK_RUNS: u64 = 6;
 const MARK_RUN_FRAMES: u64 = 10;
 
-/// Estimates the mark under `mask` from runs of consecutive frames spread
-/// over `item`'s input (each starting on a keyframe, so no seek decodes
-/// frames it drops): the runs, and not where segments are cut, decide the
-/// model. `None` when the input is too short to tell (the step then learns
-/// from each segment's first frames).
-pub(crate) fn estimate_mark(
+/// Runs of consecutive frames spread over `item`'s input that a mark is
+/// estimated from, each starting on a keyframe, so no seek decodes frames
+/// it drops: the runs, and not where segments are cut, decide the model.
+/// Each frame carries the output index and time it is shown at. Empty when
+/// the input is too short to tell (a step then learns the mark from each
+/// segment's first frames).
+pub(crate) fn sample_runs(
     item: &PlanItem,
-    mask: &Mask,
-    width: u32,
-    height: u32,
-) -> Result<Option<LogoModel>, String> {
+    out: &OutputFormat,
+) -> Result<Vec<Vec<VideoFrame>>, String> {
     if item.still || item.source_frames < 2 {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let decoder = match &item.probe {
         Some(probe) => Decoder::open_probed(&item.src, probe),
@@ -145,38 +144,57 @@ pub(crate) fn estimate_mark(
     } else {
         MARK_RUN_FRAMES
     };
-    let mut frames = Vec::new();
+    let mut runs = Vec::with_capacity(starts.len());
     for &start in &starts {
         decoder.seek_to_frame(start).map_err(|e| e.to_string())?;
+        let mut frames = Vec::new();
         for _ in 0..run {
-            let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
+            let Some(mut frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
                 break;
             };
-            if (frame.width(), frame.height()) != (width, height) {
-                return Ok(None);
-            }
-            let planes = [0, 1, 2].map(|i| {
-                Plane::new(
-                    frame.plane(i),
-                    frame.plane_width(i),
-                    frame.plane_height(i),
-                    frame.stride(i),
-                )
-            });
-            let [y, u, v] = planes;
-            let frame = Yuv420Frame::from_planes(
-                y.map_err(|e| e.to_string())?,
-                u.map_err(|e| e.to_string())?,
-                v.map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
+            let j = item.output_frame_for(frame.index, out);
+            frame.index = j;
+            frame.pts_us = out.pts_us(j);
             frames.push(frame);
         }
+        runs.push(frames);
     }
-    if frames.len() < 2 {
+    Ok(runs)
+}
+
+/// Estimates the mark under `mask` from `frames` as the inpaint step sees
+/// them (`width`x`height`). `None` when there are too few to tell.
+pub(crate) fn estimate_mark(
+    frames: &[VideoFrame],
+    mask: &Mask,
+    width: u32,
+    height: u32,
+) -> Result<Option<LogoModel>, String> {
+    let mut yuv = Vec::with_capacity(frames.len());
+    for frame in frames {
+        if (frame.width(), frame.height()) != (width, height) {
+            return Ok(None);
+        }
+        let [y, u, v] = [0, 1, 2].map(|i| {
+            Plane::new(
+                frame.plane(i),
+                frame.plane_width(i),
+                frame.plane_height(i),
+                frame.stride(i),
+            )
+        });
+        let frame = Yuv420Frame::from_planes(
+            y.map_err(|e| e.to_string())?,
+            u.map_err(|e| e.to_string())?,
+            v.map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        yuv.push(frame);
+    }
+    if yuv.len() < 2 {
         return Ok(None);
     }
-    LogoModel::estimate(&frames, mask, &InpaintConfig::default())
+    LogoModel::estimate(&yuv, mask, &InpaintConfig::default())
         .map(Some)
         .map_err(|e| e.to_string())
 }

@@ -14,10 +14,11 @@ pub use framejet_spec::plan::{
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
-use super::inpaint::{estimate_mark, resolve_mask, summarize};
+use super::inpaint::{estimate_mark, planned_mask, resolve_mask, sample_runs, summarize};
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
 };
+use super::steps::StepChain;
 
 /// Plugins used when a job names none.
 pub const DEFAULT_ROUTER: &str = "route-by-size";
@@ -159,7 +160,6 @@ pub fn plan(
     )?;
     check_plugin_steps(&spec, &items, &output, registry, &env, &mut plugins)?;
     let masks = resolve_masks(&spec, &items, &output)?;
-    let marks = estimate_marks(&spec, &items, &output)?;
     let hw = match spec.output.video.hw {
         HwSpec::Auto if route.capabilities.iter().any(|c| c == "nvenc") => HwSpec::Nvenc,
         HwSpec::Auto if !options.one_machine => HwSpec::Cpu,
@@ -174,7 +174,7 @@ pub fn plan(
         options,
         &mut plugins,
     )?;
-    Ok(Plan {
+    let mut plan = Plan {
         version: PLAN_VERSION,
         job_id,
         spec,
@@ -183,12 +183,14 @@ pub fn plan(
         items,
         segments,
         masks,
-        marks,
+        marks: Vec::new(),
         encoder_threads: options.encoder_threads.clamp(1, 256),
         plugins,
         planned_at_ms,
         hw,
-    })
+    };
+    estimate_marks(&mut plan, registry)?;
+    Ok(plan)
 }
 
 /// Planning reads local files: a `media:` name or a URL (what a fleet
@@ -368,36 +370,58 @@ fn resolve_masks(
     Ok(masks)
 }
 
-/// Estimates the mark of every inpaint step that has no logo PNG and sees
-/// the input as decoded (the first step), on every video input.
-fn estimate_marks(
-    spec: &JobSpec,
-    items: &[PlanItem],
-    output: &OutputFormat,
-) -> Result<Vec<EstimatedMark>, JobError> {
-    let mut marks = Vec::new();
-    let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = spec.steps.first() else {
-        return Ok(marks);
-    };
-    if inpaint.logo.is_some() {
-        return Ok(marks);
-    }
-    for (n, item) in items.iter().enumerate() {
-        let (w, h) = step_sizes(spec, (item.width, item.height), output)[0];
-        let field = || format!("steps[0] (input `{}`)", item.src.display());
-        let mask =
-            resolve_mask(&inpaint.mask, item, w, h).map_err(|m| JobError::media(field(), m))?;
-        if let Some(model) =
-            estimate_mark(item, &mask, w, h).map_err(|m| JobError::media(field(), m))?
-        {
-            marks.push(EstimatedMark {
-                step: 0,
-                item: n,
-                model: (&model).into(),
-            });
+/// Estimates, once for all segments, the mark of every inpaint step that
+/// learns it (no `logo`) on every input long enough to tell, from runs of
+/// frames across the input as that step sees them: decoded, then through
+/// the steps before it (steps in ascending order, so an earlier inpaint
+/// step removes its mark with the model already estimated).
+fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobError> {
+    let mut runs: BTreeMap<usize, Vec<Vec<framejet_media::VideoFrame>>> = BTreeMap::new();
+    for i in 0..plan.spec.steps.len() {
+        let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(i) else {
+            continue;
+        };
+        if inpaint.logo.is_some() {
+            continue;
         }
+        let mut marks = Vec::new();
+        for (n, item) in plan.items.iter().enumerate() {
+            let (w, h) = step_sizes(&plan.spec, (item.width, item.height), &plan.output)[i];
+            let field = || format!("steps[{i}] (input `{}`)", item.src.display());
+            let mask = planned_mask(plan, i, n, &inpaint.mask, w, h)
+                .map_err(|m| JobError::media(field(), m))?;
+            let sampled = match runs.entry(n) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    sample_runs(item, &plan.output).map_err(|m| JobError::media(field(), m))?,
+                ),
+            };
+            let mut seen = Vec::new();
+            for run in sampled.iter() {
+                if i == 0 {
+                    seen.extend(run.iter().cloned());
+                    continue;
+                }
+                let mut chain =
+                    StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
+                for frame in run {
+                    chain.push(frame.clone(), &mut seen)?;
+                }
+                chain.finish(&mut seen)?;
+            }
+            if let Some(model) =
+                estimate_mark(&seen, &mask, w, h).map_err(|m| JobError::media(field(), m))?
+            {
+                marks.push(EstimatedMark {
+                    step: i,
+                    item: n,
+                    model: (&model).into(),
+                });
+            }
+        }
+        plan.marks.extend(marks);
     }
-    Ok(marks)
+    Ok(())
 }
 
 fn plan_segments(

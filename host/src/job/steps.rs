@@ -46,17 +46,52 @@ impl StepChain {
         registry: &PluginRegistry,
         log: crate::plugin::LogSink,
     ) -> Result<Self, JobError> {
+        let all = plan.spec.steps.len();
+        let mut chain = Self::before(plan, task.item, all, Some(task.index), registry, log)?;
+        // Without a `fit` step the output takes the input's size rounded down
+        // to even numbers (4:2:0); crop the odd line or column off.
+        let item = &plan.items[task.item];
+        let sizes = step_sizes(&plan.spec, (item.width, item.height), &plan.output);
+        let last = sizes.last().copied().unwrap_or((item.width, item.height));
+        let ends_fitted = plan.spec.fit().is_some();
+        if !ends_fitted && last != (plan.output.width, plan.output.height) {
+            let fitter = Fitter::new(
+                last.0,
+                last.1,
+                plan.output.width,
+                plan.output.height,
+                MediaFitMode::Crop,
+                [0, 0, 0],
+            )
+            .map_err(|e| JobError::media("output size", e))?;
+            chain
+                .steps
+                .push(("output size".to_string(), Step::Fit(fitter)));
+        }
+        Ok(chain)
+    }
+
+    /// The steps before step `end` on input `item`: what step `end` sees.
+    /// Plugins see the random seed of `segment`, or the job's when `None`.
+    pub(crate) fn before(
+        plan: &Plan,
+        item_index: usize,
+        end: usize,
+        segment: Option<usize>,
+        registry: &PluginRegistry,
+        log: crate::plugin::LogSink,
+    ) -> Result<Self, JobError> {
         let (Some(item), Some(input)) =
-            (plan.items.get(task.item), plan.spec.inputs.get(task.item))
+            (plan.items.get(item_index), plan.spec.inputs.get(item_index))
         else {
             return Err(JobError::media(
                 "steps",
-                format!("the plan has no input {}", task.item),
+                format!("the plan has no input {item_index}"),
             ));
         };
         let sizes = step_sizes(&plan.spec, (item.width, item.height), &plan.output);
-        let mut steps = Vec::with_capacity(plan.spec.steps.len());
-        for (i, (spec, &(w, h))) in plan.spec.steps.iter().zip(&sizes).enumerate() {
+        let mut steps = Vec::with_capacity(end);
+        for (i, (spec, &(w, h))) in plan.spec.steps.iter().zip(&sizes).take(end).enumerate() {
             let field = format!("steps[{i}]");
             let step = match spec {
                 StepSpec::Native(NativeStep::Fit(FitStep {
@@ -88,7 +123,7 @@ impl StepChain {
                     let step = InpaintStage::new(
                         plan,
                         i,
-                        task.item,
+                        item_index,
                         mask,
                         logo.as_deref(),
                         *logo_at,
@@ -117,7 +152,7 @@ impl StepChain {
                         assets: JobAssets::for_input(input),
                         log: log.clone(),
                         limits: plan.spec.plugin_limits.clone(),
-                        random_seed: super::plan::random_seed(&plan.job_id, Some(task.index)),
+                        random_seed: super::plan::random_seed(&plan.job_id, segment),
                         wall_clock_ms: plan.planned_at_ms,
                     };
                     let params = p.params.to_string();
@@ -137,22 +172,6 @@ impl StepChain {
                 }
             };
             steps.push((field, step));
-        }
-        // Without a `fit` step the output takes the input's size rounded down
-        // to even numbers (4:2:0); crop the odd line or column off.
-        let last = sizes.last().copied().unwrap_or((item.width, item.height));
-        let ends_fitted = plan.spec.fit().is_some();
-        if !ends_fitted && last != (plan.output.width, plan.output.height) {
-            let fitter = Fitter::new(
-                last.0,
-                last.1,
-                plan.output.width,
-                plan.output.height,
-                MediaFitMode::Crop,
-                [0, 0, 0],
-            )
-            .map_err(|e| JobError::media("output size", e))?;
-            steps.push(("output size".to_string(), Step::Fit(fitter)));
         }
         Ok(Self { steps })
     }
