@@ -321,6 +321,24 @@ impl TestFleet {
         });
     }
 
+    /// What process `name` has logged so far.
+    fn log_of(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Waits until process `name` logs a line containing `words`.
+    fn wait_log(&self, name: &str, words: &str) {
+        let start = Instant::now();
+        while !self.log_of(name).contains(words) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "waited 120 s for {name} to log {words:?}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn logs(&self) -> String {
         let mut all = String::new();
         for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
@@ -987,6 +1005,8 @@ fn sigterm_lets_a_worker_finish_what_it_holds_and_nothing_is_lost() {
     fleet.wait_until("handover", "a running segment", |r| {
         running_on(r, "leaving")
     });
+    // Near the end of its segment it holds the next one, fetching its input.
+    fleet.wait_log("leaving", "holding segment");
     let mut leaving = fleet.signal("leaving", libc::SIGTERM);
     let status = leaving.wait().unwrap();
     assert!(status.success(), "the worker exits cleanly: {status:?}");
@@ -994,8 +1014,47 @@ fn sigterm_lets_a_worker_finish_what_it_holds_and_nothing_is_lost() {
     let record = fleet.wait_done("handover");
     let workers = segment_workers(&record);
     assert!(workers.contains(&"leaving".to_string()), "{workers:?}");
+    assert!(workers.contains(&"staying".to_string()), "{workers:?}");
+    // The segment it held went back as it was: no attempt is used up.
     assert!(attempts(&record).iter().all(|&n| n == 1), "{record:#}");
     assert_eq!(record["output"]["frames"], 300);
+}
+
+#[test]
+fn a_busy_worker_fetches_the_input_of_its_next_task_before_a_slot_frees() {
+    let mut fleet = TestFleet::new();
+    let dir = fleet.dir.path().to_path_buf();
+    let dir = dir.as_path();
+    let a = testsrc_clip(dir, "first.mp4", "640x480", 150, false);
+    let b = testsrc_clip(dir, "second.mp4", "320x240", 60, false);
+    let spec = write_job(
+        dir,
+        "two.json",
+        &json!({"inputs": [{"src": a}, {"src": b}],
+                "steps": [{"native": "fit", "width": 640, "height": 480},
+                          {"plugin": "text-reveal", "params": {"words": ["NEXT"], "size": 48}}],
+                "segment": {"plugin": "segment-keyframes",
+                            "params": {"min_segments": 1, "max_segments": 1, "min_frames": 1}},
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    fleet.planner();
+    fleet.worker("busy");
+    assert!(fleet.submit(&spec, "prefetched").status.success());
+    let record = fleet.wait_done("prefetched");
+    assert_eq!(record["segments"].as_array().unwrap().len(), 2);
+    assert_eq!(segment_workers(&record), ["busy", "busy"]);
+    let log = fleet.log_of("busy");
+    let at = |words: &str| {
+        log.find(words)
+            .unwrap_or_else(|| panic!("no {words:?} in the log:\n{log}"))
+    };
+    // The second input came while the first segment ran.
+    assert!(at("holding segment 1") < at("the input of segment 1 is here"));
+    assert!(at("the input of segment 1 is here") < at("segment 1 (attempt 1)"));
+    let fleet_out = fleet.output("prefetched", "prefetched.mkv");
+    let local = run_locally(dir, &spec, "prefetched-local.mkv");
+    assert_eq!(frame_md5s(&fleet_out), frame_md5s(&local));
+    assert_eq!(fleet.waiting_messages(), 0, "streams are empty");
 }
 
 #[test]

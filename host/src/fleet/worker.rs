@@ -72,6 +72,20 @@ const TICK: Duration = Duration::from_millis(250);
 const HAND_BACK_PAUSE: Duration = Duration::from_millis(500);
 /// Plans kept in memory, by digest.
 const PLAN_CACHE: usize = 16;
+/// How far into a segment (frames done, as a fraction) a worker whose
+/// every slot is busy holds one more task, to fetch its input early.
+const NEAR_END: f64 = 0.75;
+
+/// A task held beyond the slots while they finish: in-progress-acked while
+/// it waits, its plan and input fetched meanwhile. It runs in the next free
+/// slot, unless a task of a higher priority has come; on drain it is
+/// handed back.
+struct Held {
+    message: jetstream::Message,
+    /// Index of the consumer it came from (see [`consumers`]).
+    consumer: usize,
+    keepalive: tokio::task::JoinHandle<()>,
+}
 
 /// Runs a worker until SIGTERM or Ctrl-C; then it stops pulling, finishes
 /// what it holds and exits.
@@ -145,6 +159,7 @@ pub(crate) async fn serve(
         capabilities: options.capabilities.clone(),
         memory_mib: memory_mib(),
         busy: AtomicUsize::new(0),
+        near_end: tokio::sync::Notify::new(),
     });
 
     let consumers = consumers(&fleet, &options.queues).await?;
@@ -188,14 +203,47 @@ pub(crate) async fn serve(
 
     let free = Arc::new(Semaphore::new(slots));
     let mut running = tokio::task::JoinSet::new();
+    let mut held: Option<Held> = None;
+    let start = |running: &mut tokio::task::JoinSet<()>, message, permit| {
+        let worker = worker.clone();
+        worker.busy.fetch_add(1, Ordering::Relaxed);
+        running.spawn(async move {
+            worker.handle(message).await;
+            worker.busy.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    };
     'pull: loop {
         let permit = tokio::select! {
             permit = free.clone().acquire_owned() => match permit {
                 Ok(p) => p,
                 Err(_) => break,
             },
+            // Every slot is busy (or this would have a permit) and one is
+            // near its end.
+            _ = worker.near_end.notified(), if held.is_none() => {
+                held = worker.hold(&consumers).await;
+                continue;
+            }
             _ = super::worker::stopped(&mut stop) => break,
         };
+        if let Some(h) = held.take() {
+            let higher: Vec<&PullConsumer> = consumers
+                [..h.consumer - h.consumer % options.queues.len()]
+                .iter()
+                .collect();
+            match next_tasks(&higher, 1).await.ok().and_then(|mut m| m.pop()) {
+                Some(urgent) => {
+                    held = Some(h);
+                    start(&mut running, urgent, permit);
+                }
+                None => {
+                    h.keepalive.abort();
+                    start(&mut running, h.message, permit);
+                }
+            }
+            continue;
+        }
         // Every free slot, not just this one, asks in the same request.
         let mut permits = vec![permit];
         while let Ok(p) = free.clone().try_acquire_owned() {
@@ -229,15 +277,13 @@ pub(crate) async fn serve(
         };
         // Slots that got no task are free again when `permits` drops.
         for (message, permit) in messages.into_iter().zip(permits.drain(..)) {
-            let worker = worker.clone();
-            worker.busy.fetch_add(1, Ordering::Relaxed);
-            running.spawn(async move {
-                worker.handle(message).await;
-                worker.busy.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
-            });
+            start(&mut running, message, permit);
         }
         while running.try_join_next().is_some() {}
+    }
+    if let Some(h) = held.take() {
+        h.keepalive.abort();
+        worker.hand_back(&h.message, "the worker is stopping").await;
     }
     // Finish what we hold: nothing is lost, nothing is half-done.
     while running.join_next().await.is_some() {}
@@ -362,6 +408,8 @@ struct Worker {
     /// This machine's memory (0: unknown, then any task's minimum is taken on trust).
     memory_mib: u64,
     busy: AtomicUsize,
+    /// Woken when a running segment is near its end ([`NEAR_END`]).
+    near_end: tokio::sync::Notify,
 }
 
 /// How a task ended, short of success.
@@ -430,17 +478,8 @@ impl Worker {
                 task.job_id
             );
             tokio::time::sleep(HAND_BACK_PAUSE).await;
-            match self
-                .fleet
-                .publish(message.subject.to_string(), None, message.payload.to_vec())
-                .await
-            {
-                Ok(()) => self.settle(&message, AckKind::Ack).await,
-                Err(_) => {
-                    self.settle(&message, AckKind::Nak(Some(HAND_BACK_PAUSE)))
-                        .await
-                }
-            }
+            self.hand_back(&message, &format!("it needs {missing}"))
+                .await;
             return;
         }
         tracing::info!("job {}: {what} (attempt {delivered})", task.job_id);
@@ -486,6 +525,78 @@ impl Worker {
                 .await;
                 self.settle(&message, AckKind::Term).await;
             }
+        }
+    }
+
+    /// Gives `message` back to its queue as a new message, so that the
+    /// hand-back does not count as one of the task's attempts (a nak if
+    /// that fails).
+    async fn hand_back(&self, message: &jetstream::Message, why: &str) {
+        tracing::debug!("handing back a task on {}: {why}", message.subject);
+        match self
+            .fleet
+            .publish(message.subject.to_string(), None, message.payload.to_vec())
+            .await
+        {
+            Ok(()) => self.settle(message, AckKind::Ack).await,
+            Err(_) => {
+                self.settle(message, AckKind::Nak(Some(HAND_BACK_PAUSE)))
+                    .await
+            }
+        }
+    }
+
+    /// Takes one waiting task, highest priority first, to hold beyond the
+    /// slots: it stays ours (in-progress acks) while its plan and input
+    /// are fetched.
+    async fn hold(self: &Arc<Self>, consumers: &[PullConsumer]) -> Option<Held> {
+        for (i, consumer) in consumers.iter().enumerate() {
+            let Some(message) = next_tasks(&[consumer], 1)
+                .await
+                .ok()
+                .and_then(|mut m| m.pop())
+            else {
+                continue;
+            };
+            if let Ok(task) = serde_json::from_slice::<Task>(&message.payload) {
+                let worker = self.clone();
+                tokio::spawn(async move { worker.prefetch(&task).await });
+            }
+            let every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
+            let keep = message.clone();
+            let keepalive = tokio::spawn(async move {
+                loop {
+                    if let Err(e) = keep.ack_with(AckKind::Progress).await {
+                        tracing::debug!("in-progress ack of a held task: {e}");
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            });
+            return Some(Held {
+                message,
+                consumer: i,
+                keepalive,
+            });
+        }
+        None
+    }
+
+    /// Fetches the plan and the input a held task will need.
+    async fn prefetch(&self, task: &Task) {
+        let segment = match task.kind {
+            TaskKind::Segment { index } => Some(index),
+            TaskKind::Audio => None,
+            TaskKind::Noop | TaskKind::Finalize => return,
+        };
+        let what = task.kind.describe();
+        tracing::info!(
+            "job {}: holding {what} while the slots finish; fetching its input",
+            task.job_id
+        );
+        match self.plan(task, segment).await {
+            Ok(_) => tracing::info!("job {}: the input of {what} is here", task.job_id),
+            // The task's own run reports it.
+            Err(e) => tracing::debug!("job {}: prefetch of {what}: {e}", task.job_id),
         }
     }
 
@@ -598,7 +709,7 @@ impl Worker {
                 };
                 run_segment(&plan, index, &ctx)
             });
-            self.watch(run, &watch, message, |frames| EventBody::Progress {
+            self.watch(run, &watch, message, total, |frames| EventBody::Progress {
                 segment: index,
                 frames,
                 segment_frames: total,
@@ -654,7 +765,7 @@ impl Worker {
             let run = tokio::task::spawn_blocking(move || {
                 encode_audio(&plan, &storage, Path::new(&output_name), &watch2.cancel)
             });
-            self.watch(run, &watch, message, |_| EventBody::Log {
+            self.watch(run, &watch, message, 0, |_| EventBody::Log {
                 level: "debug".into(),
                 message: "encoding audio".into(),
             })
@@ -762,7 +873,7 @@ impl Worker {
                 }
                 Ok((out, masks))
             });
-            self.watch(run, &watch, message, |_| EventBody::Log {
+            self.watch(run, &watch, message, 0, |_| EventBody::Log {
                 level: "debug".into(),
                 message: "joining the segments".into(),
             })
@@ -921,14 +1032,20 @@ impl Worker {
     /// Waits for `run`, keeping the task ours (in-progress acks), turning
     /// a cancel or a passed deadline into the cancel flag, and publishing
     /// progress and log lines.
+    /// Waits for `run`, acking in progress, publishing progress and log
+    /// lines, and cancelling it when its job ends or passes its deadline.
+    /// A task of `frames` frames (0: unknown) wakes a prefetch when it
+    /// nears its end.
     async fn watch<T>(
         &self,
         mut run: tokio::task::JoinHandle<Result<T, JobError>>,
         watch: &TaskWatch,
         message: &jetstream::Message,
+        frames: u64,
         progress: impl Fn(u64) -> EventBody,
     ) -> Result<T, FleetError> {
         let ack_every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
+        let mut near_end = frames == 0;
         let mut last_ack = tokio::time::Instant::now();
         let mut last_frames = 0;
         let mut ticker = tokio::time::interval(TICK);
@@ -962,10 +1079,14 @@ impl Worker {
                         Ok(None) => watch.cancel.store(true, Ordering::Relaxed),
                         _ => {}
                     }
-                    let frames = watch.frames.load(Ordering::Relaxed);
-                    if frames != last_frames {
-                        last_frames = frames;
-                        self.fleet.emit(&watch.job, progress(frames)).await;
+                    let done = watch.frames.load(Ordering::Relaxed);
+                    if done != last_frames {
+                        last_frames = done;
+                        self.fleet.emit(&watch.job, progress(done)).await;
+                    }
+                    if !near_end && done as f64 >= NEAR_END * frames as f64 {
+                        near_end = true;
+                        self.near_end.notify_waiters();
                     }
                     self.flush_logs(watch).await;
                 }
