@@ -66,6 +66,8 @@ pub struct WorkerOptions {
 
 /// How long an idle worker waits for a wake-up before it looks again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How long a worker woken for a task it did not find waits for one.
+const LINGER: Duration = Duration::from_millis(10);
 /// How often a running task reports progress and looks for a cancel.
 const TICK: Duration = Duration::from_millis(250);
 /// How long a worker holds a task it cannot take before handing it back.
@@ -253,6 +255,7 @@ pub(crate) async fn serve(
         // got a task since (an idle worker found the rest empty). The idle
         // poll looks at all again, for redeliveries, which wake no one.
         let mut look_at: Vec<usize> = (0..consumers.len()).collect();
+        let mut woken = false;
         let messages = loop {
             if *stop.borrow() {
                 break 'pull;
@@ -263,15 +266,29 @@ pub(crate) async fn serve(
                 Ok(_) => {}
                 Err(e) => tracing::warn!("pulling tasks: {e}"),
             }
+            // A wake-up can come before the stream has stored its task, or
+            // another worker took it: wait a moment on the highest woken
+            // consumer, which also catches the next task published there.
+            if let (true, Some(first)) = (woken, chosen.first()) {
+                match linger(first).await {
+                    Ok(Some(m)) => break vec![m],
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("pulling tasks: {e}"),
+                }
+            }
             tokio::select! {
-                woken = wake.next() => {
-                    let mut subjects = woken.into_iter().map(|m| m.subject).collect::<Vec<_>>();
+                got = wake.next() => {
+                    let mut subjects = got.into_iter().map(|m| m.subject).collect::<Vec<_>>();
                     while let Some(Some(m)) = wake.next().now_or_never() {
                         subjects.push(m.subject);
                     }
                     look_at = woken_consumers(&subjects, &options.queues, fleet.names());
+                    woken = true;
                 }
-                _ = tokio::time::sleep(IDLE_POLL) => look_at = (0..consumers.len()).collect(),
+                _ = tokio::time::sleep(IDLE_POLL) => {
+                    look_at = (0..consumers.len()).collect();
+                    woken = false;
+                }
                 _ = super::worker::stopped(&mut stop) => {}
             }
         };
@@ -377,6 +394,22 @@ async fn next_tasks(
         }
     }
     Ok(found)
+}
+
+/// One task from `consumer`, waiting up to [`LINGER`] for it.
+async fn linger(consumer: &PullConsumer) -> Result<Option<jetstream::Message>, FleetError> {
+    let mut batch = consumer
+        .batch()
+        .max_messages(1)
+        .expires(LINGER)
+        .messages()
+        .await
+        .map_err(|e| FleetError::nats("fetch tasks", e))?;
+    match batch.next().await {
+        Some(Ok(m)) => Ok(Some(m)),
+        Some(Err(e)) => Err(FleetError::nats("fetch tasks", e)),
+        None => Ok(None),
+    }
 }
 
 async fn heartbeat(worker: Arc<Worker>, mut status: WorkerStatus, mut stop: watch::Receiver<bool>) {
