@@ -172,10 +172,26 @@ pub async fn follow(
         .await
         .map_err(|e| FleetError::nats("follow the job's events", e))?;
     let mut segment_frames: BTreeMap<usize, u64> = BTreeMap::new();
+    // The record is the truth: it is read every second whatever the
+    // events do, so a stalled or erring events consumer cannot hide the
+    // job's end.
+    let mut backstop = tokio::time::interval(Duration::from_secs(1));
+    backstop.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(1), events.next()).await;
+        let next = tokio::select! {
+            next = events.next() => next,
+            _ = backstop.tick() => {
+                if let Some((record, _)) = fleet.record(id).await?
+                    && record.state.is_final()
+                {
+                    on_update(FollowUpdate::State(record.state));
+                    return Ok(record);
+                }
+                continue;
+            }
+        };
         match next {
-            Ok(Some(Ok(message))) => {
+            Some(Ok(message)) => {
                 let Ok(event) = serde_json::from_slice::<Event>(&message.payload) else {
                     continue;
                 };
@@ -208,16 +224,9 @@ pub async fn follow(
                     }
                 }
             }
-            Ok(Some(Err(e))) => tracing::debug!("events: {e}"),
-            Ok(None) => {
+            Some(Err(e)) => tracing::debug!("events: {e}"),
+            None => {
                 return Err(FleetError::Missing("the events stream ended".to_string()));
-            }
-            Err(_) => {
-                if let Some((record, _)) = fleet.record(id).await?
-                    && record.state.is_final()
-                {
-                    return Ok(record);
-                }
             }
         }
     }

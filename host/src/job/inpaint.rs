@@ -29,33 +29,8 @@ pub(crate) fn resolve_mask(
             Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
         }
         MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detected_mask(item, w, h),
+        MaskSpec::Auto => detect_mask_in(item, w, h),
     }
-}
-
-/// An input and the frame size its mask was detected at.
-type DetectedKey = (std::path::PathBuf, usize, usize);
-
-/// Masks already found in this process, by input and frame size: the plan,
-/// every segment and `write_mask` ask for the same one, and detection
-/// decodes frames from across the whole input.
-static DETECTED: std::sync::Mutex<Vec<(DetectedKey, Mask)>> = std::sync::Mutex::new(Vec::new());
-
-fn detected_mask(item: &PlanItem, width: usize, height: usize) -> Result<Mask, String> {
-    let key = (item.src.clone(), width, height);
-    if let Some(mask) = DETECTED.lock().ok().and_then(|found| {
-        found
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, m)| m.clone())
-    }) {
-        return Ok(mask);
-    }
-    let mask = detect_mask_in(item, width, height)?;
-    if let Ok(mut found) = DETECTED.lock() {
-        found.push((key, mask.clone()));
-    }
-    Ok(mask)
 }
 
 /// Summarises `mask` for the plan and the job log.
