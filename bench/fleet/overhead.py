@@ -6,7 +6,9 @@ libx264 veryfast, run by
   - a fleet of one worker pinned to one core, one slot, one encoder thread;
   - a fleet of two such workers, each on its own core,
 so that this 2-core machine models two machines. nats-server and the
-planner are not pinned. Times are from `framejet submit` to the output on
+planner are not pinned. Two `framejet run --jobs 1` at once, one per core,
+show what the two cores give together (they slow each other down), the
+ceiling for two workers. Times are from `framejet submit` to the output on
 disk (upload and download included); the workers' peak RSS comes from
 /proc (VmHWM), for a short and a long input, to show it does not grow
 with the video.
@@ -80,6 +82,20 @@ def run_local(fj, spec, out):
     return time.perf_counter() - t
 
 
+def run_pair(fj, spec, outs):
+    """Two `framejet run --jobs 1` at once, one per core: what two workers
+    on this machine can reach at best (its cores slow each other down)."""
+    t = time.perf_counter()
+    procs = [subprocess.Popen(["taskset", "-c", str(n), fj, "run", spec, "-o", out, "--jobs", "1", "-y"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "RUST_LOG": "warn"})
+             for n, out in enumerate(outs)]
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError("framejet run failed")
+    return time.perf_counter() - t
+
+
 def run_fleet(fj, spec, out, workers):
     store = tempfile.mkdtemp(prefix="fj-overhead-")
     port = free_port()
@@ -129,20 +145,25 @@ def main():
     for seconds in [int(s) for s in args.lengths.split(",")]:
         spec = make_inputs(args.dir, seconds)
         local = run_local(args.framejet, spec, os.path.join(args.dir, f"local-{seconds}.mp4"))
+        pair = run_pair(args.framejet, spec,
+                        [os.path.join(args.dir, f"pair{n}-{seconds}.mp4") for n in (0, 1)])
+        # Two jobs in `pair` seconds: the speed-up two workers could reach.
+        ceiling = 2 * local / pair
         one, rss1 = run_fleet(args.framejet, spec, os.path.join(args.dir, f"one-{seconds}.mp4"), 1)
         two, rss2 = run_fleet(args.framejet, spec, os.path.join(args.dir, f"two-{seconds}.mp4"), 2)
         n = frames(os.path.join(args.dir, f"local-{seconds}.mp4"))
         for name in ("one", "two"):
             assert frames(os.path.join(args.dir, f"{name}-{seconds}.mp4")) == n
-        rows.append((seconds, local, one, two, rss1, rss2))
+        rows.append((seconds, local, one, two, ceiling, rss1, rss2))
         print(f"{seconds:3} s input: run --jobs 1 {local:7.2f} s | one worker {one:7.2f} s "
-              f"({one / local:.2f}×) | two workers {two:7.2f} s ({one / two:.2f}× faster) | "
-              f"worker peak RSS {rss1:.0f} / {rss2:.0f} MiB", flush=True)
-    lines = ["| input | `framejet run --jobs 1` s | one worker s | one / run | two workers s | one / two | worker peak RSS MiB (one, two) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for seconds, local, one, two, rss1, rss2 in rows:
+              f"({one / local:.2f}×) | two workers {two:7.2f} s ({one / two:.2f}× faster; "
+              f"two runs at once reach {ceiling:.2f}×) | worker peak RSS {rss1:.0f} / {rss2:.0f} MiB",
+              flush=True)
+    lines = ["| input | `framejet run --jobs 1` s | one worker s | one / run | two workers s | one / two | two `run`s at once | worker peak RSS MiB (one, two) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for seconds, local, one, two, ceiling, rss1, rss2 in rows:
         lines.append(f"| {seconds} s 720p → 1080p | {local:.2f} | {one:.2f} | {one / local:.2f}× | "
-                     f"{two:.2f} | {one / two:.2f}× | {rss1:.0f}, {rss2:.0f} |")
+                     f"{two:.2f} | {one / two:.2f}× | {ceiling:.2f}× | {rss1:.0f}, {rss2:.0f} |")
     table = "\n".join(lines)
     print()
     print(table)
