@@ -614,13 +614,17 @@ impl Worker {
         None
     }
 
-    /// Fetches the plan and the input a held task will need.
+    /// Fetches the plan and the input a held task will need (unless this
+    /// worker will hand it back for a capability it lacks).
     async fn prefetch(&self, task: &Task) {
         let segment = match task.kind {
             TaskKind::Segment { index } => Some(index),
             TaskKind::Audio => None,
             TaskKind::Noop | TaskKind::Finalize => return,
         };
+        if task.capabilities.iter().any(|c| !self.capabilities.contains(c)) {
+            return;
+        }
         let what = task.kind.describe();
         tracing::info!(
             "job {}: holding {what} while the slots finish; fetching its input",
