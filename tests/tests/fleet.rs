@@ -1300,3 +1300,54 @@ fn an_input_given_as_a_url_is_fetched_once_by_the_planner() {
         "{record:#}"
     );
 }
+
+#[test]
+fn a_high_priority_task_goes_before_the_task_a_busy_worker_holds() {
+    let mut fleet = TestFleet::new();
+    let dir = fleet.dir.path().to_path_buf();
+    let dir = dir.as_path();
+    let long = testsrc_clip(dir, "long.mp4", "640x480", 900, false);
+    let short = testsrc_clip(dir, "short.mp4", "320x240", 15, false);
+    let slow = write_job(
+        dir,
+        "slow.json",
+        &json!({"inputs": [{"src": long}],
+                "steps": [{"plugin": "text-reveal", "params": {"words": ["HELD"], "size": 48}}],
+                "segment": {"plugin": "segment-keyframes",
+                            "params": {"min_segments": 2, "max_segments": 2, "min_frames": 1}},
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    let urgent = write_job(
+        dir,
+        "urgent.json",
+        &json!({"inputs": [{"src": short}], "priority": "high",
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    fleet.planner();
+    fleet.worker("w");
+    assert!(fleet.submit(&slow, "slow").status.success());
+    // Three quarters into segment 0 the one-slot worker holds segment 1.
+    fleet.wait_log("w", "holding segment 1");
+    assert!(fleet.submit(&urgent, "urgent").status.success());
+    fleet.wait_until("urgent", "planning", |r| r["state"] == "running");
+    let record = fleet.record("slow");
+    assert_eq!(
+        record["segments"][0]["state"], "running",
+        "segment 0 ended before the high job was queued; the test needs a longer segment"
+    );
+    let started = |r: &Value, n: usize| r["segments"][n]["started_at_ms"].as_u64().unwrap();
+    let urgent = fleet.wait_done("urgent");
+    let slow = fleet.wait_done("slow");
+    // The freed slot took the high job; the held segment waited for the next.
+    assert!(
+        started(&urgent, 0) < started(&slow, 1),
+        "urgent started at {}, the held segment at {}",
+        started(&urgent, 0),
+        started(&slow, 1)
+    );
+    assert!(
+        attempts(&slow).iter().all(|&n| n == 1),
+        "holding costs no attempt: {slow:#}"
+    );
+    assert_eq!(fleet.waiting_messages(), 0, "streams are empty");
+}

@@ -622,7 +622,11 @@ impl Worker {
             TaskKind::Audio => None,
             TaskKind::Noop | TaskKind::Finalize => return,
         };
-        if task.capabilities.iter().any(|c| !self.capabilities.contains(c)) {
+        if task
+            .capabilities
+            .iter()
+            .any(|c| !self.capabilities.contains(c))
+        {
             return;
         }
         let what = task.kind.describe();
