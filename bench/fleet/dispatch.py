@@ -4,8 +4,10 @@ starting, framejet's fleet against Celery 5 on Redis, in one run.
 framejet: `framejet worker` processes pulling `noop` tasks (the same pull,
 record read, started event and ack as a segment, no media work) from a
 nats-server with JetStream. Celery: `celery worker --pool=solo` processes
-with a no-op task, Redis as the broker. Both note when each task starts;
-the driver notes when it published it (one clock: one machine).
+with a no-op task, Redis as the broker. Both note when each task starts
+(framejet's started events, kept in its events stream; Celery's task
+pushes to a Redis list), read back once all have run; the driver notes
+when it published each (one clock: one machine).
 
 Shapes: burst (publish as fast as possible), paced (a fixed rate), drain
 (publish everything, then start the workers). Per shape and tool: p50 and
@@ -135,12 +137,6 @@ class Framejet:
                   "spec_digest": "-", "spec": {"inputs": [{"src": "media:none"}]},
                   "submitted_at_ms": now_us() // 1000}
         await kv.put(job, json.dumps(record).encode())
-        starts = []
-
-        async def on_start(msg):
-            e = json.loads(msg.data)
-            starts.append((e["seq"], e["at_us"]))
-        sub = await nc.subscribe(f"fj.events.{job}.task", cb=on_start)
         published = {}
         payload = json.dumps({"version": 1, "job_id": job, "kind": "noop"}).encode()
 
@@ -162,13 +158,30 @@ class Framejet:
             await pace(n, rate, publish)
         if shape == "drain":
             self.start_workers()
+        # The started events are stored in the events stream: they are read
+        # once every task has run, so that reading them takes no CPU from
+        # the run (as Celery's starts are read from Redis afterwards).
+        subject = f"fj.events.{job}.task"
         deadline = time.time() + 120 + n / 100
-        while len({s for s, _ in starts}) < n and time.time() < deadline:
-            await asyncio.sleep(0.1)
+        while time.time() < deadline:
+            info = await js.stream_info("FJ_EVENTS", subjects_filter=subject)
+            if (info.state.subjects or {}).get(subject, 0) >= n:
+                break
+            await asyncio.sleep(0.2)
         await asyncio.sleep(1)
-        await sub.unsubscribe()
-        await nc.close()
         self.stop_workers()
+        starts = []
+        sub = await js.pull_subscribe(subject, stream="FJ_EVENTS")
+        while True:
+            try:
+                batch = await sub.fetch(1000, timeout=1)
+            except nats.errors.TimeoutError:
+                break
+            for msg in batch:
+                e = json.loads(msg.data)
+                starts.append((e["seq"], e["at_us"]))
+                await msg.ack()
+        await nc.close()
         return summarize(published, starts, n)
 
 
