@@ -445,6 +445,15 @@ struct Worker {
     near_end: tokio::sync::Notify,
 }
 
+/// What a segment or audio task made, for its entry in the job record.
+struct Made {
+    state: TaskState,
+    key: Option<String>,
+    frames: u64,
+    bytes: u64,
+    duration_us: Option<i64>,
+}
+
 /// How a task ended, short of success.
 enum Outcome {
     /// Done: ack.
@@ -760,25 +769,15 @@ impl Worker {
             .await?
         };
         // Uploaded by the storage's commit.
-        let key = job_key(job, &output.key);
-        let worker = self.id.clone();
-        let (record, _) = self
-            .fleet
-            .update_record(job, |r| {
-                let s = r.segments.get_mut(index)?;
-                *s = TaskRecord {
-                    state: TaskState::Done,
-                    worker: Some(worker.clone()),
-                    frames: output.frames,
-                    key: Some(key.clone()),
-                    bytes: output.bytes,
-                    finished_at_ms: Some(now_ms()),
-                    ..s.clone()
-                };
-                Some(())
-            })
-            .await?;
-        self.queue_finalize_if_ready(task, &record).await
+        let made = Made {
+            state: TaskState::Done,
+            key: Some(job_key(job, &output.key)),
+            frames: output.frames,
+            bytes: output.bytes,
+            duration_us: None,
+        };
+        self.finished(task, |r| r.segments.get_mut(index), made)
+            .await
     }
 
     async fn audio(
@@ -812,24 +811,48 @@ impl Worker {
             })
             .await?
         };
-        let uploaded = audio.as_ref().map(|track| job_key(job, &track.key));
+        let made = Made {
+            state: if audio.is_some() {
+                TaskState::Done
+            } else {
+                TaskState::Skipped
+            },
+            key: audio.as_ref().map(|track| job_key(job, &track.key)),
+            frames: 0,
+            bytes: audio.as_ref().map_or(0, |t| t.bytes),
+            duration_us: audio.as_ref().map(|t| t.duration_us),
+        };
+        self.finished(
+            task,
+            |r| Some(r.audio.get_or_insert_with(TaskRecord::default)),
+            made,
+        )
+        .await
+    }
+
+    /// Records the task that `slot` picks from the job record as ended on
+    /// this worker with what it made, then queues finalize if it was the
+    /// last one.
+    async fn finished(
+        &self,
+        task: &Task,
+        slot: impl Fn(&mut JobRecord) -> Option<&mut TaskRecord>,
+        made: Made,
+    ) -> Result<(), FleetError> {
         let worker = self.id.clone();
         let (record, _) = self
             .fleet
-            .update_record(job, |r| {
-                let a = r.audio.get_or_insert_with(TaskRecord::default);
-                *a = TaskRecord {
-                    state: if audio.is_some() {
-                        TaskState::Done
-                    } else {
-                        TaskState::Skipped
-                    },
+            .update_record(&task.job_id, |r| {
+                let t = slot(r)?;
+                *t = TaskRecord {
+                    state: made.state,
                     worker: Some(worker.clone()),
-                    key: uploaded.clone(),
-                    bytes: audio.as_ref().map_or(0, |t| t.bytes),
-                    duration_us: audio.as_ref().map(|t| t.duration_us),
                     finished_at_ms: Some(now_ms()),
-                    ..a.clone()
+                    frames: made.frames,
+                    key: made.key.clone(),
+                    bytes: made.bytes,
+                    duration_us: made.duration_us,
+                    ..t.clone()
                 };
                 Some(())
             })
