@@ -86,9 +86,33 @@ impl TryFrom<&MarkPlanes> for LogoModel {
 
 #[cfg(test)]
 mod tests {
-    use framejet_spec::plan::MaskRuns;
+    use framejet_spec::plan::{MarkPlane, MarkPlanes, MaskRuns};
 
-    use crate::{Mask, Rect};
+    use crate::{InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Rect};
+
+    #[test]
+    fn a_carried_mark_with_nothing_visible_leaves_the_mask_as_given() {
+        let plane = |region: [usize; 4], n: usize| MarkPlane {
+            region,
+            alpha: vec![0.0; n],
+            premul: vec![0.0; n],
+        };
+        let carried = MarkPlanes {
+            width: 64,
+            height: 48,
+            planes: [
+                plane([8, 8, 24, 16], 128),
+                plane([4, 4, 12, 8], 32),
+                plane([4, 4, 12, 8], 32),
+            ],
+        };
+        let model = LogoModel::try_from(&carried).unwrap();
+        assert_eq!(MarkPlanes::from(&model), carried);
+        let mask = Mask::from_rect(Rect::new(8, 8, 16, 8), 64, 48).unwrap();
+        let config = InpaintConfig::default().mark(MarkModel::Given(model));
+        let inpainter = Inpainter::new(config, mask.clone()).unwrap();
+        assert_eq!(inpainter.mask().iou(&mask), 1.0);
+    }
 
     #[test]
     fn a_mask_reads_back_the_same() {
