@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from procs import free_port, stop, wait_port
+from procs import free_port, nats_server, report, start_server, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -76,18 +76,26 @@ async def pace(n, rate, publish):
         await publish(i)
 
 
+class Tool:
+    """A broker (`self.server`) and the worker processes started against it."""
+
+    def stop_workers(self):
+        stop(self.procs)
+        self.procs = []
+
+    def close(self):
+        self.stop_workers()
+        self.server.terminate()
+        self.server.wait()
+
+
 # ---------------------------------------------------------------- framejet
 
-class Framejet:
+class Framejet(Tool):
     def __init__(self, binary, workers, slots):
         self.binary, self.workers, self.slots = binary, workers, slots
         self.dir = tempfile.mkdtemp(prefix="fj-dispatch-")
-        self.port = free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.server = subprocess.Popen(
-            ["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        self.server, self.url = nats_server(self.dir)
         self.procs = []
 
     async def setup(self):
@@ -114,14 +122,8 @@ class Framejet:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env={**os.environ, "RUST_LOG": "warn"}))
 
-    def stop_workers(self):
-        stop(self.procs)
-        self.procs = []
-
     def close(self):
-        self.stop_workers()
-        self.server.terminate()
-        self.server.wait()
+        super().close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     async def run(self, shape, n, rate=None):
@@ -187,16 +189,14 @@ class Framejet:
 
 # ---------------------------------------------------------------- Celery
 
-class Celery:
+class Celery(Tool):
     def __init__(self, workers):
         self.workers = workers
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.server = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+        port = free_port()
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.server = start_server(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"], port)
         self.procs = []
         os.environ["BENCH_REDIS"] = self.url
         sys.path.insert(0, HERE)
@@ -218,15 +218,6 @@ class Celery:
             if len(replies) >= self.workers:
                 return
         raise RuntimeError("the Celery workers did not start")
-
-    def stop_workers(self):
-        stop(self.procs)
-        self.procs = []
-
-    def close(self):
-        self.stop_workers()
-        self.server.terminate()
-        self.server.wait()
 
     async def run(self, shape, n, rate=None):
         self.redis.delete("bench:starts")
@@ -286,13 +277,9 @@ async def main():
             f"| {label} | {name} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['tasks_per_s']:.0f} | "
             f"{r['lost']} | {r['run_twice']} | {f'{ratio_p99:.1f}×' if ratio_p99 else ''} | "
             f"{f'{ratio_tps:.1f}×' if ratio_tps else ''} |")
-    table = "\n".join(lines)
-    print()
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(f"{args.tasks} no-op tasks, {args.workers} workers each "
-                    f"(framejet --slots {args.slots}; Celery --pool=solo)\n\n{table}\n")
+    report("\n".join(lines), args.out,
+           f"{args.tasks} no-op tasks, {args.workers} workers each "
+           f"(framejet --slots {args.slots}; Celery --pool=solo)\n\n")
 
 
 asyncio.run(main())

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from procs import free_port, stop, wait_port
+from procs import nats_server, report, stop
 
 
 
@@ -98,12 +98,8 @@ def run_pair(fj, spec, outs):
 
 def run_fleet(fj, spec, out, workers):
     store = tempfile.mkdtemp(prefix="fj-overhead-")
-    port = free_port()
-    url = f"nats://127.0.0.1:{port}"
+    server, url = nats_server(store)
     env = {**os.environ, "RUST_LOG": "warn"}
-    server = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port)
     procs = [subprocess.Popen([fj, "planner", "--nats", url, "--encoder-threads", "1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
     for n in range(workers):
@@ -164,12 +160,7 @@ def main():
     for seconds, local, one, two, ceiling, rss1, rss2 in rows:
         lines.append(f"| {seconds} s 720p → 1080p | {local:.2f} | {one:.2f} | {one / local:.2f}× | "
                      f"{two:.2f} | {one / two:.2f}× | {ceiling:.2f}× | {rss1:.0f}, {rss2:.0f} |")
-    table = "\n".join(lines)
-    print()
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
+    report("\n".join(lines), args.out)
 
 
 main()

@@ -1,8 +1,10 @@
-"""What the fleet benchmarks share: free ports, waiting for a server, and
-stopping workers the way a deployment does (SIGTERM, then wait)."""
+"""What the fleet benchmarks share: free ports, a nats-server with
+JetStream, stopping workers the way a deployment does (SIGTERM, then
+wait), and writing the result table."""
 
 import signal
 import socket
+import subprocess
 import time
 
 
@@ -27,3 +29,26 @@ def stop(procs):
         p.send_signal(signal.SIGTERM)
     for p in procs:
         p.wait()
+
+
+def start_server(args, port):
+    """Starts a server process (its output discarded) and waits until it listens on `port`."""
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return server
+
+
+def nats_server(store):
+    """A nats-server with JetStream storing in `store`, on a free port: (process, URL)."""
+    port = free_port()
+    server = start_server(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store], port)
+    return server, f"nats://127.0.0.1:{port}"
+
+
+def report(table, out, header=""):
+    """Prints a result table and, when `out` is given, writes it there after `header`."""
+    print()
+    print(table)
+    if out:
+        with open(out, "w") as f:
+            f.write(f"{header}{table}\n")
