@@ -1098,18 +1098,18 @@ impl Worker {
     /// progress and log lines.
     /// Waits for `run`, acking in progress, publishing progress and log
     /// lines, and cancelling it when its job ends or passes its deadline.
-    /// A task of `frames` frames (0: unknown) wakes a prefetch when it
-    /// nears its end.
+    /// A task of `task_frames` frames (0: unknown) wakes a prefetch when
+    /// it nears its end.
     async fn watch<T>(
         &self,
         mut run: tokio::task::JoinHandle<Result<T, JobError>>,
         watch: &TaskWatch,
         message: &jetstream::Message,
-        frames: u64,
+        task_frames: u64,
         progress: impl Fn(u64) -> EventBody,
     ) -> Result<T, FleetError> {
         let ack_every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
-        let mut near_end = frames == 0;
+        let mut near_end = task_frames == 0;
         let mut last_ack = tokio::time::Instant::now();
         let mut last_frames = 0;
         let mut ticker = tokio::time::interval(TICK);
@@ -1148,7 +1148,7 @@ impl Worker {
                         last_frames = done;
                         self.fleet.emit(&watch.job, progress(done)).await;
                     }
-                    if !near_end && done as f64 >= NEAR_END * frames as f64 {
+                    if !near_end && done as f64 >= NEAR_END * task_frames as f64 {
                         near_end = true;
                         self.near_end.notify_waiters();
                     }

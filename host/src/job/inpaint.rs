@@ -139,13 +139,13 @@ pub(crate) fn sample_runs(
 
 /// Estimates the mark under `mask` from `frames` as the inpaint step sees
 /// them (`width`x`height`). `None` when there are too few to tell.
-pub(crate) fn estimate_mark(
-    frames: &[VideoFrame],
+pub(crate) fn estimate_mark<'a>(
+    frames: impl IntoIterator<Item = &'a VideoFrame>,
     mask: &Mask,
     width: u32,
     height: u32,
 ) -> Result<Option<LogoModel>, String> {
-    let mut yuv = Vec::with_capacity(frames.len());
+    let mut yuv = Vec::new();
     for frame in frames {
         if (frame.width(), frame.height()) != (width, height) {
             return Ok(None);

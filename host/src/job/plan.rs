@@ -396,21 +396,25 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                     sample_runs(item, &plan.output).map_err(|m| JobError::media(field(), m))?,
                 ),
             };
+            // The first step sees the decoded frames as they are.
             let mut seen = Vec::new();
-            for run in sampled.iter() {
-                if i == 0 {
-                    seen.extend(run.iter().cloned());
-                    continue;
+            if i > 0 {
+                for run in sampled.iter() {
+                    let mut chain =
+                        StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
+                    for frame in run {
+                        chain.push(frame.clone(), &mut seen)?;
+                    }
+                    chain.finish(&mut seen)?;
                 }
-                let mut chain =
-                    StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
-                for frame in run {
-                    chain.push(frame.clone(), &mut seen)?;
-                }
-                chain.finish(&mut seen)?;
             }
+            let frames: Vec<&framejet_media::VideoFrame> = if i == 0 {
+                sampled.iter().flatten().collect()
+            } else {
+                seen.iter().collect()
+            };
             if let Some(model) =
-                estimate_mark(&seen, &mask, w, h).map_err(|m| JobError::media(field(), m))?
+                estimate_mark(frames, &mask, w, h).map_err(|m| JobError::media(field(), m))?
             {
                 marks.push(EstimatedMark {
                     step: i,
