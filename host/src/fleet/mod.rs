@@ -15,6 +15,7 @@ mod connect;
 mod error;
 mod media;
 mod planner;
+mod record_cache;
 mod records;
 mod storage;
 mod up;

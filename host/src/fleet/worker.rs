@@ -32,6 +32,7 @@ use crate::job::{
 use crate::plugin::{LogLine, LogSink, PluginRegistry};
 
 use super::media::{MediaCache, job_key, media_name, pushed_plugin};
+use super::record_cache::RecordCache;
 use super::storage::ObjectStorage;
 use super::{Fleet, FleetError, now_ms};
 
@@ -158,6 +159,7 @@ pub(crate) async fn serve(
         cache: MediaCache::new(cache_dir.join("media")),
         work_dir: cache_dir.join("work"),
         plans: tokio::sync::Mutex::new(HashMap::new()),
+        records: RecordCache::start(fleet.clone(), stop.clone()),
         capabilities: options.capabilities.clone(),
         memory_mib: memory_mib(),
         busy: AtomicUsize::new(0),
@@ -210,9 +212,11 @@ pub(crate) async fn serve(
         let worker = worker.clone();
         worker.busy.fetch_add(1, Ordering::Relaxed);
         running.spawn(async move {
-            worker.handle(message).await;
-            worker.busy.fetch_sub(1, Ordering::Relaxed);
-            drop(permit);
+            let slot = Slot {
+                _permit: permit,
+                busy: &worker.busy,
+            };
+            worker.handle(message, slot).await;
         });
     };
     'pull: loop {
@@ -437,12 +441,28 @@ struct Worker {
     cache: MediaCache,
     work_dir: PathBuf,
     plans: tokio::sync::Mutex<HashMap<String, Arc<Plan>>>,
+    /// The records of the jobs whose tasks run here.
+    records: Arc<RecordCache>,
     capabilities: Vec<String>,
     /// This machine's memory (0: unknown, then any task's minimum is taken on trust).
     memory_mib: u64,
     busy: AtomicUsize,
     /// Woken when a running segment is near its end ([`NEAR_END`]).
     near_end: tokio::sync::Notify,
+}
+
+/// A slot taken by a running task. It frees when the task's work is done,
+/// before the task is settled with the server, so the next task is pulled
+/// while the ack is confirmed.
+struct Slot<'a> {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    busy: &'a AtomicUsize,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What a segment or audio task made, for its entry in the job record.
@@ -465,7 +485,7 @@ enum Outcome {
 }
 
 impl Worker {
-    async fn handle(&self, message: jetstream::Message) {
+    async fn handle(&self, message: jetstream::Message, slot: Slot<'_>) {
         let delivered = message
             .info()
             .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
@@ -538,7 +558,9 @@ impl Worker {
                 },
             )
             .await;
-        match self.run(&task, &message).await {
+        let outcome = self.run(&task, &message).await;
+        drop(slot);
+        match outcome {
             Outcome::Done => {
                 if let Err(e) = message.double_ack().await {
                     tracing::warn!("job {}: ack of {what}: {e}", task.job_id);
@@ -681,8 +703,8 @@ impl Worker {
     }
 
     async fn run(&self, task: &Task, message: &jetstream::Message) -> Outcome {
-        let record = match self.fleet.record(&task.job_id).await {
-            Ok(Some((record, _))) => record,
+        let record = match self.records.get(&task.job_id).await {
+            Ok(Some(record)) => record,
             Ok(None) => {
                 tracing::warn!("job {}: no record; dropping its task", task.job_id);
                 return Outcome::Dropped;
@@ -1136,8 +1158,8 @@ impl Worker {
                         }
                         last_ack = tokio::time::Instant::now();
                     }
-                    match self.fleet.record(&watch.job).await {
-                        Ok(Some((r, _))) if r.state.is_final() || overdue(&r).is_some() => {
+                    match self.records.get(&watch.job).await {
+                        Ok(Some(r)) if r.state.is_final() || overdue(&r).is_some() => {
                             watch.cancel.store(true, Ordering::Relaxed);
                         }
                         Ok(None) => watch.cancel.store(true, Ordering::Relaxed),
