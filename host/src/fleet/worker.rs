@@ -208,6 +208,10 @@ pub(crate) async fn serve(
     let free = Arc::new(Semaphore::new(slots));
     let mut running = tokio::task::JoinSet::new();
     let mut held: Option<Held> = None;
+    // Which consumers may hold tasks, and when all were last asked.
+    let mut pending = vec![true; consumers.len()];
+    let prefixes = task_prefixes(&options.queues, fleet.names());
+    let mut swept = tokio::time::Instant::now();
     let start = |running: &mut tokio::task::JoinSet<()>, message, permit| {
         let worker = worker.clone();
         worker.busy.fetch_add(1, Ordering::Relaxed);
@@ -238,7 +242,11 @@ pub(crate) async fn serve(
                 [..h.consumer - h.consumer % options.queues.len()]
                 .iter()
                 .collect();
-            match next_tasks(&higher, 1).await.ok().and_then(|mut m| m.pop()) {
+            match next_tasks(&higher, 1)
+                .await
+                .ok()
+                .and_then(|(mut m, _)| m.pop())
+            {
                 Some(urgent) => {
                     held = Some(h);
                     start(&mut running, urgent, permit);
@@ -255,19 +263,32 @@ pub(crate) async fn serve(
         while let Ok(p) = free.clone().try_acquire_owned() {
             permits.push(p);
         }
-        // Every consumer first; after a wake-up, only those whose subjects
-        // got a task since (an idle worker found the rest empty). The idle
-        // poll looks at all again, for redeliveries, which wake no one.
-        let mut look_at: Vec<usize> = (0..consumers.len()).collect();
+        // Only the consumers that may hold tasks are asked: those not found
+        // empty since, those woken since, and all of them again every
+        // IDLE_POLL (for redeliveries, which wake no one).
+        if swept.elapsed() >= IDLE_POLL {
+            pending.fill(true);
+            swept = tokio::time::Instant::now();
+        }
+        while let Some(Some(m)) = wake.next().now_or_never() {
+            mark_woken(&mut pending, &[m.subject], &prefixes);
+        }
         let mut woken = false;
         let messages = loop {
             if *stop.borrow() {
                 break 'pull;
             }
+            let look_at: Vec<usize> = (0..consumers.len()).filter(|&i| pending[i]).collect();
             let chosen: Vec<&PullConsumer> = look_at.iter().map(|&i| &consumers[i]).collect();
             match next_tasks(&chosen, permits.len()).await {
-                Ok(m) if !m.is_empty() => break m,
-                Ok(_) => {}
+                Ok((m, drained)) => {
+                    for &i in &look_at[..drained] {
+                        pending[i] = false;
+                    }
+                    if !m.is_empty() {
+                        break m;
+                    }
+                }
                 Err(e) => tracing::warn!("pulling tasks: {e}"),
             }
             // A wake-up can come before the stream has stored its task, or
@@ -286,11 +307,12 @@ pub(crate) async fn serve(
                     while let Some(Some(m)) = wake.next().now_or_never() {
                         subjects.push(m.subject);
                     }
-                    look_at = woken_consumers(&subjects, &options.queues, fleet.names());
+                    mark_woken(&mut pending, &subjects, &prefixes);
                     woken = true;
                 }
                 _ = tokio::time::sleep(IDLE_POLL) => {
-                    look_at = (0..consumers.len()).collect();
+                    pending.fill(true);
+                    swept = tokio::time::Instant::now();
                     woken = false;
                 }
                 _ = super::worker::stopped(&mut stop) => {}
@@ -352,42 +374,49 @@ async fn consumers(fleet: &Fleet, queues: &[String]) -> Result<Vec<PullConsumer>
     Ok(consumers)
 }
 
-/// The indexes (in [`consumers`] order: priority, then queue) of the
-/// consumers whose task subjects are among `subjects`, highest priority first.
-fn woken_consumers(
-    subjects: &[async_nats::Subject],
-    queues: &[String],
-    names: &framejet_spec::fleet::FleetNames,
-) -> Vec<usize> {
-    let mut woken = Vec::new();
-    for (p, priority) in PRIORITIES.into_iter().enumerate() {
-        for (q, queue) in queues.iter().enumerate() {
-            let prefix = names.task_subject(queue, priority, "");
-            if subjects.iter().any(|s| s.starts_with(prefix.as_str())) {
-                woken.push(p * queues.len() + q);
-            }
+/// The prefix of each consumer's task subjects, in [`consumers`] order.
+fn task_prefixes(queues: &[String], names: &framejet_spec::fleet::FleetNames) -> Vec<String> {
+    PRIORITIES
+        .into_iter()
+        .flat_map(|priority| {
+            queues
+                .iter()
+                .map(move |q| names.task_subject(q, priority, ""))
+        })
+        .collect()
+}
+
+/// Marks as pending the consumers whose task subjects (`prefixes`, from
+/// [`task_prefixes`]) are among `subjects`.
+fn mark_woken(pending: &mut [bool], subjects: &[async_nats::Subject], prefixes: &[String]) {
+    for (pending, prefix) in pending.iter_mut().zip(prefixes) {
+        if subjects.iter().any(|s| s.starts_with(prefix.as_str())) {
+            *pending = true;
         }
     }
-    woken
 }
 
 /// Up to `wanted` waiting tasks, from the highest priority down: lower
-/// priorities only fill the slots that higher ones leave free.
+/// priorities only fill the slots that higher ones leave free. Also says
+/// how many of `consumers`, from the first, were found empty.
 async fn next_tasks(
     consumers: &[&PullConsumer],
     wanted: usize,
-) -> Result<Vec<jetstream::Message>, FleetError> {
+) -> Result<(Vec<jetstream::Message>, usize), FleetError> {
     let mut found = Vec::new();
+    let mut drained = 0;
     for consumer in consumers {
         if found.len() >= wanted {
             break;
         }
+        let asked = wanted - found.len();
         let mut batch = consumer
             .fetch()
-            .max_messages(wanted - found.len())
+            .max_messages(asked)
             .messages()
             .await
             .map_err(|e| FleetError::nats("fetch tasks", e))?;
+        let before = found.len();
         while let Some(message) = batch.next().await {
             match message {
                 Ok(m) => found.push(m),
@@ -396,8 +425,11 @@ async fn next_tasks(
                 Err(_) => break,
             }
         }
+        if found.len() - before < asked {
+            drained += 1;
+        }
     }
-    Ok(found)
+    Ok((found, drained))
 }
 
 /// One task from `consumer`, waiting up to [`LINGER`] for it.
@@ -618,7 +650,7 @@ impl Worker {
             let Some(message) = next_tasks(&[consumer], 1)
                 .await
                 .ok()
-                .and_then(|mut m| m.pop())
+                .and_then(|(mut m, _)| m.pop())
             else {
                 continue;
             };
@@ -1442,4 +1474,27 @@ fn memory_mib() -> u64 {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_up_marks_the_consumer_of_its_queue_and_priority() {
+        let names = framejet_spec::fleet::FleetNames::new("fj").unwrap();
+        let queues = vec!["default".to_string(), "4k".to_string()];
+        let prefixes = task_prefixes(&queues, &names);
+        let mut pending = vec![false; prefixes.len()];
+        let subjects = [
+            async_nats::Subject::from("fj.work.4k.normal.segment"),
+            async_nats::Subject::from("fj.work.default.high.audio"),
+            // Another fleet's, and a queue this worker does not serve.
+            async_nats::Subject::from("other.work.default.low.segment"),
+            async_nats::Subject::from("fj.work.4kx.low.segment"),
+        ];
+        mark_woken(&mut pending, &subjects, &prefixes);
+        // Priority first (high, normal, low), then queue.
+        assert_eq!(pending, [true, false, false, true, false, false]);
+    }
 }
