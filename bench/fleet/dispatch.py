@@ -10,7 +10,9 @@ pushes to a Redis list), read back once all have run; the driver notes
 when it published each (one clock: one machine).
 
 Shapes: burst (publish as fast as possible), paced (a fixed rate), drain
-(publish everything, then start the workers). Per shape and tool: p50 and
+(publish everything, then start the workers). One more row at 200/s: the
+same publish into a bare work-queue stream, taken by a nats-py consumer
+waiting on a pull, the transport's own latency on this machine. Per shape and tool: p50 and
 p99 of publish-to-start, tasks/s from the first start to the last, lost
 (never started), run twice (started more than once).
 
@@ -187,6 +189,55 @@ class Framejet(Tool):
         return summarize(published, starts, n)
 
 
+# ---------------------------------------------------------------- JetStream alone
+
+FLOOR_CONSUMER = r"""
+import asyncio, sys, time, nats
+async def main():
+    nc = await nats.connect(sys.argv[1])
+    sub = await nc.jetstream().pull_subscribe("floor.>", durable="floor", stream="FLOOR")
+    print("ready", flush=True)
+    starts, n = [], int(sys.argv[2])
+    while len(starts) < n:
+        try:
+            msgs = await sub.fetch(1, timeout=5)
+        except nats.errors.TimeoutError:
+            continue
+        for m in msgs:
+            starts.append((m.metadata.sequence.stream, time.time_ns() // 1000))
+            await m.ack()
+    for seq, t in starts:
+        print(seq, t)
+asyncio.run(main())
+"""
+
+
+async def jetstream_floor(url, n, rate):
+    """The same publish, stored in a work-queue stream and handed to one
+    nats-py consumer waiting on a pull: the transport with no worker logic,
+    the floor under framejet's figures on this machine."""
+    import nats
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(name="FLOOR", subjects=["floor.>"], retention="workqueue")
+    consumer = subprocess.Popen([sys.executable, "-c", FLOOR_CONSUMER, url, str(n)],
+                                stdout=subprocess.PIPE, text=True)
+    consumer.stdout.readline()
+    published = {}
+
+    async def publish(i):
+        t = now_us()
+        ack = await js.publish("floor.task", b"{}")
+        published[ack.seq] = t
+
+    await pace(n, rate, publish)
+    out, _ = consumer.communicate(timeout=120)
+    await js.delete_stream("FLOOR")
+    await nc.close()
+    starts = [tuple(int(x) for x in line.split()) for line in out.splitlines()]
+    return summarize(published, starts, n)
+
+
 # ---------------------------------------------------------------- Celery
 
 class Celery(Tool):
@@ -262,6 +313,11 @@ async def main():
                 print(f"{label:12} {name:9} p50 {r['p50_ms']:8.2f} ms  p99 {r['p99_ms']:9.2f} ms  "
                       f"{r['tasks_per_s']:8.0f} tasks/s  lost {r['lost']}  twice {r['run_twice']}",
                       flush=True)
+        floor_rate = 200
+        r = await jetstream_floor(fj.url, min(args.tasks, 3000), floor_rate)
+        floor = (f"paced {floor_rate}/s", "JetStream alone", r)
+        print(f"{floor[0]:12} {floor[1]}  p50 {r['p50_ms']:8.2f} ms  p99 {r['p99_ms']:9.2f} ms",
+              flush=True)
     finally:
         fj.close()
         cl.close()
@@ -277,6 +333,9 @@ async def main():
             f"| {label} | {name} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['tasks_per_s']:.0f} | "
             f"{r['lost']} | {r['run_twice']} | {f'{ratio_p99:.1f}×' if ratio_p99 else ''} | "
             f"{f'{ratio_tps:.1f}×' if ratio_tps else ''} |")
+    label, name, r = floor
+    lines.append(f"| {label} | {name} (nats-py pull, no worker) | {r['p50_ms']:.2f} | "
+                 f"{r['p99_ms']:.2f} | | {r['lost']} | {r['run_twice']} | | |")
     report("\n".join(lines), args.out,
            f"{args.tasks} no-op tasks, {args.workers} workers each "
            f"(framejet --slots {args.slots}; Celery --pool=solo)\n\n")
