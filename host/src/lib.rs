@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod fleet;
+pub mod gateway;
 pub mod job;
 pub mod plugin;

@@ -865,6 +865,7 @@ fn a_hundred_jobs_on_two_workers_all_finish_none_lost_none_run_twice() {
         for id in &ids {
             let options = framejet::fleet::SubmitOptions {
                 id: Some(id.clone()),
+                ..Default::default()
             };
             framejet::fleet::submit_job(&client, spec.clone(), &options)
                 .await
@@ -1350,4 +1351,384 @@ fn a_high_priority_task_goes_before_the_task_a_busy_worker_holds() {
         "holding costs no attempt: {slow:#}"
     );
     assert_eq!(fleet.waiting_messages(), 0, "streams are empty");
+}
+
+// ---------------------------------------------------------------- gateway
+
+/// An HTTP client that hands back error statuses as answers.
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// A gateway answer: status, headers and body.
+struct Answer {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
+    Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap(),
+    }
+}
+
+/// A gateway of `fleet` on a free port, with `tokens` (owner, role) in its
+/// tokens file; returns its URL and each token.
+fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec<String>) {
+    let mut file = String::new();
+    let mut secrets = Vec::new();
+    for (owner, role) in tokens {
+        let made = Command::new(framejet_bin())
+            .args(["token", "--role", role, "--owner", owner])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", text(&made));
+        file.push_str(&String::from_utf8(made.stdout).unwrap());
+        file.push('\n');
+        let said = String::from_utf8(made.stderr).unwrap();
+        secrets.push(said.trim().rsplit(' ').next().unwrap().to_string());
+    }
+    let tokens_file = fleet.dir.path().join("tokens.toml");
+    std::fs::write(&tokens_file, file).unwrap();
+    let port = free_port();
+    let mut args: Vec<String> = vec!["gateway".into()];
+    args.extend(fleet.fleet_args());
+    args.extend([
+        "--listen".to_string(),
+        format!("127.0.0.1:{port}"),
+        "--tokens".to_string(),
+        tokens_file.display().to_string(),
+        "--max-upload".to_string(),
+        "4MiB".to_string(),
+    ]);
+    fleet.spawn("gateway", &args);
+    wait_port(port);
+    (format!("http://127.0.0.1:{port}"), secrets)
+}
+
+/// The Server-Sent Events of one answer: (id, event name, data).
+fn read_sse(response: ureq::http::Response<ureq::Body>) -> Vec<(Option<u64>, String, Value)> {
+    use std::io::BufRead;
+    let mut events = Vec::new();
+    let (mut id, mut name, mut data) = (None, String::new(), String::new());
+    let reader = std::io::BufReader::new(response.into_body().into_reader());
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line.is_empty() {
+            if !data.is_empty() {
+                events.push((
+                    id.take(),
+                    std::mem::take(&mut name),
+                    serde_json::from_str(&data).unwrap(),
+                ));
+                data.clear();
+            }
+            continue;
+        }
+        if let Some(v) = line.strip_prefix("id:") {
+            id = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("event:") {
+            name = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim_start());
+        }
+    }
+    events
+}
+
+#[test]
+fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
+    let mut fleet = TestFleet::new();
+    let (url, tokens) = start_gateway(
+        &mut fleet,
+        &[("alice", "submit"), ("bob", "submit"), ("alice", "read")],
+    );
+    let (alice, bob, reader) = (&tokens[0], &tokens[1], &tokens[2]);
+    let agent = http();
+    let bearer = |t: &str| format!("Bearer {t}");
+    let get = |path: &str, token: &str| {
+        answer(
+            agent
+                .get(format!("{url}{path}"))
+                .header("Authorization", bearer(token))
+                .call()
+                .unwrap(),
+        )
+    };
+
+    // Alive and ready, whoever asks.
+    assert_eq!(
+        answer(agent.get(format!("{url}/healthz")).call().unwrap()).status,
+        200
+    );
+    assert_eq!(
+        answer(agent.get(format!("{url}/readyz")).call().unwrap()).status,
+        200
+    );
+
+    // Refusals, each with a problem document, none changing anything.
+    let none = answer(agent.get(format!("{url}/v1/jobs")).call().unwrap());
+    assert_eq!(none.status, 401);
+    assert_eq!(none.header("content-type"), "application/problem+json");
+    assert_eq!(none.json()["type"], "/problems/unauthorized");
+    let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 30, false);
+    let bytes = std::fs::read(&clip).unwrap();
+    let put = |name: &str, token: &str, body: &[u8]| {
+        answer(
+            agent
+                .put(format!("{url}/v1/media/{name}"))
+                .header("Authorization", bearer(token))
+                .send(body)
+                .unwrap(),
+        )
+    };
+    // A refusal comes before the body is read: these send a byte.
+    assert_eq!(put("clip.mp4", reader, b"x").status, 403);
+    assert_eq!(put("a/%2E%2E/%2E%2E/bob/clip.mp4", alice, b"x").status, 400);
+    // Over the limit: refused from its Content-Length, before 5 MiB are sent.
+    assert_eq!(status_of_put_headers(&url, "big.bin", alice, 5 << 20), 413);
+    assert_eq!(
+        get("/v1/media/big.bin", alice).status,
+        404,
+        "nothing of it stays"
+    );
+
+    // Upload, then a malformed spec (422, naming the field), then the job.
+    let uploaded = put("clips/clip.mp4", alice, &bytes);
+    assert_eq!(
+        uploaded.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&uploaded.body)
+    );
+    assert_eq!(uploaded.json()["size"], bytes.len());
+    let sum = Command::new("sha256sum").arg(&clip).output().unwrap();
+    let sum = String::from_utf8(sum.stdout).unwrap();
+    assert_eq!(uploaded.json()["sha256"], sum.split(' ').next().unwrap());
+    let post = |token: &str, spec: &Value| {
+        answer(
+            agent
+                .post(format!("{url}/v1/jobs"))
+                .header("Authorization", bearer(token))
+                .header("Content-Type", "application/json")
+                .send(spec.to_string().as_bytes())
+                .unwrap(),
+        )
+    };
+    let bad = post(
+        alice,
+        &json!({"inputs": [{"src": "media:clips/clip.mp4"}],
+                                 "output": {"video": {"codec": "nope"}}}),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("output.video.codec"),
+        "{}",
+        bad.json()
+    );
+    let local = post(alice, &json!({"inputs": [{"src": clip}]}));
+    assert_eq!(
+        local.status, 422,
+        "a path on the gateway's machine is refused"
+    );
+    assert_eq!(
+        post(
+            reader,
+            &json!({"inputs": [{"src": "media:clips/clip.mp4"}]})
+        )
+        .status,
+        403
+    );
+    let output =
+        json!({"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}});
+    let segments = json!({"plugin": "segment-keyframes",
+                          "params": {"min_segments": 2, "max_segments": 2, "min_frames": 1}});
+    let job = json!({"id": "web-1", "inputs": [{"src": "media:clips/clip.mp4"}],
+                     "steps": [{"plugin": "text-reveal", "params": {"words": ["HTTP"], "size": 24}}],
+                     "segment": segments, "output": output});
+    let created = post(alice, &job);
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(created.header("location"), "/v1/jobs/web-1");
+    assert_eq!(created.json()["owner"], "alice");
+    // Another owner cannot see it, list it, take its id or cancel it.
+    assert_eq!(get("/v1/jobs/web-1", bob).status, 404);
+    assert_eq!(
+        post(
+            bob,
+            &json!({"id": "web-1", "inputs": [{"src": "https://example.invalid/a.mp4"}]})
+        )
+        .status,
+        409
+    );
+    let cancel = answer(
+        agent
+            .delete(format!("{url}/v1/jobs/web-1"))
+            .header("Authorization", bearer(bob))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(cancel.status, 404);
+
+    fleet.worker_with("wa", &["--planner"]);
+    fleet.worker("wb");
+
+    // Its events, in order, to the end.
+    let events = read_sse(
+        agent
+            .get(format!("{url}/v1/jobs/web-1/events"))
+            .header("Authorization", bearer(alice))
+            .call()
+            .unwrap(),
+    );
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|(id, _, _)| id.expect("every event has an id"))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let (_, name, last) = events.last().unwrap();
+    assert_eq!(
+        (name.as_str(), &last["state"]),
+        ("state", &json!("done")),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|(_, n, _)| n == "progress"));
+    // Resumed after the third: the rest, none missed.
+    let resumed = read_sse(
+        agent
+            .get(format!("{url}/v1/jobs/web-1/events"))
+            .header("Authorization", bearer(alice))
+            .header("Last-Event-ID", ids[2].to_string())
+            .call()
+            .unwrap(),
+    );
+    let resumed_ids: Vec<u64> = resumed.iter().filter_map(|(id, _, _)| *id).collect();
+    assert_eq!(resumed_ids, ids[3..]);
+
+    // The record, the list, the workers.
+    let record = get("/v1/jobs/web-1", reader).json();
+    assert_eq!(record["state"], "done");
+    let listed = get("/v1/jobs?state=done", alice).json();
+    assert!(
+        listed["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == "web-1")
+    );
+    assert!(
+        get("/v1/jobs", bob).json()["jobs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let workers = get("/v1/workers", reader).json();
+    let ids_seen: Vec<&str> = workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(ids_seen, ["wa", "wb"]);
+
+    // The output: whole, frame-identical to `framejet run`; a range; its ETag.
+    let whole = get("/v1/jobs/web-1/output", alice);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.header("content-type"), "video/x-matroska");
+    let fetched = fleet.dir.path().join("web-1.mkv");
+    std::fs::write(&fetched, &whole.body).unwrap();
+    let mut local_job = job.clone();
+    local_job["inputs"][0]["src"] = json!(clip);
+    let local_spec = write_job(fleet.dir.path(), "web-local.json", &local_job);
+    let local = run_locally(fleet.dir.path(), &local_spec, "web-local.mkv");
+    assert_eq!(frame_md5s(&fetched), frame_md5s(&local));
+    let part = answer(
+        agent
+            .get(format!("{url}/v1/jobs/web-1/output"))
+            .header("Authorization", bearer(alice))
+            .header("Range", "bytes=100-1123")
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, whole.body[100..1124]);
+    assert_eq!(
+        part.header("content-range"),
+        format!("bytes 100-1123/{}", whole.body.len())
+    );
+    let etag = whole.header("etag").to_string();
+    assert!(!etag.is_empty());
+    let same = answer(
+        agent
+            .get(format!("{url}/v1/jobs/web-1/output"))
+            .header("Authorization", bearer(alice))
+            .header("If-None-Match", &etag)
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(same.status, 304);
+    assert_eq!(get("/v1/media/clips/clip.mp4", alice).body, bytes);
+    assert_eq!(
+        get("/v1/media/clips/clip.mp4", bob).status,
+        404,
+        "bob's namespace has no such clip"
+    );
+
+    // Purged: gone for good.
+    let purged = answer(
+        agent
+            .delete(format!("{url}/v1/jobs/web-1?purge=true"))
+            .header("Authorization", bearer(alice))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(purged.status, 204);
+    assert_eq!(get("/v1/jobs/web-1", alice).status, 404);
+}
+
+/// The status a gateway answers to a PUT's headers alone, with `length` in
+/// Content-Length and no body sent.
+fn status_of_put_headers(url: &str, name: &str, token: &str, length: usize) -> u16 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        socket,
+        "PUT /v1/media/{name} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    socket.read_exact(&mut head).unwrap();
+    std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap()
 }

@@ -365,6 +365,10 @@ pub struct JobRecord {
     /// same id must have the same digest.
     pub spec_digest: String,
     pub spec: JobSpec,
+    /// Who submitted it through the HTTP gateway (its token's owner); none
+    /// for a job published on NATS directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     pub submitted_at_ms: u64,
     #[serde(default)]
     pub started_at_ms: Option<u64>,

@@ -60,7 +60,7 @@ pub(crate) struct FleetArgs {
 }
 
 impl FleetArgs {
-    async fn connect(&self, name: &str) -> anyhow::Result<Fleet> {
+    pub(super) async fn connect(&self, name: &str) -> anyhow::Result<Fleet> {
         let nats = NatsOptions {
             servers: self.servers.clone(),
             credentials: self.creds.clone(),
@@ -203,7 +203,7 @@ fn parse_slots(s: &str) -> Result<Slots, String> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -266,6 +266,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             spec,
             &SubmitOptions {
                 id: args.id.clone(),
+                owner: None,
             },
         )
         .await?;

@@ -2,6 +2,7 @@
 //! errors to one readable line and an exit code.
 
 mod fleet;
+mod gateway;
 mod plugin;
 mod probe;
 mod run;
@@ -97,6 +98,17 @@ enum Command {
   framejet cancel clip-42
   framejet cancel clip-42 --purge     also delete its plan, output, events and record")]
     Cancel(fleet::CancelArgs),
+    /// Serves the fleet over HTTP: jobs, events (SSE), outputs, media, workers.
+    #[command(after_help = "Examples:
+  framejet gateway --nats nats://10.0.0.5:4222 --listen 0.0.0.0:8080 --tokens tokens.toml
+  framejet gateway --listen 127.0.0.1:8080       no tokens: every request is admin of `local`
+  curl -X PUT --data-binary @clip.mp4 localhost:8080/v1/media/clip.mp4
+  curl -d '{\"inputs\":[{\"src\":\"media:clip.mp4\"}]}' localhost:8080/v1/jobs")]
+    Gateway(gateway::GatewayArgs),
+    /// Makes a new gateway token and prints it with the line for the tokens file.
+    #[command(after_help = "Example:
+  framejet token --role submit --owner alice >> tokens.toml")]
+    Token(gateway::TokenArgs),
     /// Starts a fleet on this machine: nats-server, a planner and workers; Ctrl-C stops it.
     #[command(after_help = "Examples:
   framejet up                       two workers, slots chosen from the cores
@@ -137,6 +149,8 @@ pub fn main() -> ExitCode {
         Command::Status(args) => fleet::status(args),
         Command::Cancel(args) => fleet::cancel(args),
         Command::Up(args) => fleet::up(args, &cli.plugin_dirs),
+        Command::Gateway(args) => gateway::gateway(args),
+        Command::Token(args) => gateway::token(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

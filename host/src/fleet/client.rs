@@ -24,6 +24,8 @@ use super::{Fleet, FleetError};
 pub struct SubmitOptions {
     /// The job's id (default: the spec's, else a new one).
     pub id: Option<String>,
+    /// Who submits it (the gateway's token owner), kept in the record.
+    pub owner: Option<String>,
 }
 
 /// Uploads the spec's local files to the media store (each once: they are
@@ -74,7 +76,8 @@ pub async fn submit_job(
     };
     let payload =
         serde_json::to_vec(&submission).map_err(|e| FleetError::malformed("submission", e))?;
-    let mine = new_record(submission)?;
+    let mut mine = new_record(submission)?;
+    mine.owner = options.owner.clone();
     // The digest in the message id lets a purged id be used again at once
     // with another spec; the record's create-only write keeps ids unique.
     let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);

@@ -26,10 +26,12 @@ pub use client::{
 };
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
-pub use media::push_plugin;
+pub(crate) use media::is_object_name;
+pub use media::{MEDIA_SCHEME, push_plugin};
 pub use planner::run_planner;
 pub use up::{UpOptions, run_up};
 pub use worker::{Slots, WorkerOptions, run_worker};
+pub(crate) use worker::{shutdown_signal, stopped};
 
 /// Milliseconds since 1970, the fleet's timestamps.
 pub(crate) fn now_ms() -> u64 {

@@ -1,0 +1,370 @@
+//! Jobs over HTTP: submit, read, list, cancel, follow (Server-Sent Events),
+//! and the fleet's readiness and workers.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use framejet_spec::fleet::{Event, EventBody, JobRecord, JobState, WorkerStatus, is_token};
+use framejet_spec::JobSpec;
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+
+use super::auth::{Caller, Role};
+use super::media::{MEDIA_SCHEME, owned_media_key};
+use super::{ApiError, Gateway};
+use crate::fleet::{FleetError, SubmitOptions, cancel_job, purge_job, submit_job};
+
+/// `GET /readyz`: NATS answers and the fleet's streams exist.
+pub(super) async fn ready(State(gw): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
+    for name in [
+        gw.fleet.names().jobs_stream(),
+        gw.fleet.names().work_stream(),
+        gw.fleet.names().events_stream(),
+    ] {
+        gw.fleet
+            .jetstream()
+            .get_stream(&name)
+            .await
+            .map_err(|e| FleetError::nats(format!("find stream {name}"), e))?;
+    }
+    Ok(Json(serde_json::json!({"ready": true})))
+}
+
+/// The record of job `id` if `caller` may see it; not found otherwise, so
+/// that another owner's job ids do not leak.
+pub(super) async fn visible_record(
+    gw: &Gateway,
+    caller: &Caller,
+    id: &str,
+) -> Result<JobRecord, ApiError> {
+    let missing = || ApiError::NotFound(format!("no job `{id}`"));
+    if !is_token(id) {
+        return Err(missing());
+    }
+    match gw.fleet.record(id).await? {
+        Some((record, _)) if caller.sees(record.owner.as_deref()) => Ok(record),
+        _ => Err(missing()),
+    }
+}
+
+/// `POST /v1/jobs`: a spec whose inputs and assets name uploaded media as
+/// `media:NAME` or are `http(s)://` URLs. Answers 201 with the record (200
+/// when the same id with the same spec exists already).
+pub(super) async fn submit(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = gw.caller(&headers)?;
+    caller.require(Role::Submit, "submit jobs")?;
+    let bytes = axum::body::to_bytes(body, gw.max_spec as usize)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit: gw.max_spec })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::BadRequest("the spec is not UTF-8 text".into()))?;
+    let toml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("toml"));
+    let mut spec = if toml {
+        JobSpec::from_toml(text)
+    } else {
+        JobSpec::from_json(text)
+    }
+    .map_err(|e| ApiError::InvalidSpec(e.to_string()))?;
+    // The checks `framejet run` makes before it starts.
+    spec.validate()
+        .and_then(|()| crate::job::check_output_settings(&spec.output))
+        .map_err(|e| ApiError::InvalidSpec(e.to_string()))?;
+    // Only the caller's media and URLs: a path would name a file on the
+    // gateway's own machine.
+    let mut bad = None;
+    spec.for_each_path(|p| {
+        let text = p.to_str().unwrap_or_default();
+        if let Some(name) = text.strip_prefix(MEDIA_SCHEME) {
+            match owned_media_key(&caller.owner, name) {
+                Some(key) => *p = PathBuf::from(format!("{MEDIA_SCHEME}{key}")),
+                None => bad = bad.take().or_else(|| Some(text.to_string())),
+            }
+        } else if !(text.starts_with("http://") || text.starts_with("https://")) {
+            bad = bad.take().or_else(|| Some(p.display().to_string()));
+        }
+    });
+    if let Some(path) = bad {
+        return Err(ApiError::InvalidSpec(format!(
+            "`{path}`: a job sent over HTTP names its files as `media:NAME` (uploaded with PUT /v1/media/NAME) or as http(s):// URLs"
+        )));
+    }
+    let id = spec.id.clone();
+    let record = submit_job(
+        &gw.fleet,
+        spec,
+        &SubmitOptions {
+            id,
+            owner: Some(caller.owner.clone()),
+        },
+    )
+    .await?;
+    if record.owner.as_deref() != Some(caller.owner.as_str()) {
+        return Err(ApiError::Conflict(format!(
+            "job id `{}` is in use; choose another id",
+            record.id
+        )));
+    }
+    let status = if record.state == JobState::Queued {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!("/v1/jobs/{}", record.id);
+    Ok((status, [(header::LOCATION, location)], Json(record)).into_response())
+}
+
+/// `GET /v1/jobs/{id}`.
+pub(super) async fn record(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<JobRecord>, ApiError> {
+    let caller = gw.caller(&headers)?;
+    Ok(Json(visible_record(&gw, &caller, &id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    state: Option<String>,
+    queue: Option<String>,
+    limit: Option<usize>,
+    /// The last id of the previous page.
+    cursor: Option<String>,
+}
+
+/// `GET /v1/jobs`: the caller's jobs (every owner's for an admin), by id,
+/// `limit` at a time (default 50, at most 500); `next` is the cursor of the
+/// next page.
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let caller = gw.caller(&headers)?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let mut keys: Vec<String> = match gw.fleet.jobs.keys().await {
+        Ok(keys) => keys.filter_map(|k| async { k.ok() }).collect().await,
+        Err(e) => return Err(FleetError::nats("list the job records", e).into()),
+    };
+    keys.sort();
+    let mut jobs = Vec::new();
+    let mut next = None;
+    for key in keys
+        .into_iter()
+        .filter(|k| query.cursor.as_ref().is_none_or(|c| k > c))
+    {
+        let Some((record, _)) = gw.fleet.record(&key).await? else {
+            continue;
+        };
+        let wanted = caller.sees(record.owner.as_deref())
+            && query
+                .state
+                .as_ref()
+                .is_none_or(|s| s == record.state.name())
+            && query
+                .queue
+                .as_ref()
+                .is_none_or(|q| record.queue.as_ref() == Some(q));
+        if !wanted {
+            continue;
+        }
+        if jobs.len() == limit {
+            next = jobs.last().map(|r: &JobRecord| r.id.clone());
+            break;
+        }
+        jobs.push(record);
+    }
+    Ok(Json(serde_json::json!({"jobs": jobs, "next": next})))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CancelQuery {
+    #[serde(default)]
+    purge: bool,
+}
+
+/// `DELETE /v1/jobs/{id}`: cancels the job (its record answers); with
+/// `?purge=true` also deletes its objects, events and record (204).
+pub(super) async fn cancel(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<CancelQuery>,
+) -> Result<Response, ApiError> {
+    let caller = gw.caller(&headers)?;
+    visible_record(&gw, &caller, &id).await?;
+    caller.require(Role::Submit, "cancel jobs")?;
+    if query.purge {
+        purge_job(&gw.fleet, &id).await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(cancel_job(&gw.fleet, &id).await?).into_response())
+}
+
+/// `GET /v1/jobs/{id}/events`: the job's events from its start (or after
+/// `Last-Event-ID`, the events stream's sequence of the last one seen), as
+/// Server-Sent Events named by kind (`state`, `progress`, `log`, `task`,
+/// `refused`), each with its sequence as its id. The stream ends after the
+/// event of the job's end.
+pub(super) async fn events(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let caller = gw.caller(&headers)?;
+    visible_record(&gw, &caller, &id).await?;
+    let after = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ApiError::BadRequest("Last-Event-ID: expected an event's id (a number)".into())
+                })?,
+        ),
+    };
+    let names = gw.fleet.names();
+    let stream = gw
+        .fleet
+        .jetstream()
+        .get_stream(names.events_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the events stream", e))?;
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: names.job_events(&id),
+            deliver_policy: match after {
+                Some(seq) => DeliverPolicy::ByStartSequence {
+                    start_sequence: seq + 1,
+                },
+                None => DeliverPolicy::All,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| FleetError::nats("follow the job's events", e))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|e| FleetError::nats("follow the job's events", e))?;
+    let follow = Follow {
+        gw: gw.clone(),
+        id,
+        messages: Box::pin(messages),
+        backstop: tokio::time::interval(Duration::from_secs(1)),
+        ended: false,
+    };
+    let events = futures_util::stream::unfold(follow, |mut f| async move {
+        let event = f.next().await?;
+        Some((Ok(event), f))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// One job's events as they come, for [`events`].
+struct Follow {
+    gw: Gateway,
+    id: String,
+    messages: std::pin::Pin<Box<async_nats::jetstream::consumer::pull::Ordered>>,
+    /// The record is read every second: if the job ended and its last
+    /// event is gone (expired, purged), the stream still ends.
+    backstop: tokio::time::Interval,
+    ended: bool,
+}
+
+impl Follow {
+    async fn next(&mut self) -> Option<SseEvent> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                message = self.messages.next() => match message {
+                    Some(Ok(message)) => {
+                        let (event, last) = sse_event(&message);
+                        self.ended = last;
+                        return Some(event);
+                    }
+                    Some(Err(e)) => tracing::debug!("events of job {}: {e}", self.id),
+                    None => return None,
+                },
+                _ = self.backstop.tick() => {
+                    if let Ok(Some((record, _))) = self.gw.fleet.record(&self.id).await
+                        && record.state.is_final()
+                    {
+                        // Its final event, if still stored, came before this
+                        // read: give it a moment, then end with the record's word.
+                        if let Ok(Some(Ok(message))) =
+                            tokio::time::timeout(Duration::from_millis(200), self.messages.next()).await
+                        {
+                            let (event, last) = sse_event(&message);
+                            self.ended = last;
+                            return Some(event);
+                        }
+                        self.ended = true;
+                        let event = Event {
+                            version: framejet_spec::fleet::WIRE_VERSION,
+                            job_id: self.id.clone(),
+                            at_ms: crate::fleet::now_ms(),
+                            body: EventBody::State { state: record.state, error: record.error },
+                        };
+                        let text = serde_json::to_string(&event).unwrap_or_default();
+                        return Some(SseEvent::default().event("state").data(text));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An event message as a Server-Sent Event (named by the subject's last
+/// token, its id the stream sequence), and whether it tells the job's end.
+fn sse_event(message: &async_nats::jetstream::Message) -> (SseEvent, bool) {
+    let seq = message.info().map_or(0, |i| i.stream_sequence);
+    let kind = message.subject.rsplit('.').next().unwrap_or("event");
+    let last = serde_json::from_slice::<Event>(&message.payload)
+        .is_ok_and(|e| matches!(e.body, EventBody::State { state, .. } if state.is_final()));
+    let event = SseEvent::default()
+        .id(seq.to_string())
+        .event(kind)
+        .data(String::from_utf8_lossy(&message.payload));
+    (event, last)
+}
+
+/// `GET /v1/workers`: each worker's last heartbeat.
+pub(super) async fn workers(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WorkerStatus>>, ApiError> {
+    gw.caller(&headers)?;
+    let keys: Vec<String> = match gw.fleet.workers.keys().await {
+        Ok(keys) => keys.filter_map(|k| async { k.ok() }).collect().await,
+        Err(e) => return Err(FleetError::nats("list the workers", e).into()),
+    };
+    let mut workers = Vec::new();
+    for key in keys {
+        if let Ok(Some(value)) = gw.fleet.workers.get(&key).await
+            && let Ok(status) = serde_json::from_slice::<WorkerStatus>(&value)
+        {
+            workers.push(status);
+        }
+    }
+    workers.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Json(workers))
+}

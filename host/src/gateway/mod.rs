@@ -1,0 +1,124 @@
+//! `framejet gateway`: the fleet over HTTP (axum on hyper). A thin front
+//! to the fleet's subjects, buckets and stores: it never touches pixels,
+//! streams uploads and downloads between the socket and the object store
+//! (its memory does not grow with a file's size), and answers `/healthz`
+//! without touching anything.
+//!
+//! Routes (all JSON unless said; errors are `application/problem+json`):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /healthz` | the process is alive |
+//! | `GET /readyz` | NATS reachable, the fleet's streams present |
+//! | `POST /v1/jobs` | submit a spec (JSON, or TOML with `Content-Type: application/toml`) |
+//! | `GET /v1/jobs` | the caller's jobs, paged (`state`, `queue`, `limit`, `cursor`) |
+//! | `GET /v1/jobs/{id}` | a job's record |
+//! | `DELETE /v1/jobs/{id}` | cancel (`?purge=true`: also delete its data) |
+//! | `GET /v1/jobs/{id}/events` | Server-Sent Events, resumable with `Last-Event-ID` |
+//! | `GET /v1/jobs/{id}/output` | the output, streamed, with `Range` and `ETag` |
+//! | `PUT /v1/media/{name}` | upload (streamed); answers size and sha256 |
+//! | `GET /v1/media/{name}` | download (streamed, `Range`) |
+//! | `GET /v1/workers` | the workers' last heartbeats |
+
+mod auth;
+mod jobs;
+mod media;
+mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use tokio::sync::watch;
+
+use crate::fleet::Fleet;
+
+pub use auth::{Role, Tokens, TokensError, new_token, token_digest};
+pub use problem::{ApiError, Problem};
+
+/// A gateway's settings.
+pub struct GatewayOptions {
+    pub listen: SocketAddr,
+    pub tokens: Tokens,
+    /// The largest upload (`PUT /v1/media`) accepted, in bytes.
+    pub max_upload: u64,
+    /// The largest spec (`POST /v1/jobs`) accepted, in bytes.
+    pub max_spec: u64,
+}
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub(crate) struct Gateway(Arc<Inner>);
+
+pub(crate) struct Inner {
+    fleet: Fleet,
+    tokens: Tokens,
+    max_upload: u64,
+    max_spec: u64,
+}
+
+impl std::ops::Deref for Gateway {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    fn caller(&self, headers: &HeaderMap) -> Result<auth::Caller, ApiError> {
+        self.tokens.caller(headers)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The gateway's routes over `fleet`.
+pub(crate) fn router(gateway: Gateway) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(jobs::ready))
+        .route("/v1/jobs", get(jobs::list).post(jobs::submit))
+        .route("/v1/jobs/{id}", get(jobs::record).delete(jobs::cancel))
+        .route("/v1/jobs/{id}/events", get(jobs::events))
+        .route("/v1/jobs/{id}/output", get(media::output))
+        .route("/v1/media/{*name}", get(media::download).put(media::upload))
+        .route("/v1/workers", get(jobs::workers))
+        .with_state(gateway)
+}
+
+/// Serves until `stop` turns true; requests under way are let finish.
+pub async fn run_gateway(
+    fleet: Fleet,
+    options: GatewayOptions,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), GatewayError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| GatewayError::Listen {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().unwrap_or(options.listen);
+    tracing::info!("gateway: listening on http://{addr}");
+    let gateway = Gateway(Arc::new(Inner {
+        fleet,
+        tokens: options.tokens,
+        max_upload: options.max_upload,
+        max_spec: options.max_spec,
+    }));
+    axum::serve(listener, router(gateway))
+        .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await })
+        .await
+        .map_err(GatewayError::Serve)
+}
