@@ -1196,6 +1196,13 @@ fn framejet_up_runs_a_fleet_that_takes_a_job_and_ctrl_c_removes_it() {
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("no directory in {first:?}"));
     assert!(store.is_dir());
+    let gateway = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(|w| w.trim_end_matches('.').to_string())
+        .unwrap_or_else(|| panic!("no gateway URL in {first:?}"));
+    let health = http().get(format!("{gateway}/healthz")).call().unwrap();
+    assert_eq!(health.status(), 200);
 
     let clip = testsrc_clip(dir.path(), "clip.mp4", "320x240", 20, false);
     let spec = write_job(dir.path(), "job.json", &json!({"inputs": [{"src": clip}]}));
@@ -1223,6 +1230,8 @@ fn framejet_up_runs_a_fleet_that_takes_a_job_and_ctrl_c_removes_it() {
     assert!(status.success(), "{status:?}");
     assert!(!store.exists(), "{} is left behind", store.display());
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    let port: u16 = gateway.rsplit(':').next().unwrap().parse().unwrap();
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 

@@ -174,6 +174,9 @@ pub(crate) struct UpArgs {
     /// The NATS port (default: a free one).
     #[arg(long)]
     port: Option<u16>,
+    /// The HTTP gateway's port on 127.0.0.1 (default: a free one).
+    #[arg(long)]
+    gateway_port: Option<u16>,
     /// The queues the workers serve, comma-separated.
     #[arg(long, default_value = "default,4k", value_delimiter = ',')]
     queues: Vec<String>,
@@ -365,6 +368,7 @@ pub(crate) fn up(args: UpArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCo
             workers: args.workers,
             slots: args.slots,
             port: args.port,
+            gateway_port: args.gateway_port,
             queues: args.queues,
             plugin_dirs: plugin_dirs.to_vec(),
         })

@@ -109,7 +109,7 @@ enum Command {
     #[command(after_help = "Example:
   framejet token --role submit --owner alice >> tokens.toml")]
     Token(gateway::TokenArgs),
-    /// Starts a fleet on this machine: nats-server, a planner and workers; Ctrl-C stops it.
+    /// Starts a fleet on this machine: nats-server, a planner, workers, a gateway; Ctrl-C stops it.
     #[command(after_help = "Examples:
   framejet up                       two workers, slots chosen from the cores
   framejet up --workers 4 --slots 1 --port 4222")]

@@ -1,6 +1,6 @@
 //! `framejet up`: a whole fleet on this machine for trying things out — a
-//! nats-server with JetStream in a temporary directory, a planner and N
-//! workers, each its own process. Ctrl-C stops them all and removes what
+//! nats-server with JetStream in a temporary directory, a planner, N
+//! workers and an HTTP gateway on loopback, each its own process. Ctrl-C stops them all and removes what
 //! was made.
 
 use std::path::PathBuf;
@@ -19,6 +19,8 @@ pub struct UpOptions {
     pub slots: Option<usize>,
     /// The NATS port (default: a free one).
     pub port: Option<u16>,
+    /// The gateway's port on 127.0.0.1 (default: a free one).
+    pub gateway_port: Option<u16>,
     /// The queues the workers serve.
     pub queues: Vec<String>,
     /// Plugin directories handed on to the planner and workers.
@@ -91,11 +93,31 @@ pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
         children.push((format!("worker {n}"), worker));
     }
 
+    let gateway_port = match options.gateway_port {
+        Some(p) => p,
+        None => free_port().map_err(|e| FleetError::io("127.0.0.1", e))?,
+    };
+    let http = format!("http://127.0.0.1:{gateway_port}");
+    let gateway = Command::new(&exe)
+        .args(["gateway", "--nats", &url, "--listen"])
+        .arg(format!("127.0.0.1:{gateway_port}"))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| FleetError::io(&exe, e))?;
+    children.push(("gateway".into(), gateway));
+    wait_for_port(gateway_port).await?;
+
     println!(
-        "framejet fleet up: nats-server at {url} (JetStream in {}), a planner, {} worker(s) on queues {queues}.
+        "framejet fleet up: nats-server at {url} (JetStream in {}), a planner, {} worker(s) on queues {queues}, the gateway at {http}.
 
 Submit a job and wait for its output:
   framejet submit --nats {url} job.json -o out.mp4 --wait
+
+Or over HTTP (this gateway takes no tokens: it listens on loopback only):
+  curl -T clip.mp4 {http}/v1/media/clip.mp4
+  curl -d '{{\"id\": \"web\", \"inputs\": [{{\"src\": \"media:clip.mp4\"}}]}}' {http}/v1/jobs
+  curl -N {http}/v1/jobs/web/events
+  curl -o out.mp4 {http}/v1/jobs/web/output
 
 Or from any NATS client, e.g. Python with nats-py (files are objects of the
 `fj-media` store, named in the spec as media:NAME; docs/subjects.md has the rest):
@@ -167,6 +189,6 @@ async fn wait_for_port(port: u16) -> Result<(), FleetError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Err(FleetError::Missing(format!(
-        "nats-server did not start listening on port {port} within 10 s"
+        "nothing listened on port {port} within 10 s"
     )))
 }

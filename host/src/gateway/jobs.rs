@@ -12,8 +12,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use framejet_spec::fleet::{Event, EventBody, JobRecord, JobState, WorkerStatus, is_token};
 use framejet_spec::JobSpec;
+use framejet_spec::fleet::{Event, EventBody, JobRecord, JobState, WorkerStatus, is_token};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
@@ -64,10 +64,12 @@ pub(super) async fn submit(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = gw.caller(&headers)?;
-    caller.require(Role::Submit, "submit jobs")?;
+    // The spec is read before a refusal, so that a client still sending it
+    // gets the answer rather than a closed connection.
     let bytes = axum::body::to_bytes(body, gw.max_spec as usize)
         .await
         .map_err(|_| ApiError::TooLarge { limit: gw.max_spec })?;
+    caller.require(Role::Submit, "submit jobs")?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::BadRequest("the spec is not UTF-8 text".into()))?;
     let toml = headers

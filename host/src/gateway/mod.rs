@@ -97,7 +97,7 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-/// Serves until `stop` turns true; requests under way are let finish.
+/// Serves until `stop` turns true; requests under way get [`STOP_GRACE`] to finish.
 pub async fn run_gateway(
     fleet: Fleet,
     options: GatewayOptions,
@@ -117,8 +117,19 @@ pub async fn run_gateway(
         max_upload: options.max_upload,
         max_spec: options.max_spec,
     }));
-    axum::serve(listener, router(gateway))
-        .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await })
-        .await
-        .map_err(GatewayError::Serve)
+    let mut grace = stop.clone();
+    let serve = axum::serve(listener, router(gateway))
+        .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await });
+    tokio::select! {
+        served = serve => served.map_err(GatewayError::Serve),
+        // Followers of a long job would hold a graceful stop open: they get
+        // a few seconds, then their streams end (they resume with Last-Event-ID).
+        _ = async {
+            crate::fleet::stopped(&mut grace).await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => Ok(()),
+    }
 }
+
+/// How long a stopping gateway lets open requests finish.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
