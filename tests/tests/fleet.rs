@@ -193,6 +193,14 @@ impl TestFleet {
         child
     }
 
+    fn pid_of(&self, name: &str) -> u32 {
+        self.procs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+            .unwrap_or_else(|| panic!("no process {name}"))
+    }
+
     fn kill(&mut self, name: &str) {
         let mut child = self.signal(name, libc::SIGKILL);
         let _ = child.wait();
@@ -1432,7 +1440,7 @@ fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec
         "--tokens".to_string(),
         tokens_file.display().to_string(),
         "--max-upload".to_string(),
-        "4MiB".to_string(),
+        "256MiB".to_string(),
     ]);
     fleet.spawn("gateway", &args);
     wait_port(port);
@@ -1474,9 +1482,14 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     let mut fleet = TestFleet::new();
     let (url, tokens) = start_gateway(
         &mut fleet,
-        &[("alice", "submit"), ("bob", "submit"), ("alice", "read")],
+        &[
+            ("alice", "submit"),
+            ("bob", "submit"),
+            ("alice", "read"),
+            ("ops", "admin"),
+        ],
     );
-    let (alice, bob, reader) = (&tokens[0], &tokens[1], &tokens[2]);
+    let (alice, bob, reader, admin) = (&tokens[0], &tokens[1], &tokens[2], &tokens[3]);
     let agent = http();
     let bearer = |t: &str| format!("Bearer {t}");
     let get = |path: &str, token: &str| {
@@ -1518,8 +1531,11 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     // A refusal comes before the body is read: these send a byte.
     assert_eq!(put("clip.mp4", reader, b"x").status, 403);
     assert_eq!(put("a/%2E%2E/%2E%2E/bob/clip.mp4", alice, b"x").status, 400);
-    // Over the limit: refused from its Content-Length, before 5 MiB are sent.
-    assert_eq!(status_of_put_headers(&url, "big.bin", alice, 5 << 20), 413);
+    // Over the limit: refused from its Content-Length, before anything is sent.
+    assert_eq!(
+        status_of_put_headers(&url, "big.bin", alice, 300 << 20),
+        413
+    );
     assert_eq!(
         get("/v1/media/big.bin", alice).status,
         404,
@@ -1609,9 +1625,77 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
             .unwrap(),
     );
     assert_eq!(cancel.status, 404);
+    // A job cancelled before it ran, retried once there are workers.
+    let doomed = post(
+        alice,
+        &json!({"id": "web-2", "inputs": [{"src": "media:clips/clip.mp4"}], "output": output}),
+    );
+    assert_eq!(doomed.status, 201);
+    let retry = |id: &str, token: &str| {
+        answer(
+            agent
+                .post(format!("{url}/v1/jobs/{id}/retry"))
+                .header("Authorization", bearer(token))
+                .send_empty()
+                .unwrap(),
+        )
+    };
+    assert_eq!(
+        retry("web-2", alice).status,
+        409,
+        "a queued job is not retried"
+    );
+    let cancelled = answer(
+        agent
+            .delete(format!("{url}/v1/jobs/web-2"))
+            .header("Authorization", bearer(alice))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(cancelled.json()["state"], "cancelled");
 
     fleet.worker_with("wa", &["--planner"]);
     fleet.worker("wb");
+    let again = retry("web-2", alice);
+    assert_eq!(
+        again.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&again.body)
+    );
+    assert_eq!(again.json()["id"], "web-2-retry-1");
+    assert_eq!(again.header("location"), "/v1/jobs/web-2-retry-1");
+
+    // Plugins: admin only, checked before they are stored.
+    let wasm = std::env::var_os("FRAMEJET_PLUGIN_PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join("invert_luma.wasm"))
+        .find(|p| p.exists())
+        .expect("invert_luma.wasm on FRAMEJET_PLUGIN_PATH");
+    let wasm = std::fs::read(wasm).unwrap();
+    let push = |token: &str, body: &[u8]| {
+        answer(
+            agent
+                .put(format!("{url}/v1/plugins/my-invert?version=1.2.0"))
+                .header("Authorization", bearer(token))
+                .send(body)
+                .unwrap(),
+        )
+    };
+    assert_eq!(push(alice, &wasm).status, 403);
+    let junk = push(admin, b"not a component");
+    assert_eq!(junk.status, 422, "{}", String::from_utf8_lossy(&junk.body));
+    let pushed = push(admin, &wasm);
+    assert_eq!(
+        pushed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&pushed.body)
+    );
+    assert_eq!(pushed.json()["version"], "1.2.0");
+    assert_eq!(pushed.json()["digest"].as_str().unwrap().len(), 64);
 
     // Its events, in order, to the end.
     let events = read_sse(
@@ -1670,6 +1754,17 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         .filter_map(|w| w["id"].as_str())
         .collect();
     assert_eq!(ids_seen, ["wa", "wb"]);
+    let queues = get("/v1/queues", reader).json();
+    let default = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["queue"] == "default")
+        .unwrap_or_else(|| panic!("{queues:#}"));
+    assert_eq!(default["workers"], 2, "{queues:#}");
+    assert!(default["waiting"]["high"].is_u64(), "{queues:#}");
+    let retried = fleet.wait_done("web-2-retry-1");
+    assert_eq!(retried["owner"], "alice");
 
     // The output: whole, frame-identical to `framejet run`; a range; its ETag.
     let whole = get("/v1/jobs/web-1/output", alice);
@@ -1740,4 +1835,112 @@ fn status_of_put_headers(url: &str, name: &str, token: &str, length: usize) -> u
     let mut head = [0u8; 12];
     socket.read_exact(&mut head).unwrap();
     std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap()
+}
+
+/// `len` bytes of a fixed pseudo-random sequence: byte `i` depends on `i`
+/// alone, whatever sizes it is read in.
+struct Noise {
+    at: u64,
+    len: u64,
+}
+
+impl Noise {
+    fn new(len: u64) -> Self {
+        Self { at: 0, len }
+    }
+}
+
+impl std::io::Read for Noise {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min((self.len - self.at) as usize);
+        for b in &mut buf[..n] {
+            // splitmix64 of the 8-byte word, then the byte's place in it.
+            let mut z = (self.at / 8).wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            *b = (z >> (8 * (self.at % 8))) as u8;
+            self.at += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// A process's peak resident memory (VmHWM), in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+#[test]
+fn the_gateway_streams_media_without_holding_it() {
+    let mut fleet = TestFleet::new();
+    let (url, tokens) = start_gateway(&mut fleet, &[("alice", "submit")]);
+    let token = format!("Bearer {}", tokens[0]);
+    let pid = fleet.pid_of("gateway");
+    let agent = http();
+    let size: u64 = 200 << 20;
+    // A small round trip first, so the peak after it is the gateway at work.
+    let small = agent
+        .put(format!("{url}/v1/media/small.bin"))
+        .header("Authorization", &token)
+        .send(&b"warm"[..])
+        .unwrap();
+    assert_eq!(small.status(), 200);
+    let before = peak_mib(pid);
+    let up = answer(
+        agent
+            .put(format!("{url}/v1/media/noise.bin"))
+            .header("Authorization", &token)
+            .send(ureq::SendBody::from_owned_reader(Noise::new(size)))
+            .unwrap(),
+    );
+    assert_eq!(up.status, 200, "{}", String::from_utf8_lossy(&up.body));
+    assert_eq!(up.json()["size"], size);
+    let uploaded = peak_mib(pid);
+    let mut down = agent
+        .get(format!("{url}/v1/media/noise.bin"))
+        .header("Authorization", &token)
+        .call()
+        .unwrap();
+    assert_eq!(down.status(), 200);
+    let mut body = down.body_mut().as_reader();
+    let mut expected = Noise::new(size);
+    let (mut got, mut want) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let mut total = 0u64;
+    loop {
+        let n = std::io::Read::read(&mut body, &mut got).unwrap();
+        if n == 0 {
+            break;
+        }
+        std::io::Read::read_exact(&mut expected, &mut want[..n]).unwrap();
+        assert!(got[..n] == want[..n], "bytes differ after {total}");
+        total += n as u64;
+    }
+    assert_eq!(total, size);
+    // A range across chunk boundaries (the store keeps 128 KiB chunks).
+    let part = answer(
+        agent
+            .get(format!("{url}/v1/media/noise.bin"))
+            .header("Authorization", &token)
+            .header("Range", "bytes=131000-400000")
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(part.status, 206);
+    let mut expected = vec![0u8; 400_001];
+    std::io::Read::read_exact(&mut Noise::new(size), &mut expected).unwrap();
+    assert!(part.body == expected[131_000..], "the range's bytes differ");
+    let after = peak_mib(pid);
+    println!(
+        "gateway peak memory: {before:.1} MiB before, {uploaded:.1} MiB after a 200 MiB upload, {after:.1} MiB after its download"
+    );
+    assert!(after - before < 20.0, "{before:.1} → {after:.1} MiB");
+    assert!(after < 100.0, "{after:.1} MiB");
 }

@@ -72,6 +72,12 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             Tokens::open()
         }
     };
+    let plugins = std::sync::Arc::new(crate::plugin::PluginRuntime::new(
+        crate::plugin::RuntimeConfig {
+            cache_dir: None,
+            ..Default::default()
+        },
+    )?);
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("gateway").await?;
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -86,6 +92,7 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 tokens,
                 max_upload: args.max_upload,
                 max_spec: args.max_spec,
+                plugins,
             },
             stop,
         )

@@ -279,6 +279,20 @@ pub async fn push_plugin(
     name: &str,
     version: &str,
 ) -> Result<String, FleetError> {
+    let digest = check_plugin(runtime, wasm, name, version)?;
+    store_plugin(fleet, wasm, name, version, &digest).await?;
+    Ok(digest)
+}
+
+/// The checks of [`push_plugin`]: the name and version, and that the
+/// component loads (compiling it: run it where blocking is fine). Returns
+/// its digest.
+pub fn check_plugin(
+    runtime: &PluginRuntime,
+    wasm: &[u8],
+    name: &str,
+    version: &str,
+) -> Result<String, FleetError> {
     if !framejet_spec::fleet::is_token(name) || name.contains('@') {
         return Err(FleetError::Refused(format!(
             "plugin name `{name}`: use letters, digits, `-` and `_`"
@@ -296,11 +310,21 @@ pub async fn push_plugin(
     let plugin: Plugin = runtime
         .load(name, wasm)
         .map_err(|e| FleetError::Refused(format!("plugin `{name}` is not usable: {e}")))?;
-    let digest = plugin.digest().to_string();
-    for key in plugin_keys(name, version, &digest) {
+    Ok(plugin.digest().to_string())
+}
+
+/// Stores a component [`check_plugin`] passed, under all its keys.
+pub async fn store_plugin(
+    fleet: &Fleet,
+    wasm: &[u8],
+    name: &str,
+    version: &str,
+    digest: &str,
+) -> Result<(), FleetError> {
+    for key in plugin_keys(name, version, digest) {
         fleet.put_bytes(&fleet.plugins, &key, wasm).await?;
     }
-    Ok(digest)
+    Ok(())
 }
 
 /// The plugin pushed as `key` (`plugins/NAME`, `plugins/NAME@V`,

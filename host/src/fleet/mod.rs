@@ -27,7 +27,7 @@ pub use client::{
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
 pub(crate) use media::is_object_name;
-pub use media::{MEDIA_SCHEME, push_plugin};
+pub use media::{MEDIA_SCHEME, check_plugin, push_plugin, store_plugin};
 pub use planner::run_planner;
 pub use up::{UpOptions, run_up};
 pub use worker::{Slots, WorkerOptions, run_worker};

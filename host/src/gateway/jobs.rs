@@ -349,12 +349,133 @@ fn sse_event(message: &async_nats::jetstream::Message) -> (SseEvent, bool) {
     (event, last)
 }
 
-/// `GET /v1/workers`: each worker's last heartbeat.
-pub(super) async fn workers(
+/// `POST /v1/jobs/{id}/retry`: a failed or cancelled job again, the same
+/// spec under a new id (`ID-retry-N`, the first free), as a new job whose
+/// record names the one it retries. Answers 201 with the new record.
+pub(super) async fn retry(
     State(gw): State<Gateway>,
     headers: HeaderMap,
-) -> Result<Json<Vec<WorkerStatus>>, ApiError> {
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = gw.caller(&headers)?;
+    let record = visible_record(&gw, &caller, &id).await?;
+    caller.require(Role::Submit, "retry jobs")?;
+    if !matches!(record.state, JobState::Failed | JobState::Cancelled) {
+        return Err(ApiError::Conflict(format!(
+            "job `{id}` is {}: only a failed or cancelled job is retried",
+            record.state.name()
+        )));
+    }
+    let base = id.split("-retry-").next().unwrap_or(&id).to_string();
+    for n in 1..=1000 {
+        let new_id = format!("{base}-retry-{n}");
+        if gw.fleet.record(&new_id).await?.is_some() {
+            continue;
+        }
+        let mut spec = record.spec.clone();
+        spec.id = Some(new_id.clone());
+        let created = submit_job(
+            &gw.fleet,
+            spec,
+            &SubmitOptions {
+                id: Some(new_id.clone()),
+                owner: record.owner.clone(),
+            },
+        )
+        .await;
+        match created {
+            // Taken in between by another retry: the next number.
+            Err(FleetError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(created) => {
+                let location = format!("/v1/jobs/{}", created.id);
+                return Ok((
+                    StatusCode::CREATED,
+                    [(header::LOCATION, location)],
+                    Json(created),
+                )
+                    .into_response());
+            }
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "job `{base}` was retried too many times"
+    )))
+}
+
+/// One queue's state, for `GET /v1/queues`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct QueueState {
+    pub queue: String,
+    /// Tasks waiting, by priority (`high`, `normal`, `low`).
+    pub waiting: std::collections::BTreeMap<String, u64>,
+    /// Tasks handed to a worker and not yet acked.
+    pub in_flight: u64,
+    /// How long the oldest waiting task has waited, in milliseconds.
+    pub oldest_waiting_ms: Option<u64>,
+    /// Live workers serving the queue.
+    pub workers: usize,
+}
+
+/// `GET /v1/queues`: every queue with a consumer: waiting and in-flight
+/// tasks, the oldest waiting task's age and the workers serving it.
+pub(super) async fn queues(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<QueueState>>, ApiError> {
     gw.caller(&headers)?;
+    let names = gw.fleet.names();
+    let stream = gw
+        .fleet
+        .jetstream()
+        .get_stream(names.work_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let mut consumers = Vec::new();
+    {
+        let mut list = stream.consumers();
+        while let Some(info) = list.next().await {
+            consumers.push(info.map_err(|e| FleetError::nats("list the queues", e))?);
+        }
+    }
+    let workers = live_workers(&gw).await?;
+    let mut queues: std::collections::BTreeMap<String, QueueState> = Default::default();
+    let now = crate::fleet::now_ms();
+    for info in consumers {
+        let Some((queue, priority)) = info.name.rsplit_once('-') else {
+            continue;
+        };
+        let state = queues
+            .entry(queue.to_string())
+            .or_insert_with(|| QueueState {
+                queue: queue.to_string(),
+                waiting: Default::default(),
+                in_flight: 0,
+                oldest_waiting_ms: None,
+                workers: workers
+                    .iter()
+                    .filter(|w| w.queues.iter().any(|q| q == queue))
+                    .count(),
+            });
+        state.waiting.insert(priority.to_string(), info.num_pending);
+        state.in_flight += info.num_ack_pending as u64;
+        if info.num_pending > 0
+            && let Ok(first) = stream
+                .get_first_raw_message_by_subject(
+                    &info.config.filter_subject,
+                    info.delivered.stream_sequence + 1,
+                )
+                .await
+        {
+            let at = first.time.unix_timestamp_nanos() / 1_000_000;
+            let age = now.saturating_sub(u64::try_from(at).unwrap_or(0));
+            state.oldest_waiting_ms = Some(state.oldest_waiting_ms.map_or(age, |o| o.max(age)));
+        }
+    }
+    Ok(Json(queues.into_values().collect()))
+}
+
+async fn live_workers(gw: &Gateway) -> Result<Vec<WorkerStatus>, ApiError> {
     let keys: Vec<String> = match gw.fleet.workers.keys().await {
         Ok(keys) => keys.filter_map(|k| async { k.ok() }).collect().await,
         Err(e) => return Err(FleetError::nats("list the workers", e).into()),
@@ -368,5 +489,14 @@ pub(super) async fn workers(
         }
     }
     workers.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(Json(workers))
+    Ok(workers)
+}
+
+/// `GET /v1/workers`: each worker's last heartbeat.
+pub(super) async fn workers(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<WorkerStatus>>, ApiError> {
+    gw.caller(&headers)?;
+    Ok(Json(live_workers(&gw).await?))
 }

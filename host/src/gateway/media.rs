@@ -6,17 +6,19 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_nats::jetstream::object_store::ObjectMetadata;
+use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
-use tokio_util::io::{ReaderStream, StreamReader};
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio_util::io::StreamReader;
 
 use super::auth::Role;
 use super::{ApiError, Gateway};
@@ -128,6 +130,59 @@ pub(super) async fn output(
     send_object(&gw, &output.key, &headers).await
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct PluginQuery {
+    /// The version to store it as (default `0.0.0`).
+    version: Option<String>,
+}
+
+/// What a plugin push stored.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Pushed {
+    pub name: String,
+    pub version: String,
+    /// SHA-256 of the component, hex: jobs and workers pin it by this.
+    pub digest: String,
+}
+
+/// `PUT /v1/plugins/{name}?version=V` (admin): checks the component in the
+/// body as `framejet plugin check` does, then stores it in the plugins
+/// store, as `framejet plugin push` does.
+pub(super) async fn push_plugin(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PluginQuery>,
+    body: Body,
+) -> Result<Json<Pushed>, ApiError> {
+    let caller = gw.caller(&headers)?;
+    let wasm = axum::body::to_bytes(body, MAX_PLUGIN as usize)
+        .await
+        .map_err(|_| ApiError::TooLarge { limit: MAX_PLUGIN })?;
+    caller.require(Role::Admin, "push plugins")?;
+    let version = query.version.unwrap_or_else(|| "0.0.0".to_string());
+    // Compiling a component takes a while: off the async threads.
+    let runtime = gw.plugins.clone();
+    let (n, v, w) = (name.clone(), version.clone(), wasm.clone());
+    let digest =
+        tokio::task::spawn_blocking(move || crate::fleet::check_plugin(&runtime, &w, &n, &v))
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the check of plugin `{name}` failed: {e}")))?
+            .map_err(|e| match e {
+                FleetError::Refused(why) => ApiError::InvalidSpec(why),
+                other => ApiError::Fleet(other),
+            })?;
+    crate::fleet::store_plugin(&gw.fleet, &wasm, &name, &version, &digest).await?;
+    Ok(Json(Pushed {
+        name,
+        version,
+        digest,
+    }))
+}
+
+/// The largest component a plugin push takes.
+const MAX_PLUGIN: u64 = 64 << 20;
+
 fn bad_name(name: &str) -> ApiError {
     ApiError::BadRequest(format!(
         "media name `{name}`: use a relative name without `..`, empty parts or NUL"
@@ -157,18 +212,11 @@ async fn send_object(gw: &Gateway, key: &str, headers: &HeaderMap) -> Result<Res
         None => None,
     };
     let (start, len) = range.map_or((0, size), |(a, b)| (a, b - a + 1));
-    let mut object = gw
-        .fleet
-        .media
-        .get(key)
-        .await
-        .map_err(|e| FleetError::nats(format!("read {key}"), e))?;
-    if start > 0 {
-        tokio::io::copy(&mut (&mut object).take(start), &mut tokio::io::sink())
-            .await
-            .map_err(|e| FleetError::io(key, e))?;
-    }
-    let body = Body::from_stream(ReaderStream::new(object.take(len)));
+    let body = if len == 0 {
+        Body::empty()
+    } else {
+        Body::from_stream(object_bytes(gw, &info, start, len).await?)
+    };
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
@@ -188,6 +236,62 @@ async fn send_object(gw: &Gateway, key: &str, headers: &HeaderMap) -> Result<Res
     }
     Ok(response)
 }
+
+/// Chunks an object's bytes `start..start + len` are read in, at most
+/// [`CHUNKS_AHEAD`] ahead of the reader, so a slow client holds little in
+/// memory. (The object store's own reader lets the server push chunks as
+/// fast as it can, and they pile up while the client reads.)
+async fn object_bytes(
+    gw: &Gateway,
+    info: &ObjectInfo,
+    start: u64,
+    len: u64,
+) -> Result<impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static, ApiError> {
+    let stream = gw
+        .fleet
+        .jetstream()
+        .get_stream(format!("OBJ_{}", info.bucket))
+        .await
+        .map_err(|e| FleetError::nats("open the media store", e))?;
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: format!("$O.{}.C.{}", info.bucket, info.nuid),
+            max_batch: CHUNKS_AHEAD,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
+    let chunks = consumer
+        .messages()
+        .await
+        .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
+    // Where the next chunk starts in the object, and how much is left to send.
+    let state = (chunks, 0u64, len);
+    Ok(futures_util::stream::unfold(
+        state,
+        move |(mut chunks, mut at, mut left)| async move {
+            while left > 0 {
+                let chunk = match chunks.next().await? {
+                    Ok(message) => message.payload.clone(),
+                    Err(e) => return Some((Err(io::Error::other(e)), (chunks, at, 0))),
+                };
+                let (first, last) = (at, at + chunk.len() as u64);
+                at = last;
+                if last <= start {
+                    continue;
+                }
+                let from = start.saturating_sub(first) as usize;
+                let to = (chunk.len() as u64).min(from as u64 + left) as usize;
+                left -= (to - from) as u64;
+                return Some((Ok(chunk.slice(from..to)), (chunks, at, left)));
+            }
+            None
+        },
+    ))
+}
+
+/// Chunks (128 KiB each) fetched ahead of the client.
+const CHUNKS_AHEAD: i64 = 8;
 
 /// The one range of `bytes=A-B`, `bytes=A-` or `bytes=-N` within `size`
 /// bytes, as first and last byte. Several ranges are answered whole (HTTP

@@ -18,7 +18,10 @@
 //! | `GET /v1/jobs/{id}/output` | the output, streamed, with `Range` and `ETag` |
 //! | `PUT /v1/media/{name}` | upload (streamed); answers size and sha256 |
 //! | `GET /v1/media/{name}` | download (streamed, `Range`) |
+//! | `POST /v1/jobs/{id}/retry` | a failed or cancelled job again, as `ID-retry-N` |
+//! | `GET /v1/queues` | per queue: waiting, in flight, oldest waiting, workers |
 //! | `GET /v1/workers` | the workers' last heartbeats |
+//! | `PUT /v1/plugins/{name}` | (admin) check and push a plugin component |
 
 mod auth;
 mod jobs;
@@ -30,10 +33,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use tokio::sync::watch;
 
 use crate::fleet::Fleet;
+use crate::plugin::PluginRuntime;
 
 pub use auth::{Role, Tokens, TokensError, new_token, token_digest};
 pub use problem::{ApiError, Problem};
@@ -46,6 +50,8 @@ pub struct GatewayOptions {
     pub max_upload: u64,
     /// The largest spec (`POST /v1/jobs`) accepted, in bytes.
     pub max_spec: u64,
+    /// Checks pushed plugins.
+    pub plugins: Arc<PluginRuntime>,
 }
 
 /// What every request handler shares.
@@ -57,6 +63,7 @@ pub(crate) struct Inner {
     tokens: Tokens,
     max_upload: u64,
     max_spec: u64,
+    plugins: Arc<PluginRuntime>,
 }
 
 impl std::ops::Deref for Gateway {
@@ -91,9 +98,12 @@ pub(crate) fn router(gateway: Gateway) -> Router {
         .route("/v1/jobs", get(jobs::list).post(jobs::submit))
         .route("/v1/jobs/{id}", get(jobs::record).delete(jobs::cancel))
         .route("/v1/jobs/{id}/events", get(jobs::events))
+        .route("/v1/jobs/{id}/retry", post(jobs::retry))
         .route("/v1/jobs/{id}/output", get(media::output))
         .route("/v1/media/{*name}", get(media::download).put(media::upload))
         .route("/v1/workers", get(jobs::workers))
+        .route("/v1/queues", get(jobs::queues))
+        .route("/v1/plugins/{name}", put(media::push_plugin))
         .with_state(gateway)
 }
 
@@ -116,6 +126,7 @@ pub async fn run_gateway(
         tokens: options.tokens,
         max_upload: options.max_upload,
         max_spec: options.max_spec,
+        plugins: options.plugins,
     }));
     let mut grace = stop.clone();
     let serve = axum::serve(listener, router(gateway))
