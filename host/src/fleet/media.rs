@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_nats::jetstream::object_store::{ObjectMetadata, ObjectStore};
+use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata, ObjectStore};
 use framejet_spec::fleet::ObjectRef;
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
@@ -162,6 +164,61 @@ impl Fleet {
             .map_err(|e| FleetError::io(path, e))
     }
 
+    /// Chunks an object's bytes `start..start + len` are read in, at most
+    /// [`CHUNKS_AHEAD`] ahead of the reader, so a slow client holds little in
+    /// memory. (The object store's own reader lets the server push chunks as
+    /// fast as it can, and they pile up while the client reads.)
+    pub(crate) async fn object_range(
+        &self,
+        info: &ObjectInfo,
+        start: u64,
+        len: u64,
+    ) -> Result<
+        impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+        FleetError,
+    > {
+        let stream = self
+            .js
+            .get_stream(format!("OBJ_{}", info.bucket))
+            .await
+            .map_err(|e| FleetError::nats("open the media store", e))?;
+        let consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: format!("$O.{}.C.{}", info.bucket, info.nuid),
+                max_batch: CHUNKS_AHEAD,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
+        let chunks = consumer
+            .messages()
+            .await
+            .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
+        // Where the next chunk starts in the object, and how much is left to send.
+        let state = (chunks, 0u64, len);
+        Ok(futures_util::stream::unfold(
+            state,
+            move |(mut chunks, mut at, mut left)| async move {
+                while left > 0 {
+                    let chunk = match chunks.next().await? {
+                        Ok(message) => message.payload.clone(),
+                        Err(e) => return Some((Err(std::io::Error::other(e)), (chunks, at, 0))),
+                    };
+                    let (first, last) = (at, at + chunk.len() as u64);
+                    at = last;
+                    if last <= start {
+                        continue;
+                    }
+                    let from = start.saturating_sub(first) as usize;
+                    let to = (chunk.len() as u64).min(from as u64 + left) as usize;
+                    left -= (to - from) as u64;
+                    return Some((Ok(chunk.slice(from..to)), (chunks, at, left)));
+                }
+                None
+            },
+        ))
+    }
+
     /// Downloads object `key` into memory (plans, plugins).
     pub(crate) async fn get_bytes(
         &self,
@@ -178,6 +235,9 @@ impl Fleet {
         Ok(bytes)
     }
 }
+
+/// Chunks (128 KiB each) fetched ahead of the client.
+const CHUNKS_AHEAD: i64 = 8;
 
 /// Object `key` of `store`, to read.
 async fn open_object(

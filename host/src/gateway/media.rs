@@ -6,15 +6,13 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_nats::jetstream::consumer::pull;
-use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata};
+use async_nats::jetstream::object_store::ObjectMetadata;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
@@ -215,7 +213,7 @@ async fn send_object(gw: &Gateway, key: &str, headers: &HeaderMap) -> Result<Res
     let body = if len == 0 {
         Body::empty()
     } else {
-        Body::from_stream(object_bytes(gw, &info, start, len).await?)
+        Body::from_stream(gw.fleet.object_range(&info, start, len).await?)
     };
     let mut response = Response::new(body);
     let h = response.headers_mut();
@@ -236,62 +234,6 @@ async fn send_object(gw: &Gateway, key: &str, headers: &HeaderMap) -> Result<Res
     }
     Ok(response)
 }
-
-/// Chunks an object's bytes `start..start + len` are read in, at most
-/// [`CHUNKS_AHEAD`] ahead of the reader, so a slow client holds little in
-/// memory. (The object store's own reader lets the server push chunks as
-/// fast as it can, and they pile up while the client reads.)
-async fn object_bytes(
-    gw: &Gateway,
-    info: &ObjectInfo,
-    start: u64,
-    len: u64,
-) -> Result<impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static, ApiError> {
-    let stream = gw
-        .fleet
-        .jetstream()
-        .get_stream(format!("OBJ_{}", info.bucket))
-        .await
-        .map_err(|e| FleetError::nats("open the media store", e))?;
-    let consumer = stream
-        .create_consumer(pull::OrderedConfig {
-            filter_subject: format!("$O.{}.C.{}", info.bucket, info.nuid),
-            max_batch: CHUNKS_AHEAD,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
-    let chunks = consumer
-        .messages()
-        .await
-        .map_err(|e| FleetError::nats(format!("read {}", info.name), e))?;
-    // Where the next chunk starts in the object, and how much is left to send.
-    let state = (chunks, 0u64, len);
-    Ok(futures_util::stream::unfold(
-        state,
-        move |(mut chunks, mut at, mut left)| async move {
-            while left > 0 {
-                let chunk = match chunks.next().await? {
-                    Ok(message) => message.payload.clone(),
-                    Err(e) => return Some((Err(io::Error::other(e)), (chunks, at, 0))),
-                };
-                let (first, last) = (at, at + chunk.len() as u64);
-                at = last;
-                if last <= start {
-                    continue;
-                }
-                let from = start.saturating_sub(first) as usize;
-                let to = (chunk.len() as u64).min(from as u64 + left) as usize;
-                left -= (to - from) as u64;
-                return Some((Ok(chunk.slice(from..to)), (chunks, at, left)));
-            }
-            None
-        },
-    ))
-}
-
-/// Chunks (128 KiB each) fetched ahead of the client.
-const CHUNKS_AHEAD: i64 = 8;
 
 /// The one range of `bytes=A-B`, `bytes=A-` or `bytes=-N` within `size`
 /// bytes, as first and last byte. Several ranges are answered whole (HTTP
