@@ -22,8 +22,22 @@ use super::media::{MEDIA_SCHEME, owned_media_key};
 use super::{ApiError, Gateway};
 use crate::fleet::{FleetError, SubmitOptions, cancel_job, purge_job, submit_job};
 
+/// The answer of `GET /readyz`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Ready {
+    pub ready: bool,
+}
+
+/// A page of `GET /v1/jobs`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobRecord>,
+    /// The cursor of the next page; none on the last.
+    pub next: Option<String>,
+}
+
 /// `GET /readyz`: NATS answers and the fleet's streams exist.
-pub(super) async fn ready(State(gw): State<Gateway>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn ready(State(gw): State<Gateway>) -> Result<Json<Ready>, ApiError> {
     for name in [
         gw.fleet.names().jobs_stream(),
         gw.fleet.names().work_stream(),
@@ -35,7 +49,7 @@ pub(super) async fn ready(State(gw): State<Gateway>) -> Result<Json<serde_json::
             .await
             .map_err(|e| FleetError::nats(format!("find stream {name}"), e))?;
     }
-    Ok(Json(serde_json::json!({"ready": true})))
+    Ok(Json(Ready { ready: true }))
 }
 
 /// The record of job `id` if `caller` may see it; not found otherwise, so
@@ -156,7 +170,7 @@ pub(super) async fn list(
     State(gw): State<Gateway>,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JobList>, ApiError> {
     let caller = gw.caller(&headers)?;
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let mut keys: Vec<String> = match gw.fleet.jobs.keys().await {
@@ -191,7 +205,7 @@ pub(super) async fn list(
         }
         jobs.push(record);
     }
-    Ok(Json(serde_json::json!({"jobs": jobs, "next": next})))
+    Ok(Json(JobList { jobs, next }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,7 +22,9 @@
 //! | `GET /v1/queues` | per queue: waiting, in flight, oldest waiting, workers |
 //! | `GET /v1/workers` | the workers' last heartbeats |
 //! | `PUT /v1/plugins/{name}` | (admin) check and push a plugin component |
+//! | `GET /openapi.json` | the OpenAPI 3.1 document, built from the route table ([`api`]) |
 
+mod api;
 mod auth;
 mod jobs;
 mod media;
@@ -31,14 +33,13 @@ mod problem;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::{get, post, put};
 use tokio::sync::watch;
 
 use crate::fleet::Fleet;
 use crate::plugin::PluginRuntime;
 
+pub use api::openapi;
 pub use auth::{Role, Tokens, TokensError, new_token, token_digest};
 pub use problem::{ApiError, Problem};
 
@@ -90,23 +91,6 @@ pub enum GatewayError {
     Serve(std::io::Error),
 }
 
-/// The gateway's routes over `fleet`.
-pub(crate) fn router(gateway: Gateway) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(jobs::ready))
-        .route("/v1/jobs", get(jobs::list).post(jobs::submit))
-        .route("/v1/jobs/{id}", get(jobs::record).delete(jobs::cancel))
-        .route("/v1/jobs/{id}/events", get(jobs::events))
-        .route("/v1/jobs/{id}/retry", post(jobs::retry))
-        .route("/v1/jobs/{id}/output", get(media::output))
-        .route("/v1/media/{*name}", get(media::download).put(media::upload))
-        .route("/v1/workers", get(jobs::workers))
-        .route("/v1/queues", get(jobs::queues))
-        .route("/v1/plugins/{name}", put(media::push_plugin))
-        .with_state(gateway)
-}
-
 /// Serves until `stop` turns true; requests under way get [`STOP_GRACE`] to finish.
 pub async fn run_gateway(
     fleet: Fleet,
@@ -129,7 +113,7 @@ pub async fn run_gateway(
         plugins: options.plugins,
     }));
     let mut grace = stop.clone();
-    let serve = axum::serve(listener, router(gateway))
+    let serve = axum::serve(listener, api::router(gateway))
         .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await });
     tokio::select! {
         served = serve => served.map_err(GatewayError::Serve),

@@ -1,0 +1,385 @@
+//! The gateway's routes as one table: the router and the OpenAPI 3.1
+//! document (`GET /openapi.json`) are both built from it, with the JSON
+//! Schemas of the very types the handlers take and return, so the document
+//! cannot drift from what is served.
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post, put};
+use schemars::{SchemaGenerator, generate::SchemaSettings};
+use serde_json::{Value, json};
+
+use framejet_spec::JobSpec;
+use framejet_spec::fleet::{JobRecord, WorkerStatus};
+
+use super::auth::Role;
+use super::jobs::{self, JobList, QueueState, Ready};
+use super::media::{self, Pushed, Uploaded};
+use super::{Gateway, Problem};
+
+/// What a response carries.
+enum Body {
+    /// JSON of this schema (a `$ref` or an inline schema).
+    Json(Value),
+    /// Bytes of this media type.
+    Bytes(&'static str),
+    /// `text/event-stream`.
+    Events,
+    /// No body.
+    Empty,
+}
+
+/// One operation: a method on a path, what it needs and what it answers.
+struct Operation {
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    /// The role a token needs (`None`: no token).
+    role: Option<Role>,
+    /// The request body's media types and schema.
+    request: Option<(&'static [&'static str], Value)>,
+    /// Query and header parameters: (in, name, description).
+    parameters: &'static [(&'static str, &'static str, &'static str)],
+    /// The answers other than errors (those are `default`: a problem).
+    responses: Vec<(u16, &'static str, Body)>,
+    handler: MethodRouter<Gateway>,
+}
+
+/// Every operation, with the schemas it names collected in `schemas`.
+fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
+    let mut of = |f: fn(&mut SchemaGenerator) -> schemars::Schema| f(schemas).to_value();
+    let record = of(|g| g.subschema_for::<JobRecord>());
+    let spec = of(|g| g.subschema_for::<JobSpec>());
+    let list = of(|g| g.subschema_for::<JobList>());
+    let workers = of(|g| g.subschema_for::<Vec<WorkerStatus>>());
+    let queues = of(|g| g.subschema_for::<Vec<QueueState>>());
+    let uploaded = of(|g| g.subschema_for::<Uploaded>());
+    let pushed = of(|g| g.subschema_for::<Pushed>());
+    let ready = of(|g| g.subschema_for::<Ready>());
+    of(|g| g.subschema_for::<Problem>());
+    let range = &[
+        (
+            "header",
+            "Range",
+            "one byte range, `bytes=A-B`, `bytes=A-` or `bytes=-N`",
+        ),
+        ("header", "If-None-Match", "an ETag from an earlier answer"),
+    ];
+    vec![
+        Operation {
+            method: Method::GET,
+            path: "/healthz",
+            summary: "The process is alive (touches nothing).",
+            role: None,
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "alive", Body::Bytes("text/plain; charset=utf-8"))],
+            handler: get(|| async { "ok\n" }),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/readyz",
+            summary: "NATS answers and the fleet's streams exist.",
+            role: None,
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "ready", Body::Json(ready))],
+            handler: get(jobs::ready),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/openapi.json",
+            summary: "This document.",
+            role: None,
+            request: None,
+            parameters: &[],
+            responses: vec![(
+                200,
+                "the OpenAPI document",
+                Body::Json(json!({"type": "object"})),
+            )],
+            handler: get(openapi_json),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/v1/jobs",
+            summary: "Submits a job. Its files are `media:NAME` (uploaded with PUT /v1/media/NAME) or http(s):// URLs; a spec that fails the checks of `framejet run` answers 422 naming the field.",
+            role: Some(Role::Submit),
+            request: Some((&["application/json", "application/toml"], spec)),
+            parameters: &[],
+            responses: vec![
+                (
+                    201,
+                    "queued: the new job's record",
+                    Body::Json(record.clone()),
+                ),
+                (
+                    200,
+                    "this id with this spec exists: its record",
+                    Body::Json(record.clone()),
+                ),
+            ],
+            handler: post(jobs::submit),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/jobs",
+            summary: "The caller's jobs (every owner's for an admin), by id, a page at a time.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[
+                ("query", "state", "only jobs in this state"),
+                ("query", "queue", "only jobs routed to this queue"),
+                ("query", "limit", "jobs per page (default 50, at most 500)"),
+                ("query", "cursor", "the `next` of the previous page"),
+            ],
+            responses: vec![(200, "a page of job records", Body::Json(list))],
+            handler: get(jobs::list),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/jobs/{id}",
+            summary: "A job's record: state, progress, segments and their workers, timings, output, error.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "the record", Body::Json(record.clone()))],
+            handler: get(jobs::record),
+        },
+        Operation {
+            method: Method::DELETE,
+            path: "/v1/jobs/{id}",
+            summary: "Cancels a job; with `purge=true` also deletes its objects, events and record.",
+            role: Some(Role::Submit),
+            request: None,
+            parameters: &[("query", "purge", "`true`: delete the job's data too")],
+            responses: vec![
+                (200, "cancelled: the record", Body::Json(record.clone())),
+                (204, "purged", Body::Empty),
+            ],
+            handler: axum::routing::delete(jobs::cancel),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/v1/jobs/{id}/retry",
+            summary: "A failed or cancelled job again: its spec as a new job `ID-retry-N`.",
+            role: Some(Role::Submit),
+            request: None,
+            parameters: &[],
+            responses: vec![(201, "the new job's record", Body::Json(record))],
+            handler: post(jobs::retry),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/jobs/{id}/events",
+            summary: "The job's events as Server-Sent Events (`state`, `progress`, `task`, `log`, `refused`), each with its id; ends after the job's end.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[("header", "Last-Event-ID", "resume after this event's id")],
+            responses: vec![(200, "the event stream", Body::Events)],
+            handler: get(jobs::events),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/jobs/{id}/output",
+            summary: "A finished job's output, streamed.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: range,
+            responses: vec![
+                (200, "the output", Body::Bytes("application/octet-stream")),
+                (
+                    206,
+                    "the byte range asked for",
+                    Body::Bytes("application/octet-stream"),
+                ),
+                (304, "unchanged since the ETag given", Body::Empty),
+            ],
+            handler: get(media::output),
+        },
+        Operation {
+            method: Method::PUT,
+            path: "/v1/media/{name}",
+            summary: "Uploads media under the caller's `name` (slashes allowed, no `..`), streamed.",
+            role: Some(Role::Submit),
+            request: Some((&["application/octet-stream"], json!({}))),
+            parameters: &[],
+            responses: vec![(200, "stored", Body::Json(uploaded))],
+            handler: put(media::upload),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/media/{name}",
+            summary: "The caller's media `name`, streamed.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: range,
+            responses: vec![
+                (200, "the bytes", Body::Bytes("application/octet-stream")),
+                (
+                    206,
+                    "the byte range asked for",
+                    Body::Bytes("application/octet-stream"),
+                ),
+            ],
+            handler: get(media::download),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/workers",
+            summary: "Each live worker's last heartbeat.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "the workers", Body::Json(workers))],
+            handler: get(jobs::workers),
+        },
+        Operation {
+            method: Method::GET,
+            path: "/v1/queues",
+            summary: "Per queue: waiting tasks by priority, in flight, the oldest waiting's age, workers.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "the queues", Body::Json(queues))],
+            handler: get(jobs::queues),
+        },
+        Operation {
+            method: Method::PUT,
+            path: "/v1/plugins/{name}",
+            summary: "Checks a plugin component as `framejet plugin check` does and pushes it to the fleet.",
+            role: Some(Role::Admin),
+            request: Some((&["application/wasm"], json!({}))),
+            parameters: &[(
+                "query",
+                "version",
+                "the version to store it as (default 0.0.0)",
+            )],
+            responses: vec![(200, "pushed", Body::Json(pushed))],
+            handler: put(media::push_plugin),
+        },
+    ]
+}
+
+/// The generator whose definitions become `components/schemas`.
+fn generator() -> SchemaGenerator {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.into_generator()
+}
+
+/// The router of every operation.
+pub(super) fn router(gateway: Gateway) -> Router {
+    let mut router = Router::new();
+    for op in operations(&mut generator()) {
+        // axum names a wildcard `{*name}`; the document, `{name}`.
+        let path = op.path.replace("/v1/media/{name}", "/v1/media/{*name}");
+        router = router.route(&path, op.handler);
+    }
+    router.with_state(gateway)
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi() -> Value {
+    let mut schemas = generator();
+    let ops = operations(&mut schemas);
+    let mut paths = serde_json::Map::new();
+    for op in ops {
+        let mut parameters: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|p| p.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .map(|name| json!({"in": "path", "name": name, "required": true, "schema": {"type": "string"}}))
+            .collect();
+        parameters.extend(op.parameters.iter().map(|(place, name, what)| {
+            json!({"in": place, "name": name, "description": what, "schema": {"type": "string"}})
+        }));
+        let mut responses = serde_json::Map::new();
+        for (status, what, body) in op.responses {
+            let content = match body {
+                Body::Json(schema) => json!({"application/json": {"schema": schema}}),
+                Body::Bytes(kind) => {
+                    json!({kind: {"schema": {"type": "string", "format": "binary"}}})
+                }
+                Body::Events => json!({"text/event-stream": {"schema": {"type": "string"}}}),
+                Body::Empty => Value::Null,
+            };
+            let mut response = json!({"description": what});
+            if !content.is_null() {
+                response["content"] = content;
+            }
+            responses.insert(status.to_string(), response);
+        }
+        responses.insert(
+            "default".into(),
+            json!({"description": "an error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
+        );
+        let mut operation = json!({
+            "summary": op.summary,
+            "parameters": parameters,
+            "responses": responses,
+        });
+        match op.role {
+            None => operation["security"] = json!([]),
+            Some(role) => operation["x-framejet-role"] = json!(role.name()),
+        }
+        if let Some((kinds, schema)) = op.request {
+            let content: serde_json::Map<String, Value> = kinds
+                .iter()
+                .map(|k| (k.to_string(), json!({"schema": schema})))
+                .collect();
+            operation["requestBody"] = json!({"required": true, "content": content});
+        }
+        let entry = paths
+            .entry(op.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[op.method.as_str().to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "framejet gateway",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The fleet over HTTP: submit jobs, follow their events, fetch outputs, upload media. Errors are application/problem+json.",
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.take_definitions(true),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    })
+}
+
+async fn openapi_json() -> axum::Json<Value> {
+    axum::Json(openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_documented_with_resolvable_schemas() {
+        let doc = openapi();
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(
+            paths
+                .values()
+                .map(|p| p.as_object().unwrap().len())
+                .sum::<usize>(),
+            operations(&mut generator()).len()
+        );
+        let text = doc.to_string();
+        // Every reference names a schema the document holds.
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (at, _) in text.match_indices("#/components/schemas/") {
+            let name: String = text[at + 21..].chars().take_while(|c| *c != '"').collect();
+            assert!(
+                schemas.contains_key(&name),
+                "{name} is referenced, not defined"
+            );
+        }
+        assert!(schemas.contains_key("JobRecord") && schemas.contains_key("Problem"));
+    }
+}
