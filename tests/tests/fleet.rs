@@ -1477,6 +1477,206 @@ fn read_sse(response: ureq::http::Response<ureq::Body>) -> Vec<(Option<u64>, Str
     events
 }
 
+/// One request and its answer, as a gateway client saw them.
+struct Exchange {
+    method: String,
+    path: String,
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// A gateway client that keeps every exchange, to check them all against
+/// the gateway's OpenAPI document at the end of a test.
+struct Api {
+    agent: ureq::Agent,
+    url: String,
+    seen: std::cell::RefCell<Vec<Exchange>>,
+}
+
+impl Api {
+    fn new(url: &str) -> Self {
+        Self {
+            agent: http(),
+            url: url.to_string(),
+            seen: Default::default(),
+        }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> ureq::http::request::Builder {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Answer {
+        let request = self.request(method, path, token, headers);
+        let response = match body {
+            Some(body) => self.agent.run(request.body(body.to_vec()).unwrap()),
+            None => self.agent.run(request.body(()).unwrap()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let answer = answer(response);
+        self.seen.borrow_mut().push(Exchange {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: answer.status,
+            content_type: answer.header("content-type").to_string(),
+            body: answer.body.clone(),
+        });
+        answer
+    }
+
+    fn get(&self, path: &str, token: &str) -> Answer {
+        self.call("GET", path, Some(token), &[], None)
+    }
+
+    /// A job's Server-Sent Events, to their end.
+    fn events(
+        &self,
+        path: &str,
+        token: &str,
+        after: Option<u64>,
+    ) -> Vec<(Option<u64>, String, Value)> {
+        let after = after.map(|a| a.to_string());
+        let headers: Vec<(&str, &str)> = after
+            .iter()
+            .map(|a| ("Last-Event-ID", a.as_str()))
+            .collect();
+        let request = self.request("GET", path, Some(token), &headers);
+        let response = self.agent.run(request.body(()).unwrap()).unwrap();
+        self.seen.borrow_mut().push(Exchange {
+            method: "GET".into(),
+            path: path.to_string(),
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            body: Vec::new(),
+        });
+        read_sse(response)
+    }
+
+    /// Checks every exchange against `/openapi.json`: each was a documented
+    /// operation, each answer a documented response whose JSON validates
+    /// against its schema (errors against the problem schema), and every
+    /// documented response was seen.
+    fn check_against_openapi(&self) {
+        let doc = self.call("GET", "/openapi.json", None, &[], None).json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = std::collections::BTreeSet::new();
+        for (template, ops) in paths {
+            for (method, op) in ops.as_object().unwrap() {
+                for status in op["responses"].as_object().unwrap().keys() {
+                    if status != "default" {
+                        documented.insert((template.clone(), method.clone(), status.clone()));
+                    }
+                }
+            }
+        }
+        let mut covered = std::collections::BTreeSet::new();
+        for e in self.seen.borrow().iter() {
+            let path = e.path.split('?').next().unwrap();
+            let method = e.method.to_ascii_lowercase();
+            let (template, op) = paths
+                .iter()
+                .find(|(template, ops)| {
+                    matches_template(template, path) && ops.get(&method).is_some()
+                })
+                .map(|(t, ops)| (t.clone(), &ops[&method]))
+                .unwrap_or_else(|| panic!("{} {path} is served but not documented", e.method));
+            let status = e.status.to_string();
+            let response = match op["responses"].get(&status) {
+                Some(r) => {
+                    covered.insert((template.clone(), method.clone(), status.clone()));
+                    r
+                }
+                None => {
+                    assert!(
+                        e.status >= 400,
+                        "{} {path}: {status} is not documented",
+                        e.method
+                    );
+                    &op["responses"]["default"]
+                }
+            };
+            let Some(content) = response.get("content").and_then(Value::as_object) else {
+                assert!(
+                    e.body.is_empty(),
+                    "{} {path}: {status} has a body",
+                    e.method
+                );
+                continue;
+            };
+            for (kind, media) in content {
+                if kind.contains("json") {
+                    assert!(
+                        e.content_type.starts_with(kind.as_str()),
+                        "{} {path}: {} for {kind}",
+                        e.method,
+                        e.content_type
+                    );
+                    let body: Value = serde_json::from_slice(&e.body).unwrap();
+                    let mut schema = json!({
+                        "$schema": "https://json-schema.org/draft/2020-12/schema",
+                        "allOf": [media["schema"]],
+                    });
+                    schema["components"] = doc["components"].clone();
+                    let validator = jsonschema::validator_for(&schema).unwrap();
+                    if let Err(error) = validator.validate(&body) {
+                        panic!("{} {path} ({status}): {error}\n{body:#}", e.method);
+                    }
+                } else if kind == "text/event-stream" {
+                    assert!(e.content_type.starts_with(kind.as_str()));
+                }
+            }
+        }
+        let missing: Vec<_> = documented.difference(&covered).collect();
+        assert!(
+            missing.is_empty(),
+            "documented, never exercised: {missing:?}"
+        );
+    }
+}
+
+/// Whether `path` is an instance of the OpenAPI path `template` (the media
+/// routes' `{name}` may hold slashes).
+fn matches_template(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    if template.starts_with("/v1/media/") {
+        return p.len() >= t.len() && path.starts_with("/v1/media/");
+    }
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+}
+
 #[test]
 fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     let mut fleet = TestFleet::new();
@@ -1489,43 +1689,35 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
             ("ops", "admin"),
         ],
     );
-    let (alice, bob, reader, admin) = (&tokens[0], &tokens[1], &tokens[2], &tokens[3]);
-    let agent = http();
-    let bearer = |t: &str| format!("Bearer {t}");
-    let get = |path: &str, token: &str| {
-        answer(
-            agent
-                .get(format!("{url}{path}"))
-                .header("Authorization", bearer(token))
-                .call()
-                .unwrap(),
-        )
-    };
+    let (alice, bob, reader, admin) = (
+        tokens[0].as_str(),
+        tokens[1].as_str(),
+        tokens[2].as_str(),
+        tokens[3].as_str(),
+    );
+    let api = Api::new(&url);
 
     // Alive and ready, whoever asks.
+    assert_eq!(api.call("GET", "/healthz", None, &[], None).status, 200);
     assert_eq!(
-        answer(agent.get(format!("{url}/healthz")).call().unwrap()).status,
-        200
-    );
-    assert_eq!(
-        answer(agent.get(format!("{url}/readyz")).call().unwrap()).status,
-        200
+        api.call("GET", "/readyz", None, &[], None).json()["ready"],
+        true
     );
 
     // Refusals, each with a problem document, none changing anything.
-    let none = answer(agent.get(format!("{url}/v1/jobs")).call().unwrap());
+    let none = api.call("GET", "/v1/jobs", None, &[], None);
     assert_eq!(none.status, 401);
     assert_eq!(none.header("content-type"), "application/problem+json");
     assert_eq!(none.json()["type"], "/problems/unauthorized");
     let clip = testsrc_clip(fleet.dir.path(), "clip.mp4", "320x240", 30, false);
     let bytes = std::fs::read(&clip).unwrap();
     let put = |name: &str, token: &str, body: &[u8]| {
-        answer(
-            agent
-                .put(format!("{url}/v1/media/{name}"))
-                .header("Authorization", bearer(token))
-                .send(body)
-                .unwrap(),
+        api.call(
+            "PUT",
+            &format!("/v1/media/{name}"),
+            Some(token),
+            &[],
+            Some(body),
         )
     };
     // A refusal comes before the body is read: these send a byte.
@@ -1537,7 +1729,7 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         413
     );
     assert_eq!(
-        get("/v1/media/big.bin", alice).status,
+        api.get("/v1/media/big.bin", alice).status,
         404,
         "nothing of it stays"
     );
@@ -1555,13 +1747,12 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     let sum = String::from_utf8(sum.stdout).unwrap();
     assert_eq!(uploaded.json()["sha256"], sum.split(' ').next().unwrap());
     let post = |token: &str, spec: &Value| {
-        answer(
-            agent
-                .post(format!("{url}/v1/jobs"))
-                .header("Authorization", bearer(token))
-                .header("Content-Type", "application/json")
-                .send(spec.to_string().as_bytes())
-                .unwrap(),
+        api.call(
+            "POST",
+            "/v1/jobs",
+            Some(token),
+            &[("Content-Type", "application/json")],
+            Some(spec.to_string().as_bytes()),
         )
     };
     let bad = post(
@@ -1607,24 +1798,18 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     );
     assert_eq!(created.header("location"), "/v1/jobs/web-1");
     assert_eq!(created.json()["owner"], "alice");
-    // Another owner cannot see it, list it, take its id or cancel it.
-    assert_eq!(get("/v1/jobs/web-1", bob).status, 404);
+    // Another owner cannot see it, take its id or cancel it.
+    assert_eq!(api.get("/v1/jobs/web-1", bob).status, 404);
+    let taken = post(
+        bob,
+        &json!({"id": "web-1", "inputs": [{"src": "https://example.invalid/a.mp4"}]}),
+    );
+    assert_eq!(taken.status, 409);
     assert_eq!(
-        post(
-            bob,
-            &json!({"id": "web-1", "inputs": [{"src": "https://example.invalid/a.mp4"}]})
-        )
-        .status,
-        409
+        api.call("DELETE", "/v1/jobs/web-1", Some(bob), &[], None)
+            .status,
+        404
     );
-    let cancel = answer(
-        agent
-            .delete(format!("{url}/v1/jobs/web-1"))
-            .header("Authorization", bearer(bob))
-            .call()
-            .unwrap(),
-    );
-    assert_eq!(cancel.status, 404);
     // A job cancelled before it ran, retried once there are workers.
     let doomed = post(
         alice,
@@ -1632,12 +1817,12 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     );
     assert_eq!(doomed.status, 201);
     let retry = |id: &str, token: &str| {
-        answer(
-            agent
-                .post(format!("{url}/v1/jobs/{id}/retry"))
-                .header("Authorization", bearer(token))
-                .send_empty()
-                .unwrap(),
+        api.call(
+            "POST",
+            &format!("/v1/jobs/{id}/retry"),
+            Some(token),
+            &[],
+            Some(b""),
         )
     };
     assert_eq!(
@@ -1645,13 +1830,7 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         409,
         "a queued job is not retried"
     );
-    let cancelled = answer(
-        agent
-            .delete(format!("{url}/v1/jobs/web-2"))
-            .header("Authorization", bearer(alice))
-            .call()
-            .unwrap(),
-    );
+    let cancelled = api.call("DELETE", "/v1/jobs/web-2", Some(alice), &[], None);
     assert_eq!(cancelled.json()["state"], "cancelled");
 
     fleet.worker_with("wa", &["--planner"]);
@@ -1676,12 +1855,12 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         .expect("invert_luma.wasm on FRAMEJET_PLUGIN_PATH");
     let wasm = std::fs::read(wasm).unwrap();
     let push = |token: &str, body: &[u8]| {
-        answer(
-            agent
-                .put(format!("{url}/v1/plugins/my-invert?version=1.2.0"))
-                .header("Authorization", bearer(token))
-                .send(body)
-                .unwrap(),
+        api.call(
+            "PUT",
+            "/v1/plugins/my-invert?version=1.2.0",
+            Some(token),
+            &[],
+            Some(body),
         )
     };
     assert_eq!(push(alice, &wasm).status, 403);
@@ -1698,13 +1877,7 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     assert_eq!(pushed.json()["digest"].as_str().unwrap().len(), 64);
 
     // Its events, in order, to the end.
-    let events = read_sse(
-        agent
-            .get(format!("{url}/v1/jobs/web-1/events"))
-            .header("Authorization", bearer(alice))
-            .call()
-            .unwrap(),
-    );
+    let events = api.events("/v1/jobs/web-1/events", alice, None);
     let ids: Vec<u64> = events
         .iter()
         .map(|(id, _, _)| id.expect("every event has an id"))
@@ -1718,21 +1891,16 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     );
     assert!(events.iter().any(|(_, n, _)| n == "progress"));
     // Resumed after the third: the rest, none missed.
-    let resumed = read_sse(
-        agent
-            .get(format!("{url}/v1/jobs/web-1/events"))
-            .header("Authorization", bearer(alice))
-            .header("Last-Event-ID", ids[2].to_string())
-            .call()
-            .unwrap(),
-    );
+    let resumed = api.events("/v1/jobs/web-1/events", alice, Some(ids[2]));
     let resumed_ids: Vec<u64> = resumed.iter().filter_map(|(id, _, _)| *id).collect();
     assert_eq!(resumed_ids, ids[3..]);
 
-    // The record, the list, the workers.
-    let record = get("/v1/jobs/web-1", reader).json();
+    // The record, the list, the workers, the queues; the same job again is the same job.
+    let record = api.get("/v1/jobs/web-1", reader).json();
     assert_eq!(record["state"], "done");
-    let listed = get("/v1/jobs?state=done", alice).json();
+    let same = post(alice, &job);
+    assert_eq!((same.status, &same.json()["state"]), (200, &json!("done")));
+    let listed = api.get("/v1/jobs?state=done", alice).json();
     assert!(
         listed["jobs"]
             .as_array()
@@ -1741,12 +1909,12 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
             .any(|j| j["id"] == "web-1")
     );
     assert!(
-        get("/v1/jobs", bob).json()["jobs"]
+        api.get("/v1/jobs", bob).json()["jobs"]
             .as_array()
             .unwrap()
             .is_empty()
     );
-    let workers = get("/v1/workers", reader).json();
+    let workers = api.get("/v1/workers", reader).json();
     let ids_seen: Vec<&str> = workers
         .as_array()
         .unwrap()
@@ -1754,7 +1922,7 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         .filter_map(|w| w["id"].as_str())
         .collect();
     assert_eq!(ids_seen, ["wa", "wb"]);
-    let queues = get("/v1/queues", reader).json();
+    let queues = api.get("/v1/queues", reader).json();
     let default = queues
         .as_array()
         .unwrap()
@@ -1767,7 +1935,7 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     assert_eq!(retried["owner"], "alice");
 
     // The output: whole, frame-identical to `framejet run`; a range; its ETag.
-    let whole = get("/v1/jobs/web-1/output", alice);
+    let whole = api.get("/v1/jobs/web-1/output", alice);
     assert_eq!(whole.status, 200);
     assert_eq!(whole.header("content-type"), "video/x-matroska");
     let fetched = fleet.dir.path().join("web-1.mkv");
@@ -1777,13 +1945,12 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     let local_spec = write_job(fleet.dir.path(), "web-local.json", &local_job);
     let local = run_locally(fleet.dir.path(), &local_spec, "web-local.mkv");
     assert_eq!(frame_md5s(&fetched), frame_md5s(&local));
-    let part = answer(
-        agent
-            .get(format!("{url}/v1/jobs/web-1/output"))
-            .header("Authorization", bearer(alice))
-            .header("Range", "bytes=100-1123")
-            .call()
-            .unwrap(),
+    let part = api.call(
+        "GET",
+        "/v1/jobs/web-1/output",
+        Some(alice),
+        &[("Range", "bytes=100-1123")],
+        None,
     );
     assert_eq!(part.status, 206);
     assert_eq!(part.body, whole.body[100..1124]);
@@ -1793,32 +1960,44 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     );
     let etag = whole.header("etag").to_string();
     assert!(!etag.is_empty());
-    let same = answer(
-        agent
-            .get(format!("{url}/v1/jobs/web-1/output"))
-            .header("Authorization", bearer(alice))
-            .header("If-None-Match", &etag)
-            .call()
-            .unwrap(),
+    let unchanged = api.call(
+        "GET",
+        "/v1/jobs/web-1/output",
+        Some(alice),
+        &[("If-None-Match", &etag)],
+        None,
     );
-    assert_eq!(same.status, 304);
-    assert_eq!(get("/v1/media/clips/clip.mp4", alice).body, bytes);
+    assert_eq!(unchanged.status, 304);
+    assert_eq!(api.get("/v1/media/clips/clip.mp4", alice).body, bytes);
+    let head = api.call(
+        "GET",
+        "/v1/media/clips/clip.mp4",
+        Some(reader),
+        &[("Range", "bytes=0-9")],
+        None,
+    );
+    assert_eq!((head.status, &head.body[..]), (206, &bytes[..10]));
     assert_eq!(
-        get("/v1/media/clips/clip.mp4", bob).status,
+        api.get("/v1/media/clips/clip.mp4", bob).status,
         404,
         "bob's namespace has no such clip"
     );
 
     // Purged: gone for good.
-    let purged = answer(
-        agent
-            .delete(format!("{url}/v1/jobs/web-1?purge=true"))
-            .header("Authorization", bearer(alice))
-            .call()
-            .unwrap(),
+    assert_eq!(
+        api.call(
+            "DELETE",
+            "/v1/jobs/web-1?purge=true",
+            Some(alice),
+            &[],
+            None
+        )
+        .status,
+        204
     );
-    assert_eq!(purged.status, 204);
-    assert_eq!(get("/v1/jobs/web-1", alice).status, 404);
+    assert_eq!(api.get("/v1/jobs/web-1", alice).status, 404);
+
+    api.check_against_openapi();
 }
 
 /// The status a gateway answers to a PUT's headers alone, with `length` in

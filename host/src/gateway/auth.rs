@@ -114,7 +114,7 @@ struct TokenEntry {
 pub const LOCAL_OWNER: &str = "local";
 
 impl Tokens {
-    /// No tokens: every request is admin of [`LOCAL_OWNER`].
+    /// No tokens: every request is admin of owner `local`.
     pub fn open() -> Self {
         Self { by_digest: None }
     }

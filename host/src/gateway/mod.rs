@@ -22,7 +22,7 @@
 //! | `GET /v1/queues` | per queue: waiting, in flight, oldest waiting, workers |
 //! | `GET /v1/workers` | the workers' last heartbeats |
 //! | `PUT /v1/plugins/{name}` | (admin) check and push a plugin component |
-//! | `GET /openapi.json` | the OpenAPI 3.1 document, built from the route table ([`api`]) |
+//! | `GET /openapi.json` | the OpenAPI 3.1 document, built from the route table (`api.rs`) |
 
 mod api;
 mod auth;
@@ -91,7 +91,7 @@ pub enum GatewayError {
     Serve(std::io::Error),
 }
 
-/// Serves until `stop` turns true; requests under way get [`STOP_GRACE`] to finish.
+/// Serves until `stop` turns true; requests under way get a few seconds to finish.
 pub async fn run_gateway(
     fleet: Fleet,
     options: GatewayOptions,
