@@ -364,8 +364,8 @@ fn sse_event(message: &async_nats::jetstream::Message) -> (SseEvent, bool) {
 }
 
 /// `POST /v1/jobs/{id}/retry`: a failed or cancelled job again, the same
-/// spec under a new id (`ID-retry-N`, the first free), as a new job whose
-/// record names the one it retries. Answers 201 with the new record.
+/// spec and owner under a new id (`ID-retry-N`, the first free). Answers
+/// 201 with the new job's record.
 pub(super) async fn retry(
     State(gw): State<Gateway>,
     headers: HeaderMap,
