@@ -1986,6 +1986,57 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "bob's namespace has no such clip"
     );
 
+    // The command-line client over the gateway: it uploads the spec's local
+    // files, follows the events and downloads the output.
+    let cli = |args: &[&str]| {
+        Command::new(framejet_bin())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("FRAMEJET_GATEWAY", &url)
+            .env("FRAMEJET_TOKEN", alice)
+            .output()
+            .unwrap()
+    };
+    let mut cli_job = local_job.clone();
+    cli_job["id"] = json!("cli-1");
+    let cli_spec = write_job(fleet.dir.path(), "cli.json", &cli_job);
+    let cli_out = fleet.dir.path().join("cli.mkv");
+    let out = cli(&[
+        "submit",
+        cli_spec.to_str().unwrap(),
+        "-o",
+        cli_out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(frame_md5s(&cli_out), frame_md5s(&local));
+    let out = cli(&["status", "cli-1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&record["state"], &record["owner"]),
+        (&json!("done"), &json!("alice"))
+    );
+    let again = cli(&[
+        "submit",
+        cli_spec.to_str().unwrap(),
+        "-o",
+        cli_out.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success() && text(&again).contains("exists"),
+        "{}",
+        text(&again)
+    );
+    let both = cli(&["status", "cli-1", "--nats", "nats://127.0.0.1:1"]);
+    assert!(
+        !both.status.success() && text(&both).contains("--gateway"),
+        "{}",
+        text(&both)
+    );
+    let out = cli(&["cancel", "cli-1", "--purge"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(api.get("/v1/jobs/cli-1", alice).status, 404);
+
     // Purged: gone for good.
     assert_eq!(
         api.call(

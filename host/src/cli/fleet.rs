@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use framejet_spec::fleet::{FleetNames, JobState};
+use framejet_spec::fleet::{FleetNames, JobRecord, JobState};
+
+use super::gateway_client::GatewayClientArgs;
 
 use crate::fleet::{
     Fleet, FleetSettings, FollowUpdate, NatsOptions, Slots, SubmitOptions, UpOptions, WorkerOptions,
@@ -125,6 +127,8 @@ pub(crate) struct PlannerArgs {
 pub(crate) struct SubmitArgs {
     #[command(flatten)]
     fleet: FleetArgs,
+    #[command(flatten)]
+    gateway: GatewayClientArgs,
     /// The job spec (`.json` or `.toml`); its local files are uploaded.
     spec: PathBuf,
     /// The job's id (default: the spec's `id`, else a new one).
@@ -148,6 +152,8 @@ pub(crate) struct SubmitArgs {
 pub(crate) struct JobArgs {
     #[command(flatten)]
     fleet: FleetArgs,
+    #[command(flatten)]
+    gateway: GatewayClientArgs,
     /// The job's id.
     job: String,
 }
@@ -156,6 +162,8 @@ pub(crate) struct JobArgs {
 pub(crate) struct CancelArgs {
     #[command(flatten)]
     fleet: FleetArgs,
+    #[command(flatten)]
+    gateway: GatewayClientArgs,
     /// The job's id.
     job: String,
     /// Also delete the job's plan, segments, output, events and record.
@@ -262,6 +270,29 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     // What can be checked here is checked before anything is uploaded.
     spec.validate()?;
     let wait = args.wait || args.output.is_some();
+    let json = args.json;
+    if let Some(client) = args.gateway.client() {
+        let record = client.submit(spec, args.id.clone())?;
+        let id = record.id.clone();
+        if !wait {
+            println!("{id}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("job {id} submitted");
+        let record = client.follow(&id, |update| report(&id, &update, json))?;
+        succeeded(&record)?;
+        match &args.output {
+            Some(output) => {
+                client.download(&id, output)?;
+                if record.output.as_ref().is_some_and(|o| !o.masks.is_empty()) {
+                    eprintln!("job {id}: its mask PNGs stay in the fleet (fetch them with --nats)");
+                }
+                eprintln!("job {id} done: {}", output.display());
+            }
+            None => eprintln!("job {id} done (framejet status {id} shows its output)"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("submit").await?;
         let record = crate::fleet::submit_job(
@@ -279,35 +310,38 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         eprintln!("job {id} submitted");
-        let json = args.json;
         let record = crate::fleet::follow(&fleet, &id, |update| report(&id, &update, json)).await?;
-        match record.state {
-            JobState::Done => {
-                if let Some(output) = &args.output {
-                    crate::fleet::download_output(&fleet, &record, output, args.overwrite).await?;
-                    eprintln!("job {id} done: {}", output.display());
-                } else {
-                    eprintln!("job {id} done (framejet status {id} shows its output)");
-                }
-                Ok(ExitCode::SUCCESS)
+        succeeded(&record)?;
+        match &args.output {
+            Some(output) => {
+                crate::fleet::download_output(&fleet, &record, output, args.overwrite).await?;
+                eprintln!("job {id} done: {}", output.display());
             }
-            state => {
-                let why = record
-                    .error
-                    .as_ref()
-                    .map(|e| match &e.task {
-                        Some(task) => format!("{task}: {}", e.message),
-                        None => e.message.clone(),
-                    })
-                    .unwrap_or_default();
-                anyhow::bail!(
-                    "job {id} {}{}{why}",
-                    state.name(),
-                    if why.is_empty() { "" } else { ": " }
-                )
-            }
+            None => eprintln!("job {id} done (framejet status {id} shows its output)"),
         }
+        Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Ok when the job is done; else an error with its state and reason.
+fn succeeded(record: &JobRecord) -> anyhow::Result<()> {
+    if record.state == JobState::Done {
+        return Ok(());
+    }
+    let why = record
+        .error
+        .as_ref()
+        .map(|e| match &e.task {
+            Some(task) => format!("{task}: {}", e.message),
+            None => e.message.clone(),
+        })
+        .unwrap_or_default();
+    anyhow::bail!(
+        "job {} {}{}{why}",
+        record.id,
+        record.state.name(),
+        if why.is_empty() { "" } else { ": " }
+    )
 }
 
 fn report(id: &str, update: &FollowUpdate, json: bool) {
@@ -340,6 +374,11 @@ fn report(id: &str, update: &FollowUpdate, json: bool) {
 }
 
 pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
+    if let Some(client) = args.gateway.client() {
+        let record = client.record(&args.job)?;
+        println!("{}", serde_json::to_string_pretty(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("status").await?;
         let record = fleet.job_record(&args.job).await?;
@@ -349,6 +388,13 @@ pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
+    if let Some(client) = args.gateway.client() {
+        match client.cancel(&args.job, args.purge)? {
+            Some(record) => println!("job {}: {}", record.id, record.state.name()),
+            None => println!("job {}: purged", args.job),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("cancel").await?;
         if args.purge {

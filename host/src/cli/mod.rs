@@ -3,6 +3,7 @@
 
 mod fleet;
 mod gateway;
+mod gateway_client;
 mod plugin;
 mod probe;
 mod run;
@@ -87,7 +88,8 @@ enum Command {
     #[command(after_help = "Examples:
   framejet submit job.json                      prints the job's id
   framejet submit job.json -o out.mp4           waits, shows progress, downloads the output
-  framejet submit job.json --id clip-42 --wait --json")]
+  framejet submit job.json --id clip-42 --wait --json
+  framejet submit --gateway http://10.0.0.5:8080 --gateway-token $T job.json -o out.mp4")]
     Submit(fleet::SubmitArgs),
     /// Prints a fleet job's record (state, segments and their workers, output, error).
     #[command(after_help = "Example:

@@ -26,8 +26,8 @@ pub use client::{
 };
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
-pub(crate) use media::is_object_name;
 pub use media::{MEDIA_SCHEME, check_plugin, push_plugin, store_plugin};
+pub(crate) use media::{is_object_name, safe_file_name};
 pub use planner::run_planner;
 pub use up::{UpOptions, run_up};
 pub use worker::{Slots, WorkerOptions, run_worker};

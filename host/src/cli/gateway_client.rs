@@ -1,0 +1,250 @@
+//! `submit`, `status` and `cancel` over the HTTP gateway (`--gateway URL`)
+//! instead of NATS: a blocking client (ureq) of the routes in
+//! `crate::gateway`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use framejet_spec::fleet::{Event, EventBody, JobRecord};
+use sha2::{Digest, Sha256};
+
+use crate::fleet::FollowUpdate;
+use crate::job::JobSpec;
+
+/// Where the gateway is, for clients.
+#[derive(Debug, Args)]
+pub(crate) struct GatewayClientArgs {
+    /// Talk to the fleet through this HTTP gateway instead of NATS.
+    #[arg(
+        long,
+        env = "FRAMEJET_GATEWAY",
+        value_name = "URL",
+        conflicts_with = "servers"
+    )]
+    pub(crate) gateway: Option<String>,
+    /// The gateway's bearer token (see `framejet token`).
+    #[arg(
+        long,
+        env = "FRAMEJET_TOKEN",
+        hide_env_values = true,
+        requires = "gateway"
+    )]
+    pub(crate) gateway_token: Option<String>,
+}
+
+impl GatewayClientArgs {
+    /// A client when `--gateway` is given.
+    pub(crate) fn client(&self) -> Option<GatewayClient> {
+        let url = self.gateway.as_ref()?.trim_end_matches('/').to_string();
+        Some(GatewayClient {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+            url,
+            token: self.gateway_token.clone(),
+        })
+    }
+}
+
+pub(crate) struct GatewayClient {
+    agent: ureq::Agent,
+    url: String,
+    token: Option<String>,
+}
+
+impl GatewayClient {
+    fn request(&self, method: &str, path: &str) -> ureq::http::request::Builder {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        request
+    }
+
+    /// Sends a request; an answer of 400 or more is an error with the
+    /// gateway's `detail`.
+    fn send(
+        &self,
+        request: ureq::http::Request<impl ureq::AsSendBody>,
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
+        let what = format!("{} {}", request.method(), request.uri());
+        let mut response = self
+            .agent
+            .run(request)
+            .with_context(|| format!("{what}: the gateway did not answer"))?;
+        let status = response.status();
+        if status.as_u16() >= 400 {
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            let detail = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|p| p["detail"].as_str().map(str::to_string))
+                .unwrap_or(body);
+            bail!("{what}: {status}: {detail}");
+        }
+        Ok(response)
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Option<T>> {
+        let request = self.request(method, path);
+        let mut response = match body {
+            Some(body) => self.send(
+                request
+                    .header("Content-Type", "application/json")
+                    .body(body)?,
+            )?,
+            None => self.send(request.body(())?)?,
+        };
+        if response.status().as_u16() == 204 {
+            return Ok(None);
+        }
+        let text = response.body_mut().read_to_string()?;
+        Ok(Some(serde_json::from_str(&text).with_context(|| {
+            format!("{method} {path}: an answer that is not the expected JSON")
+        })?))
+    }
+
+    /// Uploads the spec's local files (as `inputs/<sha256>/<file name>` in
+    /// the caller's media) and submits it. Returns the job's record.
+    pub(crate) fn submit(
+        &self,
+        mut spec: JobSpec,
+        id: Option<String>,
+    ) -> anyhow::Result<JobRecord> {
+        let mut local = Vec::new();
+        spec.for_each_path(|p| {
+            if !framejet_spec::is_remote(p) && !local.contains(p) {
+                local.push(p.clone());
+            }
+        });
+        let mut names = Vec::new();
+        for path in &local {
+            names.push((path.clone(), self.upload(path)?));
+        }
+        spec.for_each_path(|p| {
+            if let Some((_, name)) = names.iter().find(|(local, _)| local == p) {
+                *p = PathBuf::from(format!("media:{name}"));
+            }
+        });
+        if id.is_some() {
+            spec.id = id;
+        }
+        let body = serde_json::to_vec(&spec)?;
+        self.json("POST", "/v1/jobs", Some(body))?
+            .context("the gateway answered a submit with no record")
+    }
+
+    fn upload(&self, path: &Path) -> anyhow::Result<String> {
+        let mut file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+        }
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let file_name = crate::fleet::safe_file_name(path.file_name().and_then(|n| n.to_str()));
+        let name = format!("inputs/{hex}/{file_name}");
+        let file = std::fs::File::open(path)?;
+        let request = self
+            .request("PUT", &format!("/v1/media/{name}"))
+            .body(ureq::SendBody::from_owned_reader(file))?;
+        self.send(request)?;
+        Ok(name)
+    }
+
+    pub(crate) fn record(&self, id: &str) -> anyhow::Result<JobRecord> {
+        self.json("GET", &format!("/v1/jobs/{id}"), None)?
+            .context("the gateway answered with no record")
+    }
+
+    /// Cancels job `id` (and deletes its data with `purge`); returns its
+    /// record unless purged.
+    pub(crate) fn cancel(&self, id: &str, purge: bool) -> anyhow::Result<Option<JobRecord>> {
+        let path = if purge {
+            format!("/v1/jobs/{id}?purge=true")
+        } else {
+            format!("/v1/jobs/{id}")
+        };
+        self.json("DELETE", &path, None)
+    }
+
+    /// Follows job `id`'s events until it ends; returns its final record.
+    pub(crate) fn follow(
+        &self,
+        id: &str,
+        mut on_update: impl FnMut(FollowUpdate),
+    ) -> anyhow::Result<JobRecord> {
+        let request = self
+            .request("GET", &format!("/v1/jobs/{id}/events"))
+            .body(())?;
+        let response = self.send(request)?;
+        let mut segment_frames = std::collections::BTreeMap::new();
+        let reader = BufReader::new(response.into_body().into_reader());
+        for line in reader.lines() {
+            let line = line.context("the event stream broke off")?;
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Event>(data.trim_start()) else {
+                continue;
+            };
+            match event.body {
+                EventBody::State { state, .. } => {
+                    on_update(FollowUpdate::State(state));
+                    if state.is_final() {
+                        break;
+                    }
+                }
+                EventBody::Progress {
+                    segment,
+                    frames,
+                    total_frames,
+                    ..
+                } => {
+                    segment_frames.insert(segment, frames);
+                    on_update(FollowUpdate::Progress {
+                        frames: segment_frames.values().sum(),
+                        total: total_frames,
+                    });
+                }
+                EventBody::Log { level, message } => {
+                    on_update(FollowUpdate::Log { level, message });
+                }
+                EventBody::Refused { reason } => on_update(FollowUpdate::Refused(reason)),
+                EventBody::TaskStarted { .. } => {}
+            }
+        }
+        self.record(id)
+    }
+
+    /// Downloads job `id`'s output to `path` (through a file beside it, so
+    /// `path` is whole or untouched).
+    pub(crate) fn download(&self, id: &str, path: &Path) -> anyhow::Result<()> {
+        let request = self
+            .request("GET", &format!("/v1/jobs/{id}/output"))
+            .body(())?;
+        let response = self.send(request)?;
+        let partial = path.with_extension(format!("part-{}", std::process::id()));
+        let copied = std::fs::File::create(&partial)
+            .and_then(|mut file| std::io::copy(&mut response.into_body().into_reader(), &mut file));
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
+        }
+        std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
