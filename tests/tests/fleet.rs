@@ -2033,6 +2033,30 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         text(&both)
     );
+    let out = cli(&["jobs", "--state", "done"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("cli-1\tdone")),
+        "{}",
+        text(&out)
+    );
+    let out = cli(&["workers", "--json"]);
+    let workers: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(workers.as_array().map(Vec::len), Some(2), "{workers:#}");
+    let out = cli(&["queues"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("default\t"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(&["retry", "cli-1"]);
+    assert!(
+        !out.status.success() && text(&out).contains("failed or cancelled"),
+        "{}",
+        text(&out)
+    );
     let out = cli(&["cancel", "cli-1", "--purge"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(api.get("/v1/jobs/cli-1", alice).status, 404);

@@ -1,6 +1,6 @@
-//! `submit`, `status` and `cancel` over the HTTP gateway (`--gateway URL`)
-//! instead of NATS: a blocking client (ureq) of the routes in
-//! `crate::gateway`.
+//! The command-line client of the HTTP gateway (`--gateway URL`): `submit`,
+//! `status` and `cancel` instead of NATS, and `jobs`, `retry`, `workers` and
+//! `queues`, which only the gateway answers. Blocking (ureq).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -37,15 +37,8 @@ pub(crate) struct GatewayClientArgs {
 impl GatewayClientArgs {
     /// A client when `--gateway` is given.
     pub(crate) fn client(&self) -> Option<GatewayClient> {
-        let url = self.gateway.as_ref()?.trim_end_matches('/').to_string();
-        Some(GatewayClient {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into(),
-            url,
-            token: self.gateway_token.clone(),
-        })
+        let url = self.gateway.as_ref()?;
+        Some(GatewayClient::new(url, self.gateway_token.clone()))
     }
 }
 
@@ -56,6 +49,17 @@ pub(crate) struct GatewayClient {
 }
 
 impl GatewayClient {
+    fn new(url: &str, token: Option<String>) -> Self {
+        GatewayClient {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+            url: url.trim_end_matches('/').to_string(),
+            token,
+        }
+    }
+
     fn request(&self, method: &str, path: &str) -> ureq::http::request::Builder {
         let mut request = ureq::http::Request::builder()
             .method(method)
@@ -171,6 +175,18 @@ impl GatewayClient {
             .context("the gateway answered with no record")
     }
 
+    /// `GET path` as JSON.
+    pub(crate) fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        self.json("GET", path, None)?
+            .context("the gateway answered with no body")
+    }
+
+    /// Job `id` again, as a new job; returns the new job's record.
+    pub(crate) fn retry(&self, id: &str) -> anyhow::Result<JobRecord> {
+        self.json("POST", &format!("/v1/jobs/{id}/retry"), Some(Vec::new()))?
+            .context("the gateway answered a retry with no record")
+    }
+
     /// Cancels job `id` (and deletes its data with `purge`); returns its
     /// record unless purged.
     pub(crate) fn cancel(&self, id: &str, purge: bool) -> anyhow::Result<Option<JobRecord>> {
@@ -247,4 +263,131 @@ impl GatewayClient {
         }
         std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
     }
+}
+
+/// What `jobs`, `retry`, `workers` and `queues` take.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// The HTTP gateway to ask.
+    #[arg(long, env = "FRAMEJET_GATEWAY", value_name = "URL")]
+    gateway: String,
+    /// The gateway's bearer token (see `framejet token`).
+    #[arg(long, env = "FRAMEJET_TOKEN", hide_env_values = true)]
+    gateway_token: Option<String>,
+    /// Print the gateway's JSON as it is.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    #[command(flatten)]
+    list: ListArgs,
+    /// Only jobs in this state (`queued`, `running`, `done`, `failed`, …).
+    #[arg(long)]
+    state: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    #[command(flatten)]
+    list: ListArgs,
+    /// The failed or cancelled job.
+    job: String,
+}
+
+fn client(args: &ListArgs) -> anyhow::Result<GatewayClient> {
+    Ok(GatewayClient::new(
+        &args.gateway,
+        args.gateway_token.clone(),
+    ))
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<std::process::ExitCode> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `framejet jobs`: the caller's jobs, one line each (`--json`: the page).
+pub(crate) fn jobs(args: JobsArgs) -> anyhow::Result<std::process::ExitCode> {
+    let client = client(&args.list)?;
+    let mut path = format!("/v1/jobs?limit={}", args.limit.clamp(1, 500));
+    if let Some(state) = &args.state {
+        path.push_str(&format!("&state={state}"));
+    }
+    let page = client.get(&path)?;
+    if args.list.json {
+        return print_json(&page);
+    }
+    for job in page["jobs"].as_array().into_iter().flatten() {
+        println!(
+            "{}\t{}\t{}/{} frames",
+            job["id"].as_str().unwrap_or("?"),
+            job["state"].as_str().unwrap_or("?"),
+            job["segments"].as_array().map_or(0, |s| s
+                .iter()
+                .filter_map(|s| s["frames"].as_u64())
+                .sum::<u64>()),
+            job["total_frames"].as_u64().unwrap_or(0),
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `framejet retry ID`: a failed or cancelled job again; prints the new id.
+pub(crate) fn retry(args: RetryArgs) -> anyhow::Result<std::process::ExitCode> {
+    let record = client(&args.list)?.retry(&args.job)?;
+    if args.list.json {
+        return print_json(&record);
+    }
+    println!("{}", record.id);
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `framejet workers`: the live workers, one line each.
+pub(crate) fn workers(args: ListArgs) -> anyhow::Result<std::process::ExitCode> {
+    let workers = client(&args)?.get("/v1/workers")?;
+    if args.json {
+        return print_json(&workers);
+    }
+    for w in workers.as_array().into_iter().flatten() {
+        println!(
+            "{}\t{}/{} slots busy\tqueues {}",
+            w["id"].as_str().unwrap_or("?"),
+            w["busy"],
+            w["slots"],
+            w["queues"]
+                .as_array()
+                .map(|q| q
+                    .iter()
+                    .filter_map(|q| q.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// `framejet queues`: each queue's waiting and in-flight tasks.
+pub(crate) fn queues(args: ListArgs) -> anyhow::Result<std::process::ExitCode> {
+    let queues = client(&args)?.get("/v1/queues")?;
+    if args.json {
+        return print_json(&queues);
+    }
+    for q in queues.as_array().into_iter().flatten() {
+        let waiting: u64 = q["waiting"]
+            .as_object()
+            .map_or(0, |w| w.values().filter_map(|n| n.as_u64()).sum());
+        println!(
+            "{}\t{waiting} waiting\t{} in flight\t{} workers",
+            q["queue"].as_str().unwrap_or("?"),
+            q["in_flight"],
+            q["workers"],
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -111,6 +111,19 @@ enum Command {
     #[command(after_help = "Example:
   framejet token --role submit --owner alice >> tokens.toml")]
     Token(gateway::TokenArgs),
+    /// Lists your jobs through the gateway.
+    #[command(after_help = "Examples:
+  framejet jobs --gateway http://10.0.0.5:8080 --state failed
+  framejet jobs --json")]
+    Jobs(gateway_client::JobsArgs),
+    /// Runs a failed or cancelled job again (as ID-retry-N) through the gateway.
+    #[command(after_help = "Example:
+  framejet retry clip-42 --gateway http://10.0.0.5:8080")]
+    Retry(gateway_client::RetryArgs),
+    /// Lists the live workers (slots, busy, queues) through the gateway.
+    Workers(gateway_client::ListArgs),
+    /// Shows each queue's waiting and in-flight tasks through the gateway.
+    Queues(gateway_client::ListArgs),
     /// Starts a fleet on this machine: nats-server, a planner, workers, a gateway; Ctrl-C stops it.
     #[command(after_help = "Examples:
   framejet up                       two workers, slots chosen from the cores
@@ -150,6 +163,10 @@ pub fn main() -> ExitCode {
         Command::Submit(args) => fleet::submit(args),
         Command::Status(args) => fleet::status(args),
         Command::Cancel(args) => fleet::cancel(args),
+        Command::Jobs(args) => gateway_client::jobs(args),
+        Command::Retry(args) => gateway_client::retry(args),
+        Command::Workers(args) => gateway_client::workers(args),
+        Command::Queues(args) => gateway_client::queues(args),
         Command::Up(args) => fleet::up(args, &cli.plugin_dirs),
         Command::Gateway(args) => gateway::gateway(args),
         Command::Token(args) => gateway::token(args),
@@ -216,4 +233,13 @@ pub(crate) fn plugin_registry(
     let mut dirs = extra_dirs.to_vec();
     dirs.extend(PluginRegistry::default_dirs());
     Ok(PluginRegistry::new(std::sync::Arc::new(runtime), dirs))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
