@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use framejet_spec::fleet::{Event, EventBody, JobRecord};
+use framejet_spec::fleet::{Event, JobRecord};
 use sha2::{Digest, Sha256};
 
-use crate::fleet::FollowUpdate;
+use crate::fleet::{FollowProgress, FollowUpdate};
 use crate::job::JobSpec;
 
 /// Where the gateway is, for clients.
@@ -208,7 +208,7 @@ impl GatewayClient {
             .request("GET", &format!("/v1/jobs/{id}/events"))
             .body(())?;
         let response = self.send(request)?;
-        let mut segment_frames = std::collections::BTreeMap::new();
+        let mut progress = FollowProgress::default();
         let reader = BufReader::new(response.into_body().into_reader());
         for line in reader.lines() {
             let line = line.context("the event stream broke off")?;
@@ -218,30 +218,13 @@ impl GatewayClient {
             let Ok(event) = serde_json::from_str::<Event>(data.trim_start()) else {
                 continue;
             };
-            match event.body {
-                EventBody::State { state, .. } => {
-                    on_update(FollowUpdate::State(state));
-                    if state.is_final() {
-                        break;
-                    }
-                }
-                EventBody::Progress {
-                    segment,
-                    frames,
-                    total_frames,
-                    ..
-                } => {
-                    segment_frames.insert(segment, frames);
-                    on_update(FollowUpdate::Progress {
-                        frames: segment_frames.values().sum(),
-                        total: total_frames,
-                    });
-                }
-                EventBody::Log { level, message } => {
-                    on_update(FollowUpdate::Log { level, message });
-                }
-                EventBody::Refused { reason } => on_update(FollowUpdate::Refused(reason)),
-                EventBody::TaskStarted { .. } => {}
+            let Some(update) = progress.update(event.body) else {
+                continue;
+            };
+            let ended = matches!(update, FollowUpdate::State(state) if state.is_final());
+            on_update(update);
+            if ended {
+                break;
             }
         }
         self.record(id)

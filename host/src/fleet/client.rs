@@ -174,7 +174,7 @@ pub async fn follow(
         .messages()
         .await
         .map_err(|e| FleetError::nats("follow the job's events", e))?;
-    let mut segment_frames: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut progress = FollowProgress::default();
     // The record is the truth: it is read every second whatever the
     // events do, so a stalled or erring events consumer cannot hide the
     // job's end.
@@ -198,33 +198,19 @@ pub async fn follow(
                 let Ok(event) = serde_json::from_slice::<Event>(&message.payload) else {
                     continue;
                 };
-                match event.body {
-                    EventBody::State { state, .. } => {
-                        on_update(FollowUpdate::State(state));
-                        if state.is_final() {
-                            return fleet.job_record(id).await;
-                        }
-                    }
-                    EventBody::Progress {
-                        segment,
-                        frames,
-                        total_frames,
-                        ..
-                    } => {
-                        segment_frames.insert(segment, frames);
-                        on_update(FollowUpdate::Progress {
-                            frames: segment_frames.values().sum(),
-                            total: total_frames,
-                        });
-                    }
-                    EventBody::Log { level, message } => {
-                        on_update(FollowUpdate::Log { level, message });
-                    }
-                    EventBody::TaskStarted { .. } => {}
-                    EventBody::Refused { reason } => {
-                        on_update(FollowUpdate::Refused(reason.clone()));
-                        return Err(FleetError::Refused(reason));
-                    }
+                let Some(update) = progress.update(event.body) else {
+                    continue;
+                };
+                let ended = match &update {
+                    FollowUpdate::State(state) if state.is_final() => Some(Ok(())),
+                    FollowUpdate::Refused(reason) => Some(Err(FleetError::Refused(reason.clone()))),
+                    _ => None,
+                };
+                on_update(update);
+                match ended {
+                    Some(Ok(())) => return fleet.job_record(id).await,
+                    Some(Err(e)) => return Err(e),
+                    None => {}
                 }
             }
             Some(Err(e)) => tracing::debug!("events: {e}"),
@@ -232,6 +218,37 @@ pub async fn follow(
                 return Err(FleetError::Missing("the events stream ended".to_string()));
             }
         }
+    }
+}
+
+/// What a follower of a job's events reports, with the output frames
+/// summed over the segments; the fleet's and the gateway's followers share it.
+#[derive(Debug, Default)]
+pub(crate) struct FollowProgress {
+    segment_frames: BTreeMap<usize, u64>,
+}
+
+impl FollowProgress {
+    /// The update an event makes, if it makes one.
+    pub(crate) fn update(&mut self, event: EventBody) -> Option<FollowUpdate> {
+        Some(match event {
+            EventBody::State { state, .. } => FollowUpdate::State(state),
+            EventBody::Progress {
+                segment,
+                frames,
+                total_frames,
+                ..
+            } => {
+                self.segment_frames.insert(segment, frames);
+                FollowUpdate::Progress {
+                    frames: self.segment_frames.values().sum(),
+                    total: total_frames,
+                }
+            }
+            EventBody::Log { level, message } => FollowUpdate::Log { level, message },
+            EventBody::Refused { reason } => FollowUpdate::Refused(reason),
+            EventBody::TaskStarted { .. } => return None,
+        })
     }
 }
 

@@ -21,6 +21,7 @@ mod storage;
 mod up;
 mod worker;
 
+pub(crate) use client::FollowProgress;
 pub use client::{
     FollowUpdate, SubmitOptions, cancel_job, download_output, follow, purge_job, submit_job,
 };

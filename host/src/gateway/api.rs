@@ -47,16 +47,16 @@ struct Operation {
 
 /// Every operation, with the schemas it names collected in `schemas`.
 fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
-    let mut of = |f: fn(&mut SchemaGenerator) -> schemars::Schema| f(schemas).to_value();
-    let record = of(|g| g.subschema_for::<JobRecord>());
-    let spec = of(|g| g.subschema_for::<JobSpec>());
-    let list = of(|g| g.subschema_for::<JobList>());
-    let workers = of(|g| g.subschema_for::<Vec<WorkerStatus>>());
-    let queues = of(|g| g.subschema_for::<Vec<QueueState>>());
-    let uploaded = of(|g| g.subschema_for::<Uploaded>());
-    let pushed = of(|g| g.subschema_for::<Pushed>());
-    let ready = of(|g| g.subschema_for::<Ready>());
-    of(|g| g.subschema_for::<Problem>());
+    let record = schemas.subschema_for::<JobRecord>().to_value();
+    let spec = schemas.subschema_for::<JobSpec>().to_value();
+    let list = schemas.subschema_for::<JobList>().to_value();
+    let workers = schemas.subschema_for::<Vec<WorkerStatus>>().to_value();
+    let queues = schemas.subschema_for::<Vec<QueueState>>().to_value();
+    let uploaded = schemas.subschema_for::<Uploaded>().to_value();
+    let pushed = schemas.subschema_for::<Pushed>().to_value();
+    let ready = schemas.subschema_for::<Ready>().to_value();
+    // Errors (`default`) refer to it.
+    schemas.subschema_for::<Problem>();
     let range = &[
         (
             "header",
