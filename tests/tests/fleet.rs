@@ -617,7 +617,16 @@ async def main(url, prefix, clip, job, out):
     with open(out, "wb") as f:
         f.write(result.data)
     progress = [e for e in events if e["kind"] == "progress"]
-    print(json.dumps({"states": states, "progress": len(progress), "state": record["state"]}))
+    # The job's log, stored beside its output once the job has ended.
+    log = None
+    for _ in range(100):
+        try:
+            log = (await media.get(f"jobs/{job}/job.log")).data.decode()
+            break
+        except Exception:
+            await asyncio.sleep(0.1)
+    print(json.dumps({"states": states, "progress": len(progress), "state": record["state"],
+                      "log": log}))
     await nc.close()
 
 asyncio.run(main(*sys.argv[1:]))
@@ -656,6 +665,14 @@ fn a_job_published_from_python_with_nats_py_completes_and_its_events_can_be_foll
     assert!(states.contains(&"running"), "{states:?}");
     assert!(report["progress"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(frame_md5s(&output).len(), 45);
+    let log = report["log"].as_str().expect("the job's log is stored");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[0].contains("job py-job submitted"), "{log}");
+    assert!(
+        lines.iter().any(|l| l.contains("segment 0 started on w")),
+        "{log}"
+    );
+    assert!(lines.last().unwrap().ends_with("job done"), "{log}");
 }
 
 #[test]
@@ -1986,6 +2003,21 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "bob's namespace has no such clip"
     );
 
+    // Its log: state changes and task starts in order, kept with the output.
+    let log = api.get("/v1/jobs/web-1/log", reader);
+    assert_eq!(log.status, 200);
+    assert!(log.header("content-type").starts_with("text/plain"));
+    let log = String::from_utf8(log.body).unwrap();
+    assert!(log.contains("\"text-reveal\""), "the spec: {log}");
+    let at = |what: &str| {
+        log.find(what)
+            .unwrap_or_else(|| panic!("no `{what}` in the log:\n{log}"))
+    };
+    assert!(at("job running") < at("segment 1 started on w"), "{log}");
+    assert!(at("segment 1 started on w") < at("finalize started on w"));
+    assert!(log.trim_end().ends_with("job done"), "{log}");
+    assert_eq!(api.get("/v1/jobs/web-1/log", bob).status, 404);
+
     // The command-line client over the gateway: it uploads the spec's local
     // files, follows the events and downloads the output.
     let cli = |args: &[&str]| {
@@ -2057,6 +2089,23 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         text(&out)
     );
+    let out = cli(&["logs", "cli-1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .trim_end()
+            .ends_with("job done"),
+        "{}",
+        text(&out)
+    );
+    let out = cli(&["logs", "cli-1", "--follow", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["state"], "queued");
+    assert_eq!(events.last().unwrap()["state"], "done");
     let out = cli(&["cancel", "cli-1", "--purge"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(api.get("/v1/jobs/cli-1", alice).status, 404);

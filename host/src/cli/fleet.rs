@@ -159,6 +159,22 @@ pub(crate) struct JobArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    gateway: GatewayClientArgs,
+    /// The job's id.
+    job: String,
+    /// Print the lines as they come until the job ends.
+    #[arg(short, long)]
+    follow: bool,
+    /// JSON: with --follow, one event per line; else the job's id, state and log.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
     #[command(flatten)]
     fleet: FleetArgs,
@@ -383,6 +399,48 @@ pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
         let fleet = args.fleet.connect("status").await?;
         let record = fleet.job_record(&args.job).await?;
         println!("{}", serde_json::to_string_pretty(&record)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `framejet logs`: the job's log, or with --follow its lines as they come.
+pub(crate) fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
+    let json = args.json;
+    let print = move |event: framejet_spec::fleet::Event| {
+        if json {
+            if let Ok(line) = serde_json::to_string(&event) {
+                println!("{line}");
+            }
+        } else if let Some(line) = crate::fleet::log_line(&event) {
+            println!("{line}");
+        }
+    };
+    let print_log = |record: &JobRecord, text: &str| -> anyhow::Result<()> {
+        if json {
+            let value = serde_json::json!({"job": record.id, "state": record.state, "log": text});
+            println!("{value}");
+        } else {
+            print!("{text}");
+        }
+        Ok(())
+    };
+    if let Some(client) = args.gateway.client() {
+        if args.follow {
+            client.events(&args.job, print)?;
+        } else {
+            let record = client.record(&args.job)?;
+            print_log(&record, &client.log(&args.job)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect("logs").await?;
+        if args.follow {
+            crate::fleet::follow_events(&fleet, &args.job, print).await?;
+        } else {
+            let record = fleet.job_record(&args.job).await?;
+            print_log(&record, &crate::fleet::job_log(&fleet, &record).await?)?;
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use framejet_spec::fleet::{Event, JobRecord};
+use framejet_spec::fleet::{Event, EventBody, JobRecord};
 use sha2::{Digest, Sha256};
 
 use crate::fleet::{FollowProgress, FollowUpdate};
@@ -204,11 +204,25 @@ impl GatewayClient {
         id: &str,
         mut on_update: impl FnMut(FollowUpdate),
     ) -> anyhow::Result<JobRecord> {
+        let mut progress = FollowProgress::default();
+        self.events(id, |event| {
+            if let Some(update) = progress.update(event.body) {
+                on_update(update);
+            }
+        })
+    }
+
+    /// Job `id`'s events from its start until it ends, as they come;
+    /// returns its final record.
+    pub(crate) fn events(
+        &self,
+        id: &str,
+        mut on_event: impl FnMut(Event),
+    ) -> anyhow::Result<JobRecord> {
         let request = self
             .request("GET", &format!("/v1/jobs/{id}/events"))
             .body(())?;
         let response = self.send(request)?;
-        let mut progress = FollowProgress::default();
         let reader = BufReader::new(response.into_body().into_reader());
         for line in reader.lines() {
             let line = line.context("the event stream broke off")?;
@@ -218,16 +232,22 @@ impl GatewayClient {
             let Ok(event) = serde_json::from_str::<Event>(data.trim_start()) else {
                 continue;
             };
-            let Some(update) = progress.update(event.body) else {
-                continue;
-            };
-            let ended = matches!(update, FollowUpdate::State(state) if state.is_final());
-            on_update(update);
+            let ended = matches!(event.body, EventBody::State { state, .. } if state.is_final());
+            on_event(event);
             if ended {
                 break;
             }
         }
         self.record(id)
+    }
+
+    /// Job `id`'s log (text).
+    pub(crate) fn log(&self, id: &str) -> anyhow::Result<String> {
+        let request = self
+            .request("GET", &format!("/v1/jobs/{id}/log"))
+            .body(())?;
+        let mut response = self.send(request)?;
+        Ok(response.body_mut().read_to_string()?)
     }
 
     /// Downloads job `id`'s output to `path` (through a file beside it, so

@@ -95,6 +95,12 @@ enum Command {
     #[command(after_help = "Example:
   framejet status clip-42")]
     Status(fleet::JobArgs),
+    /// Prints a fleet job's log; --follow prints its lines as they come until it ends.
+    #[command(after_help = "Examples:
+  framejet logs clip-42                      state changes, task starts, plugin and encoder lines
+  framejet logs clip-42 --follow --json      every event as a JSON line until the job ends
+  framejet logs clip-42 --gateway http://10.0.0.5:8080")]
+    Logs(fleet::LogsArgs),
     /// Cancels a fleet job: running segments stop between frames, the rest never run.
     #[command(after_help = "Examples:
   framejet cancel clip-42
@@ -162,6 +168,7 @@ pub fn main() -> ExitCode {
         Command::Planner(args) => fleet::planner(args, &cli.plugin_dirs),
         Command::Submit(args) => fleet::submit(args),
         Command::Status(args) => fleet::status(args),
+        Command::Logs(args) => fleet::logs(args),
         Command::Cancel(args) => fleet::cancel(args),
         Command::Jobs(args) => gateway_client::jobs(args),
         Command::Retry(args) => gateway_client::retry(args),

@@ -82,7 +82,18 @@ pub async fn submit_job(
     // with another spec; the record's create-only write keeps ids unique.
     let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);
     let record = match fleet.create_record(mine.clone()).await? {
-        Created::New(record) => record,
+        Created::New(record) => {
+            fleet
+                .emit(
+                    &id,
+                    EventBody::State {
+                        state: JobState::Queued,
+                        error: None,
+                    },
+                )
+                .await;
+            record
+        }
         Created::Exists(existing) if existing.spec_digest != mine.spec_digest => {
             return Err(FleetError::Refused(format!(
                 "job id `{id}` is in use by another spec; choose another id"
@@ -157,6 +168,23 @@ pub async fn follow(
     id: &str,
     mut on_update: impl FnMut(FollowUpdate),
 ) -> Result<JobRecord, FleetError> {
+    let mut progress = FollowProgress::default();
+    follow_events(fleet, id, |event| {
+        if let Some(update) = progress.update(event.body) {
+            on_update(update);
+        }
+    })
+    .await
+}
+
+/// Job `id`'s events from its start until it ends, as they come; returns
+/// its final record. The record is also read every second, so a follower
+/// that missed events still sees the end (as a state event made from it).
+pub async fn follow_events(
+    fleet: &Fleet,
+    id: &str,
+    mut on_event: impl FnMut(Event),
+) -> Result<JobRecord, FleetError> {
     let stream = fleet
         .js
         .get_stream(fleet.names().events_stream())
@@ -174,7 +202,6 @@ pub async fn follow(
         .messages()
         .await
         .map_err(|e| FleetError::nats("follow the job's events", e))?;
-    let mut progress = FollowProgress::default();
     // The record is the truth: it is read every second whatever the
     // events do, so a stalled or erring events consumer cannot hide the
     // job's end.
@@ -187,7 +214,12 @@ pub async fn follow(
                 if let Some((record, _)) = fleet.record(id).await?
                     && record.state.is_final()
                 {
-                    on_update(FollowUpdate::State(record.state));
+                    on_event(Event {
+                        version: WIRE_VERSION,
+                        job_id: id.to_string(),
+                        at_ms: record.finished_at_ms.unwrap_or_else(super::now_ms),
+                        body: EventBody::State { state: record.state, error: record.error.clone() },
+                    });
                     return Ok(record);
                 }
                 continue;
@@ -198,15 +230,12 @@ pub async fn follow(
                 let Ok(event) = serde_json::from_slice::<Event>(&message.payload) else {
                     continue;
                 };
-                let Some(update) = progress.update(event.body) else {
-                    continue;
-                };
-                let ended = match &update {
-                    FollowUpdate::State(state) if state.is_final() => Some(Ok(())),
-                    FollowUpdate::Refused(reason) => Some(Err(FleetError::Refused(reason.clone()))),
+                let ended = match &event.body {
+                    EventBody::State { state, .. } if state.is_final() => Some(Ok(())),
+                    EventBody::Refused { reason } => Some(Err(FleetError::Refused(reason.clone()))),
                     _ => None,
                 };
-                on_update(update);
+                on_event(event);
                 match ended {
                     Some(Ok(())) => return fleet.job_record(id).await,
                     Some(Err(e)) => return Err(e),

@@ -13,6 +13,7 @@
 mod client;
 mod connect;
 mod error;
+mod job_log;
 mod media;
 mod planner;
 mod record_cache;
@@ -23,10 +24,12 @@ mod worker;
 
 pub(crate) use client::FollowProgress;
 pub use client::{
-    FollowUpdate, SubmitOptions, cancel_job, download_output, follow, purge_job, submit_job,
+    FollowUpdate, SubmitOptions, cancel_job, download_output, follow, follow_events, purge_job,
+    submit_job,
 };
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
+pub use job_log::{job_log, log_line};
 pub use media::{MEDIA_SCHEME, check_plugin, push_plugin, store_plugin};
 pub(crate) use media::{is_object_name, safe_file_name};
 pub use planner::run_planner;

@@ -128,6 +128,7 @@ impl Fleet {
             .await?;
         if changed.is_some() {
             self.emit(id, EventBody::State { state, error }).await;
+            super::job_log::store_job_log(self, id).await;
         }
         Ok(changed.is_some())
     }

@@ -1056,6 +1056,7 @@ impl Worker {
             if let Some(k) = record.audio.as_ref().and_then(|a| a.key.as_ref()) {
                 let _ = self.fleet.media.delete(k).await;
             }
+            super::job_log::store_job_log(&self.fleet, job).await;
             tracing::info!("job {job}: done ({} frames)", out.frames);
         }
         Ok(())

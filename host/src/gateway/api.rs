@@ -181,6 +181,16 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
         },
         Operation {
             method: Method::GET,
+            path: "/v1/jobs/{id}/log",
+            summary: "The job's log: state changes, task starts, plugin and encoder lines, one per line after the time. Stored with the output once the job ends; made from its events while it runs.",
+            role: Some(Role::Read),
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "the log", Body::Bytes("text/plain; charset=utf-8"))],
+            handler: get(jobs::log),
+        },
+        Operation {
+            method: Method::GET,
             path: "/v1/jobs/{id}/output",
             summary: "A finished job's output, streamed.",
             role: Some(Role::Read),
@@ -276,7 +286,32 @@ pub(super) fn router(gateway: Gateway) -> Router {
         let path = op.path.replace("/v1/media/{name}", "/v1/media/{*name}");
         router = router.route(&path, op.handler);
     }
-    router.with_state(gateway)
+    router
+        .layer(axum::middleware::from_fn(close_after_refusing_a_body))
+        .with_state(gateway)
+}
+
+/// An error answered to a request with a body: the body may be unread (a
+/// refusal comes before reading it), so the connection closes after the
+/// answer and a client does not send its next request on it.
+async fn close_after_refusing_a_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v != "0");
+    let mut response = next.run(request).await;
+    if has_body && response.status().as_u16() >= 400 {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// The OpenAPI 3.1 document.

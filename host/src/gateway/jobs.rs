@@ -208,6 +208,20 @@ pub(super) async fn list(
     Ok(Json(JobList { jobs, next }))
 }
 
+/// `GET /v1/jobs/{id}/log`: the job's log as text (state changes, task
+/// starts, plugin and encoder lines), stored with the output once the job
+/// ends; made from its events while it runs.
+pub(super) async fn log(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = gw.caller(&headers)?;
+    let record = visible_record(&gw, &caller, &id).await?;
+    let text = crate::fleet::job_log(&gw.fleet, &record).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct CancelQuery {
     #[serde(default)]

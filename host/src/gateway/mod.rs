@@ -15,6 +15,7 @@
 //! | `GET /v1/jobs/{id}` | a job's record |
 //! | `DELETE /v1/jobs/{id}` | cancel (`?purge=true`: also delete its data) |
 //! | `GET /v1/jobs/{id}/events` | Server-Sent Events, resumable with `Last-Event-ID` |
+//! | `GET /v1/jobs/{id}/log` | the job's log (text), kept with the output |
 //! | `GET /v1/jobs/{id}/output` | the output, streamed, with `Range` and `ETag` |
 //! | `PUT /v1/media/{name}` | upload (streamed); answers size and sha256 |
 //! | `GET /v1/media/{name}` | download (streamed, `Range`) |
