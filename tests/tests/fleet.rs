@@ -2110,6 +2110,49 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(api.get("/v1/jobs/cli-1", alice).status, 404);
 
+    // An admin purges a queue no worker serves: its tasks go, their job fails.
+    let mut batch = job.clone();
+    batch["id"] = json!("batch-1");
+    batch["route"] = json!({"plugin": "route-by-size", "params": {"default_queue": "batch"}});
+    assert_eq!(post(alice, &batch).status, 201);
+    fleet.wait_until("batch-1", "planned", |r| r["state"] == "running");
+    let purge = |queue: &str, token: &str| {
+        api.call(
+            "POST",
+            &format!("/v1/queues/{queue}/purge"),
+            Some(token),
+            &[],
+            None,
+        )
+    };
+    assert_eq!(purge("batch", alice).status, 403);
+    assert_eq!(purge("nope", admin).status, 404);
+    let purged = purge("batch", admin);
+    assert_eq!(
+        purged.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&purged.body)
+    );
+    assert_eq!(purged.json()["failed_jobs"], json!(["batch-1"]));
+    assert!(
+        purged.json()["tasks"].as_u64().unwrap() >= 2,
+        "{}",
+        purged.json()
+    );
+    let record = api.get("/v1/jobs/batch-1", alice).json();
+    assert_eq!(
+        (&record["state"], &record["error"]["kind"]),
+        (&json!("failed"), &json!("purged")),
+        "{record:#}"
+    );
+    assert_eq!(
+        purge("batch", admin).status,
+        404,
+        "nothing left, and no worker serves it"
+    );
+    fleet.wait_until_streams_empty();
+
     // Purged: gone for good.
     assert_eq!(
         api.call(

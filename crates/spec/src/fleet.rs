@@ -101,6 +101,10 @@ impl FleetNames {
     pub fn queue_subjects(&self, queue: &str, priority: JobPriority) -> String {
         format!("{}.work.{queue}.{}.*", self.prefix, priority_name(priority))
     }
+    /// Every task subject of `queue`, at any priority.
+    pub fn queue_all_subjects(&self, queue: &str) -> String {
+        format!("{}.work.{queue}.>", self.prefix)
+    }
     /// Every task subject.
     pub fn work_subjects(&self) -> String {
         format!("{}.work.>", self.prefix)
@@ -312,7 +316,8 @@ pub struct TaskRecord {
 #[serde(deny_unknown_fields)]
 pub struct JobFailure {
     /// A stable name: `spec`, `input`, `plugin`, `media`, `io`, `plan`,
-    /// `output`, `timed_out`, `max_deliveries`, `malformed_task`, `refused`.
+    /// `output`, `timed_out`, `max_deliveries`, `malformed_task`, `refused`,
+    /// `purged` (its queue was purged).
     pub kind: String,
     pub message: String,
     /// Whether running the job again could help.

@@ -295,6 +295,15 @@ pub(crate) struct JobsArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct QueuesArgs {
+    #[command(flatten)]
+    list: ListArgs,
+    /// (admin) Remove every task of this queue and fail their jobs.
+    #[arg(long, value_name = "QUEUE")]
+    purge: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
     #[command(flatten)]
     list: ListArgs,
@@ -375,10 +384,36 @@ pub(crate) fn workers(args: ListArgs) -> anyhow::Result<std::process::ExitCode> 
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-/// `framejet queues`: each queue's waiting and in-flight tasks.
-pub(crate) fn queues(args: ListArgs) -> anyhow::Result<std::process::ExitCode> {
-    let queues = client(&args)?.get("/v1/queues")?;
-    if args.json {
+/// `framejet queues`: each queue's waiting and in-flight tasks; `--purge`
+/// empties one.
+pub(crate) fn queues(args: QueuesArgs) -> anyhow::Result<std::process::ExitCode> {
+    let client = client(&args.list)?;
+    if let Some(queue) = &args.purge {
+        let purged: serde_json::Value = client
+            .json("POST", &format!("/v1/queues/{queue}/purge"), None)?
+            .context("the gateway answered a purge with no body")?;
+        if args.list.json {
+            return print_json(&purged);
+        }
+        let jobs: Vec<&str> = purged["failed_jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|j| j.as_str())
+            .collect();
+        println!(
+            "queue {queue}: {} tasks removed; failed jobs: {}",
+            purged["tasks"],
+            if jobs.is_empty() {
+                "none".to_string()
+            } else {
+                jobs.join(", ")
+            }
+        );
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let queues = client.get("/v1/queues")?;
+    if args.list.json {
         return print_json(&queues);
     }
     for q in queues.as_array().into_iter().flatten() {

@@ -128,8 +128,11 @@ enum Command {
     Retry(gateway_client::RetryArgs),
     /// Lists the live workers (slots, busy, queues) through the gateway.
     Workers(gateway_client::ListArgs),
-    /// Shows each queue's waiting and in-flight tasks through the gateway.
-    Queues(gateway_client::ListArgs),
+    /// Shows each queue's waiting and in-flight tasks through the gateway; --purge empties one.
+    #[command(after_help = "Examples:
+  framejet queues --gateway http://10.0.0.5:8080
+  framejet queues --purge batch        (admin) remove its tasks and fail their jobs")]
+    Queues(gateway_client::QueuesArgs),
     /// Starts a fleet on this machine: nats-server, a planner, workers, a gateway; Ctrl-C stops it.
     #[command(after_help = "Examples:
   framejet up                       two workers, slots chosen from the cores

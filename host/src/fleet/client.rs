@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use framejet_spec::fleet::{
-    Event, EventBody, JobRecord, JobState, JobSubmission, WIRE_VERSION, is_token,
+    Event, EventBody, JobFailure, JobRecord, JobState, JobSubmission, WIRE_VERSION, is_token,
 };
 use framejet_spec::{JobSpec, is_remote};
 use futures_util::StreamExt;
@@ -382,4 +382,113 @@ pub async fn purge_job(fleet: &Fleet, id: &str) -> Result<(), FleetError> {
         .await
         .map_err(|e| FleetError::nats(format!("delete the record of job {id}"), e))?;
     Ok(())
+}
+
+/// What [`purge_queue`] did.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct PurgedQueue {
+    pub queue: String,
+    /// Tasks removed: waiting, and in flight (their workers stop them).
+    pub tasks: u64,
+    /// The jobs those tasks belonged to, now failed (`error.kind`: `purged`).
+    pub failed_jobs: Vec<String>,
+}
+
+/// Removes every task of `queue` (at every priority) from the work stream
+/// and fails their jobs, so that none is left waiting on a task that will
+/// never run. Tasks published after the purge began are kept.
+pub async fn purge_queue(fleet: &Fleet, queue: &str) -> Result<PurgedQueue, FleetError> {
+    use async_nats::jetstream::stream::LastRawMessageErrorKind;
+    if !is_token(queue) {
+        return Err(FleetError::Refused(format!(
+            "queue `{queue}`: use letters, digits, `-` and `_` only"
+        )));
+    }
+    let names = fleet.names();
+    let mut stream = fleet
+        .js
+        .get_stream(names.work_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let last = stream
+        .info()
+        .await
+        .map_err(|e| FleetError::nats("read the work stream", e))?
+        .state
+        .last_sequence;
+    let subjects = names.queue_all_subjects(queue);
+    // The tasks up to `last`, read one by one (a work-queue stream takes
+    // no second consumer on its subjects) for the jobs they belong to.
+    let (mut tasks, mut jobs, mut next) = (0u64, std::collections::BTreeSet::new(), 1u64);
+    while next <= last {
+        let message = match stream
+            .get_first_raw_message_by_subject(&subjects, next)
+            .await
+        {
+            Ok(message) => message,
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => break,
+            Err(e) => {
+                return Err(FleetError::nats(
+                    format!("read the tasks of queue {queue}"),
+                    e,
+                ));
+            }
+        };
+        if message.sequence > last {
+            break;
+        }
+        next = message.sequence + 1;
+        tasks += 1;
+        if let Ok(task) = serde_json::from_slice::<framejet_spec::fleet::Task>(&message.payload) {
+            jobs.insert(task.job_id);
+        }
+    }
+    if tasks == 0 && !queue_has_consumers(fleet, queue).await? {
+        return Err(FleetError::Missing(format!(
+            "no queue `{queue}`: no worker serves it and no task waits on it"
+        )));
+    }
+    stream
+        .purge()
+        .filter(&subjects)
+        .sequence(last + 1)
+        .await
+        .map_err(|e| FleetError::nats(format!("purge queue {queue}"), e))?;
+    let mut failed_jobs = Vec::new();
+    for job in jobs {
+        let failure = JobFailure {
+            kind: "purged".into(),
+            message: format!("queue `{queue}` was purged by an administrator"),
+            retryable: true,
+            task: None,
+        };
+        match fleet.end_job(&job, JobState::Failed, Some(failure)).await {
+            Ok(true) => failed_jobs.push(job),
+            Ok(false) | Err(FleetError::Missing(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(PurgedQueue {
+        queue: queue.to_string(),
+        tasks,
+        failed_jobs,
+    })
+}
+
+/// Whether a worker ever served `queue` (its consumers exist).
+async fn queue_has_consumers(fleet: &Fleet, queue: &str) -> Result<bool, FleetError> {
+    let names = fleet.names();
+    let stream = fleet
+        .js
+        .get_stream(names.work_stream())
+        .await
+        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let mut consumers = stream.consumer_names();
+    while let Some(name) = consumers.next().await {
+        let name = name.map_err(|e| FleetError::nats("list the queues", e))?;
+        if name.rsplit_once('-').is_some_and(|(q, _)| q == queue) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -24,8 +24,8 @@ mod worker;
 
 pub(crate) use client::FollowProgress;
 pub use client::{
-    FollowUpdate, SubmitOptions, cancel_job, download_output, follow, follow_events, purge_job,
-    submit_job,
+    FollowUpdate, PurgedQueue, SubmitOptions, cancel_job, download_output, follow, follow_events,
+    purge_job, purge_queue, submit_job,
 };
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;

@@ -55,6 +55,9 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
     let uploaded = schemas.subschema_for::<Uploaded>().to_value();
     let pushed = schemas.subschema_for::<Pushed>().to_value();
     let ready = schemas.subschema_for::<Ready>().to_value();
+    let purged = schemas
+        .subschema_for::<crate::fleet::PurgedQueue>()
+        .to_value();
     // Errors (`default`) refer to it.
     schemas.subschema_for::<Problem>();
     let range = &[
@@ -253,6 +256,16 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             parameters: &[],
             responses: vec![(200, "the queues", Body::Json(queues))],
             handler: get(jobs::queues),
+        },
+        Operation {
+            method: Method::POST,
+            path: "/v1/queues/{name}/purge",
+            summary: "(admin) Removes every task of the queue, waiting or in flight, and fails their jobs (`error.kind`: `purged`).",
+            role: Some(Role::Admin),
+            request: None,
+            parameters: &[],
+            responses: vec![(200, "purged", Body::Json(purged))],
+            handler: post(jobs::purge_queue),
         },
         Operation {
             method: Method::PUT,

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::auth::{Caller, Role};
 use super::media::{MEDIA_SCHEME, owned_media_key};
 use super::{ApiError, Gateway};
-use crate::fleet::{FleetError, SubmitOptions, cancel_job, purge_job, submit_job};
+use crate::fleet::{FleetError, PurgedQueue, SubmitOptions, cancel_job, purge_job, submit_job};
 
 /// The answer of `GET /readyz`.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
@@ -501,6 +501,20 @@ pub(super) async fn queues(
         }
     }
     Ok(Json(queues.into_values().collect()))
+}
+
+/// `POST /v1/queues/{name}/purge` (admin): removes the queue's tasks and
+/// fails their jobs.
+pub(super) async fn purge_queue(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<PurgedQueue>, ApiError> {
+    gw.caller(&headers)?.require(Role::Admin, "purge queues")?;
+    if !is_token(&name) {
+        return Err(ApiError::NotFound(format!("no queue `{name}`")));
+    }
+    Ok(Json(crate::fleet::purge_queue(&gw.fleet, &name).await?))
 }
 
 async fn live_workers(gw: &Gateway) -> Result<Vec<WorkerStatus>, ApiError> {

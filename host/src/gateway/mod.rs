@@ -21,6 +21,7 @@
 //! | `GET /v1/media/{name}` | download (streamed, `Range`) |
 //! | `POST /v1/jobs/{id}/retry` | a failed or cancelled job again, as `ID-retry-N` |
 //! | `GET /v1/queues` | per queue: waiting, in flight, oldest waiting, workers |
+//! | `POST /v1/queues/{name}/purge` | (admin) remove a queue's tasks, fail their jobs |
 //! | `GET /v1/workers` | the workers' last heartbeats |
 //! | `PUT /v1/plugins/{name}` | (admin) check and push a plugin component |
 //! | `GET /openapi.json` | the OpenAPI 3.1 document, built from the route table (`api.rs`) |
