@@ -43,6 +43,7 @@ fn messages_satisfy_their_schemas_and_foreign_ones_are_refused() {
         spec_digest: "00".into(),
         spec: parsed.spec,
         owner: Some("alice".into()),
+        webhook: None,
         submitted_at_ms: 1,
         started_at_ms: None,
         finished_at_ms: None,

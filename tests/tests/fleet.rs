@@ -1451,6 +1451,8 @@ fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec
     }
     let tokens_file = fleet.dir.path().join("tokens.toml");
     std::fs::write(&tokens_file, file).unwrap();
+    let secret_file = fleet.dir.path().join("webhook.secret");
+    std::fs::write(&secret_file, format!("{WEBHOOK_SECRET}\n")).unwrap();
     let port = free_port();
     let mut args: Vec<String> = vec!["gateway".into()];
     args.extend(fleet.fleet_args());
@@ -1461,10 +1463,105 @@ fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec
         tokens_file.display().to_string(),
         "--max-upload".to_string(),
         "256MiB".to_string(),
+        "--webhook-secret".to_string(),
+        secret_file.display().to_string(),
     ]);
     fleet.spawn("gateway", &args);
     wait_port(port);
     (format!("http://127.0.0.1:{port}"), secrets)
+}
+
+/// What the test gateways sign webhooks with.
+const WEBHOOK_SECRET: &str = "test-secret-0123456789abcdef";
+
+/// A webhook receiver on a free loopback port: it keeps each request's
+/// headers (lower-case names) and body, and answers 503 to the first and
+/// 200 to the rest.
+struct Receiver {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        use std::io::{BufRead, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+        let kept = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut headers = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+                    }
+                }
+                let length: usize = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let first = {
+                    let mut seen = kept.lock().unwrap();
+                    seen.push((headers, body));
+                    seen.len() == 1
+                };
+                let status = if first {
+                    "503 Service Unavailable"
+                } else {
+                    "200 OK"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Self { url, seen }
+    }
+
+    /// The requests so far, once there are `n` (or after 60 s).
+    fn wait_for(&self, n: usize) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+        let start = Instant::now();
+        while self.seen.lock().unwrap().len() < n && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Whether `signature` (`t=…,v1=…`) signs `body` under [`WEBHOOK_SECRET`].
+fn signed(signature: &str, body: &[u8]) -> bool {
+    use hmac::Mac;
+    let Some((t, v1)) = signature
+        .split_once(',')
+        .and_then(|(t, v)| Some((t.strip_prefix("t=")?, v.strip_prefix("v1=")?)))
+    else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hex == v1
 }
 
 /// The Server-Sent Events of one answer: (id, event name, data).
@@ -1809,7 +1906,18 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     let job = json!({"id": "web-1", "inputs": [{"src": "media:clips/clip.mp4"}],
                      "steps": [{"plugin": "text-reveal", "params": {"words": ["HTTP"], "size": 24}}],
                      "segment": segments, "output": output});
-    let created = post(alice, &job);
+    let receiver = Receiver::start();
+    let with_webhook = |url: &str| {
+        api.call(
+            "POST",
+            &format!("/v1/jobs?webhook={url}"),
+            Some(alice),
+            &[("Content-Type", "application/json")],
+            Some(job.to_string().as_bytes()),
+        )
+    };
+    assert_eq!(with_webhook("ftp%3A%2F%2Fexample.com%2F").status, 400);
+    let created = with_webhook(&receiver.url.replace(':', "%3A").replace('/', "%2F"));
     assert_eq!(
         created.status,
         201,
@@ -2002,6 +2110,37 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         404,
         "bob's namespace has no such clip"
     );
+
+    // Its webhook: refused once (503), delivered again, both signed, the
+    // same delivery; then no more.
+    let calls = receiver.wait_for(2);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(receiver.seen.lock().unwrap().len(), 2, "{calls:?}");
+    let header = |call: &(Vec<(String, String)>, Vec<u8>), name: &str| {
+        call.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    for call in &calls {
+        assert!(
+            signed(&header(call, "framejet-signature"), &call.1),
+            "{:?}",
+            call.0
+        );
+    }
+    assert_eq!(
+        header(&calls[0], "framejet-delivery"),
+        header(&calls[1], "framejet-delivery")
+    );
+    let delivered: Value = serde_json::from_slice(&calls[1].1).unwrap();
+    assert_eq!(delivered["event"], "job.done");
+    assert_eq!(
+        (&delivered["job"]["id"], &delivered["job"]["state"]),
+        (&json!("web-1"), &json!("done"))
+    );
+    assert_eq!(delivered["job"]["webhook"], json!(receiver.url));
 
     // Its log: state changes and task starts in order, kept with the output.
     let log = api.get("/v1/jobs/web-1/log", reader);

@@ -374,6 +374,10 @@ pub struct JobRecord {
     /// for a job published on NATS directly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Where the gateway POSTs the final record once the job ends (given
+    /// with `POST /v1/jobs?webhook=URL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
     pub submitted_at_ms: u64,
     #[serde(default)]
     pub started_at_ms: Option<u64>,

@@ -146,6 +146,10 @@ pub(crate) struct SubmitArgs {
     /// Print events as JSON lines.
     #[arg(long)]
     json: bool,
+    /// (--gateway) POST the final record to this URL once the job ends,
+    /// signed with the gateway's webhook secret.
+    #[arg(long, value_name = "URL", requires = "gateway")]
+    webhook: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -288,7 +292,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let wait = args.wait || args.output.is_some();
     let json = args.json;
     if let Some(client) = args.gateway.client() {
-        let record = client.submit(spec, args.id.clone())?;
+        let record = client.submit(spec, args.id.clone(), args.webhook.as_deref())?;
         let id = record.id.clone();
         if !wait {
             println!("{id}");
@@ -316,7 +320,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             spec,
             &SubmitOptions {
                 id: args.id.clone(),
-                owner: None,
+                ..SubmitOptions::default()
             },
         )
         .await?;

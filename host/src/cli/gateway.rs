@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::fleet::{FleetArgs, runtime};
-use crate::gateway::{GatewayOptions, Role, Tokens, new_token, run_gateway, token_digest};
+use crate::gateway::{
+    GatewayOptions, Role, Tokens, WebhookSecret, new_token, run_gateway, token_digest,
+};
 
 #[derive(Debug, Args)]
 pub(crate) struct GatewayArgs {
@@ -27,6 +29,11 @@ pub(crate) struct GatewayArgs {
     /// The largest spec accepted (POST /v1/jobs).
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     max_spec: u64,
+    /// A file holding the secret completion webhooks are signed with (at
+    /// least 16 bytes; `openssl rand -hex 32`); without it, jobs cannot ask
+    /// for a webhook.
+    #[arg(long, env = "FRAMEJET_WEBHOOK_SECRET_FILE", value_name = "FILE")]
+    webhook_secret: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +85,11 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     )?);
+    let webhook_secret = args
+        .webhook_secret
+        .as_deref()
+        .map(WebhookSecret::load)
+        .transpose()?;
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("gateway").await?;
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -93,6 +105,7 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 max_upload: args.max_upload,
                 max_spec: args.max_spec,
                 plugins,
+                webhook_secret,
             },
             stop,
         )

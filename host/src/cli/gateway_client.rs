@@ -123,6 +123,7 @@ impl GatewayClient {
         &self,
         mut spec: JobSpec,
         id: Option<String>,
+        webhook: Option<&str>,
     ) -> anyhow::Result<JobRecord> {
         let mut local = Vec::new();
         spec.for_each_path(|p| {
@@ -143,7 +144,16 @@ impl GatewayClient {
             spec.id = id;
         }
         let body = serde_json::to_vec(&spec)?;
-        self.json("POST", "/v1/jobs", Some(body))?
+        let path = match webhook {
+            Some(url) => format!(
+                "/v1/jobs?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("webhook", url)
+                    .finish()
+            ),
+            None => "/v1/jobs".to_string(),
+        };
+        self.json("POST", &path, Some(body))?
             .context("the gateway answered a submit with no record")
     }
 

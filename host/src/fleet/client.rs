@@ -26,6 +26,8 @@ pub struct SubmitOptions {
     pub id: Option<String>,
     /// Who submits it (the gateway's token owner), kept in the record.
     pub owner: Option<String>,
+    /// Where the gateway POSTs the final record (see `gateway::webhooks`).
+    pub webhook: Option<String>,
 }
 
 /// Uploads the spec's local files to the media store (each once: they are
@@ -78,6 +80,7 @@ pub async fn submit_job(
         serde_json::to_vec(&submission).map_err(|e| FleetError::malformed("submission", e))?;
     let mut mine = new_record(submission)?;
     mine.owner = options.owner.clone();
+    mine.webhook = options.webhook.clone();
     // The digest in the message id lets a purged id be used again at once
     // with another spec; the record's create-only write keeps ids unique.
     let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);

@@ -663,6 +663,7 @@ pub(crate) fn new_record(submission: JobSubmission) -> Result<JobRecord, FleetEr
         queue: None,
         spec_digest: spec_digest(&spec)?,
         owner: None,
+        webhook: None,
         submitted_at_ms: now,
         started_at_ms: None,
         finished_at_ms: None,

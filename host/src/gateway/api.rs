@@ -109,7 +109,11 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             summary: "Submits a job. Its files are `media:NAME` (uploaded with PUT /v1/media/NAME) or http(s):// URLs; a spec that fails the checks of `framejet run` answers 422 naming the field.",
             role: Some(Role::Submit),
             request: Some((&["application/json", "application/toml"], spec)),
-            parameters: &[],
+            parameters: &[(
+                "query",
+                "webhook",
+                "an http(s) URL the final record is POSTed to once the job ends, signed in `Framejet-Signature: t=UNIX_SECONDS,v1=HEX` (HMAC-SHA256 of `{t}.{body}` under the gateway's --webhook-secret)",
+            )],
             responses: vec![
                 (
                     201,

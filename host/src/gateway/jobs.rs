@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::auth::{Caller, Role};
 use super::media::{MEDIA_SCHEME, owned_media_key};
+use super::webhooks::is_webhook_url;
 use super::{ApiError, Gateway};
 use crate::fleet::{FleetError, PurgedQueue, SubmitOptions, cancel_job, purge_job, submit_job};
 
@@ -72,9 +73,16 @@ pub(super) async fn visible_record(
 /// `POST /v1/jobs`: a spec whose inputs and assets name uploaded media as
 /// `media:NAME` or are `http(s)://` URLs. Answers 201 with the record (200
 /// when the same id with the same spec exists already).
+#[derive(Debug, Deserialize)]
+pub(super) struct SubmitQuery {
+    /// Where to POST the final record (see `webhooks`).
+    webhook: Option<String>,
+}
+
 pub(super) async fn submit(
     State(gw): State<Gateway>,
     headers: HeaderMap,
+    Query(query): Query<SubmitQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = gw.caller(&headers)?;
@@ -84,6 +92,18 @@ pub(super) async fn submit(
         .await
         .map_err(|_| ApiError::TooLarge { limit: gw.max_spec })?;
     caller.require(Role::Submit, "submit jobs")?;
+    if let Some(url) = &query.webhook {
+        if !is_webhook_url(url) {
+            return Err(ApiError::BadRequest(format!(
+                "webhook `{url}`: expected an absolute http(s) URL"
+            )));
+        }
+        if gw.webhook_secret.is_none() {
+            return Err(ApiError::BadRequest(
+                "this gateway sends no webhooks: it was started without --webhook-secret".into(),
+            ));
+        }
+    }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::BadRequest("the spec is not UTF-8 text".into()))?;
     let toml = headers
@@ -126,6 +146,7 @@ pub(super) async fn submit(
         &SubmitOptions {
             id,
             owner: Some(caller.owner.clone()),
+            webhook: query.webhook,
         },
     )
     .await?;
@@ -408,6 +429,7 @@ pub(super) async fn retry(
             &SubmitOptions {
                 id: Some(new_id.clone()),
                 owner: record.owner.clone(),
+                webhook: record.webhook.clone(),
             },
         )
         .await;

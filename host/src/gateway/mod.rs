@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `GET /healthz` | the process is alive |
 //! | `GET /readyz` | NATS reachable, the fleet's streams present |
-//! | `POST /v1/jobs` | submit a spec (JSON, or TOML with `Content-Type: application/toml`) |
+//! | `POST /v1/jobs` | submit a spec (JSON, or TOML with `Content-Type: application/toml`); `?webhook=URL` |
 //! | `GET /v1/jobs` | the caller's jobs, paged (`state`, `queue`, `limit`, `cursor`) |
 //! | `GET /v1/jobs/{id}` | a job's record |
 //! | `DELETE /v1/jobs/{id}` | cancel (`?purge=true`: also delete its data) |
@@ -31,6 +31,7 @@ mod auth;
 mod jobs;
 mod media;
 mod problem;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ use crate::plugin::PluginRuntime;
 pub use api::openapi;
 pub use auth::{Role, Tokens, TokensError, new_token, token_digest};
 pub use problem::{ApiError, Problem};
+pub use webhooks::{SIGNATURE_HEADER, WebhookSecret, WebhookSecretError};
 
 /// A gateway's settings.
 pub struct GatewayOptions {
@@ -55,6 +57,8 @@ pub struct GatewayOptions {
     pub max_spec: u64,
     /// Checks pushed plugins.
     pub plugins: Arc<PluginRuntime>,
+    /// Signs completion webhooks; without it, none are sent.
+    pub webhook_secret: Option<WebhookSecret>,
 }
 
 /// What every request handler shares.
@@ -67,6 +71,7 @@ pub(crate) struct Inner {
     max_upload: u64,
     max_spec: u64,
     plugins: Arc<PluginRuntime>,
+    webhook_secret: Option<WebhookSecret>,
 }
 
 impl std::ops::Deref for Gateway {
@@ -113,7 +118,15 @@ pub async fn run_gateway(
         max_upload: options.max_upload,
         max_spec: options.max_spec,
         plugins: options.plugins,
+        webhook_secret: options.webhook_secret.clone(),
     }));
+    if let Some(secret) = options.webhook_secret {
+        tokio::spawn(webhooks::deliver(
+            gateway.fleet.clone(),
+            secret,
+            stop.clone(),
+        ));
+    }
     let mut grace = stop.clone();
     let serve = axum::serve(listener, api::router(gateway))
         .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await });
