@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::object_store::{ObjectInfo, ObjectMetadata, ObjectStore};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
 use framejet_spec::fleet::ObjectRef;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -137,14 +139,26 @@ impl Fleet {
     }
 
     /// Downloads object `key` into `path` (through a temporary file beside
-    /// it, so `path` is whole or absent).
+    /// it, so `path` is whole or absent), a few chunks at a time (see
+    /// [`Fleet::object_range`]), checking the bytes against the object's
+    /// digest.
     pub(crate) async fn get_file(
         &self,
         store: &ObjectStore,
         key: &str,
         path: &Path,
     ) -> Result<(), FleetError> {
-        let mut object = open_object(store, key).await?;
+        use tokio::io::AsyncWriteExt;
+        let info = store.info(key).await.map_err(|e| {
+            if e.kind() == async_nats::jetstream::object_store::InfoErrorKind::NotFound {
+                FleetError::Missing(format!("`{key}` is not in the store"))
+            } else {
+                FleetError::nats(format!("download {key}"), e)
+            }
+        })?;
+        if info.deleted {
+            return Err(FleetError::Missing(format!("`{key}` is not in the store")));
+        }
         let dir = path.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await
@@ -153,11 +167,31 @@ impl Fleet {
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| FleetError::io(&partial, e))?;
-        let copied = tokio::io::copy(&mut object, &mut file).await;
+        let mut chunks = std::pin::pin!(self.object_range(&info, 0, info.size as u64).await?);
+        let mut hash = Sha256::new();
+        let copied: Result<(), FleetError> = async {
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| FleetError::nats(format!("download {key}"), e))?;
+                hash.update(&chunk);
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| FleetError::io(&partial, e))?;
+            }
+            file.flush().await.map_err(|e| FleetError::io(&partial, e))
+        }
+        .await;
         drop(file);
-        if let Err(e) = copied {
+        let digest = format!("SHA-256={}", URL_SAFE.encode(hash.finalize()));
+        let checked = copied.and_then(|()| match &info.digest {
+            Some(expected) if *expected != digest => Err(FleetError::nats(
+                format!("download {key}"),
+                std::io::Error::other("the bytes do not match the object's digest"),
+            )),
+            _ => Ok(()),
+        });
+        if let Err(e) = checked {
             let _ = tokio::fs::remove_file(&partial).await;
-            return Err(FleetError::nats(format!("download {key}"), e));
+            return Err(e);
         }
         tokio::fs::rename(&partial, path)
             .await
