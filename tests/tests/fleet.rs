@@ -895,9 +895,10 @@ fn a_hundred_jobs_on_two_workers_all_finish_none_lost_none_run_twice() {
                 id: Some(id.clone()),
                 ..Default::default()
             };
-            framejet::fleet::submit_job(&client, spec.clone(), &options)
+            let submitted = framejet::fleet::submit_job(&client, spec.clone(), &options)
                 .await
                 .unwrap();
+            assert!(submitted.created, "{id} existed already");
         }
     });
     for id in &ids {
@@ -1436,6 +1437,15 @@ fn answer(mut response: ureq::http::Response<ureq::Body>) -> Answer {
 /// A gateway of `fleet` on a free port, with `tokens` (owner, role) in its
 /// tokens file; returns its URL and each token.
 fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec<String>) {
+    start_gateway_with(fleet, tokens, &[])
+}
+
+/// [`start_gateway`] with more arguments to `framejet gateway`.
+fn start_gateway_with(
+    fleet: &mut TestFleet,
+    tokens: &[(&str, &str)],
+    extra: &[String],
+) -> (String, Vec<String>) {
     let mut file = String::new();
     let mut secrets = Vec::new();
     for (owner, role) in tokens {
@@ -1461,11 +1471,13 @@ fn start_gateway(fleet: &mut TestFleet, tokens: &[(&str, &str)]) -> (String, Vec
         format!("127.0.0.1:{port}"),
         "--tokens".to_string(),
         tokens_file.display().to_string(),
-        "--max-upload".to_string(),
-        "256MiB".to_string(),
         "--webhook-secret".to_string(),
         secret_file.display().to_string(),
     ]);
+    if !extra.iter().any(|a| a == "--max-upload") {
+        args.extend(["--max-upload".to_string(), "256MiB".to_string()]);
+    }
+    args.extend_from_slice(extra);
     fleet.spawn("gateway", &args);
     wait_port(port);
     (format!("http://127.0.0.1:{port}"), secrets)
@@ -1479,8 +1491,11 @@ const WEBHOOK_SECRET: &str = "test-secret-0123456789abcdef";
 /// 200 to the rest.
 struct Receiver {
     url: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
 }
+
+/// A request a [`Receiver`] took: its headers (lower-case names) and body.
+type Received = (Vec<(String, String)>, Vec<u8>);
 
 impl Receiver {
     fn start() -> Self {
@@ -1534,7 +1549,7 @@ impl Receiver {
     }
 
     /// The requests so far, once there are `n` (or after 60 s).
-    fn wait_for(&self, n: usize) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+    fn wait_for(&self, n: usize) -> Vec<Received> {
         let start = Instant::now();
         while self.seen.lock().unwrap().len() < n && start.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(50));
@@ -1780,6 +1795,25 @@ impl Api {
     }
 }
 
+/// A `multipart/form-data` body of (name, file name, bytes) parts, and its
+/// content type.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "framejet-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match file_name {
+            Some(file) => format!("form-data; name=\"{name}\"; filename=\"{file}\""),
+            None => format!("form-data; name=\"{name}\""),
+        };
+        body.extend_from_slice(format!("Content-Disposition: {disposition}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// Whether `path` is an instance of the OpenAPI path `template` (the media
 /// routes' `{name}` may hold slashes).
 fn matches_template(template: &str, path: &str) -> bool {
@@ -1886,6 +1920,39 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         bad.json()
     );
+    // A plugin's refusal of its params, named as `framejet run` names it.
+    let corner = post(
+        alice,
+        &json!({"inputs": [{"src": "media:clips/clip.mp4", "assets": {"logo": "media:logo.png"}}],
+                "steps": [{"native": "fit", "width": 320, "height": 240},
+                          {"plugin": "overlay-logo", "params": {"asset": "logo", "corner": "middle"}}]}),
+    );
+    assert_eq!(
+        corner.status,
+        422,
+        "{}",
+        String::from_utf8_lossy(&corner.body)
+    );
+    let detail = corner.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.starts_with("steps[1].params.corner: expected one of top-left")
+            && detail.contains("(plugin `overlay-logo`)"),
+        "{detail}"
+    );
+    let no_asset = post(
+        alice,
+        &json!({"inputs": [{"src": "media:clips/clip.mp4"}],
+                "steps": [{"plugin": "overlay-logo", "params": {"asset": "logo"}}]}),
+    );
+    assert_eq!(no_asset.status, 422);
+    assert!(
+        no_asset.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("steps[0].params.asset"),
+        "{}",
+        no_asset.json()
+    );
     let local = post(alice, &json!({"inputs": [{"src": clip}]}));
     assert_eq!(
         local.status, 422,
@@ -1944,6 +2011,15 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         &json!({"id": "web-2", "inputs": [{"src": "media:clips/clip.mp4"}], "output": output}),
     );
     assert_eq!(doomed.status, 201);
+    let again = post(
+        alice,
+        &json!({"id": "web-2", "inputs": [{"src": "media:clips/clip.mp4"}], "output": output}),
+    );
+    assert_eq!(
+        (again.status, &again.json()["state"]),
+        (200, &json!("queued")),
+        "the same job again is not a new one"
+    );
     let retry = |id: &str, token: &str| {
         api.call(
             "POST",
@@ -2111,12 +2187,89 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "bob's namespace has no such clip"
     );
 
+    // The same job as one multipart request: the spec, then the file it
+    // names; the output is the same frames.
+    let mut multipart_job = job.clone();
+    multipart_job["id"] = json!("web-mp");
+    multipart_job["inputs"][0]["src"] = json!("clip.mp4");
+    let post_parts = |parts: &[(&str, Option<&str>, &[u8])]| {
+        let (content_type, body) = multipart(parts);
+        api.call(
+            "POST",
+            "/v1/jobs",
+            Some(alice),
+            &[("Content-Type", &content_type)],
+            Some(&body),
+        )
+    };
+    let spec_text = multipart_job.to_string();
+    let no_file = post_parts(&[("spec", None, spec_text.as_bytes())]);
+    assert_eq!(
+        no_file.status,
+        422,
+        "{}",
+        String::from_utf8_lossy(&no_file.body)
+    );
+    assert!(
+        no_file.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("clip.mp4")
+    );
+    let spec_second = post_parts(&[
+        ("file", Some("clip.mp4"), &bytes),
+        ("spec", None, spec_text.as_bytes()),
+    ]);
+    assert_eq!(spec_second.status, 400);
+    let stray = post_parts(&[
+        ("spec", None, spec_text.as_bytes()),
+        ("other.mp4", None, b"x"),
+    ]);
+    assert_eq!(
+        stray.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&stray.body)
+    );
+    assert_eq!(
+        api.get("/v1/jobs/web-mp", alice).status,
+        404,
+        "none was made"
+    );
+    let sent = post_parts(&[
+        ("spec", Some("job.json"), spec_text.as_bytes()),
+        ("upload", Some("clip.mp4"), &bytes),
+    ]);
+    assert_eq!(sent.status, 201, "{}", String::from_utf8_lossy(&sent.body));
+    assert!(
+        sent.json()["spec"]["inputs"][0]["src"]
+            .as_str()
+            .unwrap()
+            .starts_with("media:jobs/web-mp/inputs/"),
+        "{}",
+        sent.json()
+    );
+    let ended = api.events("/v1/jobs/web-mp/events", alice, None);
+    assert_eq!(ended.last().unwrap().2["state"], "done", "{ended:?}");
+    let multipart_out = fleet.dir.path().join("web-mp.mkv");
+    std::fs::write(
+        &multipart_out,
+        api.get("/v1/jobs/web-mp/output", alice).body,
+    )
+    .unwrap();
+    assert_eq!(frame_md5s(&multipart_out), frame_md5s(&local));
+    let taken = post_parts(&[
+        ("spec", None, spec_text.as_bytes()),
+        ("clip.mp4", None, &bytes),
+    ]);
+    assert_eq!(taken.status, 409, "a multipart job's id is new");
+
     // Its webhook: refused once (503), delivered again, both signed, the
     // same delivery; then no more.
     let calls = receiver.wait_for(2);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(receiver.seen.lock().unwrap().len(), 2, "{calls:?}");
-    let header = |call: &(Vec<(String, String)>, Vec<u8>), name: &str| {
+    let header = |call: &Received, name: &str| {
         call.0
             .iter()
             .find(|(n, _)| n == name)
@@ -2228,6 +2381,37 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         text(&out)
     );
+    // A plugin pushed with the command-line client: admin only.
+    let wasm_file = fleet.dir.path().join("my_badge.wasm");
+    std::fs::write(&wasm_file, &wasm).unwrap();
+    let push = |token: &str| {
+        Command::new(framejet_bin())
+            .args(["plugin", "push", "--json", "--version", "2.0.0"])
+            .arg(&wasm_file)
+            .env("RUST_LOG", "warn")
+            .env("FRAMEJET_GATEWAY", &url)
+            .env("FRAMEJET_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let refused = push(alice);
+    assert!(
+        !refused.status.success() && text(&refused).contains("403"),
+        "{}",
+        text(&refused)
+    );
+    let out = push(admin);
+    assert!(out.status.success(), "{}", text(&out));
+    let pushed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&pushed["name"], &pushed["version"]),
+        (&json!("my-badge"), &json!("2.0.0"))
+    );
+    assert_eq!(pushed["digest"].as_str().map(str::len), Some(64));
+    let out = cli(&["cancel", "cli-1", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["state"], "done", "a finished job stays done");
     let out = cli(&["logs", "cli-1"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
@@ -2309,6 +2493,94 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     api.check_against_openapi();
 }
 
+#[test]
+fn the_gateway_serves_https_and_its_clients_trust_the_certificate_they_are_given() {
+    let mut fleet = TestFleet::new();
+    let dir = fleet.dir.path().to_path_buf();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let (url, tokens) = start_gateway_with(
+        &mut fleet,
+        &[("alice", "submit")],
+        &[
+            "--https-cert".into(),
+            cert.display().to_string(),
+            "--https-key".into(),
+            key.display().to_string(),
+        ],
+    );
+    let url = url.replace("http://", "https://");
+    fleet.worker_with("w", &["--planner"]);
+    let clip = testsrc_clip(&dir, "tls.mp4", "160x120", 30, false);
+    let spec = write_job(
+        &dir,
+        "tls.json",
+        &json!({"id": "tls-1", "inputs": [{"src": clip}],
+                "steps": [{"plugin": "text-reveal", "params": {"words": ["TLS"], "size": 16}}],
+                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+    );
+    let cli = |args: &[&str], ca: Option<&Path>| {
+        let mut command = Command::new(framejet_bin());
+        command
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("FRAMEJET_GATEWAY", &url)
+            .env("FRAMEJET_TOKEN", &tokens[0]);
+        if let Some(ca) = ca {
+            command.env("FRAMEJET_GATEWAY_CA", ca);
+        }
+        command.output().unwrap()
+    };
+    // A client that does not trust the certificate refuses to talk.
+    let untrusted = cli(&["jobs"], None);
+    assert!(
+        !untrusted.status.success() && text(&untrusted).to_lowercase().contains("certificate"),
+        "{}",
+        text(&untrusted)
+    );
+    // Upload, submit, follow and download, all over HTTPS.
+    let out_file = dir.join("tls.mkv");
+    let out = cli(
+        &[
+            "submit",
+            spec.to_str().unwrap(),
+            "-o",
+            out_file.to_str().unwrap(),
+        ],
+        Some(&cert),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let local = run_locally(&dir, &spec, "tls-local.mkv");
+    assert_eq!(frame_md5s(&out_file), frame_md5s(&local));
+    let out = cli(&["jobs", "--json"], Some(&cert));
+    assert!(out.status.success(), "{}", text(&out));
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["jobs"][0]["id"], "tls-1", "{page:#}");
+    // Plain HTTP on the HTTPS port gets no HTTP answer.
+    let plain = http()
+        .get(url.replace("https://", "http://") + "/healthz")
+        .call();
+    assert!(plain.is_err(), "{plain:?}");
+}
+
 /// The status a gateway answers to a PUT's headers alone, with `length` in
 /// Content-Length and no body sent.
 fn status_of_put_headers(url: &str, name: &str, token: &str, length: usize) -> u16 {
@@ -2341,17 +2613,24 @@ impl Noise {
 impl std::io::Read for Noise {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = buf.len().min((self.len - self.at) as usize);
+        let mut word = noise_word(self.at / 8);
         for b in &mut buf[..n] {
-            // splitmix64 of the 8-byte word, then the byte's place in it.
-            let mut z = (self.at / 8).wrapping_add(0x9e37_79b9_7f4a_7c15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            *b = (z >> (8 * (self.at % 8))) as u8;
+            if self.at.is_multiple_of(8) {
+                word = noise_word(self.at / 8);
+            }
+            *b = (word >> (8 * (self.at % 8))) as u8;
             self.at += 1;
         }
         Ok(n)
     }
+}
+
+/// splitmix64 of a word's index.
+fn noise_word(index: u64) -> u64 {
+    let mut z = index.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// A process's peak resident memory (VmHWM), in MiB.
@@ -2369,11 +2648,14 @@ fn peak_mib(pid: u32) -> f64 {
 #[test]
 fn the_gateway_streams_media_without_holding_it() {
     let mut fleet = TestFleet::new();
-    let (url, tokens) = start_gateway(&mut fleet, &[("alice", "submit")]);
+    let (url, tokens) = start_gateway_with(
+        &mut fleet,
+        &[("alice", "submit")],
+        &["--max-upload".into(), "3GiB".into()],
+    );
     let token = format!("Bearer {}", tokens[0]);
     let pid = fleet.pid_of("gateway");
     let agent = http();
-    let size: u64 = 200 << 20;
     // A small round trip first, so the peak after it is the gateway at work.
     let small = agent
         .put(format!("{url}/v1/media/small.bin"))
@@ -2382,55 +2664,61 @@ fn the_gateway_streams_media_without_holding_it() {
         .unwrap();
     assert_eq!(small.status(), 200);
     let before = peak_mib(pid);
-    let up = answer(
-        agent
-            .put(format!("{url}/v1/media/noise.bin"))
+    let round_trip = |name: &str, size: u64| {
+        let up = answer(
+            agent
+                .put(format!("{url}/v1/media/{name}"))
+                .header("Authorization", &token)
+                .send(ureq::SendBody::from_owned_reader(Noise::new(size)))
+                .unwrap(),
+        );
+        assert_eq!(up.status, 200, "{}", String::from_utf8_lossy(&up.body));
+        assert_eq!(up.json()["size"], size);
+        let mut down = agent
+            .get(format!("{url}/v1/media/{name}"))
             .header("Authorization", &token)
-            .send(ureq::SendBody::from_owned_reader(Noise::new(size)))
-            .unwrap(),
-    );
-    assert_eq!(up.status, 200, "{}", String::from_utf8_lossy(&up.body));
-    assert_eq!(up.json()["size"], size);
-    let uploaded = peak_mib(pid);
-    let mut down = agent
-        .get(format!("{url}/v1/media/noise.bin"))
-        .header("Authorization", &token)
-        .call()
-        .unwrap();
-    assert_eq!(down.status(), 200);
-    let mut body = down.body_mut().as_reader();
-    let mut expected = Noise::new(size);
-    let (mut got, mut want) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
-    let mut total = 0u64;
-    loop {
-        let n = std::io::Read::read(&mut body, &mut got).unwrap();
-        if n == 0 {
-            break;
-        }
-        std::io::Read::read_exact(&mut expected, &mut want[..n]).unwrap();
-        assert!(got[..n] == want[..n], "bytes differ after {total}");
-        total += n as u64;
-    }
-    assert_eq!(total, size);
-    // A range across chunk boundaries (the store keeps 128 KiB chunks).
-    let part = answer(
-        agent
-            .get(format!("{url}/v1/media/noise.bin"))
-            .header("Authorization", &token)
-            .header("Range", "bytes=131000-400000")
             .call()
-            .unwrap(),
-    );
-    assert_eq!(part.status, 206);
-    let mut expected = vec![0u8; 400_001];
-    std::io::Read::read_exact(&mut Noise::new(size), &mut expected).unwrap();
-    assert!(part.body == expected[131_000..], "the range's bytes differ");
-    let after = peak_mib(pid);
+            .unwrap();
+        assert_eq!(down.status(), 200);
+        let mut body = down.body_mut().as_reader();
+        let mut expected = Noise::new(size);
+        let (mut got, mut want) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+        let mut total = 0u64;
+        loop {
+            let n = std::io::Read::read(&mut body, &mut got).unwrap();
+            if n == 0 {
+                break;
+            }
+            std::io::Read::read_exact(&mut expected, &mut want[..n]).unwrap();
+            assert!(got[..n] == want[..n], "{name}: bytes differ after {total}");
+            total += n as u64;
+        }
+        assert_eq!(total, size, "{name}");
+        // A range across chunk boundaries (the store keeps 128 KiB chunks).
+        let part = answer(
+            agent
+                .get(format!("{url}/v1/media/{name}"))
+                .header("Authorization", &token)
+                .header("Range", "bytes=131000-400000")
+                .call()
+                .unwrap(),
+        );
+        assert_eq!(part.status, 206);
+        let mut expected = vec![0u8; 400_001];
+        std::io::Read::read_exact(&mut Noise::new(size), &mut expected).unwrap();
+        assert!(
+            part.body == expected[131_000..],
+            "{name}: the range's bytes differ"
+        );
+        peak_mib(pid)
+    };
+    let small = round_trip("noise-200m.bin", 200 << 20);
+    let large = round_trip("noise-2g.bin", 2 << 30);
     println!(
-        "gateway peak memory: {before:.1} MiB before, {uploaded:.1} MiB after a 200 MiB upload, {after:.1} MiB after its download"
+        "gateway peak memory: {before:.1} MiB before, {small:.1} MiB after a 200 MiB upload and download, {large:.1} MiB after a 2 GiB one"
     );
-    assert!(after - before < 20.0, "{before:.1} → {after:.1} MiB");
-    assert!(after < 100.0, "{after:.1} MiB");
+    assert!(large - small < 20.0, "{small:.1} → {large:.1} MiB");
+    assert!(large < 100.0, "{large:.1} MiB");
 }
 
 #[test]

@@ -189,6 +189,10 @@ pub(crate) struct CancelArgs {
     /// Also delete the job's plan, segments, output, events and record.
     #[arg(long)]
     purge: bool,
+    /// Print the cancelled job's record as JSON (`{"id", "purged": true}`
+    /// after --purge).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +218,11 @@ pub(crate) struct UpArgs {
 pub(crate) struct PushArgs {
     #[command(flatten)]
     fleet: FleetArgs,
+    #[command(flatten)]
+    gateway: GatewayClientArgs,
+    /// Print what was stored as JSON (`name`, `version`, `digest`).
+    #[arg(long)]
+    json: bool,
     /// The `.wasm` component.
     file: PathBuf,
     /// The name jobs use (default: the file's name).
@@ -291,7 +300,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     spec.validate()?;
     let wait = args.wait || args.output.is_some();
     let json = args.json;
-    if let Some(client) = args.gateway.client() {
+    if let Some(client) = args.gateway.client()? {
         let record = client.submit(spec, args.id.clone(), args.webhook.as_deref())?;
         let id = record.id.clone();
         if !wait {
@@ -323,7 +332,8 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
                 ..SubmitOptions::default()
             },
         )
-        .await?;
+        .await?
+        .record;
         let id = record.id.clone();
         if !wait {
             println!("{id}");
@@ -394,7 +404,7 @@ fn report(id: &str, update: &FollowUpdate, json: bool) {
 }
 
 pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
-    if let Some(client) = args.gateway.client() {
+    if let Some(client) = args.gateway.client()? {
         let record = client.record(&args.job)?;
         println!("{}", serde_json::to_string_pretty(&record)?);
         return Ok(ExitCode::SUCCESS);
@@ -428,7 +438,7 @@ pub(crate) fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
-    if let Some(client) = args.gateway.client() {
+    if let Some(client) = args.gateway.client()? {
         if args.follow {
             client.events(&args.job, print)?;
         } else {
@@ -450,24 +460,24 @@ pub(crate) fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn cancel(args: CancelArgs) -> anyhow::Result<ExitCode> {
-    if let Some(client) = args.gateway.client() {
-        match client.cancel(&args.job, args.purge)? {
-            Some(record) => println!("job {}: {}", record.id, record.state.name()),
-            None => println!("job {}: purged", args.job),
-        }
-        return Ok(ExitCode::SUCCESS);
+    let record = match args.gateway.client()? {
+        Some(client) => client.cancel(&args.job, args.purge)?,
+        None => runtime()?.block_on(async {
+            let fleet = args.fleet.connect("cancel").await?;
+            if args.purge {
+                crate::fleet::purge_job(&fleet, &args.job).await?;
+                return anyhow::Ok(None);
+            }
+            Ok(Some(crate::fleet::cancel_job(&fleet, &args.job).await?))
+        })?,
+    };
+    match (record, args.json) {
+        (Some(record), true) => println!("{}", serde_json::to_string_pretty(&record)?),
+        (Some(record), false) => println!("job {}: {}", record.id, record.state.name()),
+        (None, true) => println!("{}", serde_json::json!({"id": args.job, "purged": true})),
+        (None, false) => println!("job {}: purged", args.job),
     }
-    runtime()?.block_on(async {
-        let fleet = args.fleet.connect("cancel").await?;
-        if args.purge {
-            crate::fleet::purge_job(&fleet, &args.job).await?;
-            println!("job {}: purged", args.job);
-            return Ok(ExitCode::SUCCESS);
-        }
-        let record = crate::fleet::cancel_job(&fleet, &args.job).await?;
-        println!("job {}: {}", record.id, record.state.name());
-        Ok(ExitCode::SUCCESS)
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn up(args: UpArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
@@ -492,16 +502,35 @@ pub(crate) fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         .name
         .clone()
         .unwrap_or_else(|| crate::plugin::plugin_name_from_path(&args.file));
-    let runtime_plugins = crate::plugin::PluginRuntime::new(crate::plugin::RuntimeConfig {
-        cache_dir: None,
-        ..Default::default()
-    })?;
-    runtime()?.block_on(async {
-        let fleet = args.fleet.connect("plugin push").await?;
-        let digest =
-            crate::fleet::push_plugin(&fleet, &runtime_plugins, &wasm, &name, &args.version)
-                .await?;
+    let digest = match args.gateway.client()? {
+        // The gateway checks it as `framejet plugin check` does.
+        Some(client) => client.push_plugin(&name, &args.version, wasm)?,
+        None => {
+            let runtime_plugins =
+                crate::plugin::PluginRuntime::new(crate::plugin::RuntimeConfig {
+                    cache_dir: None,
+                    ..Default::default()
+                })?;
+            runtime()?.block_on(async {
+                let fleet = args.fleet.connect("plugin push").await?;
+                anyhow::Ok(
+                    crate::fleet::push_plugin(
+                        &fleet,
+                        &runtime_plugins,
+                        &wasm,
+                        &name,
+                        &args.version,
+                    )
+                    .await?,
+                )
+            })?
+        }
+    };
+    if args.json {
+        let pushed = serde_json::json!({"name": name, "version": args.version, "digest": digest});
+        println!("{pushed}");
+    } else {
         println!("pushed {name}@{} ({digest})", args.version);
-        Ok(ExitCode::SUCCESS)
-    })
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,8 @@ use clap::Args;
 
 use super::fleet::{FleetArgs, runtime};
 use crate::gateway::{
-    GatewayOptions, Role, Tokens, WebhookSecret, new_token, run_gateway, token_digest,
+    GatewayOptions, Role, Tokens, WebhookSecret, new_token, run_gateway, server_config,
+    token_digest,
 };
 
 #[derive(Debug, Args)]
@@ -34,6 +35,22 @@ pub(crate) struct GatewayArgs {
     /// for a webhook.
     #[arg(long, env = "FRAMEJET_WEBHOOK_SECRET_FILE", value_name = "FILE")]
     webhook_secret: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --https-key.
+    #[arg(
+        long,
+        env = "FRAMEJET_HTTPS_CERT",
+        value_name = "FILE",
+        requires = "https_key"
+    )]
+    https_cert: Option<PathBuf>,
+    /// The private key of --https-cert (PEM).
+    #[arg(
+        long,
+        env = "FRAMEJET_HTTPS_KEY",
+        value_name = "FILE",
+        requires = "https_cert"
+    )]
+    https_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -66,7 +83,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn gateway(args: GatewayArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let tokens = match &args.tokens {
         Some(path) => Tokens::load(path)?,
         None => {
@@ -79,17 +96,16 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             Tokens::open()
         }
     };
-    let plugins = std::sync::Arc::new(crate::plugin::PluginRuntime::new(
-        crate::plugin::RuntimeConfig {
-            cache_dir: None,
-            ..Default::default()
-        },
-    )?);
+    let plugins = std::sync::Arc::new(super::plugin_registry(plugin_dirs)?);
     let webhook_secret = args
         .webhook_secret
         .as_deref()
         .map(WebhookSecret::load)
         .transpose()?;
+    let tls = match (&args.https_cert, &args.https_key) {
+        (Some(cert), Some(key)) => Some(server_config(cert, key)?),
+        _ => None,
+    };
     runtime()?.block_on(async {
         let fleet = args.fleet.connect("gateway").await?;
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -106,6 +122,7 @@ pub(crate) fn gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 max_spec: args.max_spec,
                 plugins,
                 webhook_secret,
+                tls,
             },
             stop,
         )

@@ -32,13 +32,24 @@ pub(crate) struct GatewayClientArgs {
         requires = "gateway"
     )]
     pub(crate) gateway_token: Option<String>,
+    /// Trust the certificates in this PEM file, and only them, for an
+    /// `https://` gateway whose certificate no public authority signed.
+    #[arg(
+        long,
+        env = "FRAMEJET_GATEWAY_CA",
+        value_name = "FILE",
+        requires = "gateway"
+    )]
+    pub(crate) gateway_ca: Option<PathBuf>,
 }
 
 impl GatewayClientArgs {
     /// A client when `--gateway` is given.
-    pub(crate) fn client(&self) -> Option<GatewayClient> {
-        let url = self.gateway.as_ref()?;
-        Some(GatewayClient::new(url, self.gateway_token.clone()))
+    pub(crate) fn client(&self) -> anyhow::Result<Option<GatewayClient>> {
+        let Some(url) = &self.gateway else {
+            return Ok(None);
+        };
+        GatewayClient::new(url, self.gateway_token.clone(), self.gateway_ca.as_deref()).map(Some)
     }
 }
 
@@ -49,15 +60,20 @@ pub(crate) struct GatewayClient {
 }
 
 impl GatewayClient {
-    fn new(url: &str, token: Option<String>) -> Self {
-        GatewayClient {
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into(),
+    fn new(url: &str, token: Option<String>, ca: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+        if let Some(ca) = ca {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(trusted_roots(ca)?)
+                    .build(),
+            );
+        }
+        Ok(GatewayClient {
+            agent: config.build().into(),
             url: url.trim_end_matches('/').to_string(),
             token,
-        }
+        })
     }
 
     fn request(&self, method: &str, path: &str) -> ureq::http::request::Builder {
@@ -155,6 +171,29 @@ impl GatewayClient {
         };
         self.json("POST", &path, Some(body))?
             .context("the gateway answered a submit with no record")
+    }
+
+    /// Pushes a plugin component (admin); returns its digest.
+    pub(crate) fn push_plugin(
+        &self,
+        name: &str,
+        version: &str,
+        wasm: Vec<u8>,
+    ) -> anyhow::Result<String> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("version", version)
+            .finish();
+        let request = self
+            .request("PUT", &format!("/v1/plugins/{name}?{query}"))
+            .header("Content-Type", "application/wasm")
+            .body(wasm)?;
+        let text = self.send(request)?.body_mut().read_to_string()?;
+        let pushed: serde_json::Value = serde_json::from_str(&text)
+            .context("the gateway answered a plugin push with no JSON")?;
+        pushed["digest"]
+            .as_str()
+            .map(str::to_string)
+            .context("the gateway answered a plugin push without a digest")
     }
 
     fn upload(&self, path: &Path) -> anyhow::Result<String> {
@@ -287,6 +326,10 @@ pub(crate) struct ListArgs {
     /// The gateway's bearer token (see `framejet token`).
     #[arg(long, env = "FRAMEJET_TOKEN", hide_env_values = true)]
     gateway_token: Option<String>,
+    /// Trust the certificates in this PEM file, and only them, for an
+    /// `https://` gateway whose certificate no public authority signed.
+    #[arg(long, env = "FRAMEJET_GATEWAY_CA", value_name = "FILE")]
+    gateway_ca: Option<PathBuf>,
     /// Print the gateway's JSON as it is.
     #[arg(long)]
     json: bool,
@@ -322,10 +365,32 @@ pub(crate) struct RetryArgs {
 }
 
 fn client(args: &ListArgs) -> anyhow::Result<GatewayClient> {
-    Ok(GatewayClient::new(
+    GatewayClient::new(
         &args.gateway,
         args.gateway_token.clone(),
-    ))
+        args.gateway_ca.as_deref(),
+    )
+}
+
+/// The certificates of a PEM file, as the only roots trusted (as curl's
+/// `--cacert`).
+fn trusted_roots(pem: &Path) -> anyhow::Result<ureq::tls::RootCerts> {
+    let bytes = std::fs::read(pem).with_context(|| format!("cannot read {}", pem.display()))?;
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        if let ureq::tls::PemItem::Certificate(cert) =
+            item.with_context(|| format!("{}: not PEM", pem.display()))?
+        {
+            roots.push(cert);
+        }
+    }
+    if roots.is_empty() {
+        bail!(
+            "{} holds no certificate (PEM `BEGIN CERTIFICATE`)",
+            pem.display()
+        );
+    }
+    Ok(roots.into())
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<std::process::ExitCode> {

@@ -178,7 +178,7 @@ pub fn main() -> ExitCode {
         Command::Workers(args) => gateway_client::workers(args),
         Command::Queues(args) => gateway_client::queues(args),
         Command::Up(args) => fleet::up(args, &cli.plugin_dirs),
-        Command::Gateway(args) => gateway::gateway(args),
+        Command::Gateway(args) => gateway::gateway(args, &cli.plugin_dirs),
         Command::Token(args) => gateway::token(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -30,6 +30,15 @@ pub struct SubmitOptions {
     pub webhook: Option<String>,
 }
 
+/// What [`submit_job`] did.
+#[derive(Debug)]
+pub struct Submitted {
+    /// The job's record as it stands.
+    pub record: JobRecord,
+    /// Whether this call created the job (not the same id and spec again).
+    pub created: bool,
+}
+
 /// Uploads the spec's local files to the media store (each once: they are
 /// named by their content's digest), creates the job's record and publishes
 /// the job. The same id with the same spec returns the existing job; with
@@ -38,7 +47,7 @@ pub async fn submit_job(
     fleet: &Fleet,
     mut spec: JobSpec,
     options: &SubmitOptions,
-) -> Result<JobRecord, FleetError> {
+) -> Result<Submitted, FleetError> {
     let id = options
         .id
         .clone()
@@ -84,7 +93,7 @@ pub async fn submit_job(
     // The digest in the message id lets a purged id be used again at once
     // with another spec; the record's create-only write keeps ids unique.
     let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);
-    let record = match fleet.create_record(mine.clone()).await? {
+    let (record, created) = match fleet.create_record(mine.clone()).await? {
         Created::New(record) => {
             fleet
                 .emit(
@@ -95,7 +104,7 @@ pub async fn submit_job(
                     },
                 )
                 .await;
-            record
+            (record, true)
         }
         Created::Exists(existing) if existing.spec_digest != mine.spec_digest => {
             return Err(FleetError::Refused(format!(
@@ -104,13 +113,18 @@ pub async fn submit_job(
         }
         // Still queued: its submission may never have reached the stream
         // (a client that died in between); publishing again is harmless.
-        Created::Exists(existing) if existing.state == JobState::Queued => existing,
-        Created::Exists(existing) => return Ok(existing),
+        Created::Exists(existing) if existing.state == JobState::Queued => (existing, false),
+        Created::Exists(existing) => {
+            return Ok(Submitted {
+                record: existing,
+                created: false,
+            });
+        }
     };
     fleet
         .publish(fleet.names().submit_subject(), Some(&msg_id), payload)
         .await?;
-    Ok(record)
+    Ok(Submitted { record, created })
 }
 
 /// Uploads a local file as `inputs/<sha256>/<file name>` unless an object

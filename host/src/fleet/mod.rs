@@ -24,14 +24,14 @@ mod worker;
 
 pub(crate) use client::FollowProgress;
 pub use client::{
-    FollowUpdate, PurgedQueue, SubmitOptions, cancel_job, download_output, follow, follow_events,
-    purge_job, purge_queue, submit_job,
+    FollowUpdate, PurgedQueue, SubmitOptions, Submitted, cancel_job, download_output, follow,
+    follow_events, purge_job, purge_queue, submit_job,
 };
 pub use connect::{Fleet, FleetSettings, NatsOptions};
 pub use error::FleetError;
 pub use job_log::{job_log, log_line};
 pub use media::{MEDIA_SCHEME, check_plugin, push_plugin, store_plugin};
-pub(crate) use media::{is_object_name, safe_file_name};
+pub(crate) use media::{is_object_name, job_key, safe_file_name};
 pub use planner::run_planner;
 pub use up::{UpOptions, run_up};
 pub use worker::{Slots, WorkerOptions, run_worker};

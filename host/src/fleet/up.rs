@@ -101,6 +101,7 @@ pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
     let gateway = Command::new(&exe)
         .args(["gateway", "--nats", &url, "--listen"])
         .arg(format!("127.0.0.1:{gateway_port}"))
+        .args(&plugin_args)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| FleetError::io(&exe, e))?;

@@ -15,6 +15,7 @@ use framejet_spec::fleet::{JobRecord, WorkerStatus};
 use super::auth::Role;
 use super::jobs::{self, JobList, QueueState, Ready};
 use super::media::{self, Pushed, Uploaded};
+use super::submit;
 use super::{Gateway, Problem};
 
 /// What a response carries.
@@ -36,8 +37,8 @@ struct Operation {
     summary: &'static str,
     /// The role a token needs (`None`: no token).
     role: Option<Role>,
-    /// The request body's media types and schema.
-    request: Option<(&'static [&'static str], Value)>,
+    /// The request body: each media type with its schema.
+    request: Vec<(&'static str, Value)>,
     /// Query and header parameters: (in, name, description).
     parameters: &'static [(&'static str, &'static str, &'static str)],
     /// The answers other than errors (those are `default`: a problem).
@@ -74,7 +75,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/healthz",
             summary: "The process is alive (touches nothing).",
             role: None,
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "alive", Body::Bytes("text/plain; charset=utf-8"))],
             handler: get(|| async { "ok\n" }),
@@ -84,7 +85,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/readyz",
             summary: "NATS answers and the fleet's streams exist.",
             role: None,
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "ready", Body::Json(ready))],
             handler: get(jobs::ready),
@@ -94,7 +95,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/openapi.json",
             summary: "This document.",
             role: None,
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(
                 200,
@@ -106,9 +107,22 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
         Operation {
             method: Method::POST,
             path: "/v1/jobs",
-            summary: "Submits a job. Its files are `media:NAME` (uploaded with PUT /v1/media/NAME) or http(s):// URLs; a spec that fails the checks of `framejet run` answers 422 naming the field.",
+            summary: "Submits a job. Its files are `media:NAME` (uploaded with PUT /v1/media/NAME), http(s):// URLs, or parts of a multipart request; a spec that fails the checks of `framejet run` answers 422 naming the field.",
             role: Some(Role::Submit),
-            request: Some((&["application/json", "application/toml"], spec)),
+            request: vec![
+                ("application/json", spec.clone()),
+                ("application/toml", spec),
+                (
+                    "multipart/form-data",
+                    json!({
+                        "type": "object",
+                        "description": "the spec first (part `spec`, JSON or TOML), then one part per file it names: a part named (or with the file name) as a spec path stands for that file",
+                        "properties": {"spec": {"type": "string"}},
+                        "required": ["spec"],
+                        "additionalProperties": {"type": "string", "contentMediaType": "application/octet-stream"}
+                    }),
+                ),
+            ],
             parameters: &[(
                 "query",
                 "webhook",
@@ -126,14 +140,14 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
                     Body::Json(record.clone()),
                 ),
             ],
-            handler: post(jobs::submit),
+            handler: post(submit::submit),
         },
         Operation {
             method: Method::GET,
             path: "/v1/jobs",
             summary: "The caller's jobs (every owner's for an admin), by id, a page at a time.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[
                 ("query", "state", "only jobs in this state"),
                 ("query", "queue", "only jobs routed to this queue"),
@@ -148,7 +162,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}",
             summary: "A job's record: state, progress, segments and their workers, timings, output, error.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "the record", Body::Json(record.clone()))],
             handler: get(jobs::record),
@@ -158,7 +172,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}",
             summary: "Cancels a job; with `purge=true` also deletes its objects, events and record.",
             role: Some(Role::Submit),
-            request: None,
+            request: vec![],
             parameters: &[("query", "purge", "`true`: delete the job's data too")],
             responses: vec![
                 (200, "cancelled: the record", Body::Json(record.clone())),
@@ -171,7 +185,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}/retry",
             summary: "A failed or cancelled job again: its spec as a new job `ID-retry-N`.",
             role: Some(Role::Submit),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(201, "the new job's record", Body::Json(record))],
             handler: post(jobs::retry),
@@ -181,7 +195,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}/events",
             summary: "The job's events as Server-Sent Events (`state`, `progress`, `task`, `log`, `refused`), each with its id; ends after the job's end.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[("header", "Last-Event-ID", "resume after this event's id")],
             responses: vec![(200, "the event stream", Body::Events)],
             handler: get(jobs::events),
@@ -191,7 +205,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}/log",
             summary: "The job's log: state changes, task starts, plugin and encoder lines, one per line after the time. Stored with the output once the job ends; made from its events while it runs.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "the log", Body::Bytes("text/plain; charset=utf-8"))],
             handler: get(jobs::log),
@@ -201,7 +215,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/jobs/{id}/output",
             summary: "A finished job's output, streamed.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: range,
             responses: vec![
                 (200, "the output", Body::Bytes("application/octet-stream")),
@@ -219,7 +233,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/media/{name}",
             summary: "Uploads media under the caller's `name` (slashes allowed, no `..`), streamed.",
             role: Some(Role::Submit),
-            request: Some((&["application/octet-stream"], json!({}))),
+            request: vec![("application/octet-stream", json!({}))],
             parameters: &[],
             responses: vec![(200, "stored", Body::Json(uploaded))],
             handler: put(media::upload),
@@ -229,7 +243,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/media/{name}",
             summary: "The caller's media `name`, streamed.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: range,
             responses: vec![
                 (200, "the bytes", Body::Bytes("application/octet-stream")),
@@ -246,7 +260,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/workers",
             summary: "Each live worker's last heartbeat.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "the workers", Body::Json(workers))],
             handler: get(jobs::workers),
@@ -256,7 +270,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/queues",
             summary: "Per queue: waiting tasks by priority, in flight, the oldest waiting's age, workers.",
             role: Some(Role::Read),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "the queues", Body::Json(queues))],
             handler: get(jobs::queues),
@@ -266,7 +280,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/queues/{name}/purge",
             summary: "(admin) Removes every task of the queue, waiting or in flight, and fails their jobs (`error.kind`: `purged`).",
             role: Some(Role::Admin),
-            request: None,
+            request: vec![],
             parameters: &[],
             responses: vec![(200, "purged", Body::Json(purged))],
             handler: post(jobs::purge_queue),
@@ -276,7 +290,7 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             path: "/v1/plugins/{name}",
             summary: "Checks a plugin component as `framejet plugin check` does and pushes it to the fleet.",
             role: Some(Role::Admin),
-            request: Some((&["application/wasm"], json!({}))),
+            request: vec![("application/wasm", json!({}))],
             parameters: &[(
                 "query",
                 "version",
@@ -375,10 +389,11 @@ pub fn openapi() -> Value {
             None => operation["security"] = json!([]),
             Some(role) => operation["x-framejet-role"] = json!(role.name()),
         }
-        if let Some((kinds, schema)) = op.request {
-            let content: serde_json::Map<String, Value> = kinds
-                .iter()
-                .map(|k| (k.to_string(), json!({"schema": schema})))
+        if !op.request.is_empty() {
+            let content: serde_json::Map<String, Value> = op
+                .request
+                .into_iter()
+                .map(|(kind, schema)| (kind.to_string(), json!({"schema": schema})))
                 .collect();
             operation["requestBody"] = json!({"required": true, "content": content});
         }

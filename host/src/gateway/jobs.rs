@@ -2,26 +2,23 @@
 //! and the fleet's readiness and workers.
 
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use framejet_spec::JobSpec;
 use framejet_spec::fleet::{Event, EventBody, JobRecord, JobState, WorkerStatus, is_token};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::auth::{Caller, Role};
-use super::media::{MEDIA_SCHEME, owned_media_key};
-use super::webhooks::is_webhook_url;
 use super::{ApiError, Gateway};
-use crate::fleet::{FleetError, PurgedQueue, SubmitOptions, cancel_job, purge_job, submit_job};
+use crate::fleet::{
+    FleetError, PurgedQueue, SubmitOptions, Submitted, cancel_job, purge_job, submit_job,
+};
 
 /// The answer of `GET /readyz`.
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
@@ -68,101 +65,6 @@ pub(super) async fn visible_record(
         Some((record, _)) if caller.sees(record.owner.as_deref()) => Ok(record),
         _ => Err(missing()),
     }
-}
-
-/// `POST /v1/jobs`: a spec whose inputs and assets name uploaded media as
-/// `media:NAME` or are `http(s)://` URLs. Answers 201 with the record (200
-/// when the same id with the same spec exists already).
-#[derive(Debug, Deserialize)]
-pub(super) struct SubmitQuery {
-    /// Where to POST the final record (see `webhooks`).
-    webhook: Option<String>,
-}
-
-pub(super) async fn submit(
-    State(gw): State<Gateway>,
-    headers: HeaderMap,
-    Query(query): Query<SubmitQuery>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let caller = gw.caller(&headers)?;
-    // The spec is read before a refusal, so that a client still sending it
-    // gets the answer rather than a closed connection.
-    let bytes = axum::body::to_bytes(body, gw.max_spec as usize)
-        .await
-        .map_err(|_| ApiError::TooLarge { limit: gw.max_spec })?;
-    caller.require(Role::Submit, "submit jobs")?;
-    if let Some(url) = &query.webhook {
-        if !is_webhook_url(url) {
-            return Err(ApiError::BadRequest(format!(
-                "webhook `{url}`: expected an absolute http(s) URL"
-            )));
-        }
-        if gw.webhook_secret.is_none() {
-            return Err(ApiError::BadRequest(
-                "this gateway sends no webhooks: it was started without --webhook-secret".into(),
-            ));
-        }
-    }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| ApiError::BadRequest("the spec is not UTF-8 text".into()))?;
-    let toml = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("toml"));
-    let mut spec = if toml {
-        JobSpec::from_toml(text)
-    } else {
-        JobSpec::from_json(text)
-    }
-    .map_err(|e| ApiError::InvalidSpec(e.to_string()))?;
-    // The checks `framejet run` makes before it starts.
-    spec.validate()
-        .and_then(|()| crate::job::check_output_settings(&spec.output))
-        .map_err(|e| ApiError::InvalidSpec(e.to_string()))?;
-    // Only the caller's media and URLs: a path would name a file on the
-    // gateway's own machine.
-    let mut bad = None;
-    spec.for_each_path(|p| {
-        let text = p.to_str().unwrap_or_default();
-        if let Some(name) = text.strip_prefix(MEDIA_SCHEME) {
-            match owned_media_key(&caller.owner, name) {
-                Some(key) => *p = PathBuf::from(format!("{MEDIA_SCHEME}{key}")),
-                None => bad = bad.take().or_else(|| Some(text.to_string())),
-            }
-        } else if !(text.starts_with("http://") || text.starts_with("https://")) {
-            bad = bad.take().or_else(|| Some(p.display().to_string()));
-        }
-    });
-    if let Some(path) = bad {
-        return Err(ApiError::InvalidSpec(format!(
-            "`{path}`: a job sent over HTTP names its files as `media:NAME` (uploaded with PUT /v1/media/NAME) or as http(s):// URLs"
-        )));
-    }
-    let id = spec.id.clone();
-    let record = submit_job(
-        &gw.fleet,
-        spec,
-        &SubmitOptions {
-            id,
-            owner: Some(caller.owner.clone()),
-            webhook: query.webhook,
-        },
-    )
-    .await?;
-    if record.owner.as_deref() != Some(caller.owner.as_str()) {
-        return Err(ApiError::Conflict(format!(
-            "job id `{}` is in use; choose another id",
-            record.id
-        )));
-    }
-    let status = if record.state == JobState::Queued {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let location = format!("/v1/jobs/{}", record.id);
-    Ok((status, [(header::LOCATION, location)], Json(record)).into_response())
 }
 
 /// `GET /v1/jobs/{id}`.
@@ -437,7 +339,9 @@ pub(super) async fn retry(
             // Taken in between by another retry: the next number.
             Err(FleetError::Refused(_)) => continue,
             Err(e) => return Err(e.into()),
-            Ok(created) => {
+            Ok(Submitted {
+                record: created, ..
+            }) => {
                 let location = format!("/v1/jobs/{}", created.id);
                 return Ok((
                     StatusCode::CREATED,

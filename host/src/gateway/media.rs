@@ -61,18 +61,31 @@ pub(super) async fn upload(
         });
     }
     let stream = body.into_data_stream().map_err(io::Error::other);
+    let (size, sha256) = store_stream(&gw, &key, stream, gw.max_upload).await?;
+    Ok(Json(Uploaded { name, size, sha256 }))
+}
+
+/// Streams `stream` into the media store as `key`; answers its size and
+/// SHA-256 (hex). Past `limit` bytes, or when the store fails, nothing of it
+/// is left behind.
+pub(super) async fn store_stream(
+    gw: &Gateway,
+    key: &str,
+    stream: impl futures_util::Stream<Item = io::Result<bytes::Bytes>> + Unpin,
+    limit: u64,
+) -> Result<(u64, String), ApiError> {
     let mut reader = Hashing {
         inner: StreamReader::new(stream),
         hash: Sha256::new(),
         size: 0,
-        limit: gw.max_upload,
+        limit,
     };
     let stored = gw
         .fleet
         .media
         .put(
             ObjectMetadata {
-                name: key.clone(),
+                name: key.to_string(),
                 ..Default::default()
             },
             &mut reader,
@@ -80,24 +93,19 @@ pub(super) async fn upload(
         .await;
     if let Err(e) = stored {
         // A part may be stored: it goes, whatever went wrong.
-        let _ = gw.fleet.media.delete(&key).await;
-        if reader.size > gw.max_upload {
-            return Err(ApiError::TooLarge {
-                limit: gw.max_upload,
-            });
+        let _ = gw.fleet.media.delete(key).await;
+        if reader.size > limit {
+            return Err(ApiError::TooLarge { limit });
         }
-        return Err(FleetError::nats(format!("store media {name}"), e).into());
+        return Err(FleetError::nats(format!("store media {key}"), e).into());
     }
-    Ok(Json(Uploaded {
-        name,
-        size: reader.size,
-        sha256: reader
-            .hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    }))
+    let sha256 = reader
+        .hash
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((reader.size, sha256))
 }
 
 /// `GET /v1/media/{name}`: the caller's media `name`.
@@ -160,7 +168,7 @@ pub(super) async fn push_plugin(
     caller.require(Role::Admin, "push plugins")?;
     let version = query.version.unwrap_or_else(|| "0.0.0".to_string());
     // Compiling a component takes a while: off the async threads.
-    let runtime = gw.plugins.clone();
+    let runtime = gw.step_check.runtime().clone();
     let (n, v, w) = (name.clone(), version.clone(), wasm.clone());
     let digest =
         tokio::task::spawn_blocking(move || crate::fleet::check_plugin(&runtime, &w, &n, &v))

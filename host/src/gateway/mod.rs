@@ -10,7 +10,7 @@
 //! |---|---|
 //! | `GET /healthz` | the process is alive |
 //! | `GET /readyz` | NATS reachable, the fleet's streams present |
-//! | `POST /v1/jobs` | submit a spec (JSON, or TOML with `Content-Type: application/toml`); `?webhook=URL` |
+//! | `POST /v1/jobs` | submit a spec (JSON, or TOML with `Content-Type: application/toml`, or multipart: the spec, then its files); `?webhook=URL` |
 //! | `GET /v1/jobs` | the caller's jobs, paged (`state`, `queue`, `limit`, `cursor`) |
 //! | `GET /v1/jobs/{id}` | a job's record |
 //! | `DELETE /v1/jobs/{id}` | cancel (`?purge=true`: also delete its data) |
@@ -31,6 +31,9 @@ mod auth;
 mod jobs;
 mod media;
 mod problem;
+mod step_check;
+mod submit;
+mod tls;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -40,11 +43,12 @@ use axum::http::HeaderMap;
 use tokio::sync::watch;
 
 use crate::fleet::Fleet;
-use crate::plugin::PluginRuntime;
+use crate::plugin::PluginRegistry;
 
 pub use api::openapi;
 pub use auth::{Role, Tokens, TokensError, new_token, token_digest};
 pub use problem::{ApiError, Problem};
+pub use tls::{TlsError, server_config};
 pub use webhooks::{SIGNATURE_HEADER, WebhookSecret, WebhookSecretError};
 
 /// A gateway's settings.
@@ -55,10 +59,14 @@ pub struct GatewayOptions {
     pub max_upload: u64,
     /// The largest spec (`POST /v1/jobs`) accepted, in bytes.
     pub max_spec: u64,
-    /// Checks pushed plugins.
-    pub plugins: Arc<PluginRuntime>,
+    /// The plugins found here: pushed plugins are checked with its runtime,
+    /// and submitted specs' plugin steps tried (`step_check`).
+    pub plugins: Arc<PluginRegistry>,
     /// Signs completion webhooks; without it, none are sent.
     pub webhook_secret: Option<WebhookSecret>,
+    /// Serve HTTPS with this certificate (see [`server_config`]); plain HTTP
+    /// without it.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// What every request handler shares.
@@ -70,7 +78,7 @@ pub(crate) struct Inner {
     tokens: Tokens,
     max_upload: u64,
     max_spec: u64,
-    plugins: Arc<PluginRuntime>,
+    step_check: step_check::StepCheck,
     webhook_secret: Option<WebhookSecret>,
 }
 
@@ -111,13 +119,18 @@ pub async fn run_gateway(
             source,
         })?;
     let addr = listener.local_addr().unwrap_or(options.listen);
-    tracing::info!("gateway: listening on http://{addr}");
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!("gateway: listening on {scheme}://{addr}");
     let gateway = Gateway(Arc::new(Inner {
         fleet,
         tokens: options.tokens,
         max_upload: options.max_upload,
         max_spec: options.max_spec,
-        plugins: options.plugins,
+        step_check: step_check::StepCheck::new(options.plugins),
         webhook_secret: options.webhook_secret.clone(),
     }));
     if let Some(secret) = options.webhook_secret {
@@ -128,8 +141,23 @@ pub async fn run_gateway(
         ));
     }
     let mut grace = stop.clone();
-    let serve = axum::serve(listener, api::router(gateway))
-        .with_graceful_shutdown(async move { crate::fleet::stopped(&mut stop).await });
+    let router = api::router(gateway);
+    let stopped = async move { crate::fleet::stopped(&mut stop).await };
+    let serve = async move {
+        match options.tls {
+            Some(config) => {
+                let listener = tls::TlsListener::new(listener, config)?;
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+            None => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+            }
+        }
+    };
     tokio::select! {
         served = serve => served.map_err(GatewayError::Serve),
         // Followers of a long job would hold a graceful stop open: they get

@@ -23,16 +23,22 @@ impl JobAssets {
 
     fn path(&self, name: &str) -> Result<&PathBuf, String> {
         self.files.get(name).ok_or_else(|| {
-            let known: Vec<&str> = self.files.keys().map(String::as_str).collect();
-            if known.is_empty() {
-                format!("no asset named `{name}`: this input has no assets")
-            } else {
-                format!(
-                    "no asset named `{name}`; this input has: {}",
-                    known.join(", ")
-                )
-            }
+            let known: Vec<&String> = self.files.keys().collect();
+            missing_asset(name, &known)
         })
+    }
+}
+
+/// What a plugin is told when it asks for an asset its input does not have.
+pub(crate) fn missing_asset(name: &str, known: &[impl AsRef<str>]) -> String {
+    if known.is_empty() {
+        format!("no asset named `{name}`: this input has no assets")
+    } else {
+        let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
+        format!(
+            "no asset named `{name}`; this input has: {}",
+            known.join(", ")
+        )
     }
 }
 

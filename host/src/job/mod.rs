@@ -19,6 +19,7 @@ mod steps;
 pub mod storage;
 
 pub use assets::JobAssets;
+pub(crate) use assets::missing_asset;
 pub use error::JobError;
 pub use finalize::{AudioOutput, FinalOutput, encode_audio, finalize};
 pub use local::{JobReport, LocalOptions, Progress, run_local};
