@@ -1953,6 +1953,21 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         no_asset.json()
     );
+    // A plugin that draws when created (text-reveal) still has its params read.
+    let size = post(
+        alice,
+        &json!({"inputs": [{"src": "media:clips/clip.mp4"}],
+                "steps": [{"plugin": "text-reveal", "params": {"words": ["HI"], "size": "big"}}]}),
+    );
+    assert_eq!(size.status, 422);
+    assert!(
+        size.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("steps[0].params.size"),
+        "{}",
+        size.json()
+    );
     let local = post(alice, &json!({"inputs": [{"src": clip}]}));
     assert_eq!(
         local.status, 422,

@@ -6,10 +6,14 @@
 //! The gateway has no media to probe, so each step is created at two
 //! nominal sizes (a small and a large frame, with assets to match); only a
 //! refusal both give alike counts: it does not depend on the video. A step
-//! whose plugin reads an asset's bytes to decide, or that the gateway cannot
-//! find (a plugin only workers have), is left to the planner.
+//! whose plugin reads an asset's bytes to decide, takes longer than
+//! [`CHECK_DEADLINE_MS`] to create, or that the gateway cannot find (a
+//! plugin only workers have), is left to the planner. Outcomes are kept by
+//! plugin digest, params and sizes, so a template submitted again with
+//! other inputs costs nothing.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -25,11 +29,22 @@ use crate::plugin::{
 /// The two nominal frame sizes, and an asset size for each.
 const NOMINAL: [((u32, u32), (u32, u32)); 2] = [((640, 360), (64, 32)), ((3840, 2160), (512, 256))];
 
-/// Finds and keeps the plugins that specs name.
+/// The most a step's `create` may take in the check, in milliseconds: a
+/// refusal of params comes at once; a plugin that does real work when
+/// created (text-reveal draws its glyphs) is stopped and left undecided, so
+/// a submit stays fast.
+const CHECK_DEADLINE_MS: u64 = 8;
+
+/// Outcomes kept; past this many the memory starts again.
+const KEPT: usize = 4096;
+
+/// Finds and keeps the plugins that specs name, and what their checks said.
 pub(super) struct StepCheck {
     registry: Arc<PluginRegistry>,
     /// Components pushed to the fleet, compiled, by digest.
     pushed: Mutex<HashMap<String, Arc<Plugin>>>,
+    /// Each check's outcome (the refusal, if any) by what decides it.
+    decided: Arc<Mutex<HashMap<u64, Option<String>>>>,
 }
 
 impl StepCheck {
@@ -37,6 +52,7 @@ impl StepCheck {
         Self {
             registry,
             pushed: Mutex::new(HashMap::new()),
+            decided: Arc::default(),
         }
     }
 
@@ -59,10 +75,11 @@ impl StepCheck {
             return Ok(());
         }
         let spec = spec.clone();
+        let decided = self.decided.clone();
         let refusal = tokio::task::spawn_blocking(move || {
             steps
                 .iter()
-                .find_map(|(i, plugin)| refusal(&spec, *i, plugin))
+                .find_map(|(i, plugin)| refusal(&spec, *i, plugin, &decided))
         })
         .await
         .map_err(|e| {
@@ -82,11 +99,16 @@ impl StepCheck {
         }
         let key = format!("plugins/{name}");
         let Ok(info) = fleet.plugins.info(&key).await else {
-            // Not pushed (or the store did not answer): one installed here.
-            return match name.contains('@') {
-                true => None,
-                false => self.registry.get(name).ok(),
-            };
+            // Not pushed (or the store did not answer): one installed here,
+            // loaded (compiled, the first time) off the async threads.
+            if name.contains('@') {
+                return None;
+            }
+            let (registry, name) = (self.registry.clone(), name.to_string());
+            return tokio::task::spawn_blocking(move || registry.get(&name).ok())
+                .await
+                .ok()
+                .flatten();
         };
         let digest = info.digest.unwrap_or_default();
         if let Some(plugin) = self.pushed.lock().ok()?.get(&digest) {
@@ -107,62 +129,95 @@ impl StepCheck {
     }
 }
 
-/// How step `i` refuses its params at every nominal size, for each
-/// distinct set of asset names the inputs give it; `None` if it does not.
-fn refusal(spec: &JobSpec, i: usize, plugin: &Plugin) -> Option<String> {
+/// How step `i` refuses its params at every nominal size, for any of the
+/// distinct sets of asset names the inputs give it; `None` if it does not.
+fn refusal(
+    spec: &JobSpec,
+    i: usize,
+    plugin: &Plugin,
+    decided: &Mutex<HashMap<u64, Option<String>>>,
+) -> Option<String> {
     let StepSpec::Plugin(step) = &spec.steps[i] else {
         return None;
     };
     let params = step.params.to_string();
+    let infos = NOMINAL.map(|(frame, _)| nominal_info(spec, i, frame));
     let asset_sets: BTreeSet<Vec<String>> = spec
         .inputs
         .iter()
         .map(|input| input.assets.keys().cloned().collect())
         .collect();
     for names in asset_sets {
-        let mut said = None;
-        for (frame, asset) in NOMINAL {
-            let assets = Arc::new(NominalAssets {
-                names: names.clone(),
-                size: asset,
-                read: AtomicBool::new(false),
-            });
-            let info = nominal_info(spec, i, frame);
-            let env = PluginEnv {
-                assets: assets.clone(),
-                limits: spec.plugin_limits.clone(),
-                ..PluginEnv::default()
-            };
-            let created = match plugin.kind() {
-                PluginKind::Overlay => plugin.overlay(&info, &params, env).map(drop),
-                PluginKind::FrameFilter => plugin.frame_filter(&info, &params, env).map(drop),
-                // The wrong world for a step: the planner says so.
-                _ => return None,
-            };
-            let message = match created {
-                Err(error @ PluginError::Refused { .. })
-                    if !assets.read.load(Ordering::Relaxed) =>
-                {
-                    crate::job::JobError::plugin(format!("steps[{i}]"), error).to_string()
+        let mut key = std::collections::hash_map::DefaultHasher::new();
+        let sizes = infos.iter().map(|info| (info.width, info.height));
+        (plugin.digest(), &params, &names, sizes.collect::<Vec<_>>()).hash(&mut key);
+        serde_json::to_string(&spec.plugin_limits)
+            .unwrap_or_default()
+            .hash(&mut key);
+        let key = key.finish();
+        let known = decided.lock().ok().and_then(|d| d.get(&key).cloned());
+        let said = match known {
+            Some(said) => said,
+            None => {
+                let said = try_create(spec, plugin, &params, &names, &infos);
+                if let Ok(mut decided) = decided.lock() {
+                    if decided.len() >= KEPT {
+                        decided.clear();
+                    }
+                    decided.insert(key, said.clone());
                 }
-                _ => {
-                    said = None;
-                    break;
-                }
-            };
-            match &said {
-                Some(earlier) if *earlier != message => {
-                    said = None;
-                    break;
-                }
-                _ => said = Some(message),
+                said
             }
-        }
-        if said.is_some() {
-            return said;
+        };
+        if let Some(message) = said {
+            return Some(format!("steps[{i}]{message}"));
         }
     }
     None
+}
+
+/// Creates the step at each nominal size while it refuses; the refusal's
+/// words (after `steps[i]`) if every size refused alike.
+fn try_create(
+    spec: &JobSpec,
+    plugin: &Plugin,
+    params: &str,
+    names: &[String],
+    infos: &[MediaInfo; 2],
+) -> Option<String> {
+    let mut said: Option<String> = None;
+    for ((_, asset), info) in NOMINAL.iter().zip(infos) {
+        let assets = Arc::new(NominalAssets {
+            names: names.to_vec(),
+            size: *asset,
+            read: AtomicBool::new(false),
+        });
+        let mut limits = spec.plugin_limits.clone();
+        limits.deadline_ms = limits.deadline_ms.min(CHECK_DEADLINE_MS);
+        let env = PluginEnv {
+            assets: assets.clone(),
+            limits,
+            ..PluginEnv::default()
+        };
+        let created = match plugin.kind() {
+            PluginKind::Overlay => plugin.overlay(info, params, env).map(drop),
+            PluginKind::FrameFilter => plugin.frame_filter(info, params, env).map(drop),
+            // The wrong world for a step: the planner says so.
+            _ => return None,
+        };
+        let message = match created {
+            Err(error @ PluginError::Refused { .. }) if !assets.read.load(Ordering::Relaxed) => {
+                // `steps[i]: …` without its index, which the caller adds.
+                crate::job::JobError::plugin("", error).to_string()
+            }
+            _ => return None,
+        };
+        match &said {
+            Some(earlier) if *earlier != message => return None,
+            _ => said = Some(message),
+        }
+    }
+    said
 }
 
 /// What step `i` sees of a nominal input of `frame` size: the size its
