@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::body::Body;
@@ -81,6 +83,10 @@ pub(super) async fn submit(
             return Err(e.into());
         }
     };
+    if !created {
+        // Another request made this job first: its files are its own.
+        forget(&gw, &uploaded).await;
+    }
     if record.owner.as_deref() != Some(caller.owner.as_str()) {
         return Err(ApiError::Conflict(format!(
             "job id `{}` is in use; choose another id",
@@ -211,8 +217,10 @@ async fn multipart_spec(
         )));
     }
     spec.id = Some(id.clone());
-    // Where each local file the spec names will be stored (numbered:
-    // `a/clip.mp4` and `b/clip.mp4` are two files).
+    // Where each local file the spec names will be stored: under a name of
+    // this request's own, so a request racing it for the id never touches
+    // its files, and numbered (`a/clip.mp4` and `b/clip.mp4` are two files).
+    let nonce = request_nonce();
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
     spec.for_each_path(|p| {
         let text = p.to_str().unwrap_or_default();
@@ -221,7 +229,7 @@ async fn multipart_spec(
             || text.starts_with("https://");
         if !remote && !keys.contains_key(text) {
             let name = crate::fleet::safe_file_name(p.file_name().and_then(|n| n.to_str()));
-            let key = crate::fleet::job_key(&id, &format!("inputs/{}/{name}", keys.len()));
+            let key = crate::fleet::job_key(&id, &format!("inputs/{nonce}-{}/{name}", keys.len()));
             keys.insert(text.to_string(), key);
         }
     });
@@ -281,6 +289,21 @@ async fn read_bounded(mut field: multer::Field<'_>, limit: u64) -> Result<Vec<u8
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// A name no other request of any gateway uses: the clock, the process and
+/// a count.
+fn request_nonce() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:x}-{:x}-{:x}",
+        now.as_nanos(),
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Deletes the files a refused request stored.
