@@ -2396,6 +2396,55 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
         "{}",
         text(&out)
     );
+    // A job that writes a mask: `submit -o` fetches it beside the output,
+    // the same PNG `framejet run` writes; the API serves it with ranges.
+    let masked_job = json!({"id": "mask-1", "inputs": [{"src": clip}],
+                            "steps": [{"native": "inpaint", "mask": {"rect": [200, 150, 80, 40]},
+                                       "write_mask": true}],
+                            "output": {"container": "mkv", "video": {"codec": "ffv1"},
+                                       "audio": {"codec": "none"}}});
+    let masked_spec = write_job(fleet.dir.path(), "mask.json", &masked_job);
+    let masked_out = fleet.dir.path().join("mask.mkv");
+    let out = cli(&[
+        "submit",
+        masked_spec.to_str().unwrap(),
+        "-o",
+        masked_out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let masked_local = run_locally(fleet.dir.path(), &masked_spec, "mask-local.mkv");
+    let mask_png = |video: &Path| {
+        let mut path = video.as_os_str().to_owned();
+        path.push(".mask.png");
+        std::fs::read(path).unwrap()
+    };
+    let png = mask_png(&masked_out);
+    assert_eq!(png, mask_png(&masked_local));
+    let whole = api.get("/v1/jobs/mask-1/masks/0/0", alice);
+    assert_eq!(
+        (whole.status, whole.header("content-type")),
+        (200, "image/png")
+    );
+    assert_eq!(whole.body, png);
+    let part = api.call(
+        "GET",
+        "/v1/jobs/mask-1/masks/0/0",
+        Some(alice),
+        &[("Range", "bytes=0-7")],
+        None,
+    );
+    assert_eq!((part.status, &part.body[..]), (206, &png[..8]));
+    let etag = whole.header("etag").to_string();
+    let same = api.call(
+        "GET",
+        "/v1/jobs/mask-1/masks/0/0",
+        Some(alice),
+        &[("If-None-Match", &etag)],
+        None,
+    );
+    assert_eq!(same.status, 304);
+    assert_eq!(api.get("/v1/jobs/mask-1/masks/0/1", alice).status, 404);
+
     // A plugin pushed with the command-line client: admin only.
     let wasm_file = fleet.dir.path().join("my_badge.wasm");
     std::fs::write(&wasm_file, &wasm).unwrap();

@@ -312,10 +312,7 @@ pub(crate) fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         succeeded(&record)?;
         match &args.output {
             Some(output) => {
-                client.download(&id, output)?;
-                if record.output.as_ref().is_some_and(|o| !o.masks.is_empty()) {
-                    eprintln!("job {id}: its mask PNGs stay in the fleet (fetch them with --nats)");
-                }
+                client.download(&record, output)?;
                 eprintln!("job {id} done: {}", output.display());
             }
             None => eprintln!("job {id} done (framejet status {id} shows its output)"),

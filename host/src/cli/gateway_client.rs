@@ -301,11 +301,36 @@ impl GatewayClient {
 
     /// Downloads job `id`'s output to `path` (through a file beside it, so
     /// `path` is whole or untouched).
-    pub(crate) fn download(&self, id: &str, path: &Path) -> anyhow::Result<()> {
-        let request = self
-            .request("GET", &format!("/v1/jobs/{id}/output"))
-            .body(())?;
-        let response = self.send(request)?;
+    /// Downloads job `record`'s output to `path`, and the mask PNGs its
+    /// inpaint steps wrote beside it, named as `framejet run` names them.
+    pub(crate) fn download(&self, record: &JobRecord, path: &Path) -> anyhow::Result<()> {
+        let id = &record.id;
+        let mut files = vec![(format!("/v1/jobs/{id}/output"), path.to_path_buf())];
+        let names = crate::job::mask_files(&record.spec, path);
+        for mask in record.output.iter().flat_map(|o| &o.masks) {
+            let local = names
+                .iter()
+                .find(|(step, item, _)| (*step, *item) == (mask.step, mask.item))
+                .map(|(_, _, local)| local.clone())
+                .with_context(|| {
+                    format!(
+                        "job `{id}` lists a mask of steps[{}] on input {} that its spec does not ask for",
+                        mask.step, mask.item
+                    )
+                })?;
+            let route = format!("/v1/jobs/{id}/masks/{}/{}", mask.step, mask.item);
+            files.push((route, local));
+        }
+        for (route, local) in &files {
+            self.fetch(route, local)?;
+        }
+        Ok(())
+    }
+
+    /// GETs `route` into `path` (through a temporary file beside it, so
+    /// `path` is whole or untouched).
+    fn fetch(&self, route: &str, path: &Path) -> anyhow::Result<()> {
+        let response = self.send(self.request("GET", route).body(())?)?;
         let partial = path.with_extension(format!("part-{}", std::process::id()));
         let copied = std::fs::File::create(&partial)
             .and_then(|mut file| std::io::copy(&mut response.into_body().into_reader(), &mut file));

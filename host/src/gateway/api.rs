@@ -229,6 +229,20 @@ fn operations(schemas: &mut SchemaGenerator) -> Vec<Operation> {
             handler: get(media::output),
         },
         Operation {
+            method: Method::GET,
+            path: "/v1/jobs/{id}/masks/{step}/{item}",
+            summary: "The mask PNG an inpaint step with `write_mask` wrote for an input (the record's `output.masks`), streamed.",
+            role: Some(Role::Read),
+            request: vec![],
+            parameters: range,
+            responses: vec![
+                (200, "the mask", Body::Bytes("image/png")),
+                (206, "the byte range asked for", Body::Bytes("image/png")),
+                (304, "unchanged since the ETag given", Body::Empty),
+            ],
+            handler: get(media::mask),
+        },
+        Operation {
             method: Method::PUT,
             path: "/v1/media/{name}",
             summary: "Uploads media under the caller's `name` (slashes allowed, no `..`), streamed.",

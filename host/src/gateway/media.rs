@@ -136,6 +136,28 @@ pub(super) async fn output(
     send_object(&gw, &output.key, &headers).await
 }
 
+/// `GET /v1/jobs/{id}/masks/{step}/{item}`: the mask PNG inpaint step
+/// `step` (with `write_mask`) wrote for input `item`.
+pub(super) async fn mask(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    Path((id, step, item)): Path<(String, usize, usize)>,
+) -> Result<Response, ApiError> {
+    let caller = gw.caller(&headers)?;
+    let record = super::jobs::visible_record(&gw, &caller, &id).await?;
+    let mask = record
+        .output
+        .iter()
+        .flat_map(|o| &o.masks)
+        .find(|m| (m.step, m.item) == (step, item))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "job `{id}` has no mask of steps[{step}] on input {item}"
+            ))
+        })?;
+    send_object(&gw, &mask.key, &headers).await
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct PluginQuery {
     /// The version to store it as (default `0.0.0`).

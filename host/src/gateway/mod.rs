@@ -17,6 +17,7 @@
 //! | `GET /v1/jobs/{id}/events` | Server-Sent Events, resumable with `Last-Event-ID` |
 //! | `GET /v1/jobs/{id}/log` | the job's log (text), kept with the output |
 //! | `GET /v1/jobs/{id}/output` | the output, streamed, with `Range` and `ETag` |
+//! | `GET /v1/jobs/{id}/masks/{step}/{item}` | a mask PNG an inpaint step wrote (`write_mask`) |
 //! | `PUT /v1/media/{name}` | upload (streamed); answers size and sha256 |
 //! | `GET /v1/media/{name}` | download (streamed, `Range`) |
 //! | `POST /v1/jobs/{id}/retry` | a failed or cancelled job again, as `ID-retry-N` |
