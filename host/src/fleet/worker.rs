@@ -221,6 +221,7 @@ pub(crate) async fn serve(
                 busy: &worker.busy,
             };
             worker.handle(message, slot).await;
+            release_freed_memory();
         });
     };
     'pull: loop {
@@ -1475,6 +1476,19 @@ fn memory_mib() -> u64 {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
+}
+
+/// Hands the pages a finished task freed back to the system. A segment's
+/// decoder, encoder and plugin instances free hundreds of MB at its end;
+/// left to the allocator, the next segment's buffers land among them in
+/// another order and the worker's peak creeps up segment by segment.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory; it takes the
+    // allocator's locks like any malloc call.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(test)]
