@@ -24,16 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from procs import nats_server, report, stop
-
-
-
-
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-                   check=True, stdin=subprocess.DEVNULL)
+from procs import ffmpeg, nats_server, report, stop
 
 
 def make_inputs(dir, seconds):

@@ -1,6 +1,6 @@
-"""What the fleet benchmarks share: free ports, a nats-server with
-JetStream, stopping workers the way a deployment does (SIGTERM, then
-wait), and writing the result table."""
+"""What the fleet and gateway benchmarks share: free ports, a nats-server
+with JetStream, stopping workers the way a deployment does (SIGTERM, then
+wait), FFmpeg for their inputs, and writing the result table."""
 
 import signal
 import socket
@@ -43,6 +43,12 @@ def nats_server(store):
     port = free_port()
     server = start_server(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", store], port)
     return server, f"nats://127.0.0.1:{port}"
+
+
+def ffmpeg(*args):
+    """Runs the ffmpeg CLI quietly, overwriting its output, never reading stdin."""
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
+                   check=True, stdin=subprocess.DEVNULL)
 
 
 def report(table, out, header=""):

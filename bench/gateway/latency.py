@@ -23,16 +23,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fleet"))
-from procs import free_port, nats_server, report, start_server, stop  # noqa: E402
+from procs import ffmpeg, free_port, nats_server, report, start_server, stop, wait_port  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 JOBS = 6
 GAP_S = 0.002
-
-
-def ffmpeg(*args):
-    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
-                   check=True, stdin=subprocess.DEVNULL)
 
 
 def make_inputs(dir, seconds):
@@ -147,7 +142,6 @@ def bench_fastapi(clip, logo, requests, submits, threads):
                             "--port", str(port), "--log-level", "warning", "--no-access-log"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        from procs import wait_port
         wait_port(port, timeout=30)
         client = Client(port)
         n = [0]

@@ -94,18 +94,7 @@ pub async fn submit_job(
     // with another spec; the record's create-only write keeps ids unique.
     let msg_id = format!("{id}.{}", &mine.spec_digest[..16]);
     let (record, created) = match fleet.create_record(mine.clone()).await? {
-        Created::New(record) => {
-            fleet
-                .emit(
-                    &id,
-                    EventBody::State {
-                        state: JobState::Queued,
-                        error: None,
-                    },
-                )
-                .await;
-            (record, true)
-        }
+        Created::New(record) => (record, true),
         Created::Exists(existing) if existing.spec_digest != mine.spec_digest => {
             return Err(FleetError::Refused(format!(
                 "job id `{id}` is in use by another spec; choose another id"
@@ -422,11 +411,7 @@ pub async fn purge_queue(fleet: &Fleet, queue: &str) -> Result<PurgedQueue, Flee
         )));
     }
     let names = fleet.names();
-    let mut stream = fleet
-        .js
-        .get_stream(names.work_stream())
-        .await
-        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let mut stream = fleet.work_stream().await?;
     let last = stream
         .info()
         .await
@@ -494,12 +479,7 @@ pub async fn purge_queue(fleet: &Fleet, queue: &str) -> Result<PurgedQueue, Flee
 
 /// Whether a worker ever served `queue` (its consumers exist).
 async fn queue_has_consumers(fleet: &Fleet, queue: &str) -> Result<bool, FleetError> {
-    let names = fleet.names();
-    let stream = fleet
-        .js
-        .get_stream(names.work_stream())
-        .await
-        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let stream = fleet.work_stream().await?;
     let mut consumers = stream.consumer_names();
     while let Some(name) = consumers.next().await {
         let name = name.map_err(|e| FleetError::nats("list the queues", e))?;

@@ -175,6 +175,14 @@ impl Fleet {
         &self.settings.names
     }
 
+    /// The stream of segment, audio and finalize tasks (`FJ_WORK`).
+    pub(crate) async fn work_stream(&self) -> Result<jetstream::stream::Stream, FleetError> {
+        self.js
+            .get_stream(self.names().work_stream())
+            .await
+            .map_err(|e| FleetError::nats("open the work stream", e))
+    }
+
     pub fn settings(&self) -> &FleetSettings {
         &self.settings
     }

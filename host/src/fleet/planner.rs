@@ -267,18 +267,7 @@ impl Planner {
         let record = new_record(submission)?;
         let id = record.id.clone();
         match self.fleet.create_record(record.clone()).await? {
-            Created::New(record) => {
-                self.fleet
-                    .emit(
-                        &id,
-                        EventBody::State {
-                            state: JobState::Queued,
-                            error: None,
-                        },
-                    )
-                    .await;
-                Ok(Some(record))
-            }
+            Created::New(record) => Ok(Some(record)),
             Created::Exists(existing) if existing.spec_digest != record.spec_digest => {
                 let reason = format!(
                     "job id `{id}` is in use by another spec; choose another id, or wait until job `{id}` expires"

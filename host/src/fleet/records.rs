@@ -47,12 +47,20 @@ impl Fleet {
     }
 
     /// Creates the record unless one exists: a create-only write, so an id
-    /// stays unique for as long as its record lives.
+    /// stays unique for as long as its record lives. A new job's followers
+    /// are told it is queued.
     pub(crate) async fn create_record(&self, record: JobRecord) -> Result<Created, FleetError> {
         let value = serde_json::to_vec(&record).map_err(|e| FleetError::malformed("record", e))?;
         loop {
             match self.jobs.create(&record.id, value.clone().into()).await {
-                Ok(_) => return Ok(Created::New(record)),
+                Ok(_) => {
+                    let queued = EventBody::State {
+                        state: JobState::Queued,
+                        error: None,
+                    };
+                    self.emit(&record.id, queued).await;
+                    return Ok(Created::New(record));
+                }
                 Err(e) if e.kind() == async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {
                     if let Some((existing, _)) = self.record(&record.id).await? {
                         return Ok(Created::Exists(existing));

@@ -343,11 +343,7 @@ pub(crate) async fn serve(
 /// One pull consumer per queue and priority, highest priority first.
 async fn consumers(fleet: &Fleet, queues: &[String]) -> Result<Vec<PullConsumer>, FleetError> {
     let names = fleet.names();
-    let stream = fleet
-        .js
-        .get_stream(names.work_stream())
-        .await
-        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let stream = fleet.work_stream().await?;
     let mut consumers = Vec::new();
     for priority in PRIORITIES {
         for queue in queues {

@@ -378,13 +378,7 @@ pub(super) async fn queues(
     headers: HeaderMap,
 ) -> Result<Json<Vec<QueueState>>, ApiError> {
     gw.caller(&headers)?;
-    let names = gw.fleet.names();
-    let stream = gw
-        .fleet
-        .jetstream()
-        .get_stream(names.work_stream())
-        .await
-        .map_err(|e| FleetError::nats("open the work stream", e))?;
+    let stream = gw.fleet.work_stream().await?;
     let mut consumers = Vec::new();
     {
         let mut list = stream.consumers();
