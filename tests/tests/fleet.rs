@@ -222,7 +222,7 @@ impl TestFleet {
     }
 
     fn record(&self, id: &str) -> Value {
-        let out = self.framejet(&["status"], &[id]);
+        let out = self.framejet(&["status"], &[id, "--json"]);
         assert!(out.status.success(), "{}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -231,7 +231,7 @@ impl TestFleet {
     fn wait_until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
         let start = Instant::now();
         loop {
-            let out = self.framejet(&["status"], &[id]);
+            let out = self.framejet(&["status"], &[id, "--json"]);
             if out.status.success() {
                 let record: Value = serde_json::from_slice(&out.stdout).unwrap();
                 if done(&record) {
@@ -2349,6 +2349,13 @@ fn the_gateway_takes_a_job_over_http_only_and_keeps_owners_apart() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(frame_md5s(&cli_out), frame_md5s(&local));
     let out = cli(&["status", "cli-1"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        summary.starts_with("job cli-1: done") && summary.contains("segment 1: done on w"),
+        "{summary}"
+    );
+    let out = cli(&["status", "cli-1", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let record: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use framejet_spec::fleet::{FleetNames, JobRecord, JobState};
+use framejet_spec::fleet::{FleetNames, JobRecord, JobState, TaskState};
 
 use super::gateway_client::GatewayClientArgs;
 
@@ -160,6 +160,9 @@ pub(crate) struct JobArgs {
     gateway: GatewayClientArgs,
     /// The job's id.
     job: String,
+    /// Print the whole job record as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -401,17 +404,95 @@ fn report(id: &str, update: &FollowUpdate, json: bool) {
 }
 
 pub(crate) fn status(args: JobArgs) -> anyhow::Result<ExitCode> {
-    if let Some(client) = args.gateway.client()? {
-        let record = client.record(&args.job)?;
+    let record = match args.gateway.client()? {
+        Some(client) => client.record(&args.job)?,
+        None => runtime()?.block_on(async {
+            let fleet = args.fleet.connect("status").await?;
+            anyhow::Ok(fleet.job_record(&args.job).await?)
+        })?,
+    };
+    if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
-        return Ok(ExitCode::SUCCESS);
+    } else {
+        print!("{}", describe_record(&record));
     }
-    runtime()?.block_on(async {
-        let fleet = args.fleet.connect("status").await?;
-        let record = fleet.job_record(&args.job).await?;
-        println!("{}", serde_json::to_string_pretty(&record)?);
-        Ok(ExitCode::SUCCESS)
-    })
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A job record for people: its state, progress, tasks and outcome.
+fn describe_record(record: &JobRecord) -> String {
+    use std::fmt::Write;
+    let mut out = format!("job {}: {}", record.id, record.state.name());
+    if let Some(queue) = &record.queue {
+        let _ = write!(out, ", queue {queue}");
+    }
+    if let Some(owner) = &record.owner {
+        let _ = write!(out, ", owner {owner}");
+    }
+    out.push('\n');
+    if record.total_frames > 0 {
+        let done = record
+            .segments
+            .iter()
+            .filter(|s| s.state == TaskState::Done)
+            .count();
+        let _ = writeln!(
+            out,
+            "  frames {} of {}, segments done {done} of {}",
+            record.frames_done(),
+            record.total_frames,
+            record.segments.len()
+        );
+    }
+    let tasks = record
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, task)| (format!("segment {i}"), task))
+        .chain(record.audio.iter().map(|task| ("audio".to_string(), task)))
+        .chain(
+            record
+                .finalize
+                .iter()
+                .map(|task| ("finalize".to_string(), task)),
+        );
+    for (name, task) in tasks {
+        let state = serde_json::to_value(task.state).unwrap_or_default();
+        let _ = write!(out, "  {name}: {}", state.as_str().unwrap_or("?"));
+        if let Some(worker) = &task.worker {
+            let _ = write!(out, " on {worker}");
+        }
+        if task.attempts > 1 {
+            let _ = write!(out, ", attempt {}", task.attempts);
+        }
+        if let (Some(start), Some(end)) = (task.started_at_ms, task.finished_at_ms) {
+            let _ = write!(out, ", {:.1} s", end.saturating_sub(start) as f64 / 1000.0);
+        }
+        out.push('\n');
+    }
+    if let (Some(start), Some(end)) = (record.started_at_ms, record.finished_at_ms) {
+        let _ = writeln!(
+            out,
+            "  took {:.1} s",
+            end.saturating_sub(start) as f64 / 1000.0
+        );
+    }
+    if let Some(output) = &record.output {
+        let _ = writeln!(
+            out,
+            "  output {} ({} bytes, {} frames)",
+            output.key, output.bytes, output.frames
+        );
+    }
+    if let Some(error) = &record.error {
+        let retry = if error.retryable {
+            ", a retry may help"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  error ({}{retry}): {}", error.kind, error.message);
+    }
+    out
 }
 
 /// `framejet logs`: the job's log, or with --follow its lines as they come.

@@ -91,9 +91,10 @@ enum Command {
   framejet submit job.json --id clip-42 --wait --json
   framejet submit --gateway http://10.0.0.5:8080 --gateway-token $T job.json -o out.mp4")]
     Submit(fleet::SubmitArgs),
-    /// Prints a fleet job's record (state, segments and their workers, output, error).
-    #[command(after_help = "Example:
-  framejet status clip-42")]
+    /// Prints a fleet job's state, progress, segments and their workers, output and error.
+    #[command(after_help = "Examples:
+  framejet status clip-42
+  framejet status clip-42 --json             the whole job record, for scripts")]
     Status(fleet::JobArgs),
     /// Prints a fleet job's log; --follow prints its lines as they come until it ends.
     #[command(after_help = "Examples:

@@ -60,8 +60,8 @@ pub struct GatewayOptions {
     pub max_upload: u64,
     /// The largest spec (`POST /v1/jobs`) accepted, in bytes.
     pub max_spec: u64,
-    /// The plugins found here: pushed plugins are checked with its runtime,
-    /// and submitted specs' plugin steps tried (`step_check`).
+    /// The plugins installed here; its runtime checks pushed plugins, and
+    /// submitted specs' plugin steps are tried with them (`step_check`).
     pub plugins: Arc<PluginRegistry>,
     /// Signs completion webhooks; without it, none are sent.
     pub webhook_secret: Option<WebhookSecret>,
