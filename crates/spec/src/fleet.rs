@@ -284,6 +284,18 @@ pub enum TaskState {
     Failed,
 }
 
+impl TaskState {
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Waiting => "waiting",
+            TaskState::Running => "running",
+            TaskState::Done => "done",
+            TaskState::Skipped => "skipped",
+            TaskState::Failed => "failed",
+        }
+    }
+}
+
 /// A task of a job, as its record keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskRecord {

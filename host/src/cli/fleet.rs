@@ -457,8 +457,7 @@ fn describe_record(record: &JobRecord) -> String {
                 .map(|task| ("finalize".to_string(), task)),
         );
     for (name, task) in tasks {
-        let state = serde_json::to_value(task.state).unwrap_or_default();
-        let _ = write!(out, "  {name}: {}", state.as_str().unwrap_or("?"));
+        let _ = write!(out, "  {name}: {}", task.state.name());
         if let Some(worker) = &task.worker {
             let _ = write!(out, " on {worker}");
         }

@@ -299,25 +299,12 @@ impl GatewayClient {
         Ok(response.body_mut().read_to_string()?)
     }
 
-    /// Downloads job `id`'s output to `path` (through a file beside it, so
-    /// `path` is whole or untouched).
     /// Downloads job `record`'s output to `path`, and the mask PNGs its
     /// inpaint steps wrote beside it, named as `framejet run` names them.
     pub(crate) fn download(&self, record: &JobRecord, path: &Path) -> anyhow::Result<()> {
         let id = &record.id;
         let mut files = vec![(format!("/v1/jobs/{id}/output"), path.to_path_buf())];
-        let names = crate::job::mask_files(&record.spec, path);
-        for mask in record.output.iter().flat_map(|o| &o.masks) {
-            let local = names
-                .iter()
-                .find(|(step, item, _)| (*step, *item) == (mask.step, mask.item))
-                .map(|(_, _, local)| local.clone())
-                .with_context(|| {
-                    format!(
-                        "job `{id}` lists a mask of steps[{}] on input {} that its spec does not ask for",
-                        mask.step, mask.item
-                    )
-                })?;
+        for (mask, local) in crate::fleet::mask_destinations(record, path)? {
             let route = format!("/v1/jobs/{id}/masks/{}/{}", mask.step, mask.item);
             files.push((route, local));
         }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use framejet_spec::fleet::{
-    Event, EventBody, JobFailure, JobRecord, JobState, JobSubmission, WIRE_VERSION, is_token,
+    Event, EventBody, JobFailure, JobRecord, JobState, JobSubmission, MaskFileRecord, WIRE_VERSION,
+    is_token,
 };
 use framejet_spec::{JobSpec, is_remote};
 use futures_util::StreamExt;
@@ -304,19 +305,8 @@ pub async fn download_output(
             record.state.name()
         )));
     };
-    let names = crate::job::mask_files(&record.spec, path);
     let mut files = vec![(output.key.as_str(), path.to_path_buf())];
-    for mask in &output.masks {
-        let local = names
-            .iter()
-            .find(|(step, item, _)| (*step, *item) == (mask.step, mask.item))
-            .map(|(_, _, local)| local.clone())
-            .ok_or_else(|| {
-                FleetError::Missing(format!(
-                    "job `{}` lists a mask of steps[{}] on input {} that its spec does not ask for",
-                    record.id, mask.step, mask.item
-                ))
-            })?;
+    for (mask, local) in mask_destinations(record, path)? {
         files.push((mask.key.as_str(), local));
     }
     if !overwrite && let Some((_, taken)) = files.iter().find(|(_, local)| local.exists()) {
@@ -329,6 +319,30 @@ pub async fn download_output(
         fleet.get_file(&fleet.media, key, local).await?;
     }
     Ok(())
+}
+
+/// Where each mask PNG job `record` lists goes when its output goes to
+/// `output`: the names `framejet run` gives them.
+pub(crate) fn mask_destinations<'r>(
+    record: &'r JobRecord,
+    output: &Path,
+) -> Result<Vec<(&'r MaskFileRecord, PathBuf)>, FleetError> {
+    let names = crate::job::mask_files(&record.spec, output);
+    let masks = record.output.iter().flat_map(|o| &o.masks);
+    masks
+        .map(|mask| {
+            names
+                .iter()
+                .find(|(step, item, _)| (*step, *item) == (mask.step, mask.item))
+                .map(|(_, _, local)| (mask, local.clone()))
+                .ok_or_else(|| {
+                    FleetError::Missing(format!(
+                        "job `{}` lists a mask of steps[{}] on input {} that its spec does not ask for",
+                        record.id, mask.step, mask.item
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Cancels job `id`: its record goes to `cancelled`, workers stop its

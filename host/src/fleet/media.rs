@@ -138,17 +138,13 @@ impl Fleet {
         })
     }
 
-    /// Downloads object `key` into `path` (through a temporary file beside
-    /// it, so `path` is whole or absent), a few chunks at a time (see
-    /// [`Fleet::object_range`]), checking the bytes against the object's
-    /// digest.
+    /// Downloads object `key` into `path` (see [`Fleet::get_object_file`]).
     pub(crate) async fn get_file(
         &self,
         store: &ObjectStore,
         key: &str,
         path: &Path,
     ) -> Result<(), FleetError> {
-        use tokio::io::AsyncWriteExt;
         let info = store.info(key).await.map_err(|e| {
             if e.kind() == async_nats::jetstream::object_store::InfoErrorKind::NotFound {
                 FleetError::Missing(format!("`{key}` is not in the store"))
@@ -159,6 +155,20 @@ impl Fleet {
         if info.deleted {
             return Err(FleetError::Missing(format!("`{key}` is not in the store")));
         }
+        self.get_object_file(&info, path).await
+    }
+
+    /// Downloads the object `info` describes into `path` (through a
+    /// temporary file beside it, so `path` is whole or absent), a few chunks
+    /// at a time (see [`Fleet::object_range`]), checking the bytes against
+    /// the object's digest.
+    pub(crate) async fn get_object_file(
+        &self,
+        info: &ObjectInfo,
+        path: &Path,
+    ) -> Result<(), FleetError> {
+        use tokio::io::AsyncWriteExt;
+        let key = &info.name;
         let dir = path.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await
@@ -167,7 +177,7 @@ impl Fleet {
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| FleetError::io(&partial, e))?;
-        let mut chunks = std::pin::pin!(self.object_range(&info, 0, info.size as u64).await?);
+        let mut chunks = std::pin::pin!(self.object_range(info, 0, info.size as u64).await?);
         let mut hash = Sha256::new();
         let copied: Result<(), FleetError> = async {
             while let Some(chunk) = chunks.next().await {
@@ -340,7 +350,7 @@ impl MediaCache {
         {
             return Ok(path);
         }
-        fleet.get_file(&fleet.media, name, &path).await?;
+        fleet.get_object_file(&info, &path).await?;
         Ok(path)
     }
 }

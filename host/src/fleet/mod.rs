@@ -22,7 +22,7 @@ mod storage;
 mod up;
 mod worker;
 
-pub(crate) use client::FollowProgress;
+pub(crate) use client::{FollowProgress, mask_destinations};
 pub use client::{
     FollowUpdate, PurgedQueue, SubmitOptions, Submitted, cancel_job, download_output, follow,
     follow_events, purge_job, purge_queue, submit_job,

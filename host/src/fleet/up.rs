@@ -109,7 +109,7 @@ pub async fn run_up(options: UpOptions) -> Result<(), FleetError> {
     wait_for_port(gateway_port).await?;
 
     println!(
-        "framejet fleet up: nats-server at {url} (JetStream in {}), a planner, {} worker(s) on queues {queues}, the gateway at {http}.
+        "framejet fleet up: nats-server at {url} (JetStream in {}), a planner, {} worker(s) on queues {queues}, and the gateway (HTTP) at {http}
 
 Submit a job and wait for its output:
   framejet submit --nats {url} job.json -o out.mp4 --wait

@@ -221,7 +221,8 @@ pub(crate) async fn serve(
                 busy: &worker.busy,
             };
             worker.handle(message, slot).await;
-            release_freed_memory();
+            // It walks the whole heap: not on the async threads.
+            drop(tokio::task::spawn_blocking(release_freed_memory));
         });
     };
     'pull: loop {

@@ -13,7 +13,6 @@
 //! other inputs costs nothing.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +43,18 @@ pub(super) struct StepCheck {
     /// Components pushed to the fleet, compiled, by digest.
     pushed: Mutex<HashMap<String, Arc<Plugin>>>,
     /// Each check's outcome (the refusal, if any) by what decides it.
-    decided: Arc<Mutex<HashMap<u64, Option<String>>>>,
+    decided: Arc<Mutex<HashMap<CheckKey, Option<String>>>>,
+}
+
+/// What decides a check: the component, its params, the asset names it
+/// may ask for, the sizes it is created at and the limits it runs under.
+#[derive(PartialEq, Eq, Hash)]
+struct CheckKey {
+    digest: String,
+    params: String,
+    assets: Vec<String>,
+    sizes: Vec<(u32, u32)>,
+    limits: String,
 }
 
 impl StepCheck {
@@ -135,7 +145,7 @@ fn refusal(
     spec: &JobSpec,
     i: usize,
     plugin: &Plugin,
-    decided: &Mutex<HashMap<u64, Option<String>>>,
+    decided: &Mutex<HashMap<CheckKey, Option<String>>>,
 ) -> Option<String> {
     let StepSpec::Plugin(step) = &spec.steps[i] else {
         return None;
@@ -148,13 +158,13 @@ fn refusal(
         .map(|input| input.assets.keys().cloned().collect())
         .collect();
     for names in asset_sets {
-        let mut key = std::collections::hash_map::DefaultHasher::new();
-        let sizes = infos.iter().map(|info| (info.width, info.height));
-        (plugin.digest(), &params, &names, sizes.collect::<Vec<_>>()).hash(&mut key);
-        serde_json::to_string(&spec.plugin_limits)
-            .unwrap_or_default()
-            .hash(&mut key);
-        let key = key.finish();
+        let key = CheckKey {
+            digest: plugin.digest().to_string(),
+            params: params.clone(),
+            assets: names.clone(),
+            sizes: infos.iter().map(|info| (info.width, info.height)).collect(),
+            limits: serde_json::to_string(&spec.plugin_limits).unwrap_or_default(),
+        };
         let known = decided.lock().ok().and_then(|d| d.get(&key).cloned());
         let said = match known {
             Some(said) => said,

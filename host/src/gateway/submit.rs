@@ -14,8 +14,8 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use framejet_spec::JobSpec;
 use framejet_spec::fleet::is_token;
+use framejet_spec::{JobSpec, is_remote};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
@@ -158,7 +158,7 @@ fn name_owned_media(
                 Some(key) => *p = PathBuf::from(format!("{MEDIA_SCHEME}{key}")),
                 None => bad = bad.take().or_else(|| Some(text.to_string())),
             }
-        } else if !(text.starts_with("http://") || text.starts_with("https://")) {
+        } else if !is_remote(p) {
             bad = bad.take().or_else(|| Some(p.display().to_string()));
         }
     });
@@ -224,10 +224,7 @@ async fn multipart_spec(
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
     spec.for_each_path(|p| {
         let text = p.to_str().unwrap_or_default();
-        let remote = text.starts_with(MEDIA_SCHEME)
-            || text.starts_with("http://")
-            || text.starts_with("https://");
-        if !remote && !keys.contains_key(text) {
+        if !is_remote(p) && !keys.contains_key(text) {
             let name = crate::fleet::safe_file_name(p.file_name().and_then(|n| n.to_str()));
             let key = crate::fleet::job_key(&id, &format!("inputs/{nonce}-{}/{name}", keys.len()));
             keys.insert(text.to_string(), key);
