@@ -15,6 +15,11 @@ pub enum MarkModel {
     /// The mark's opacity and colour are known (from its image): the blend is inverted where
     /// it is semi-transparent, and only the (nearly) opaque pixels are filled.
     Given(LogoModel),
+    /// The mark's opacity and colour as estimated from the video beforehand (at plan time, from
+    /// frames across the whole input, [`LogoModel::estimate`]): used as [`MarkModel::Given`],
+    /// but an estimate can be wrong, so each restored frame is checked more strictly against
+    /// its surroundings before it is kept.
+    Estimated(LogoModel),
     /// Learn the mark from the first `frames` frames (held back before the first output; see
     /// [`LogoModel::estimate`]), then proceed as with [`MarkModel::Given`]. Works for opaque
     /// marks too: their pixels come out opaque and are filled.
@@ -85,6 +90,16 @@ impl InpaintConfig {
     pub fn memory(mut self, frames: usize) -> Self {
         self.memory = frames;
         self
+    }
+
+    /// Frames of look-ahead (see [`window`](Self::window)).
+    pub fn window_frames(&self) -> usize {
+        self.window
+    }
+
+    /// Frames behind searched (see [`memory`](Self::memory)).
+    pub fn memory_frames(&self) -> usize {
+        self.memory
     }
 
     /// How the mark's opacity is known.

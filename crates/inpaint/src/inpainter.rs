@@ -19,6 +19,10 @@
 //!    relaxation sweeps instead of a solve from scratch) and is smoothed over time (each frame
 //!    moves a quarter of the way from the previous fill to the new one), so noise around the
 //!    mark does not make the fill flicker.
+//! 5. **Check** (as frames go out, in order): a restoration that leaves the mark's edges, a
+//!    seam or amplified noise behind is replaced by a fill of everything the mark covers from
+//!    the surroundings (`guard.rs`), so a wrong model or a motion miss never does worse than
+//!    the classic filters.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -30,6 +34,7 @@ use crate::config::{InpaintConfig, Kernels, MarkModel};
 use crate::error::InpaintError;
 use crate::estimate::{MarkLearner, Measured};
 use crate::fill;
+use crate::guard::{Guard, Score, Verdicts};
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::morph;
@@ -63,6 +68,9 @@ pub struct InpaintStats {
     pub from_other_frames: u64,
     /// Hole pixels filled from their surroundings.
     pub spatial: u64,
+    /// Frames whose restoration did not hold (it left the mark's edges behind, or a seam, or
+    /// noise): every masked pixel was filled from the surroundings instead.
+    pub fallback_frames: u64,
 }
 
 /// Removes a mark from a stream of yuv420p frames. See the module docs for the steps.
@@ -100,15 +108,15 @@ enum Phase {
 }
 
 impl Inpainter {
-    /// An inpainter for frames of the mask's size. With a [`MarkModel::Given`] logo, the mask
-    /// is widened to every pixel the logo touches.
+    /// An inpainter for frames of the mask's size. With a [`MarkModel::Given`] or
+    /// [`MarkModel::Estimated`] logo, the mask is widened to every pixel the logo touches.
     pub fn new(config: InpaintConfig, mask: Mask) -> Result<Self, InpaintError> {
         let (phase, mask) = match &config.mark {
             MarkModel::Opaque => (
                 Phase::Running(Box::new(Engine::new(&config, &mask, None, None))),
                 mask,
             ),
-            MarkModel::Given(logo) => {
+            MarkModel::Given(logo) | MarkModel::Estimated(logo) => {
                 logo.check_size(mask.width(), mask.height())?;
                 let mask = match logo.mask() {
                     Ok(logo_mask) => {
@@ -304,6 +312,9 @@ struct Engine {
     matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
     /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
     previous_spatial: Option<(u64, [Vec<f32>; 3])>,
+    /// The check of each restored frame, and the decisions so far.
+    guard: Guard,
+    verdicts: Verdicts,
 }
 
 /// Pairs measured the same way by the learner and the engine: the match of each frame with
@@ -321,6 +332,7 @@ struct Run {
 /// many of its hole pixels (all planes) came from other frames.
 struct Restored {
     frame: Yuv420Frame,
+    score: Score,
     spatial: [Vec<f32>; 3],
     from_other_frames: u64,
 }
@@ -409,7 +421,12 @@ impl Engine {
             })
             .sum();
         let holes_per_frame = planes.iter().map(|p| p.holes.len() as u64).sum();
+        // Only a mark given by its image is trusted as it is: its shape is exact.
+        let trusted = matches!(config.mark, MarkModel::Given(_));
+        let guard = Guard::new(mask, logo.as_ref(), trusted);
         Self {
+            guard,
+            verdicts: Verdicts::default(),
             has_holes,
             unblended_per_frame,
             holes_per_frame,
@@ -750,7 +767,11 @@ impl Engine {
         let first = self.emitted;
         let n = restored.len();
         let mut out = Vec::with_capacity(n);
-        for r in restored {
+        for mut r in restored {
+            if self.verdicts.reject(&r.score) {
+                self.guard.fill(&mut r.frame);
+                stats.fallback_frames += 1;
+            }
             stats.unblended += self.unblended_per_frame;
             stats.from_other_frames += r.from_other_frames;
             stats.spatial += self.holes_per_frame - r.from_other_frames;
@@ -806,6 +827,7 @@ impl Engine {
             .map(|f| f.iter().filter(|&&f| f).count() as u64)
             .sum();
         Restored {
+            score: self.guard.score(&out),
             frame: out,
             spatial: [sy, su, sv],
             from_other_frames,

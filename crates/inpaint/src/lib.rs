@@ -31,6 +31,7 @@ mod detect;
 mod error;
 mod estimate;
 mod fill;
+mod guard;
 mod inpainter;
 mod logo;
 mod mask;

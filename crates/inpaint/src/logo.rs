@@ -50,6 +50,16 @@ impl LogoPlane {
         }
         self.alpha[(y - b.y0) * b.width() + x - b.x0]
     }
+
+    /// The mark's own value at plane pixel (`x`, `y`) (`premul / alpha`), where it has one.
+    pub fn colour_at(&self, x: usize, y: usize) -> Option<f32> {
+        let b = self.bounds;
+        if x < b.x0 || y < b.y0 || x >= b.x1 || y >= b.y1 {
+            return None;
+        }
+        let i = (y - b.y0) * b.width() + x - b.x0;
+        (self.alpha[i] > 0.05).then(|| self.premul[i] / self.alpha[i])
+    }
 }
 
 /// The opacity and colour of a semi-transparent mark, per pixel of each yuv420p plane, for

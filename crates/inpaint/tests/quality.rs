@@ -215,3 +215,89 @@ fn optimised_kernels_match_the_reference() {
         );
     }
 }
+
+#[test]
+fn a_wrong_mark_model_falls_back_to_a_fill_from_the_surroundings() {
+    // A smooth, slowly brightening background with the semi-transparent mark at alpha 0.5,
+    // removed with an estimate of the same mark at alpha 0.3: un-blending it leaves two fifths
+    // of the mark behind. The check sees the mark's outline stand out and fills what the mark
+    // covers from the surroundings, which on a smooth background is nearly exact.
+    let clean: Vec<Yuv420Frame> = (0..FRAMES)
+        .map(|t| {
+            let mut f = Yuv420Frame::new(W, H);
+            for (p, (base, dx, dy)) in [(70.0, 0.6, 0.3), (110.0, 0.1, 0.0), (150.0, 0.0, -0.1)]
+                .into_iter()
+                .enumerate()
+            {
+                let (pw, _) = f.plane_size(p);
+                let scale = if p == 0 { 1.0 } else { 2.0 };
+                for (i, v) in f.data_mut(p).iter_mut().enumerate() {
+                    let (x, y) = ((i % pw) as f32 * scale, (i / pw) as f32 * scale);
+                    *v = (base + dx * x + dy * y + t as f32 * 0.5).round() as u8;
+                }
+            }
+            f
+        })
+        .collect();
+    let marked = overlay(&clean, &semi_logo(0.5), SEMI_AT.0, SEMI_AT.1);
+    let too_faint = semi_logo(0.3);
+    let model = LogoModel::from_rgba(
+        &too_faint.rgba,
+        too_faint.w,
+        too_faint.h,
+        SEMI_AT.0 as i64,
+        SEMI_AT.1 as i64,
+        W,
+        H,
+    )
+    .unwrap();
+    let mask = model.mask().unwrap();
+    let config = InpaintConfig::default().mark(MarkModel::Estimated(model));
+    let mut inpainter = framejet_inpaint::Inpainter::new(config, mask.clone()).unwrap();
+    let mut out = Vec::new();
+    for f in &marked {
+        out.extend(inpainter.push(f.clone()).unwrap());
+    }
+    out.extend(inpainter.finish().unwrap());
+    let stats = inpainter.stats();
+    let ours = psnr_in_mask(&out, &clean, &mask);
+    eprintln!(
+        "wrong model on a smooth background: {ours:.2} dB, {} of {} frames filled instead",
+        stats.fallback_frames, stats.frames
+    );
+    assert!(
+        stats.fallback_frames >= FRAMES as u64 - 4,
+        "{} of {FRAMES} frames fell back",
+        stats.fallback_frames
+    );
+    assert_floor("wrong model, smooth", &out, &marked, &clean, &mask, 40.0);
+}
+
+#[test]
+fn a_right_mark_model_is_kept() {
+    // The same check leaves a right restoration alone, on texture that moves.
+    let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    let logo = semi_logo(0.5);
+    let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
+    let model = LogoModel::from_rgba(
+        &logo.rgba,
+        logo.w,
+        logo.h,
+        SEMI_AT.0 as i64,
+        SEMI_AT.1 as i64,
+        W,
+        H,
+    )
+    .unwrap();
+    let mask = model.mask().unwrap();
+    for mark in [MarkModel::Given(model.clone()), MarkModel::Estimated(model)] {
+        let mut inpainter =
+            framejet_inpaint::Inpainter::new(InpaintConfig::default().mark(mark), mask.clone())
+                .unwrap();
+        for f in &marked {
+            inpainter.push(f.clone()).unwrap();
+        }
+        inpainter.finish().unwrap();
+        assert_eq!(inpainter.stats().fallback_frames, 0);
+    }
+}

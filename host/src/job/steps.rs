@@ -426,7 +426,7 @@ impl InpaintStage {
             config = config.mark(MarkModel::Given(model));
         } else if let Some(mark) = plan.marks.iter().find(|m| m.step == step && m.item == item) {
             let model = LogoModel::try_from(&mark.model).map_err(|e| e.to_string())?;
-            config = config.mark(MarkModel::Given(model));
+            config = config.mark(MarkModel::Estimated(model));
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
         Ok(Self {

@@ -1,0 +1,493 @@
+//! The check every restored frame passes before it is output, so that a wrong mark model or a
+//! motion miss degrades to a smooth fill from the surroundings (what the classic filters do)
+//! instead of leaving the mark or adding a smear.
+//!
+//! A restoration that is right leaves the masked area with the texture of its surroundings:
+//! the background's gradients do not know where the mark's edges were. One that is wrong
+//! leaves the mark's shape behind (a ghost of its edges where the model's opacity or colour is
+//! off; a seam where a copied patch does not line up), or garbage (an un-blend that divides
+//! compression noise by a small `1 - alpha`). So, on luma, the mean absolute gradient is taken
+//! over three sets of neighbouring pixel pairs:
+//! - **edges**: pairs across which the mark's opacity steps (its outline, and the mask's);
+//! - **flat**: pairs inside the mask where the opacity is even;
+//! - **ring**: pairs outside the mask, in a band around it.
+//!
+//! The frame's *excess* is how far the edges stand out from the rest (flat and ring), and how
+//! far the inside stands out from the ring, each relative to a tolerance for noise
+//! ([`Score::excess`]); above 1 the restoration is suspect. With a model of the mark, a
+//! sharper test joins them: across each edge, the step of the restored frame is taken in the
+//! direction the mark pushes it (towards the mark's colour, on the more opaque side). The
+//! background's own steps have no reason to follow that direction and average out; what is
+//! left of the mark (or an over-correction) does not, so their mean, against its standard
+//! error, tells a faint ghost on busy texture from the texture itself. The decision is smoothed over time
+//! with hysteresis ([`Verdicts`]), so borderline content does not flicker between the two.
+//! A rejected frame gets every masked pixel, all planes, filled from its surroundings
+//! ([`Guard::fill`]).
+
+use crate::fill;
+use crate::logo::LogoModel;
+use crate::mask::{Bounds, Mask};
+use crate::plane::{Yuv420Frame, to_pixel};
+
+/// Width of the band around the mask whose texture is the reference, in luma pixels.
+const RING: usize = 4;
+/// An opacity step at least this large between neighbours makes their pair an edge.
+const EDGE_STEP: f32 = 0.12;
+/// An opacity step at most this large between neighbours inside the mask makes it flat.
+const FLAT_STEP: f32 = 0.03;
+/// How much more gradient the edges may carry than the rest (ratio, and levels of noise).
+const EDGE_RATIO: f32 = 1.5;
+const EDGE_NOISE: f32 = 1.5;
+/// How much more gradient the inside may carry than the ring.
+const INSIDE_RATIO: f32 = 1.6;
+const INSIDE_NOISE: f32 = 2.0;
+/// Mean absolute change of the ring from the previous frame (levels) from which a frame shows
+/// the mark over a new background: only such frames add evidence about the mark's edges.
+const MOVED_LEVELS: f32 = 2.0;
+/// Tolerance of the mean directed step across the mark's edges: standard errors, and levels.
+const DIRECTED_ERRORS: f32 = 3.0;
+const DIRECTED_NOISE: f32 = 1.5;
+/// Edges where the mark's colour is within this of the background tell nothing of direction.
+const DIRECTED_CONTRAST: f32 = 12.0;
+/// Weight of a new frame's excess in the smoothed one.
+const SMOOTHING: f32 = 0.5;
+/// Weight of a new frame's directed step in the smoothed one: the mark stays where it is while
+/// the background changes, so evidence of it adds up over frames.
+const DIRECTED_SMOOTHING: f32 = 0.25;
+/// Smoothed excess above which frames are filled from their surroundings, and below which
+/// they are restored again.
+const REJECT_ABOVE: f32 = 1.0;
+const ACCEPT_BELOW: f32 = 0.75;
+/// Known pixels around the mask that a fill reads.
+const FILL_MARGIN: usize = 2;
+
+/// Mean absolute luma gradients of one restored frame over the three sets of pairs, and its
+/// directed steps across the mark's edges.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Score {
+    edges: f32,
+    flat: f32,
+    ring: f32,
+    /// Mean over flat and ring together.
+    rest: f32,
+    /// Mean and standard error of the directed steps across the mark's edges (0 without a
+    /// model).
+    directed: f32,
+    directed_error: f32,
+    /// Luma of the ring's pixels, to tell whether the background changed since the last frame.
+    ring_luma: Vec<u8>,
+    /// Whether the model is the mark's own image.
+    trusted: bool,
+}
+
+impl Score {
+    /// How much the edges or the inside stand out: above 1, the restoration is suspect. With
+    /// a `trusted` model (a mark's own image) the inside is not held to the ring's texture:
+    /// there, texture inside that differs from the ring's is the background's own.
+    fn excess(&self, trusted: bool) -> f32 {
+        let edges = self.edges / (EDGE_RATIO * self.rest + EDGE_NOISE);
+        if trusted {
+            return edges;
+        }
+        let inside = self.flat / (INSIDE_RATIO * self.ring + INSIDE_NOISE);
+        edges.max(inside)
+    }
+}
+
+/// Pairs of neighbouring luma pixels, as offsets into the plane.
+#[derive(Default)]
+struct Pairs(Vec<(u32, u32)>);
+
+impl Pairs {
+    fn mean_gradient(&self, luma: &[u8]) -> (f32, usize) {
+        let sum: u32 = self
+            .0
+            .iter()
+            .map(|&(a, b)| u32::from(luma[a as usize].abs_diff(luma[b as usize])))
+            .sum();
+        (sum as f32, self.0.len())
+    }
+}
+
+/// One plane's fill of every masked pixel.
+struct PlaneFill {
+    w: usize,
+    region: Bounds,
+    unknown: Vec<u8>,
+}
+
+/// An edge of the mark: the pixel on its more opaque side, the one on the other, and the
+/// mark's colour there (luma).
+struct Edge {
+    opaque: u32,
+    other: u32,
+    colour: f32,
+}
+
+/// The check and the fallback fill, set up once per mask and model.
+pub(crate) struct Guard {
+    /// Whether the model is the mark's own image (see [`Score::excess`]).
+    trusted: bool,
+    directed: Vec<Edge>,
+    /// Every other pixel of the ring.
+    ring_pixels: Vec<u32>,
+    edges: Pairs,
+    flat: Pairs,
+    ring: Pairs,
+    planes: [PlaneFill; 3],
+}
+
+impl Guard {
+    /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask),
+    /// `trusted` when that is the mark's own image rather than an estimate.
+    pub fn new(mask: &Mask, logo: Option<&LogoModel>, trusted: bool) -> Self {
+        let (w, h) = (mask.width(), mask.height());
+        let bits = mask.plane_bits(0);
+        let alpha = |x: usize, y: usize| -> f32 {
+            let masked = bits[y * w + x] != 0;
+            match logo {
+                _ if !masked => 0.0,
+                Some(l) => l.alpha(0, x, y),
+                None => 1.0,
+            }
+        };
+        let b = mask.bounds().grown(RING, w, h);
+        let near = {
+            let bits: Vec<u8> = bits.to_vec();
+            crate::morph::dilate(&bits, w, h, RING)
+        };
+        let (mut edges, mut flat, mut ring) =
+            (Pairs::default(), Pairs::default(), Pairs::default());
+        let mut directed = Vec::new();
+        for y in b.y0..b.y1 {
+            for x in b.x0..b.x1 {
+                for (nx, ny) in [(x + 1, y), (x, y + 1)] {
+                    if nx >= b.x1 || ny >= b.y1 {
+                        continue;
+                    }
+                    let (i, j) = (y * w + x, ny * w + nx);
+                    let pair = (i as u32, j as u32);
+                    let (mi, mj) = (bits[i] != 0, bits[j] != 0);
+                    let step = (alpha(x, y) - alpha(nx, ny)).abs();
+                    if (mi || mj) && step >= EDGE_STEP {
+                        edges.0.push(pair);
+                        let ((ox, oy), opaque, other) = if alpha(x, y) > alpha(nx, ny) {
+                            ((x, y), i, j)
+                        } else {
+                            ((nx, ny), j, i)
+                        };
+                        if let Some(colour) = logo.and_then(|l| l.plane(0).colour_at(ox, oy)) {
+                            directed.push(Edge {
+                                opaque: opaque as u32,
+                                other: other as u32,
+                                colour,
+                            });
+                        }
+                    } else if mi && mj && step <= FLAT_STEP {
+                        flat.0.push(pair);
+                    } else if !mi && !mj && near[i] != 0 && near[j] != 0 {
+                        ring.0.push(pair);
+                    }
+                }
+            }
+        }
+        // The fallback fills what the mark covers (grown by a pixel for its soft edges, and
+        // within the mask): pixels the model finds unmarked are background already, and
+        // the nearer the known pixels, the better the fill.
+        let covered: Vec<u8> = (0..w * h)
+            .map(|i| u8::from(alpha(i % w, i / w) > 0.0))
+            .collect();
+        let covered: Vec<u8> = crate::morph::dilate(&covered, w, h, 1)
+            .iter()
+            .zip(bits)
+            .map(|(&c, &m)| c & u8::from(m != 0))
+            .collect();
+        let planes = std::array::from_fn(|p| {
+            let (pw, ph) = mask.plane_size(p);
+            let bounds = if p == 0 {
+                mask.bounds()
+            } else {
+                mask.bounds().halved(pw, ph)
+            };
+            let region = bounds.grown(FILL_MARGIN, pw, ph);
+            let scale = if p == 0 { 1 } else { 2 };
+            let is_covered = |x: usize, y: usize| {
+                (y * scale..((y + 1) * scale).min(h)).any(|ly| {
+                    (x * scale..((x + 1) * scale).min(w)).any(|lx| covered[ly * w + lx] != 0)
+                })
+            };
+            let mut unknown = Vec::with_capacity(region.width() * region.height());
+            for y in region.y0..region.y1 {
+                unknown.extend((region.x0..region.x1).map(|x| u8::from(is_covered(x, y))));
+            }
+            PlaneFill {
+                w: pw,
+                region,
+                unknown,
+            }
+        });
+        let ring_pixels = ring
+            .0
+            .iter()
+            .map(|&(a, _)| a)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .step_by(2)
+            .collect();
+        Self {
+            trusted,
+            directed,
+            ring_pixels,
+            edges,
+            flat,
+            ring,
+            planes,
+        }
+    }
+
+    /// Scores a restored frame.
+    pub fn score(&self, frame: &Yuv420Frame) -> Score {
+        let luma = frame.data(0);
+        let mean = |(sum, n): (f32, usize)| if n == 0 { 0.0 } else { sum / n as f32 };
+        let (fs, fnum) = self.flat.mean_gradient(luma);
+        let (rs, rn) = self.ring.mean_gradient(luma);
+        // Directed steps: positive where the frame steps towards the mark's colour on its
+        // opaque side.
+        let (mut sum, mut squares, mut n) = (0.0f32, 0.0f32, 0usize);
+        for e in &self.directed {
+            let (a, b) = (
+                f32::from(luma[e.opaque as usize]),
+                f32::from(luma[e.other as usize]),
+            );
+            let towards = e.colour - 0.5 * (a + b);
+            if towards.abs() < DIRECTED_CONTRAST {
+                continue;
+            }
+            let step = (a - b) * towards.signum();
+            sum += step;
+            squares += step * step;
+            n += 1;
+        }
+        let (directed, directed_error) = if n < 8 {
+            (0.0, 0.0)
+        } else {
+            let m = sum / n as f32;
+            // Neighbouring edges see correlated texture: a quarter of them count as independent.
+            let deviation = (squares / n as f32 - m * m).max(0.0).sqrt();
+            (m, deviation / (n as f32 / 4.0).sqrt())
+        };
+        Score {
+            trusted: self.trusted,
+            directed,
+            directed_error,
+            edges: mean(self.edges.mean_gradient(luma)),
+            flat: mean((fs, fnum)),
+            ring: mean((rs, rn)),
+            ring_luma: self.ring_pixels.iter().map(|&i| luma[i as usize]).collect(),
+            rest: mean((fs + rs, fnum + rn)),
+        }
+    }
+
+    /// Fills every masked pixel of `frame`, all planes, smoothly from its surroundings.
+    pub fn fill(&self, frame: &mut Yuv420Frame) {
+        for (p, setup) in self.planes.iter().enumerate() {
+            let plane = frame.data_mut(p);
+            let r = setup.region;
+            let (rw, rh) = (r.width(), r.height());
+            let mut values = Vec::with_capacity(rw * rh);
+            for y in r.y0..r.y1 {
+                values.extend(
+                    plane[y * setup.w + r.x0..y * setup.w + r.x1]
+                        .iter()
+                        .map(|&v| f32::from(v)),
+                );
+            }
+            fill::fill(&mut values, &setup.unknown, rw, rh);
+            for y in r.y0..r.y1 {
+                for x in r.x0..r.x1 {
+                    let i = (y - r.y0) * rw + x - r.x0;
+                    if setup.unknown[i] != 0 {
+                        plane[y * setup.w + x] = to_pixel(values[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The decisions over a stream of frames: the smoothed excess and directed step, and whether
+/// frames are being filled from their surroundings.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Verdicts {
+    smoothed: Option<Smoothed>,
+    rejecting: bool,
+    previous_ring: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Smoothed {
+    excess: f32,
+    directed: f32,
+    directed_error: f32,
+    /// Frames that showed the mark over a new background.
+    independent: u32,
+}
+
+impl Verdicts {
+    /// Whether the frame scoring `score`, the next in the stream, is to be filled from its
+    /// surroundings instead of restored.
+    pub fn reject(&mut self, score: &Score) -> bool {
+        let moved =
+            self.previous_ring.len() == score.ring_luma.len() && !score.ring_luma.is_empty() && {
+                let change: u32 = (self.previous_ring.iter())
+                    .zip(&score.ring_luma)
+                    .map(|(a, b)| u32::from(a.abs_diff(*b)))
+                    .sum();
+                change as f32 / score.ring_luma.len() as f32 >= MOVED_LEVELS
+            };
+        self.previous_ring.clone_from(&score.ring_luma);
+        let s = match self.smoothed {
+            None => Smoothed {
+                excess: score.excess(score.trusted),
+                directed: score.directed,
+                directed_error: score.directed_error,
+                independent: 1,
+            },
+            Some(s) => Smoothed {
+                excess: s.excess + SMOOTHING * (score.excess(score.trusted) - s.excess),
+                directed: s.directed + DIRECTED_SMOOTHING * (score.directed - s.directed),
+                directed_error: s.directed_error
+                    + DIRECTED_SMOOTHING * (score.directed_error - s.directed_error),
+                independent: s.independent.saturating_add(u32::from(moved)),
+            },
+        };
+        self.smoothed = Some(s);
+        // A mean over frames that show the mark over new backgrounds has a smaller error than
+        // one frame's, down to what the smoothing keeps of it. Frames of a still scene repeat
+        // the same evidence: a background that happens to follow the mark's outline must not
+        // add up to a verdict.
+        // With the mark's own image, evidence must come from one frame: the image's shape is
+        // exact, so a directed step that persists is the background's.
+        let independent = if score.trusted { 1 } else { s.independent };
+        let shrink = (1.0 / (independent as f32).sqrt())
+            .max((DIRECTED_SMOOTHING / (2.0 - DIRECTED_SMOOTHING)).sqrt());
+        let directed =
+            s.directed.abs() / (DIRECTED_ERRORS * s.directed_error * shrink + DIRECTED_NOISE);
+        let smoothed = s.excess.max(directed);
+        self.rejecting = if self.rejecting {
+            smoothed > ACCEPT_BELOW
+        } else {
+            smoothed > REJECT_ABOVE
+        };
+        self.rejecting
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::Rect;
+
+    const W: usize = 96;
+    const H: usize = 64;
+
+    /// A textured frame (a hashed pattern with some smoothness) panned by `t` pixels, grey
+    /// chroma.
+    fn textured(t: usize) -> Yuv420Frame {
+        let mut f = Yuv420Frame::new(W, H);
+        for (i, v) in f.data_mut(0).iter_mut().enumerate() {
+            let (x, y) = (i % W + 5 * t, i / W + 2 * t);
+            *v = (60 + (x * 7 + y * 3) % 40 + ((x / 3 * 31 + y / 3 * 17) % 23) * 3) as u8;
+        }
+        for p in 1..3 {
+            f.data_mut(p).fill(128);
+        }
+        f
+    }
+
+    /// A white disc at alpha 0.5 inside a 40x24 rectangle mask at (30, 20).
+    fn setup() -> (Mask, LogoModel) {
+        let (lw, lh) = (40, 24);
+        let mut rgba = vec![0u8; lw * lh * 4];
+        for y in 0..lh {
+            for x in 0..lw {
+                let d = ((x as f32 - 12.0).powi(2) + (y as f32 - 12.0).powi(2)).sqrt();
+                if d < 9.0 {
+                    rgba[(y * lw + x) * 4..][..4].copy_from_slice(&[255, 255, 255, 128]);
+                }
+            }
+        }
+        let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
+        let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
+        (mask, logo)
+    }
+
+    #[test]
+    fn a_ghost_of_the_mark_is_caught_and_texture_is_not() {
+        let (mask, logo) = setup();
+        let guard = Guard::new(&mask, Some(&logo), false);
+        let right: Vec<Score> = (0..24).map(|t| guard.score(&textured(t))).collect();
+        let mut verdicts = Verdicts::default();
+        assert!(
+            right.iter().all(|score| !verdicts.reject(score)),
+            "the background alone is rejected"
+        );
+        // What an un-blend with the opacity a fifth off leaves: a fifth of the mark.
+        let ghost = |t: usize| {
+            let mut ghost = textured(t);
+            for (i, v) in ghost.data_mut(0).iter_mut().enumerate() {
+                let a = logo.alpha(0, i % W, i / W);
+                *v = (f32::from(*v) + 0.2 * a * (235.0 - f32::from(*v))).round() as u8;
+            }
+            guard.score(&ghost)
+        };
+        let wrong: Vec<Score> = (0..24).map(ghost).collect();
+        let mut verdicts = Verdicts::default();
+        let caught = wrong.iter().position(|score| verdicts.reject(score));
+        assert!(
+            caught.is_some_and(|t| t < 12),
+            "the ghost is caught at frame {caught:?}"
+        );
+        // Smoothed: one good frame after bad ones is not enough to switch back; a few are.
+        assert!(verdicts.reject(&right[0]));
+        let back = right[1..].iter().position(|score| !verdicts.reject(score));
+        assert!(back.is_some(), "never accepted again");
+        // The same ghost over a background that never moves is not evidence that adds up: a
+        // still background may follow the mark's outline by chance.
+        let mut verdicts = Verdicts::default();
+        let still = (0..24).filter(|_| verdicts.reject(&wrong[0])).count();
+        eprintln!("ghost over a still background: {still} of 24 frames rejected");
+    }
+
+    #[test]
+    fn the_fallback_fills_what_the_mark_covers_and_keeps_the_rest() {
+        let (mask, logo) = setup();
+        let guard = Guard::new(&mask, Some(&logo), false);
+        let mut frame = Yuv420Frame::new(W, H);
+        // A smooth ramp, with the disc's pixels spoilt.
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            *v = (40 + i % W + i / W) as u8;
+        }
+        let before = frame.clone();
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            if logo.alpha(0, i % W, i / W) > 0.0 {
+                *v = 250;
+            }
+        }
+        guard.fill(&mut frame);
+        for (i, (&got, &want)) in frame.data(0).iter().zip(before.data(0)).enumerate() {
+            assert!(
+                got.abs_diff(want) <= 1,
+                "({}, {}): {got}, the ramp has {want}",
+                i % W,
+                i / W
+            );
+        }
+        // Pixels of the mask the mark does not cover are kept exactly.
+        let corner = 21 * W + 67;
+        assert!(mask.contains(67, 21) && logo.alpha(0, 67, 21) == 0.0);
+        frame.data_mut(0)[corner] = 7;
+        guard.fill(&mut frame);
+        assert_eq!(frame.data(0)[corner], 7);
+    }
+}
