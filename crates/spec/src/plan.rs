@@ -42,6 +42,12 @@ pub struct Plan {
     /// enough to learn it from, estimated once for all segments.
     #[serde(default)]
     pub marks: Vec<EstimatedMark>,
+    /// Frames a segment decodes and runs through its steps on either side
+    /// of its range without outputting them, so that steps that look at
+    /// neighbouring frames (inpainting fills what a mark hides from them)
+    /// restore the frames either side of a cut alike.
+    #[serde(default)]
+    pub context: SegmentContextFrames,
     /// Threads each segment's encoder gets. Fixed here, with the rest of
     /// the encoder's settings, because the encoded bytes depend on it: a
     /// segment encodes the same wherever it runs.
@@ -145,6 +151,17 @@ pub struct SegmentTask {
     pub source_end: u64,
     pub output_start: u64,
     pub output_end: u64,
+}
+
+/// Frames of temporal context around each segment's range (see
+/// [`Plan::context`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentContextFrames {
+    /// Frames before the range.
+    pub before: u64,
+    /// Frames after it.
+    pub after: u64,
 }
 
 impl SegmentTask {
@@ -362,6 +379,39 @@ pub struct MarkPlane {
 }
 
 impl MarkPlanes {
+    /// One line for the job log: how much of the region the mark covers,
+    /// its opacity there, how much of it is opaque (filled rather than
+    /// un-blended) and its mean colour (Y'CbCr, opacity-weighted).
+    pub fn describe(&self) -> String {
+        let luma = &self.planes[0];
+        let marked: Vec<f32> = luma.alpha.iter().copied().filter(|&a| a > 0.0).collect();
+        if marked.is_empty() {
+            return "no mark found under the mask: it is left as it is".to_string();
+        }
+        let (lo, hi) = marked
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &a| (lo.min(a), hi.max(a)));
+        let mean = marked.iter().sum::<f32>() / marked.len() as f32;
+        let opaque = marked.iter().filter(|&&a| a >= 0.9).count();
+        let colour = self.planes.each_ref().map(|p| {
+            let alpha: f32 = p.alpha.iter().sum();
+            if alpha > 0.0 {
+                p.premul.iter().sum::<f32>() / alpha
+            } else {
+                f32::NAN
+            }
+        });
+        format!(
+            "{} of {} pixels marked, alpha {lo:.2}-{hi:.2} (mean {mean:.2}), {:.0}% opaque, mean colour Y {:.0} Cb {:.0} Cr {:.0}",
+            marked.len(),
+            luma.alpha.len(),
+            100.0 * opaque as f64 / marked.len() as f64,
+            colour[0],
+            colour[1],
+            colour[2],
+        )
+    }
+
     /// Checks the size, that each region lies in its plane (chroma planes
     /// are half size, rounded up) with one finite value per pixel.
     pub fn check(&self) -> Result<(), String> {

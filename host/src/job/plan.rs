@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use framejet_media::MediaKind;
 pub use framejet_spec::plan::{
     EstimatedMark, MaskSummary, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
-    RouteDecision, SegmentTask, step_sizes,
+    RouteDecision, SegmentContextFrames, SegmentTask, step_sizes,
 };
 
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
@@ -174,6 +174,7 @@ pub fn plan(
         options,
         &mut plugins,
     )?;
+    let spec_steps = spec.steps.clone();
     let mut plan = Plan {
         version: PLAN_VERSION,
         job_id,
@@ -184,6 +185,7 @@ pub fn plan(
         segments,
         masks,
         marks: Vec::new(),
+        context: segment_context(&spec_steps),
         encoder_threads: options.encoder_threads.clamp(1, 256),
         plugins,
         planned_at_ms,
@@ -368,6 +370,23 @@ fn resolve_masks(
         }
     }
     Ok(masks)
+}
+
+/// Frames of context a segment decodes around its range: what an inpaint
+/// step searches for revealed background (its memory behind, its
+/// look-ahead in front), none without one.
+fn segment_context(steps: &[StepSpec]) -> SegmentContextFrames {
+    let inpaints = steps
+        .iter()
+        .any(|s| matches!(s, StepSpec::Native(NativeStep::Inpaint(_))));
+    if !inpaints {
+        return SegmentContextFrames::default();
+    }
+    let config = framejet_inpaint::InpaintConfig::default();
+    SegmentContextFrames {
+        before: config.memory_frames() as u64,
+        after: config.window_frames() as u64,
+    }
 }
 
 /// Estimates, once for all segments, the mark of every inpaint step that

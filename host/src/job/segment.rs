@@ -5,6 +5,10 @@
 //! flat whatever the video's length: a decoder thread (seek to the keyframe
 //! before the range, map source frames to output frames), the steps (on the
 //! calling thread, where the plugin instances live) and an encoder thread.
+//! The decoder starts and ends the plan's context frames outside the range
+//! (within the input); they go through the steps, so that steps that look
+//! at neighbouring frames see the same ones whichever segment a frame is
+//! in, and are dropped before the encoder.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -104,6 +108,7 @@ pub fn run_segment(
         });
         let processed = process(
             &mut steps,
+            task.output_start..task.output_end,
             decoded_rx,
             processed_tx,
             ctx,
@@ -166,9 +171,11 @@ fn in_context(e: JobError, context: &str) -> JobError {
     }
 }
 
-/// Runs frames through the steps and on to the encoder; returns the count.
+/// Runs frames through the steps and those of `range` (the rest are
+/// context) on to the encoder; returns the count.
 fn process(
     steps: &mut StepChain,
+    range: std::ops::Range<u64>,
     decoded: Receiver<VideoFrame>,
     encode: Sender<VideoFrame>,
     ctx: &SegmentContext<'_>,
@@ -178,6 +185,7 @@ fn process(
     let mut out = Vec::new();
     let mut count = 0u64;
     let send = |out: &mut Vec<VideoFrame>, count: &mut u64| -> Result<(), JobError> {
+        out.retain(|f| range.contains(&f.index));
         let n = out.len() as u64;
         for frame in out.drain(..) {
             encode.send(frame).map_err(|_| {
@@ -204,7 +212,8 @@ fn process(
 }
 
 /// Sends output frames `task.output_start..task.output_end` (item-relative),
-/// each the source frame shown at its time, with output index and pts.
+/// each the source frame shown at its time, with output index and pts,
+/// and the plan's context frames either side, within the item.
 fn decode_range(
     plan: &Plan,
     item: &PlanItem,
@@ -215,6 +224,11 @@ fn decode_range(
 ) -> Result<(), JobError> {
     let out = &plan.output;
     let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    let range = task.output_start.saturating_sub(plan.context.before)
+        ..task
+            .output_end
+            .saturating_add(plan.context.after)
+            .min(item.output_frames);
     let retimed = |mut frame: VideoFrame, j: u64| {
         frame.index = j;
         frame.pts_us = out.pts_us(j);
@@ -223,7 +237,7 @@ fn decode_range(
     if item.still {
         let still = StillSource::open(&item.src, ColorMatrix::for_height(item.height))
             .map_err(|e| JobError::media("decode", e))?;
-        for j in task.output_start..task.output_end {
+        for j in range.clone() {
             if stopped()
                 || tx
                     .send(retimed(still.frame(j, frame_rate(out)), j))
@@ -240,11 +254,16 @@ fn decode_range(
         None => Decoder::open(&item.src),
     };
     let mut decoder = decoder.map_err(|e| JobError::media("decode", e))?;
+    let first = if range.start < task.output_start {
+        item.source_frame_at(range.start, out)
+    } else {
+        task.source_start
+    };
     decoder
-        .seek_to_frame(task.source_start)
+        .seek_to_frame(first)
         .map_err(|e| JobError::media("decode", e))?;
     let mut current: Option<VideoFrame> = None;
-    for j in task.output_start..task.output_end {
+    for j in range.clone() {
         if stopped() {
             break;
         }
@@ -267,7 +286,7 @@ fn decode_range(
             }
         }
         // Move the frame on unless the next output frame shows it again.
-        let again = j + 1 < task.output_end && item.source_frame_at(j + 1, out) == wanted;
+        let again = j + 1 < range.end && item.source_frame_at(j + 1, out) == wanted;
         let frame = if again {
             current.clone()
         } else {
