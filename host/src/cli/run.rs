@@ -263,6 +263,14 @@ impl Progress for Reporter {
                 }
             ));
         }
+        for m in &plan.marks {
+            self.log.line(&format!(
+                "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
+                m.step,
+                m.item,
+                m.model.describe()
+            ));
+        }
         if let Ok(spec) = serde_json::to_string(&plan.spec) {
             self.log.line(&format!("resolved spec {spec}"));
         }

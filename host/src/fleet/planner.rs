@@ -405,6 +405,18 @@ impl Planner {
 
         let segments = plan.segments.len();
         let total_frames = plan.total_frames();
+        let marks: Vec<String> = plan
+            .marks
+            .iter()
+            .map(|m| {
+                format!(
+                    "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
+                    m.step,
+                    m.item,
+                    m.model.describe()
+                )
+            })
+            .collect();
         let queue = plan.route.queue.clone();
         let capabilities = plan.route.capabilities.clone();
         let min_memory = plan.route.min_memory_mib;
@@ -427,6 +439,17 @@ impl Planner {
         if changed.is_none() {
             // Cancelled while planning.
             return Ok(());
+        }
+        for m in &marks {
+            self.fleet
+                .emit(
+                    &id,
+                    EventBody::Log {
+                        level: "info".to_string(),
+                        message: m.clone(),
+                    },
+                )
+                .await;
         }
         self.queue_tasks_with(&record, &capabilities, min_memory)
             .await?;
