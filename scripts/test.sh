@@ -26,3 +26,5 @@ echo "== plugin unit tests"
 cargo test --quiet --manifest-path plugins/Cargo.toml --target-dir "$FRAMEJET_PLUGINS_TARGET/native"
 echo "== host, sdk, media, inpaint and end-to-end tests"
 cargo test --workspace
+echo "== watermark removal against the classic filters, cut into 1, 2 and 4 segments"
+bash bench/inpaint/corpus.sh --segments 1,2,4 --check
