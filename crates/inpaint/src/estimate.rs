@@ -22,8 +22,11 @@
 //! - a fit that is indistinguishable from "no mark" (the line moves no value seen by more than
 //!   0.75 levels) becomes exactly `alpha = 0`, so clean pixels inside a generous mask stay
 //!   untouched;
-//! - pixels without enough samples (too little motion, flat background) get alpha and
-//!   `alpha * logo` by smooth interpolation from the estimated pixels around them;
+//! - luma pixels whose background barely varies (a smooth background) take the mark's colour
+//!   from the pixels around that have a line, and their opacity from their two means
+//!   (`from_mark_colour`), so the outline stays sharp;
+//! - pixels without enough samples (too little motion) get alpha and `alpha * logo` by smooth
+//!   interpolation from the estimated pixels around them;
 //! - chroma pixels whose own fit is weak (grey backgrounds barely vary in chroma) take the mean
 //!   of their four luma alphas and fit only `c`.
 //!
@@ -525,6 +528,95 @@ fn interpolate(job: &PlaneJob, map: &mut [f32], known: &[bool]) {
     }
 }
 
+/// Smallest difference between the mark's colour and a pixel's mean background (levels) for
+/// its opacity to be told from the two means.
+const MIN_CONTRAST: f64 = 24.0;
+/// Background variance (levels squared) from which a pixel's own line is clear enough to keep.
+const CONFIDENT_VAR: f64 = 100.0;
+/// Reach (pixels) of the median that gives each pixel the mark's colour.
+const COLOUR_RADIUS: usize = 3;
+/// Opacity of a pixel whose mean under the mark is this close (levels) to its mean background
+/// is taken as none.
+const NO_MARK: f64 = 1.5;
+
+/// The opacity of each luma pixel from its two means rather than its line: the samples give
+/// the mean background `x` and the mean seen under the mark `y = alpha * logo + (1 - alpha) *
+/// x`, and with the mark's colour `logo` known from the pixels whose line is clear (and
+/// interpolated between them), `alpha = (y - x) / (logo - x)` wherever the colour stands out
+/// from the background. A mean over many samples is far steadier than a slope: on a smooth
+/// background, or one that moves little, slopes are noise, and interpolating the opacity
+/// where they fail would smear the mark's outline over the pixels around it. Pixels where the
+/// two means agree are unmarked.
+fn from_mark_colour(
+    job: &PlaneJob,
+    moments: &[Moments],
+    alpha: &mut [f32],
+    premul: &mut [f32],
+    known: &mut [bool],
+) {
+    let b = job.bounds;
+    let mut colour = vec![0.0f32; alpha.len()];
+    let mut colour_known = vec![false; alpha.len()];
+    for i in 0..alpha.len() {
+        if known[i] && alpha[i] > 0.25 {
+            colour[i] = premul[i] / alpha[i];
+            colour_known[i] = true;
+        }
+    }
+    if !colour_known.contains(&true) {
+        return;
+    }
+    // The colour near each pixel: the median of the clear pixels' colours within a few pixels
+    // (a slope's noise does not survive it, the edge between two colours of the mark does),
+    // and between them smoothly from them alone (the pixels outside the mark are no evidence
+    // of its colour).
+    let (w, h) = (b.width(), b.height());
+    let unknown: Vec<u8> = colour_known.iter().map(|&k| u8::from(!k)).collect();
+    let mut between = colour.clone();
+    fill::fill(&mut between, &unknown, w, h);
+    let mut near = Vec::new();
+    let local: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, i / w);
+            near.clear();
+            for ny in y.saturating_sub(COLOUR_RADIUS)..(y + COLOUR_RADIUS + 1).min(h) {
+                for nx in x.saturating_sub(COLOUR_RADIUS)..(x + COLOUR_RADIUS + 1).min(w) {
+                    let j = ny * w + nx;
+                    if colour_known[j] {
+                        near.push(colour[j]);
+                    }
+                }
+            }
+            if near.is_empty() {
+                return between[i];
+            }
+            near.sort_by(f32::total_cmp);
+            near[near.len() / 2]
+        })
+        .collect();
+    let colour = local;
+    for y in b.y0..b.y1 {
+        for x in b.x0..b.x1 {
+            let i = (y - b.y0) * w + x - b.x0;
+            if !job.masked(x, y) {
+                continue;
+            }
+            let s = stats(&moments[i]);
+            if s.n < MIN_SAMPLES || (known[i] && s.vx >= CONFIDENT_VAR) {
+                continue;
+            }
+            let seen = s.my - s.mx;
+            let logo = f64::from(colour[i]);
+            if seen.abs() < NO_MARK {
+                (alpha[i], premul[i], known[i]) = (0.0, 0.0, true);
+            } else if (logo - s.mx).abs() >= MIN_CONTRAST {
+                let a = (seen / (logo - s.mx)).clamp(0.0, 1.0) as f32;
+                (alpha[i], premul[i], known[i]) = (a, a * colour[i], true);
+            }
+        }
+    }
+}
+
 /// Estimates one plane from the paired samples, given the first pass's moments. `luma` (the
 /// finished luma plane) guides chroma pixels whose own fit is weak. Returns the plane and how
 /// many pixels had their own fit.
@@ -582,6 +674,10 @@ fn estimate_plane(
                 }
             }
         }
+    }
+    if luma.is_none() {
+        from_mark_colour(job, &second, &mut alpha, &mut premul, &mut known_alpha);
+        known_premul.clone_from(&known_alpha);
     }
     if known_alpha.iter().any(|&k| !k) {
         interpolate(job, &mut alpha, &known_alpha);

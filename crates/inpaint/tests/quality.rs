@@ -301,3 +301,67 @@ fn a_right_mark_model_is_kept() {
         assert_eq!(inpainter.stats().fallback_frames, 0);
     }
 }
+
+#[test]
+fn a_mark_over_a_smooth_background_keeps_its_outline() {
+    // A smooth gradient that pans, with faint texture: each pixel's background varies too
+    // little over the frames for a line of its own, so the opacity comes from the two means
+    // and the mark's colour. It must come out where the mark is, at its opacity, and nowhere
+    // else.
+    let clean: Vec<Yuv420Frame> = (0..FRAMES)
+        .map(|t| {
+            let mut f = Yuv420Frame::new(W, H);
+            let textured = clip(W, H, 1, 0.0, 0.0, 0.0).remove(0);
+            for p in 0..3 {
+                let (pw, _) = f.plane_size(p);
+                let scale = if p == 0 { 1.0 } else { 2.0 };
+                let texture = textured.data(p).to_vec();
+                for (i, v) in f.data_mut(p).iter_mut().enumerate() {
+                    let (x, y) = ((i % pw) as f32 * scale, (i / pw) as f32 * scale);
+                    let x = x + 2.0 * t as f32;
+                    let smooth = 60.0 + 0.4 * x + 0.2 * y + 10.0 * p as f32;
+                    let faint = (f32::from(texture[i]) - 128.0) * 0.03;
+                    *v = (smooth + faint).clamp(0.0, 255.0).round() as u8;
+                }
+            }
+            f
+        })
+        .collect();
+    let logo = semi_logo(0.5);
+    let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
+    let mask = logo_mask(&logo, SEMI_AT.0, SEMI_AT.1, W, H, 3);
+    let model = LogoModel::estimate(&marked, &mask, &InpaintConfig::default()).unwrap();
+    let truth = |x: usize, y: usize| {
+        let (lx, ly) = (x.wrapping_sub(SEMI_AT.0), y.wrapping_sub(SEMI_AT.1));
+        if lx < logo.w && ly < logo.h {
+            f32::from(logo.rgba[(ly * logo.w + lx) * 4 + 3]) / 255.0
+        } else {
+            0.0
+        }
+    };
+    let (mut error, mut n, mut stray, mut outside) = (0.0f32, 0, 0, 0);
+    for y in 0..H {
+        for x in 0..W {
+            if !mask.contains(x, y) {
+                continue;
+            }
+            let (got, want) = (model.alpha(0, x, y), truth(x, y));
+            if want > 0.0 {
+                error += (got - want).abs();
+                n += 1;
+            } else {
+                outside += 1;
+                stray += usize::from(got > 0.05);
+            }
+        }
+    }
+    let error = error / n as f32;
+    eprintln!(
+        "smooth background: mean alpha error {error:.3} over the mark, {stray} of {outside} pixels around it marked"
+    );
+    assert!(error < 0.06, "mean alpha error {error:.3}");
+    assert!(
+        stray * 10 < outside,
+        "{stray} of {outside} pixels around the mark marked"
+    );
+}
