@@ -253,3 +253,127 @@ fn the_readme_example_beats_delogo() {
         "framejet {ours:.2} dB does not beat delogo's {theirs:.2} dB"
     );
 }
+
+#[test]
+fn a_mark_that_moves_is_removed_by_one_step_per_place() {
+    // The logo sits at one place for the first 1.2 s and at another after, as platforms
+    // that stamp generated video move theirs: one inpaint step per place, each with its
+    // time range, removes both, and leaves each place alone outside its range.
+    let dir = TempDir::new().unwrap();
+    let (clean, logo, _) = clips(dir.path());
+    let second = (40u32, 60u32);
+    let marked = dir.path().join("moving.mkv");
+    ffmpeg(&[
+        "-i",
+        clean.to_str().unwrap(),
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        &format!(
+            "[1:v]split[a][b];[0:v][a]overlay={}:{}:enable='lt(t,1.2)'[x];[x][b]overlay={}:{}:enable='gte(t,1.2)',format=yuv420p",
+            LOGO.0, LOGO.1, second.0, second.1
+        ),
+        "-c:v",
+        "ffv1",
+        marked.to_str().unwrap(),
+    ]);
+    let output = dir.path().join("out.mkv");
+    let job = write_job(
+        dir.path(),
+        "job.json",
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [
+                {"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
+                 "logo": logo, "to": 1.2},
+                {"native": "inpaint", "mask": {"rect": [second.0, second.1, LOGO.2, LOGO.3]},
+                 "logo": logo, "from": 1.2}
+            ],
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (clean, marked, output) = (
+        luma_frames(&clean),
+        luma_frames(&marked),
+        luma_frames(&output),
+    );
+    assert_eq!(output.len(), 60);
+    let at_second = |x: u32, y: u32| {
+        (second.0..second.0 + LOGO.2).contains(&x) && (second.1..second.1 + LOGO.3).contains(&y)
+    };
+    // 1.2 s at 25 fps: frames 0..30 have the logo at the first place, 30.. at the second.
+    let (early, late) = (0..30, 30..60);
+    let psnr =
+        |frames: &[Vec<u8>], range: std::ops::Range<usize>, inside: &dyn Fn(u32, u32) -> bool| {
+            psnr_where(&frames[range.clone()], &clean[range], 320, inside)
+        };
+    for (name, range, inside) in [
+        (
+            "first place",
+            early.clone(),
+            &in_logo as &dyn Fn(u32, u32) -> bool,
+        ),
+        ("second place", late.clone(), &at_second),
+    ] {
+        let (before, after) = (
+            psnr(&marked, range.clone(), inside),
+            psnr(&output, range, inside),
+        );
+        eprintln!("{name}: {before:.1} dB before, {after:.1} dB after");
+        assert!(
+            after > before + 15.0 && after > 35.0,
+            "{name}: {before:.1} dB before, {after:.1} dB after"
+        );
+    }
+    // Outside its range each step leaves its place as it came in.
+    for (name, range, inside) in [
+        (
+            "first place, late",
+            late,
+            &in_logo as &dyn Fn(u32, u32) -> bool,
+        ),
+        ("second place, early", early, &at_second),
+    ] {
+        let same = psnr_where(&output[range.clone()], &marked[range], 320, inside);
+        assert!(
+            same.is_infinite(),
+            "{name}: changed ({same:.1} dB from the input)"
+        );
+    }
+}
+
+#[test]
+fn a_time_range_must_be_sane() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, marked) = clips(dir.path());
+    for (range, message) in [
+        (
+            json!({"from": 2.0, "to": 1.0}),
+            "steps[0].to: must be after `from`",
+        ),
+        (
+            json!({"from": -1.0}),
+            "steps[0].from: expected seconds into the input",
+        ),
+    ] {
+        let mut step = json!({"native": "inpaint", "mask": {"rect": [0, 0, 8, 8]}});
+        for (k, v) in range.as_object().unwrap() {
+            step[k] = v.clone();
+        }
+        let job = write_job(
+            dir.path(),
+            "job.json",
+            &json!({"inputs": [{"src": marked}], "steps": [step]}),
+        );
+        let out = framejet(&[
+            "run",
+            job.to_str().unwrap(),
+            "-o",
+            dir.path().join("o.mkv").to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        assert!(text(&out).contains(message), "{}", text(&out));
+    }
+}

@@ -152,6 +152,23 @@ pub struct InpaintStep {
     /// Write the mask used as a PNG beside the output.
     #[serde(default)]
     pub write_mask: bool,
+    /// Seconds into each input from which the mark is there (default: its
+    /// start). A mark that moves between places is one step per place, each
+    /// with its time range.
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// Seconds into each input at which the mark is gone (default: its end).
+    #[serde(default)]
+    pub to: Option<f64>,
+}
+
+impl InpaintStep {
+    /// The step's time range in microseconds of the input's own time:
+    /// frames shown outside it pass through untouched.
+    pub fn active_us(&self) -> std::ops::Range<i64> {
+        let us = |s: f64| (s * 1e6).round() as i64;
+        self.from.map_or(i64::MIN, us)..self.to.map_or(i64::MAX, us)
+    }
 }
 
 impl NativeStep {
@@ -455,7 +472,31 @@ impl JobSpec {
                             .map_err(|m| SpecError::invalid(format!("steps[{i}].color"), m))?;
                     }
                 }
-                StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) => {
+                StepSpec::Native(NativeStep::Inpaint(InpaintStep {
+                    mask,
+                    logo,
+                    from,
+                    to,
+                    ..
+                })) => {
+                    for (name, value) in [("from", from), ("to", to)] {
+                        if let Some(v) = value
+                            && !(v.is_finite() && (0.0..=1e7).contains(v))
+                        {
+                            return Err(SpecError::invalid(
+                                format!("steps[{i}].{name}"),
+                                format!("expected seconds into the input, at least 0, got {v}"),
+                            ));
+                        }
+                    }
+                    if let (Some(from), Some(to)) = (from, to)
+                        && from >= to
+                    {
+                        return Err(SpecError::invalid(
+                            format!("steps[{i}].to"),
+                            format!("must be after `from` ({from} s), got {to} s"),
+                        ));
+                    }
                     if let MaskSpec::Png(p) = mask
                         && !p.is_file()
                         && !is_remote(p)

@@ -11,14 +11,19 @@ use framejet_inpaint::{
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
+use framejet_spec::{NativeStep, StepSpec};
+use std::ops::Range;
 
 use super::plan::{OutputFormat, PlanItem};
 use super::spec::MaskSpec;
 
-/// The mask `spec` describes for a `width`x`height` view of `item`'s input.
+/// The mask `spec` describes for a `width`x`height` view of `item`'s input
+/// (found from the frames shown in `active`, µs into the input, for `auto`).
 pub(crate) fn resolve_mask(
     spec: &MaskSpec,
     item: &PlanItem,
+    out: &OutputFormat,
+    active: Range<i64>,
     width: u32,
     height: u32,
 ) -> Result<Mask, String> {
@@ -29,7 +34,7 @@ pub(crate) fn resolve_mask(
             Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
         }
         MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detect_mask_in(item, w, h),
+        MaskSpec::Auto => detect_mask_in(item, source_span(item, out, active), w, h),
     }
 }
 
@@ -70,7 +75,11 @@ pub(crate) fn planned_mask(
                 .items
                 .get(item)
                 .ok_or_else(|| format!("the plan has no input {item}"))?;
-            resolve_mask(spec, plan_item, width, height)
+            let active = match plan.spec.steps.get(step) {
+                Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) => inpaint.active_us(),
+                _ => i64::MIN..i64::MAX,
+            };
+            resolve_mask(spec, plan_item, &plan.output, active, width, height)
         }
     }
 }
@@ -79,17 +88,45 @@ pub(crate) fn planned_mask(
 const MARK_RUNS: u64 = 6;
 const MARK_RUN_FRAMES: u64 = 10;
 
-/// Runs of consecutive frames spread over `item`'s input that a mark is
-/// estimated from, each starting on a keyframe, so no seek decodes frames
-/// it drops: the runs, and not where segments are cut, decide the model.
-/// Each frame carries the output index and time it is shown at. Empty when
-/// the input is too short to tell (a step then learns the mark from each
-/// segment's first frames).
+/// The source frames of `item` shown at output times in `active` (µs into
+/// the input), as a range; empty when none is.
+pub(crate) fn source_span(item: &PlanItem, out: &OutputFormat, active: Range<i64>) -> Range<u64> {
+    let frames = item.output_frames;
+    // The first output frame shown at or after `t`.
+    let at = |t: i64| -> u64 {
+        if t <= 0 {
+            return 0;
+        }
+        let (num, den) = (
+            i128::from(out.frame_rate.0),
+            i128::from(out.frame_rate.1).max(1),
+        );
+        let scale = den * 1_000_000;
+        let j = (i128::from(t) * num + scale - 1) / scale;
+        u64::try_from(j).unwrap_or(u64::MAX).min(frames)
+    };
+    let (j0, j1) = (at(active.start), at(active.end));
+    if j0 >= j1 || item.source_frames == 0 {
+        return 0..0;
+    }
+    let s0 = item.source_frame_at(j0, out);
+    let s1 = (item.source_frame_at(j1 - 1, out) + 1).min(item.source_frames);
+    s0..s1.max(s0)
+}
+
+/// Runs of consecutive frames spread over `span` (source frames of
+/// `item`'s input, see [`source_span`]) that a mark is estimated from, each
+/// starting on a keyframe where one is in the span, so few seeks decode
+/// frames they drop: the runs, and not where segments are cut, decide the
+/// model. Each frame carries the output index and time it is shown at.
+/// Empty when the span is too short to tell (a step then learns the mark
+/// from each segment's first frames).
 pub(crate) fn sample_runs(
     item: &PlanItem,
     out: &OutputFormat,
+    span: Range<u64>,
 ) -> Result<Vec<Vec<VideoFrame>>, String> {
-    if item.still || item.source_frames < 2 {
+    if item.still || span.end.saturating_sub(span.start) < 2 {
         return Ok(Vec::new());
     }
     let decoder = match &item.probe {
@@ -97,19 +134,20 @@ pub(crate) fn sample_runs(
         None => Decoder::open(&item.src),
     };
     let mut decoder = decoder.map_err(|e| e.to_string())?;
-    let total = item.source_frames;
+    let total = span.end - span.start;
     let mut starts: Vec<u64> = if total <= MARK_RUNS * MARK_RUN_FRAMES {
-        vec![0]
+        vec![span.start]
     } else {
         (0..MARK_RUNS)
             .map(|k| {
-                let target = k * total / MARK_RUNS;
+                let target = span.start + k * total / MARK_RUNS;
                 let at = item.keyframes.partition_point(|&f| f <= target);
                 item.keyframes
                     .get(at.saturating_sub(1))
                     .copied()
-                    .unwrap_or(0)
-                    .min(total - MARK_RUN_FRAMES)
+                    .filter(|&key| key >= span.start)
+                    .unwrap_or(target)
+                    .min(span.end - MARK_RUN_FRAMES)
             })
             .collect()
     };
@@ -127,6 +165,9 @@ pub(crate) fn sample_runs(
             let Some(mut frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
                 break;
             };
+            if frame.index >= span.end {
+                break;
+            }
             let j = item.output_frame_for(frame.index, out);
             frame.index = j;
             frame.pts_us = out.pts_us(j);
@@ -177,19 +218,28 @@ pub(crate) fn estimate_mark<'a>(
 /// Frames sampled across the input to find the mark.
 const DETECT_SAMPLES: u64 = 60;
 
-/// Finds the static mark of `item`'s input from frames spread over the whole
-/// video (its decoder opened from the plan's probe when there is one). The
-/// frames must be `width`x`height`, so `auto` goes before any `fit`.
-fn detect_mask_in(item: &PlanItem, width: usize, height: usize) -> Result<Mask, String> {
+/// Finds the static mark of `item`'s input from frames spread over `span`
+/// (source frames; its decoder opened from the plan's probe when there is
+/// one). The frames must be `width`x`height`, so `auto` goes before any
+/// `fit`.
+fn detect_mask_in(
+    item: &PlanItem,
+    span: Range<u64>,
+    width: usize,
+    height: usize,
+) -> Result<Mask, String> {
+    if span.is_empty() {
+        return Err("no frame of the input is shown in the step's time range".to_string());
+    }
     let decoder = match &item.probe {
         Some(probe) => Decoder::open_probed(&item.src, probe),
         None => Decoder::open(&item.src),
     };
     let mut decoder = decoder.map_err(|e| e.to_string())?;
-    let frames = decoder.info().video.frame_count;
-    let step = (frames / DETECT_SAMPLES).max(1);
+    let frames = decoder.info().video.frame_count.min(span.end);
+    let step = (frames.saturating_sub(span.start) / DETECT_SAMPLES).max(1);
     let mut samples = Vec::new();
-    let mut n = 0;
+    let mut n = span.start;
     while n < frames && (samples.len() as u64) < DETECT_SAMPLES {
         decoder.seek_to_frame(n).map_err(|e| e.to_string())?;
         let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {

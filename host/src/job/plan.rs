@@ -14,7 +14,9 @@ pub use framejet_spec::plan::{
 use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
-use super::inpaint::{estimate_mark, planned_mask, resolve_mask, sample_runs, summarize};
+use super::inpaint::{
+    estimate_mark, planned_mask, resolve_mask, sample_runs, source_span, summarize,
+};
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
 };
@@ -355,12 +357,14 @@ fn resolve_masks(
         };
         for (n, item) in items.iter().enumerate() {
             let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
-            let mask = resolve_mask(&inpaint.mask, item, w, h).map_err(|message| {
-                JobError::media(
-                    format!("steps[{i}].mask (input `{}`)", item.src.display()),
-                    message,
-                )
-            })?;
+            let active = inpaint.active_us();
+            let mask =
+                resolve_mask(&inpaint.mask, item, output, active, w, h).map_err(|message| {
+                    JobError::media(
+                        format!("steps[{i}].mask (input `{}`)", item.src.display()),
+                        message,
+                    )
+                })?;
             masks.push(summarize(
                 &mask,
                 i,
@@ -395,7 +399,9 @@ fn segment_context(steps: &[StepSpec]) -> SegmentContextFrames {
 /// the steps before it (steps in ascending order, so an earlier inpaint
 /// step removes its mark with the model already estimated).
 fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobError> {
-    let mut runs: BTreeMap<usize, Vec<Vec<framejet_media::VideoFrame>>> = BTreeMap::new();
+    // Sampled once per input and span of it (steps with the same time range share them).
+    let mut runs: BTreeMap<(usize, u64, u64), Vec<Vec<framejet_media::VideoFrame>>> =
+        BTreeMap::new();
     for i in 0..plan.spec.steps.len() {
         let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(i) else {
             continue;
@@ -409,10 +415,12 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
             let field = || format!("steps[{i}] (input `{}`)", item.src.display());
             let mask = planned_mask(plan, i, n, &inpaint.mask, w, h)
                 .map_err(|m| JobError::media(field(), m))?;
-            let sampled = match runs.entry(n) {
+            let span = source_span(item, &plan.output, inpaint.active_us());
+            let sampled = match runs.entry((n, span.start, span.end)) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                    sample_runs(item, &plan.output).map_err(|m| JobError::media(field(), m))?,
+                    sample_runs(item, &plan.output, span)
+                        .map_err(|m| JobError::media(field(), m))?,
                 ),
             };
             // The first step sees the decoded frames as they are.

@@ -21,7 +21,7 @@ use super::JobError;
 use super::assets::JobAssets;
 use super::plan::{Plan, SegmentTask, plugin_media_info, step_sizes};
 use super::spec::{
-    FitMode, FitStep, InpaintStep as InpaintSpec, MaskSpec, NativeStep, StepSpec, parse_hex_color,
+    FitMode, FitStep, InpaintStep as InpaintSpec, NativeStep, StepSpec, parse_hex_color,
 };
 
 /// One step of the chain.
@@ -114,23 +114,9 @@ impl StepChain {
                         .map_err(|e| JobError::media(&field, e))?;
                     Step::Fit(fitter)
                 }
-                StepSpec::Native(NativeStep::Inpaint(InpaintSpec {
-                    mask,
-                    logo,
-                    logo_at,
-                    ..
-                })) => {
-                    let step = InpaintStage::new(
-                        plan,
-                        i,
-                        item_index,
-                        mask,
-                        logo.as_deref(),
-                        *logo_at,
-                        w,
-                        h,
-                    )
-                    .map_err(|e| JobError::media(&field, e))?;
+                StepSpec::Native(NativeStep::Inpaint(inpaint)) => {
+                    let step = InpaintStage::new(plan, i, item_index, inpaint, w, h)
+                        .map_err(|e| JobError::media(&field, e))?;
                     Step::Inpaint(Box::new(step))
                 }
                 StepSpec::Plugin(p) => {
@@ -385,9 +371,14 @@ fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Res
     Ok(())
 }
 
-/// The native `inpaint` step: a streaming inpainter with look-ahead.
+/// The native `inpaint` step: a streaming inpainter with look-ahead, over
+/// the frames shown in the step's time range (the others pass through).
 pub(crate) struct InpaintStage {
     inpainter: Inpainter,
+    /// Output times (µs into the input) the step works on.
+    active_us: std::ops::Range<i64>,
+    /// Whether a frame after the range has come, so the inpainter is done.
+    ended: bool,
     /// Index and timestamp of the frames handed in and not yet handed out,
     /// by arrival. The frames themselves live on only as the inpainter's
     /// copies (it holds dozens while it learns the mark), so the decoder's
@@ -399,25 +390,22 @@ pub(crate) struct InpaintStage {
 }
 
 impl InpaintStage {
-    /// The step `step` of `plan` on item `item`: the plan's mask, and its
-    /// mark (the logo PNG's, else the plan's estimate; with neither, the
-    /// step learns it from the segment's first frames).
-    #[allow(clippy::too_many_arguments)]
+    /// The step `step` (`spec`) of `plan` on item `item`: the plan's mask,
+    /// and its mark (the logo PNG's, else the plan's estimate; with
+    /// neither, the step learns it from the segment's first frames).
     fn new(
         plan: &Plan,
         step: usize,
         item: usize,
-        mask: &MaskSpec,
-        logo: Option<&std::path::Path>,
-        logo_at: Option<[i32; 2]>,
+        spec: &InpaintSpec,
         width: u32,
         height: u32,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = super::inpaint::planned_mask(plan, step, item, mask, width, height)?;
+        let mask = super::inpaint::planned_mask(plan, step, item, &spec.mask, width, height)?;
         let mut config = InpaintConfig::default();
-        if let Some(logo) = logo {
-            let at = logo_at.unwrap_or_else(|| {
+        if let Some(logo) = &spec.logo {
+            let at = spec.logo_at.unwrap_or_else(|| {
                 let b = mask.bbox();
                 [b.x as i32, b.y as i32]
             });
@@ -431,12 +419,25 @@ impl InpaintStage {
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
         Ok(Self {
             inpainter,
+            active_us: spec.active_us(),
+            ended: false,
             pending: Default::default(),
             pool: FramePool::new(w, h),
         })
     }
 
     fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        if frame.pts_us < self.active_us.start {
+            // Before the range: the inpainter has seen nothing yet.
+            out.push(frame);
+            return Ok(());
+        }
+        if frame.pts_us >= self.active_us.end {
+            // After it: what the inpainter holds goes out first.
+            self.finish(out)?;
+            out.push(frame);
+            return Ok(());
+        }
         let mut converted = self.pool.take();
         converted
             .copy_from(planes_of(&frame).map_err(other)?)
@@ -448,6 +449,9 @@ impl InpaintStage {
     }
 
     fn finish(&mut self, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
+        if std::mem::replace(&mut self.ended, true) {
+            return Ok(());
+        }
         let done = self.inpainter.finish().map_err(other)?;
         self.emit(done, out)
     }
