@@ -115,8 +115,9 @@ impl StepChain {
                     Step::Fit(fitter)
                 }
                 StepSpec::Native(NativeStep::Inpaint(inpaint)) => {
-                    let step = InpaintStage::new(plan, i, item_index, inpaint, w, h)
+                    let mut step = InpaintStage::new(plan, i, item_index, inpaint, w, h)
                         .map_err(|e| JobError::media(&field, e))?;
+                    step.report_to(field.clone(), log.clone());
                     Step::Inpaint(Box::new(step))
                 }
                 StepSpec::Plugin(p) => {
@@ -387,9 +388,17 @@ pub(crate) struct InpaintStage {
     /// The frames handed to the inpainter: those it has returned are
     /// refilled, fresh ones are faulted in ahead on another core.
     pool: FramePool,
+    /// Where to say, when done, how the frames were restored, as what.
+    report: Option<(String, crate::plugin::LogSink)>,
 }
 
 impl InpaintStage {
+    /// Says how the frames were restored in the job log when done, as
+    /// step `name`.
+    fn report_to(&mut self, name: String, log: crate::plugin::LogSink) {
+        self.report = Some((name, log));
+    }
+
     /// The step `step` (`spec`) of `plan` on item `item`: the plan's mask,
     /// and its mark (the logo PNG's, else the plan's estimate; with
     /// neither, the step learns it from the segment's first frames).
@@ -423,6 +432,7 @@ impl InpaintStage {
             ended: false,
             pending: Default::default(),
             pool: FramePool::new(w, h),
+            report: None,
         })
     }
 
@@ -453,6 +463,24 @@ impl InpaintStage {
             return Ok(());
         }
         let done = self.inpainter.finish().map_err(other)?;
+        let stats = self.inpainter.stats();
+        if let Some((name, log)) = &self.report
+            && stats.frames > 0
+        {
+            let message = format!(
+                "{name}: {} frames seen (the segment's and its context); per frame {} pixels un-blended, {} filled from other frames, {} from the surroundings; {} frames whose restoration did not hold filled from the surroundings instead",
+                stats.frames,
+                stats.unblended / stats.frames,
+                stats.from_other_frames / stats.frames,
+                stats.spatial / stats.frames,
+                stats.fallback_frames
+            );
+            log(&crate::plugin::LogLine {
+                plugin: "inpaint",
+                level: crate::plugin::Level::INFO,
+                message: &message,
+            });
+        }
         self.emit(done, out)
     }
 
