@@ -58,6 +58,9 @@ const DIRECTED_SMOOTHING: f32 = 0.25;
 /// they are restored again.
 const REJECT_ABOVE: f32 = 1.0;
 const ACCEPT_BELOW: f32 = 0.75;
+/// Opacity up to which a pixel is left as it is by the fallback: the mark moves it by at most
+/// this fraction of its difference from the mark's colour, less than a fill's own error.
+const COVERED_ALPHA: f32 = 0.03;
 /// Known pixels around the mask that a fill reads.
 const FILL_MARGIN: usize = 2;
 
@@ -192,10 +195,10 @@ impl Guard {
             }
         }
         // The fallback fills what the mark covers (grown by a pixel for its soft edges, and
-        // within the mask): pixels the model finds unmarked are background already, and
-        // the nearer the known pixels, the better the fill.
+        // within the mask): pixels the model finds unmarked, or all but unmarked, are
+        // background already, and the nearer the known pixels, the better the fill.
         let covered: Vec<u8> = (0..w * h)
-            .map(|i| u8::from(alpha(i % w, i / w) > 0.0))
+            .map(|i| u8::from(alpha(i % w, i / w) > COVERED_ALPHA))
             .collect();
         let covered: Vec<u8> = crate::morph::dilate(&covered, w, h, 1)
             .iter()
