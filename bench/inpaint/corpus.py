@@ -24,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench import Y4M
+
 FPS = 25
 FRAMES = 75
 
@@ -180,33 +182,6 @@ def logo(out: Path, mark: str, s: float):
     return path, bgra[:, :, 3], (round(at[0] * s / 2) * 2, round(at[1] * s / 2) * 2)
 
 
-class Y4M:
-    """A yuv4mpeg file (yuv420p) read as numpy planes."""
-
-    def __init__(self, path: Path):
-        with open(path, "rb") as f:
-            header = f.readline()
-        self.header_len = len(header)
-        params = header.decode().split()
-        self.w = int(next(p[1:] for p in params if p.startswith("W")))
-        self.h = int(next(p[1:] for p in params if p.startswith("H")))
-        self.frame_size = self.w * self.h * 3 // 2
-        self.data = np.memmap(path, np.uint8, "r")
-        self.frames = (len(self.data) - self.header_len) // (self.frame_size + 6)
-
-    def luma(self, i):
-        o = self.header_len + i * (self.frame_size + 6) + 6
-        return self.data[o:o + self.w * self.h].reshape(self.h, self.w)
-
-    def planes(self, i):
-        o = self.header_len + i * (self.frame_size + 6) + 6
-        y = self.data[o:o + self.w * self.h].reshape(self.h, self.w)
-        c = self.w * self.h // 4
-        u = self.data[o + self.w * self.h:o + self.w * self.h + c].reshape(self.h // 2, self.w // 2)
-        v = self.data[o + self.w * self.h + c:o + self.w * self.h + 2 * c].reshape(self.h // 2, self.w // 2)
-        return y, u, v
-
-
 def to_y4m(src: Path, dst: Path):
     ffmpeg("-i", str(src), "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", str(dst))
 
@@ -221,7 +196,7 @@ def digest(path: Path) -> str:
 
 def psnr_series(out: Y4M, clean: Y4M, mask):
     """Per-frame squared error sums inside the mask."""
-    return np.array([float(((out.luma(i).astype(np.int32) - clean.luma(i))[mask] ** 2).sum())
+    return np.array([float(((out.planes(i)[0].astype(np.int32) - clean.planes(i)[0])[mask] ** 2).sum())
                      for i in range(min(out.frames, clean.frames))])
 
 

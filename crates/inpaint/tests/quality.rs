@@ -18,6 +18,20 @@ const FRAMES: usize = 40;
 const SEMI_AT: (usize, usize) = (120, 84);
 const OPAQUE_AT: (usize, usize) = (16, 12);
 
+/// The model of `logo` (a semi-transparent mark) where the tests put it.
+fn semi_model(logo: &Logo) -> LogoModel {
+    LogoModel::from_rgba(
+        &logo.rgba,
+        logo.w,
+        logo.h,
+        SEMI_AT.0 as i64,
+        SEMI_AT.1 as i64,
+        W,
+        H,
+    )
+    .unwrap()
+}
+
 /// Checks `out` against `floor` and checks that doing nothing and a flat fill both miss it.
 fn assert_floor(
     name: &str,
@@ -69,16 +83,7 @@ fn semi_transparent_mark_from_its_image() {
     let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
     let logo = semi_logo(0.5);
     let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
-    let model = LogoModel::from_rgba(
-        &logo.rgba,
-        logo.w,
-        logo.h,
-        SEMI_AT.0 as i64,
-        SEMI_AT.1 as i64,
-        W,
-        H,
-    )
-    .unwrap();
+    let model = semi_model(&logo);
     let mask = model.mask().unwrap();
     let out = run(
         InpaintConfig::default().mark(MarkModel::Given(model)),
@@ -241,16 +246,7 @@ fn a_wrong_mark_model_falls_back_to_a_fill_from_the_surroundings() {
         .collect();
     let marked = overlay(&clean, &semi_logo(0.5), SEMI_AT.0, SEMI_AT.1);
     let too_faint = semi_logo(0.3);
-    let model = LogoModel::from_rgba(
-        &too_faint.rgba,
-        too_faint.w,
-        too_faint.h,
-        SEMI_AT.0 as i64,
-        SEMI_AT.1 as i64,
-        W,
-        H,
-    )
-    .unwrap();
+    let model = semi_model(&too_faint);
     let mask = model.mask().unwrap();
     let config = InpaintConfig::default().mark(MarkModel::Estimated(model));
     let mut inpainter = framejet_inpaint::Inpainter::new(config, mask.clone()).unwrap();
@@ -279,16 +275,7 @@ fn a_right_mark_model_is_kept() {
     let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
     let logo = semi_logo(0.5);
     let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
-    let model = LogoModel::from_rgba(
-        &logo.rgba,
-        logo.w,
-        logo.h,
-        SEMI_AT.0 as i64,
-        SEMI_AT.1 as i64,
-        W,
-        H,
-    )
-    .unwrap();
+    let model = semi_model(&logo);
     let mask = model.mask().unwrap();
     for mark in [MarkModel::Given(model.clone()), MarkModel::Estimated(model)] {
         let mut inpainter =
