@@ -766,12 +766,25 @@ impl Engine {
         }
         let first = self.emitted;
         let n = restored.len();
+        // The verdicts in order; a frame filled from its surroundings alone has nothing to
+        // check. The fallback fills, independent of each other, run in parallel.
+        let mut restored = restored;
+        let rejected: Vec<bool> = restored
+            .iter()
+            .map(|r| {
+                let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
+                !spatial_only && self.verdicts.reject(&r.score)
+            })
+            .collect();
+        let guard = &self.guard;
+        restored
+            .par_iter_mut()
+            .zip(&rejected)
+            .filter(|(_, rejected)| **rejected)
+            .for_each(|(r, _)| guard.fill(&mut r.frame));
+        stats.fallback_frames += rejected.iter().filter(|&&r| r).count() as u64;
         let mut out = Vec::with_capacity(n);
-        for mut r in restored {
-            if self.verdicts.reject(&r.score) {
-                self.guard.fill(&mut r.frame);
-                stats.fallback_frames += 1;
-            }
+        for r in restored {
             stats.unblended += self.unblended_per_frame;
             stats.from_other_frames += r.from_other_frames;
             stats.spatial += self.holes_per_frame - r.from_other_frames;
