@@ -79,7 +79,7 @@ def texture(out: Path, name: str) -> Path:
                ":start_scale=0.00002:end_scale=0.00002:maxiter=1024:outer=normalized_iteration_count")
         ffmpeg("-f", "lavfi", "-i", src, "-frames:v", "1", str(png))
     else:
-        src = "cellauto=size=720x405:rule=110:random_fill_ratio=0.5:scroll=0:full=1"
+        src = "cellauto=size=720x405:rule=110:random_fill_ratio=0.5:random_seed=11:scroll=0:full=1"
         ffmpeg("-f", "lavfi", "-i", src, "-vf",
                "scale=2880:1620:flags=bicubic,gblur=sigma=2,format=rgb24,"
                "colorchannelmixer=rr=0.4:rb=0.3:gg=0.6:bb=0.5:bg=0.3,eq=brightness=0.1",
@@ -131,8 +131,13 @@ def clean_clip(out: Path, scene: str, w: int, h: int) -> Path:
                "-filter_complex", filt, "-frames:v", str(n), "-f", "yuv4mpegpipe", str(y4m))
         return y4m
     elif kind == "gradient":
-        vf = f"format=rgb24,{tail}"
-        inputs = ["-f", "lavfi", "-i", f"gradients=s=1920x1080:r={FPS}:n=3:speed=0.02:seed=7"]
+        # Smooth colour fields that drift (written out: FFmpeg's `gradients` source is not
+        # the same from run to run).
+        lum = "40+90*X/W+50*Y/H+20*sin(2*PI*(X/W+N/150))"
+        cb = "128+30*sin(2*PI*(0.8*Y/H+N/200))"
+        cr = "128+30*cos(2*PI*(0.7*X/W-N/180))"
+        vf = f"format=yuv420p,geq=lum='{lum}':cb='{cb}':cr='{cr}',{tail}"
+        inputs = ["-f", "lavfi", "-i", f"color=c=black:s={w}x{h}:r={FPS}"]
     else:
         raise SystemExit(f"unknown scene {scene}")
     ffmpeg(*inputs, "-vf", vf, "-frames:v", str(n), "-f", "yuv4mpegpipe", str(y4m))
