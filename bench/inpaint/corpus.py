@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench import Y4M
+from bench import Y4M, run_opencv
 
 FPS = 25
 FRAMES = 75
@@ -218,19 +218,6 @@ def figures(se, pixels):
 # Methods
 
 
-def run_opencv(marked: Path, dst: Path, mask_y, flag):
-    src = Y4M(marked)
-    my = mask_y.astype(np.uint8) * 255
-    mc = (mask_y.reshape(src.h // 2, 2, src.w // 2, 2).any(axis=(1, 3))).astype(np.uint8) * 255
-    with open(dst, "wb") as f:
-        with open(marked, "rb") as header:
-            f.write(header.readline())
-        for i in range(src.frames):
-            f.write(b"FRAME\n")
-            for plane, m in zip(src.planes(i), (my, mc, mc)):
-                f.write(cv2.inpaint(np.ascontiguousarray(plane), m, 3, flag).tobytes())
-
-
 def baseline(method, marked_y4m: Path, dst: Path, mask_png: Path, mask_y):
     h, w = mask_y.shape
     ys, xs = np.nonzero(mask_y)
@@ -245,7 +232,9 @@ def baseline(method, marked_y4m: Path, dst: Path, mask_png: Path, mask_y):
         ffmpeg("-i", str(marked_y4m), "-vf", f"removelogo=filename={mask_png}",
                "-f", "yuv4mpegpipe", str(dst))
     else:
-        run_opencv(marked_y4m, dst, mask_y, cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS)
+        mask_c = mask_y.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+        flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+        run_opencv(marked_y4m, dst, mask_y, mask_c, flag)
 
 
 def run_framejet(framejet: str, marked: Path, mask_png: Path, dst: Path, segments: int, work: Path):
