@@ -21,8 +21,10 @@ use framejet_spec::fleet::{
     EventBody, JobFailure, JobRecord, JobState, MaskFileRecord, ObjectRef, PRIORITIES, Task,
     TaskKind, TaskRecord, TaskState, WIRE_VERSION, WorkerStatus,
 };
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::job::storage::Storage;
 use crate::job::{
@@ -65,7 +67,8 @@ pub struct WorkerOptions {
     pub registry: Arc<PluginRegistry>,
 }
 
-/// How long an idle worker waits for a wake-up before it looks again.
+/// How long an idle worker waits for a wake-up, or a waiting pull for a
+/// task, before it looks again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// How long a worker woken for a task it did not find waits for one.
 const LINGER: Duration = Duration::from_millis(10);
@@ -208,6 +211,7 @@ pub(crate) async fn serve(
     let free = Arc::new(Semaphore::new(slots));
     let mut running = tokio::task::JoinSet::new();
     let mut held: Option<Held> = None;
+    let mut armed = Armed::new(consumers.len());
     // Which consumers may hold tasks, and when all were last asked.
     let mut pending = vec![true; consumers.len()];
     let prefixes = task_prefixes(&options.queues, fleet.names());
@@ -231,9 +235,16 @@ pub(crate) async fn serve(
                 Ok(p) => p,
                 Err(_) => break,
             },
+            Some(pull) = armed.next(), if !armed.is_empty() => {
+                if let Some(task) = pull.task {
+                    pending[pull.consumer] = true;
+                    start(&mut running, task, pull.permit);
+                }
+                continue;
+            }
             // Every slot is busy (or this would have a permit) and one is
             // near its end.
-            _ = worker.near_end.notified(), if held.is_none() => {
+            _ = worker.near_end.notified(), if held.is_none() && armed.is_empty() => {
                 held = worker.hold(&consumers).await;
                 continue;
             }
@@ -293,10 +304,21 @@ pub(crate) async fn serve(
                 }
                 Err(e) => tracing::warn!("pulling tasks: {e}"),
             }
+            // Nothing waits: with a free slot for each consumer not yet
+            // waiting on a pull, all of them wait on one, so that the next
+            // task comes straight to this worker.
+            let unarmed: Vec<usize> = (0..consumers.len()).filter(|&i| !armed.on(i)).collect();
+            if !unarmed.is_empty() && permits.len() >= unarmed.len() {
+                for i in unarmed {
+                    if let Some(permit) = permits.pop() {
+                        armed.arm(i, &consumers[i], permit);
+                    }
+                }
+            }
             // A wake-up can come before the stream has stored its task, or
             // another worker took it: wait a moment on the highest woken
             // consumer, which also catches the next task published there.
-            if let (true, Some(first)) = (woken, chosen.first()) {
+            if let (true, false, Some(first)) = (woken, permits.is_empty(), chosen.first()) {
                 match linger(first).await {
                     Ok(Some(m)) => break vec![m],
                     Ok(None) => {}
@@ -304,16 +326,35 @@ pub(crate) async fn serve(
                 }
             }
             tokio::select! {
+                Some(pull) = armed.next(), if !armed.is_empty() => match pull.task {
+                    Some(task) => {
+                        // More may follow it: look there at once.
+                        pending[pull.consumer] = true;
+                        start(&mut running, task, pull.permit);
+                        break Vec::new();
+                    }
+                    None => permits.push(pull.permit),
+                },
                 got = wake.next() => {
                     let mut subjects = got.into_iter().map(|m| m.subject).collect::<Vec<_>>();
                     while let Some(Some(m)) = wake.next().now_or_never() {
                         subjects.push(m.subject);
                     }
-                    mark_woken(&mut pending, &subjects, &prefixes);
-                    woken = true;
+                    let mut hit = vec![false; consumers.len()];
+                    mark_woken(&mut hit, &subjects, &prefixes);
+                    // A consumer waiting on a pull gets its task anyway.
+                    woken = false;
+                    for (i, hit) in hit.into_iter().enumerate() {
+                        if hit && !armed.on(i) {
+                            pending[i] = true;
+                            woken = true;
+                        }
+                    }
                 }
                 _ = tokio::time::sleep(IDLE_POLL) => {
-                    pending.fill(true);
+                    for (i, p) in pending.iter_mut().enumerate() {
+                        *p = !armed.on(i);
+                    }
                     swept = tokio::time::Instant::now();
                     woken = false;
                 }
@@ -329,6 +370,12 @@ pub(crate) async fn serve(
     if let Some(h) = held.take() {
         h.keepalive.abort();
         worker.hand_back(&h.message, "the worker is stopping").await;
+    }
+    // A waiting pull may still bring a task: it is ours, and runs.
+    while let Some(pull) = armed.next().await {
+        if let Some(task) = pull.task {
+            start(&mut running, task, pull.permit);
+        }
     }
     // Finish what we hold: nothing is lost, nothing is half-done.
     while running.join_next().await.is_some() {}
@@ -430,12 +477,87 @@ async fn next_tasks(
     Ok((found, drained))
 }
 
+/// Pull requests left waiting on a worker's idle consumers, one task each,
+/// so that a task published while it waits reaches it in one hop from the
+/// stream (no wake-up, no second request). Each holds the slot its task
+/// will run in, and is awaited to its end (a task, or [`IDLE_POLL`] without
+/// one): a pull request dropped early could take a task to no one, to be
+/// redelivered only after the ack wait.
+struct Armed {
+    on: Vec<bool>,
+    pulls: FuturesUnordered<BoxFuture<'static, ArmedPull>>,
+}
+
+/// What a waiting pull brought, and the slot it held.
+struct ArmedPull {
+    consumer: usize,
+    task: Option<jetstream::Message>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Armed {
+    fn new(consumers: usize) -> Self {
+        Armed {
+            on: vec![false; consumers],
+            pulls: FuturesUnordered::new(),
+        }
+    }
+
+    fn on(&self, consumer: usize) -> bool {
+        self.on[consumer]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pulls.is_empty()
+    }
+
+    /// Leaves a pull for one task waiting on `consumer` (index `i`).
+    fn arm(&mut self, i: usize, consumer: &PullConsumer, permit: OwnedSemaphorePermit) {
+        let consumer = consumer.clone();
+        self.on[i] = true;
+        self.pulls.push(
+            async move {
+                let task = match linger_for(&consumer, IDLE_POLL).await {
+                    Ok(task) => task,
+                    Err(e) => {
+                        tracing::warn!("pulling tasks: {e}");
+                        // Not at once again: the connection may be down.
+                        tokio::time::sleep(IDLE_POLL).await;
+                        None
+                    }
+                };
+                ArmedPull {
+                    consumer: i,
+                    task,
+                    permit,
+                }
+            }
+            .boxed(),
+        );
+    }
+
+    /// The next pull to end (cancel-safe).
+    async fn next(&mut self) -> Option<ArmedPull> {
+        let pull = self.pulls.next().await?;
+        self.on[pull.consumer] = false;
+        Some(pull)
+    }
+}
+
 /// One task from `consumer`, waiting up to [`LINGER`] for it.
 async fn linger(consumer: &PullConsumer) -> Result<Option<jetstream::Message>, FleetError> {
+    linger_for(consumer, LINGER).await
+}
+
+/// One task from `consumer`, waiting up to `wait` for it.
+async fn linger_for(
+    consumer: &PullConsumer,
+    wait: Duration,
+) -> Result<Option<jetstream::Message>, FleetError> {
     let mut batch = consumer
         .batch()
         .max_messages(1)
-        .expires(LINGER)
+        .expires(wait)
         .messages()
         .await
         .map_err(|e| FleetError::nats("fetch tasks", e))?;
