@@ -166,6 +166,7 @@ pub(crate) async fn serve(
         capabilities: options.capabilities.clone(),
         memory_mib: memory_mib(),
         busy: AtomicUsize::new(0),
+        trimming: AtomicBool::new(false),
         near_end: tokio::sync::Notify::new(),
     });
 
@@ -224,9 +225,16 @@ pub(crate) async fn serve(
                 _permit: permit,
                 busy: &worker.busy,
             };
-            worker.handle(message, slot).await;
-            // It walks the whole heap: not on the async threads.
-            drop(tokio::task::spawn_blocking(release_freed_memory));
+            let worked = worker.handle(message, slot).await;
+            // After media work only (a no-op task frees nothing), one at a time: it walks
+            // the whole heap, and not on the async threads.
+            if worked && !worker.trimming.swap(true, Ordering::AcqRel) {
+                let worker = worker.clone();
+                drop(tokio::task::spawn_blocking(move || {
+                    release_freed_memory();
+                    worker.trimming.store(false, Ordering::Release);
+                }));
+            }
         });
     };
     'pull: loop {
@@ -599,6 +607,8 @@ struct Worker {
     /// This machine's memory (0: unknown, then any task's minimum is taken on trust).
     memory_mib: u64,
     busy: AtomicUsize,
+    /// Whether freed memory is being handed back ([`release_freed_memory`]).
+    trimming: AtomicBool,
     /// Woken when a running segment is near its end ([`NEAR_END`]).
     near_end: tokio::sync::Notify,
 }
@@ -637,7 +647,8 @@ enum Outcome {
 }
 
 impl Worker {
-    async fn handle(&self, message: jetstream::Message, slot: Slot<'_>) {
+    /// Runs the task of `message` in `slot`; says whether it did media work.
+    async fn handle(&self, message: jetstream::Message, slot: Slot<'_>) -> bool {
         let delivered = message
             .info()
             .map(|i| u32::try_from(i.delivered).unwrap_or(u32::MAX))
@@ -658,7 +669,7 @@ impl Worker {
                     self.fail(&job, "malformed_task", reason, false, None).await;
                 }
                 self.settle(&message, AckKind::Term).await;
-                return;
+                return false;
             }
         };
         let what = task.kind.describe();
@@ -670,7 +681,7 @@ impl Worker {
             self.fail(&task.job_id, "max_deliveries", reason, true, Some(what))
                 .await;
             self.settle(&message, AckKind::Term).await;
-            return;
+            return false;
         }
         let missing = task
             .capabilities
@@ -694,7 +705,7 @@ impl Worker {
             tokio::time::sleep(HAND_BACK_PAUSE).await;
             self.hand_back(&message, &format!("it needs {missing}"))
                 .await;
-            return;
+            return false;
         }
         tracing::info!("job {}: {what} (attempt {delivered})", task.job_id);
         let seq = message.info().map_or(0, |i| i.stream_sequence);
@@ -712,6 +723,7 @@ impl Worker {
             .await;
         let outcome = self.run(&task, &message).await;
         drop(slot);
+        let worked = !matches!(task.kind, TaskKind::Noop);
         match outcome {
             Outcome::Done => {
                 if let Err(e) = message.double_ack().await {
@@ -742,6 +754,7 @@ impl Worker {
                 self.settle(&message, AckKind::Term).await;
             }
         }
+        worked
     }
 
     /// Gives `message` back to its queue as a new message, so that the
