@@ -25,6 +25,7 @@
 //! ([`Guard::fill`]).
 
 use crate::fill;
+use crate::inpainter::{STILL_BLEND, WARM_SWEEPS};
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::plane::{Yuv420Frame, to_pixel};
@@ -117,7 +118,15 @@ struct PlaneFill {
     w: usize,
     region: Bounds,
     unknown: Vec<u8>,
+    /// The region indices of the pixels filled, in order.
+    filled: Vec<u32>,
+    /// The relaxation of `unknown`, for a fill that starts from the previous frame's.
+    stencils: fill::Stencils,
 }
+
+/// What a fallback fill put in each plane's filled pixels (in the order of the fill region's
+/// rows): where the next frame's starts when the camera is still.
+pub(crate) struct Fallback([Vec<f32>; 3]);
 
 /// An edge of the mark: the pixel on its more opaque side, the one on the other, and the
 /// mark's colour there (luma).
@@ -225,6 +234,10 @@ impl Guard {
             }
             PlaneFill {
                 w: pw,
+                filled: (0..unknown.len() as u32)
+                    .filter(|&i| unknown[i as usize] != 0)
+                    .collect(),
+                stencils: fill::Stencils::new(&unknown, region.width(), region.height()),
                 region,
                 unknown,
             }
@@ -291,30 +304,59 @@ impl Guard {
         }
     }
 
-    /// Fills every masked pixel of `frame`, all planes, smoothly from its surroundings.
-    pub fn fill(&self, frame: &mut Yuv420Frame) {
-        for (p, setup) in self.planes.iter().enumerate() {
-            let plane = frame.data_mut(p);
-            let r = setup.region;
-            let (rw, rh) = (r.width(), r.height());
-            let mut values = Vec::with_capacity(rw * rh);
-            for y in r.y0..r.y1 {
-                values.extend(
-                    plane[y * setup.w + r.x0..y * setup.w + r.x1]
-                        .iter()
-                        .map(|&v| f32::from(v)),
-                );
-            }
-            fill::fill(&mut values, &setup.unknown, rw, rh);
-            for y in r.y0..r.y1 {
-                for x in r.x0..r.x1 {
-                    let i = (y - r.y0) * rw + x - r.x0;
-                    if setup.unknown[i] != 0 {
-                        plane[y * setup.w + x] = to_pixel(values[i]);
-                    }
-                }
-            }
+    /// Fills every masked pixel of `frame`, all planes, smoothly from its surroundings. With
+    /// `previous` (the fallback of the frame before, the camera still), the fill starts from
+    /// it and moves only part of the way, as the restorer's own fill of a still camera does:
+    /// a few sweeps instead of a fresh solve, and no flicker from the noise around the mask.
+    pub fn fill(&self, frame: &mut Yuv420Frame, previous: Option<&Fallback>) -> Fallback {
+        let [y, u, v] = frame.data_mut_all();
+        let previous = |p: usize| previous.map(|f| f.0[p].as_slice());
+        let (fy, (fu, fv)) = rayon::join(
+            || self.fill_plane(0, y, previous(0)),
+            || {
+                rayon::join(
+                    || self.fill_plane(1, u, previous(1)),
+                    || self.fill_plane(2, v, previous(2)),
+                )
+            },
+        );
+        Fallback([fy, fu, fv])
+    }
+
+    /// [`Guard::fill`] of plane `p`; returns the values it filled in.
+    fn fill_plane(&self, p: usize, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
+        let setup = &self.planes[p];
+        let r = setup.region;
+        let (rw, rh) = (r.width(), r.height());
+        let mut values = Vec::with_capacity(rw * rh);
+        for y in r.y0..r.y1 {
+            values.extend(
+                plane[y * setup.w + r.x0..y * setup.w + r.x1]
+                    .iter()
+                    .map(|&v| f32::from(v)),
+            );
         }
+        let filled = &setup.filled;
+        let out: Vec<f32> = match previous {
+            Some(prev) => {
+                for (&i, &v) in filled.iter().zip(prev) {
+                    values[i as usize] = v;
+                }
+                setup.stencils.relax(&mut values, WARM_SWEEPS);
+                (filled.iter().zip(prev))
+                    .map(|(&i, &v)| v + STILL_BLEND * (values[i as usize] - v))
+                    .collect()
+            }
+            None => {
+                fill::fill(&mut values, &setup.unknown, rw, rh);
+                filled.iter().map(|&i| values[i as usize]).collect()
+            }
+        };
+        for (&i, &v) in filled.iter().zip(&out) {
+            let i = i as usize;
+            plane[(r.y0 + i / rw) * setup.w + r.x0 + i % rw] = to_pixel(v);
+        }
+        out
     }
 }
 
@@ -477,7 +519,7 @@ mod tests {
                 *v = 250;
             }
         }
-        guard.fill(&mut frame);
+        guard.fill(&mut frame, None);
         for (i, (&got, &want)) in frame.data(0).iter().zip(before.data(0)).enumerate() {
             assert!(
                 got.abs_diff(want) <= 1,
@@ -490,7 +532,44 @@ mod tests {
         let corner = 21 * W + 67;
         assert!(mask.contains(67, 21) && logo.alpha(0, 67, 21) == 0.0);
         frame.data_mut(0)[corner] = 7;
-        guard.fill(&mut frame);
+        guard.fill(&mut frame, None);
         assert_eq!(frame.data(0)[corner], 7);
+    }
+
+    #[test]
+    fn a_fallback_on_a_still_camera_starts_from_the_one_before() {
+        let (mask, logo) = setup();
+        let guard = Guard::new(&mask, Some(&logo), false);
+        let mut spoilt = Yuv420Frame::new(W, H);
+        for (i, v) in spoilt.data_mut(0).iter_mut().enumerate() {
+            let covered = logo.alpha(0, i % W, i / W) > 0.0;
+            *v = if covered {
+                250
+            } else {
+                (40 + i % W + i / W) as u8
+            };
+        }
+        let mut fresh = spoilt.clone();
+        let first = guard.fill(&mut fresh, None);
+        // The same surroundings: starting from the solution, it stays there.
+        let mut warm = spoilt.clone();
+        guard.fill(&mut warm, Some(&first));
+        for (i, (&got, &want)) in warm.data(0).iter().zip(fresh.data(0)).enumerate() {
+            assert!(got.abs_diff(want) <= 1, "pixel {i}: {got}, fresh {want}");
+        }
+        // It moves at most a quarter of the way from where it starts: from black, at most a
+        // quarter of the ramp's level (less inside, where a few sweeps reach less).
+        let black = Fallback(first.0.clone().map(|p| vec![0.0; p.len()]));
+        let mut from_black = spoilt.clone();
+        guard.fill(&mut from_black, Some(&black));
+        let (mut moved, mut n) = (0.0, 0.0);
+        for (i, (&got, &want)) in from_black.data(0).iter().zip(fresh.data(0)).enumerate() {
+            if spoilt.data(0)[i] == 250 {
+                moved += f32::from(got) / f32::from(want);
+                n += 1.0;
+            }
+        }
+        let moved = moved / n;
+        assert!((0.02..=0.25).contains(&moved), "moved {moved} of the way");
     }
 }

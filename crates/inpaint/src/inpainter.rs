@@ -34,7 +34,7 @@ use crate::config::{InpaintConfig, Kernels, MarkModel};
 use crate::error::InpaintError;
 use crate::estimate::{MarkLearner, Measured};
 use crate::fill;
-use crate::guard::{Guard, Score, Verdicts};
+use crate::guard::{Fallback, Guard, Score, Verdicts};
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
 use crate::morph;
@@ -51,9 +51,9 @@ const WHOLE_ENOUGH: f32 = 0.1;
 /// the mark this well (fraction of `max_residual`).
 pub(crate) const CONFIRM_RESIDUAL: f32 = 0.5;
 /// Sweeps of a spatial fill that starts from the previous frame's (a still camera).
-const WARM_SWEEPS: usize = 8;
+pub(crate) const WARM_SWEEPS: usize = 8;
 /// Weight of the new spatial fill when the camera is still (the rest is the previous fill).
-const STILL_BLEND: f32 = 0.25;
+pub(crate) const STILL_BLEND: f32 = 0.25;
 /// Known pixels around the holes that a spatial fill reads.
 const FILL_MARGIN: usize = 2;
 
@@ -312,6 +312,13 @@ struct Engine {
     matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
     /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
     previous_spatial: Option<(u64, [Vec<f32>; 3])>,
+    /// The last frame decided to fall back to a fill from its surroundings.
+    last_fell_back: Option<u64>,
+    /// Frames decided, with their fallback fills still to do (on the core the next frame's
+    /// un-blending leaves free): they go out with the next push.
+    to_fill: Vec<Decided>,
+    /// The last frame filled's fallback, when it fell back: where the next one starts.
+    carried_fallback: Option<Fallback>,
     /// The check of each restored frame, and the decisions so far.
     guard: Guard,
     verdicts: Verdicts,
@@ -335,6 +342,52 @@ struct Restored {
     score: Score,
     spatial: [Vec<f32>; 3],
     from_other_frames: u64,
+}
+
+/// A restored frame and the guard's decision on it.
+struct Decided {
+    frame: Yuv420Frame,
+    fill: Fill,
+}
+
+/// Whether a frame is filled from its surroundings instead of restored, and from where the
+/// fill starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fill {
+    /// Restored: it goes out as it is.
+    No,
+    Fresh,
+    /// From the fill of the frame before (a still camera).
+    FromPrevious,
+}
+
+/// Does the fallback fills of `decided`, in order: those that start afresh in parallel, then
+/// those that start from the frame before's. `carried` is the fallback of the frame before
+/// the first; returns the frames and the last one's fallback (when it fell back).
+fn fill_decided(
+    guard: &Guard,
+    mut decided: Vec<Decided>,
+    carried: Option<Fallback>,
+) -> (Vec<Yuv420Frame>, Option<Fallback>) {
+    if decided.is_empty() {
+        return (Vec::new(), carried);
+    }
+    let mut fallbacks: Vec<Option<Fallback>> = decided
+        .par_iter_mut()
+        .map(|d| (d.fill == Fill::Fresh).then(|| guard.fill(&mut d.frame, None)))
+        .collect();
+    let mut carried = carried;
+    for (i, d) in decided.iter_mut().enumerate() {
+        if d.fill == Fill::FromPrevious {
+            let previous = match i {
+                0 => carried.take(),
+                _ => fallbacks[i - 1].take(),
+            };
+            fallbacks[i] = Some(guard.fill(&mut d.frame, previous.as_ref()));
+        }
+    }
+    let last = fallbacks.pop().flatten();
+    (decided.into_iter().map(|d| d.frame).collect(), last)
 }
 
 impl Engine {
@@ -445,18 +498,34 @@ impl Engine {
             emitted: 0,
             matches: Mutex::new(HashMap::new()),
             previous_spatial: None,
+            last_fell_back: None,
+            to_fill: Vec::new(),
+            carried_fallback: None,
         }
     }
 
     /// Takes the next frame. The frames whose look-ahead is kept already are restored while
-    /// this one is un-blended, on another core: they no longer depend on it.
+    /// this one is un-blended and the fallback fills decided last time are done, on another
+    /// core: they no longer depend on it. Returns the frames filled.
     fn push(&mut self, frame: Yuv420Frame, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
         let ready = self.ready();
         let runs = self.runs(ready);
         let crop = self.spare_crops.pop().unwrap_or_default();
-        let (restored, (frame, crop)) =
-            rayon::join(|| self.restore_runs(runs), || self.unblend(frame, crop));
-        let out = self.emitted(restored, stats);
+        let (to_fill, carried) = (
+            std::mem::take(&mut self.to_fill),
+            self.carried_fallback.take(),
+        );
+        let (restored, ((frame, crop), (out, carried))) = rayon::join(
+            || self.restore_runs(runs),
+            || {
+                rayon::join(
+                    || self.unblend(frame, crop),
+                    || fill_decided(&self.guard, to_fill, carried),
+                )
+            },
+        );
+        self.carried_fallback = carried;
+        self.to_fill = self.decided(restored, stats);
         self.keep(frame, crop, None);
         out
     }
@@ -704,11 +773,15 @@ impl Engine {
             .is_some_and(|m| m.motion.is_still() && m.residual <= 0.5 * self.max_residual)
     }
 
-    /// Restores the next `n` frames and moves on.
+    /// Restores the next `n` frames and moves on; returns them with those decided before.
     fn emit(&mut self, n: usize, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
         let runs = self.runs(n);
         let restored = self.restore_runs(runs);
-        self.emitted(restored, stats)
+        let mut decided = std::mem::take(&mut self.to_fill);
+        decided.extend(self.decided(restored, stats));
+        let (out, carried) = fill_decided(&self.guard, decided, self.carried_fallback.take());
+        self.carried_fallback = carried;
+        out
     }
 
     /// Takes the next `n` frames to restore, as runs. Each frame where the camera moved
@@ -758,39 +831,43 @@ impl Engine {
             .collect()
     }
 
-    /// Counts the `restored` frames (the next ones) as emitted and returns them, forgetting
-    /// the frames and pairs no longer needed.
-    fn emitted(&mut self, restored: Vec<Restored>, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+    /// Decides, in order, which of the `restored` frames (the next ones) fall back to a fill
+    /// from their surroundings, counts them as emitted and forgets the frames and pairs no
+    /// longer needed.
+    fn decided(&mut self, restored: Vec<Restored>, stats: &mut InpaintStats) -> Vec<Decided> {
         if restored.is_empty() {
             return Vec::new();
         }
         let first = self.emitted;
         let n = restored.len();
-        // The verdicts in order; a frame filled from its surroundings alone has nothing to
-        // check. The fallback fills, independent of each other, run in parallel.
-        let mut restored = restored;
-        let rejected: Vec<bool> = restored
-            .iter()
-            .map(|r| {
-                let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
-                !spatial_only && self.verdicts.reject(&r.score)
-            })
-            .collect();
-        let guard = &self.guard;
-        restored
-            .par_iter_mut()
-            .zip(&rejected)
-            .filter(|(_, rejected)| **rejected)
-            .for_each(|(r, _)| guard.fill(&mut r.frame));
-        stats.fallback_frames += rejected.iter().filter(|&&r| r).count() as u64;
         let mut out = Vec::with_capacity(n);
-        for r in restored {
+        for (i, r) in restored.into_iter().enumerate() {
+            let t = first + i as u64;
+            // A frame filled from its surroundings alone has nothing to check. A still
+            // camera's fallback starts from the frame before's, when that fell back too.
+            let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
+            let fill = if spatial_only || !self.verdicts.reject(&r.score) {
+                Fill::No
+            } else if self.last_fell_back.is_some_and(|p| p + 1 == t)
+                && self.still_since_previous(t)
+            {
+                Fill::FromPrevious
+            } else {
+                Fill::Fresh
+            };
+            if fill != Fill::No {
+                self.last_fell_back = Some(t);
+                stats.fallback_frames += 1;
+            }
             stats.unblended += self.unblended_per_frame;
             stats.from_other_frames += r.from_other_frames;
             stats.spatial += self.holes_per_frame - r.from_other_frames;
             stats.frames += 1;
-            self.previous_spatial = Some((first + out.len() as u64, r.spatial));
-            out.push(r.frame);
+            self.previous_spatial = Some((t, r.spatial));
+            out.push(Decided {
+                frame: r.frame,
+                fill,
+            });
         }
         self.emitted += n as u64;
         // Frames further back than the memory are no longer sources.
