@@ -80,8 +80,6 @@ pub(crate) struct Score {
     directed_error: f32,
     /// Luma of the ring's pixels, to tell whether the background changed since the last frame.
     ring_luma: Vec<u8>,
-    /// Whether the model is the mark's own image.
-    trusted: bool,
 }
 
 impl Score {
@@ -138,8 +136,6 @@ struct Edge {
 
 /// The check and the fallback fill, set up once per mask and model.
 pub(crate) struct Guard {
-    /// Whether the model is the mark's own image (see [`Score::excess`]).
-    trusted: bool,
     directed: Vec<Edge>,
     /// Every other pixel of the ring.
     ring_pixels: Vec<u32>,
@@ -150,9 +146,8 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
-    /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask),
-    /// `trusted` when that is the mark's own image rather than an estimate.
-    pub fn new(mask: &Mask, logo: Option<&LogoModel>, trusted: bool) -> Self {
+    /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask).
+    pub fn new(mask: &Mask, logo: Option<&LogoModel>) -> Self {
         let (w, h) = (mask.width(), mask.height());
         let bits = mask.plane_bits(0);
         let alpha = |x: usize, y: usize| -> f32 {
@@ -251,7 +246,6 @@ impl Guard {
             .step_by(2)
             .collect();
         Self {
-            trusted,
             directed,
             ring_pixels,
             edges,
@@ -293,7 +287,6 @@ impl Guard {
             (m, deviation / (n as f32 / 4.0).sqrt())
         };
         Score {
-            trusted: self.trusted,
             directed,
             directed_error,
             edges: mean(self.edges.mean_gradient(luma)),
@@ -364,6 +357,8 @@ impl Guard {
 /// frames are being filled from their surroundings.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Verdicts {
+    /// Whether the model is the mark's own image (see [`Score::excess`]).
+    trusted: bool,
     smoothed: Option<Smoothed>,
     rejecting: bool,
     previous_ring: Vec<u8>,
@@ -379,6 +374,15 @@ struct Smoothed {
 }
 
 impl Verdicts {
+    /// The decisions on frames restored with an estimated model, or with the mark's own
+    /// image when `trusted`.
+    pub fn new(trusted: bool) -> Self {
+        Self {
+            trusted,
+            ..Self::default()
+        }
+    }
+
     /// Whether the frame scoring `score`, the next in the stream, is to be filled from its
     /// surroundings instead of restored.
     pub fn reject(&mut self, score: &Score) -> bool {
@@ -393,13 +397,13 @@ impl Verdicts {
         self.previous_ring.clone_from(&score.ring_luma);
         let s = match self.smoothed {
             None => Smoothed {
-                excess: score.excess(score.trusted),
+                excess: score.excess(self.trusted),
                 directed: score.directed,
                 directed_error: score.directed_error,
                 independent: 1,
             },
             Some(s) => Smoothed {
-                excess: s.excess + SMOOTHING * (score.excess(score.trusted) - s.excess),
+                excess: s.excess + SMOOTHING * (score.excess(self.trusted) - s.excess),
                 directed: s.directed + DIRECTED_SMOOTHING * (score.directed - s.directed),
                 directed_error: s.directed_error
                     + DIRECTED_SMOOTHING * (score.directed_error - s.directed_error),
@@ -413,7 +417,7 @@ impl Verdicts {
         // add up to a verdict.
         // With the mark's own image, evidence must come from one frame: the image's shape is
         // exact, so a directed step that persists is the background's.
-        let independent = if score.trusted { 1 } else { s.independent };
+        let independent = if self.trusted { 1 } else { s.independent };
         let shrink = (1.0 / (independent as f32).sqrt())
             .max((DIRECTED_SMOOTHING / (2.0 - DIRECTED_SMOOTHING)).sqrt());
         let directed =
@@ -470,9 +474,9 @@ mod tests {
     #[test]
     fn a_ghost_of_the_mark_is_caught_and_texture_is_not() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), false);
+        let guard = Guard::new(&mask, Some(&logo));
         let right: Vec<Score> = (0..24).map(|t| guard.score(&textured(t))).collect();
-        let mut verdicts = Verdicts::default();
+        let mut verdicts = Verdicts::new(false);
         assert!(
             right.iter().all(|score| !verdicts.reject(score)),
             "the background alone is rejected"
@@ -487,7 +491,7 @@ mod tests {
             guard.score(&ghost)
         };
         let wrong: Vec<Score> = (0..24).map(ghost).collect();
-        let mut verdicts = Verdicts::default();
+        let mut verdicts = Verdicts::new(false);
         let caught = wrong.iter().position(|score| verdicts.reject(score));
         assert!(
             caught.is_some_and(|t| t < 12),
@@ -499,7 +503,7 @@ mod tests {
         assert!(back.is_some(), "never accepted again");
         // The same ghost over a background that never moves is not evidence that adds up: a
         // still background may follow the mark's outline by chance.
-        let mut verdicts = Verdicts::default();
+        let mut verdicts = Verdicts::new(false);
         let still = (0..24).filter(|_| verdicts.reject(&wrong[0])).count();
         eprintln!("ghost over a still background: {still} of 24 frames rejected");
     }
@@ -507,7 +511,7 @@ mod tests {
     #[test]
     fn the_fallback_fills_what_the_mark_covers_and_keeps_the_rest() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), false);
+        let guard = Guard::new(&mask, Some(&logo));
         let mut frame = Yuv420Frame::new(W, H);
         // A smooth ramp, with the disc's pixels spoilt.
         for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
@@ -539,7 +543,7 @@ mod tests {
     #[test]
     fn a_fallback_on_a_still_camera_starts_from_the_one_before() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), false);
+        let guard = Guard::new(&mask, Some(&logo));
         let mut spoilt = Yuv420Frame::new(W, H);
         for (i, v) in spoilt.data_mut(0).iter_mut().enumerate() {
             let covered = logo.alpha(0, i % W, i / W) > 0.0;
