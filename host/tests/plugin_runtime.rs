@@ -390,7 +390,7 @@ fn plugin_logs_reach_the_sink_with_the_plugin_name() {
             sink_lines
                 .lock()
                 .unwrap()
-                .push(format!("{}: {}", l.plugin, l.message));
+                .push(format!("{}: {}", l.source.name(), l.message));
         }),
         ..PluginEnv::default()
     };

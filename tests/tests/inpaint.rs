@@ -95,6 +95,16 @@ fn a_semi_transparent_logo_is_removed() {
         dir.path().join("out.mkv.mask.png").is_file(),
         "write_mask writes the mask beside the output"
     );
+    // The job log says what the step did, as a step's report.
+    let log = std::fs::read_to_string(dir.path().join("out.mkv.log")).unwrap();
+    let report = log
+        .lines()
+        .find(|l| l.contains("step `inpaint`: steps[0]:"))
+        .unwrap_or_else(|| panic!("no inpaint report in the job log:\n{log}"));
+    assert!(
+        report.contains(" frames seen") && report.contains("pixels un-blended"),
+        "{report}"
+    );
 }
 
 #[test]

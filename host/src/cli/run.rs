@@ -165,16 +165,13 @@ impl JobLog {
         }
     }
 
-    /// Plugin lines go to the log file and, at warn and above, to stderr.
+    /// Plugin lines and step reports go to the log file and, at warn and above, to stderr.
     fn sink(&self) -> LogSink {
         let log = self.clone();
         Arc::new(move |l: &LogLine<'_>| {
-            log.line(&format!(
-                "[{}] plugin `{}`: {}",
-                l.level, l.plugin, l.message
-            ));
+            log.line(&format!("[{}] {}: {}", l.level, l.source, l.message));
             if l.level <= tracing::Level::WARN {
-                tracing::warn!(plugin = l.plugin, "{}", l.message);
+                tracing::warn!(source = %l.source, "{}", l.message);
             }
         })
     }

@@ -1500,7 +1500,7 @@ impl TaskWatch {
             {
                 logs.push((
                     format!("{:?}", line.level).to_lowercase(),
-                    format!("{}: {}", line.plugin, line.message),
+                    format!("{}: {}", line.source.name(), line.message),
                 ));
             }
         })

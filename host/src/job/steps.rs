@@ -476,7 +476,7 @@ impl InpaintStage {
                 stats.fallback_frames
             );
             log(&crate::plugin::LogLine {
-                plugin: "inpaint",
+                source: crate::plugin::LogSource::Step("inpaint"),
                 level: crate::plugin::Level::INFO,
                 message: &message,
             });

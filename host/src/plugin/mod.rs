@@ -28,5 +28,7 @@ pub use registry::PluginRegistry;
 pub use runtime::{
     CacheStats, Plugin, PluginRuntime, RuntimeConfig, default_cache_dir, plugin_name_from_path,
 };
-pub use state::{AssetSource, Level, LogLine, LogSink, NoAssets, PluginEnv, Sprite, tracing_sink};
+pub use state::{
+    AssetSource, Level, LogLine, LogSink, LogSource, NoAssets, PluginEnv, Sprite, tracing_sink,
+};
 pub use world::{ComponentSummary, PluginKind};

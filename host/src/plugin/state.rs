@@ -19,26 +19,53 @@ use framejet_spec::PluginLimits;
 /// Severity of a plugin log line.
 pub use tracing::Level;
 
-/// One line a plugin wrote, through `host.log` or to stderr.
+/// One line for the job's log: what a plugin wrote, through `host.log` or to stderr, or a
+/// native step's report.
 #[derive(Debug, Clone, Copy)]
 pub struct LogLine<'a> {
-    /// The plugin's name.
-    pub plugin: &'a str,
+    pub source: LogSource<'a>,
     pub level: Level,
     pub message: &'a str,
+}
+
+/// What wrote a log line.
+#[derive(Debug, Clone, Copy)]
+pub enum LogSource<'a> {
+    /// A plugin, by name.
+    Plugin(&'a str),
+    /// A native step, by kind (`inpaint`).
+    Step(&'a str),
+}
+
+impl LogSource<'_> {
+    /// The plugin's name or the step's kind.
+    pub fn name(&self) -> &str {
+        match self {
+            LogSource::Plugin(name) | LogSource::Step(name) => name,
+        }
+    }
+}
+
+impl std::fmt::Display for LogSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogSource::Plugin(name) => write!(f, "plugin `{name}`"),
+            LogSource::Step(kind) => write!(f, "step `{kind}`"),
+        }
+    }
 }
 
 /// Where plugin log lines go: the job's log.
 pub type LogSink = Arc<dyn Fn(&LogLine<'_>) + Send + Sync>;
 
-/// A log sink that forwards to `tracing`, with the plugin's name as a field.
+/// A log sink that forwards to `tracing`, with what wrote the line as a field.
 pub fn tracing_sink() -> LogSink {
     Arc::new(|line: &LogLine<'_>| match line.level {
-        Level::ERROR => tracing::error!(plugin = line.plugin, "{}", line.message),
-        Level::WARN => tracing::warn!(plugin = line.plugin, "{}", line.message),
-        Level::INFO => tracing::info!(plugin = line.plugin, "{}", line.message),
-        Level::DEBUG => tracing::debug!(plugin = line.plugin, "{}", line.message),
-        Level::TRACE => tracing::trace!(plugin = line.plugin, "{}", line.message),
+        Level::ERROR => tracing::error!(source = %line.source, "{}", line.message),
+        Level::WARN => tracing::warn!(source = %line.source, "{}", line.message),
+        Level::INFO => tracing::info!(source = %line.source, "{}", line.message),
+        Level::DEBUG => tracing::debug!(source = %line.source, "{}", line.message),
+        Level::TRACE => tracing::trace!(source = %line.source, "{}", line.message),
     })
 }
 
@@ -208,7 +235,7 @@ impl host::Host for PluginState {
             host::LogLevel::Error => Level::ERROR,
         };
         (self.env.log)(&LogLine {
-            plugin: &self.plugin,
+            source: LogSource::Plugin(&self.plugin),
             level,
             message: &message,
         });
@@ -354,7 +381,7 @@ impl StderrLines {
             return;
         }
         (self.sink)(&LogLine {
-            plugin: &self.plugin,
+            source: LogSource::Plugin(&self.plugin),
             level: Level::WARN,
             message: text,
         });
