@@ -36,8 +36,9 @@ FRAMES = 75
 # - "report": printed only.
 # The aims: +6 dB where the video holds the information (a semi-transparent mark over texture
 # or motion, lossless or CRF <= 23; an opaque mark where motion reveals the background), -0.3
-# elsewhere. A kind is checked at its aim once framejet reaches it; zoom-semi is reported only,
-# as motion is searched as a translation, which a zoom is not.
+# elsewhere. A kind is checked at its aim once framejet reaches it; zoom-semi is reported only:
+# motion is searched as a translation, which a zoom is not, and the whole-mask fill it falls
+# back to is above the floor over the clip but not in its worst second.
 KINDS = {
     "slow-pan-semi": dict(scene="pan:2:1", mark="semi", codec="lossless", target=6.0, check="floor"),
     "fast-pan-opaque": dict(scene="pan:14:3", mark="box", codec="lossless", target=6.0, check="target"),

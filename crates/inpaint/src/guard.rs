@@ -62,6 +62,8 @@ const ACCEPT_BELOW: f32 = 0.75;
 /// Opacity up to which a pixel is left as it is by the fallback: the mark moves it by at most
 /// this fraction of its difference from the mark's colour, less than a fill's own error.
 const COVERED_ALPHA: f32 = 0.03;
+/// Mean opacity over the mask below which a model is taken to have missed the mark.
+const WEAK_MODEL: f32 = 0.03;
 /// Known pixels around the mask that a fill reads.
 const FILL_MARGIN: usize = 2;
 
@@ -201,8 +203,16 @@ impl Guard {
         // The fallback fills what the mark covers (grown by a pixel for its soft edges, and
         // within the mask): pixels the model finds unmarked, or all but unmarked, are
         // background already, and the nearer the known pixels, the better the fill.
+        // A model that finds next to no mark inside the mask it was given has missed it (the
+        // mask is there because there is a mark): its fallback fills the whole mask.
+        let (mass, masked) = (0..w * h)
+            .filter(|&i| bits[i] != 0)
+            .fold((0.0f32, 0usize), |(m, n), i| {
+                (m + alpha(i % w, i / w), n + 1)
+            });
+        let missed = mass < WEAK_MODEL * masked as f32;
         let covered: Vec<u8> = (0..w * h)
-            .map(|i| u8::from(alpha(i % w, i / w) > COVERED_ALPHA))
+            .map(|i| u8::from(missed || alpha(i % w, i / w) > COVERED_ALPHA))
             .collect();
         let covered: Vec<u8> = crate::morph::dilate(&covered, w, h, 1)
             .iter()
@@ -538,6 +548,33 @@ mod tests {
         frame.data_mut(0)[corner] = 7;
         guard.fill(&mut frame, None);
         assert_eq!(frame.data(0)[corner], 7);
+    }
+
+    #[test]
+    fn a_model_that_misses_the_mark_falls_back_to_filling_the_whole_mask() {
+        let (lw, lh) = (40, 24);
+        // An estimate that found next to nothing: a faint speck in a mask drawn around a mark.
+        let mut rgba = vec![0u8; lw * lh * 4];
+        rgba[(12 * lw + 12) * 4..][..4].copy_from_slice(&[255, 255, 255, 40]);
+        let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
+        let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
+        let guard = Guard::new(&mask, Some(&logo));
+        let mut frame = Yuv420Frame::new(W, H);
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            let (x, y) = (i % W, i / W);
+            *v = if mask.contains(x, y) {
+                250
+            } else {
+                (40 + x + y) as u8
+            };
+        }
+        guard.fill(&mut frame, None);
+        for y in 20..44 {
+            for x in 30..70 {
+                let got = frame.data(0)[y * W + x];
+                assert!(got.abs_diff((40 + x + y) as u8) <= 1, "({x}, {y}): {got}");
+            }
+        }
     }
 
     #[test]
