@@ -518,21 +518,26 @@ mod tests {
         eprintln!("ghost over a still background: {still} of 24 frames rejected");
     }
 
+    /// A smooth luma ramp (`40 + x + y`), with the pixels where `spoilt` holds set to 250.
+    fn ramp_spoilt_where(spoilt: impl Fn(usize, usize) -> bool) -> Yuv420Frame {
+        let mut frame = Yuv420Frame::new(W, H);
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            let (x, y) = (i % W, i / W);
+            *v = if spoilt(x, y) {
+                250
+            } else {
+                (40 + x + y) as u8
+            };
+        }
+        frame
+    }
+
     #[test]
     fn the_fallback_fills_what_the_mark_covers_and_keeps_the_rest() {
         let (mask, logo) = setup();
         let guard = Guard::new(&mask, Some(&logo));
-        let mut frame = Yuv420Frame::new(W, H);
-        // A smooth ramp, with the disc's pixels spoilt.
-        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
-            *v = (40 + i % W + i / W) as u8;
-        }
-        let before = frame.clone();
-        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
-            if logo.alpha(0, i % W, i / W) > 0.0 {
-                *v = 250;
-            }
-        }
+        let before = ramp_spoilt_where(|_, _| false);
+        let mut frame = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         guard.fill(&mut frame, None);
         for (i, (&got, &want)) in frame.data(0).iter().zip(before.data(0)).enumerate() {
             assert!(
@@ -559,15 +564,7 @@ mod tests {
         let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
         let guard = Guard::new(&mask, Some(&logo));
-        let mut frame = Yuv420Frame::new(W, H);
-        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
-            let (x, y) = (i % W, i / W);
-            *v = if mask.contains(x, y) {
-                250
-            } else {
-                (40 + x + y) as u8
-            };
-        }
+        let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
         guard.fill(&mut frame, None);
         for y in 20..44 {
             for x in 30..70 {
@@ -581,15 +578,7 @@ mod tests {
     fn a_fallback_on_a_still_camera_starts_from_the_one_before() {
         let (mask, logo) = setup();
         let guard = Guard::new(&mask, Some(&logo));
-        let mut spoilt = Yuv420Frame::new(W, H);
-        for (i, v) in spoilt.data_mut(0).iter_mut().enumerate() {
-            let covered = logo.alpha(0, i % W, i / W) > 0.0;
-            *v = if covered {
-                250
-            } else {
-                (40 + i % W + i / W) as u8
-            };
-        }
+        let spoilt = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         let mut fresh = spoilt.clone();
         let first = guard.fill(&mut fresh, None);
         // The same surroundings: starting from the solution, it stays there.

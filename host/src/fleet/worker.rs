@@ -327,7 +327,7 @@ pub(crate) async fn serve(
             // another worker took it: wait a moment on the highest woken
             // consumer, which also catches the next task published there.
             if let (true, false, Some(first)) = (woken, permits.is_empty(), chosen.first()) {
-                match linger(first).await {
+                match pull_one(first, LINGER).await {
                     Ok(Some(m)) => break vec![m],
                     Ok(None) => {}
                     Err(e) => tracing::warn!("pulling tasks: {e}"),
@@ -525,7 +525,7 @@ impl Armed {
         self.on[i] = true;
         self.pulls.push(
             async move {
-                let task = match linger_for(&consumer, IDLE_POLL).await {
+                let task = match pull_one(&consumer, IDLE_POLL).await {
                     Ok(task) => task,
                     Err(e) => {
                         tracing::warn!("pulling tasks: {e}");
@@ -552,13 +552,8 @@ impl Armed {
     }
 }
 
-/// One task from `consumer`, waiting up to [`LINGER`] for it.
-async fn linger(consumer: &PullConsumer) -> Result<Option<jetstream::Message>, FleetError> {
-    linger_for(consumer, LINGER).await
-}
-
 /// One task from `consumer`, waiting up to `wait` for it.
-async fn linger_for(
+async fn pull_one(
     consumer: &PullConsumer,
     wait: Duration,
 ) -> Result<Option<jetstream::Message>, FleetError> {

@@ -11,30 +11,28 @@ use framejet_inpaint::{
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
-use framejet_spec::{NativeStep, StepSpec};
 use std::ops::Range;
 
 use super::plan::{OutputFormat, PlanItem};
-use super::spec::MaskSpec;
+use super::spec::{InpaintStep, MaskSpec};
 
-/// The mask `spec` describes for a `width`x`height` view of `item`'s input
-/// (found from the frames shown in `active`, µs into the input, for `auto`).
+/// The mask of inpaint step `step` for a `width`x`height` view of `item`'s
+/// input (for `auto`, found from the frames shown in the step's time range).
 pub(crate) fn resolve_mask(
-    spec: &MaskSpec,
+    step: &InpaintStep,
     item: &PlanItem,
     out: &OutputFormat,
-    active: Range<i64>,
     width: u32,
     height: u32,
 ) -> Result<Mask, String> {
     let (w, h) = (width as usize, height as usize);
-    match spec {
+    match &step.mask {
         MaskSpec::Rect([x, y, mw, mh]) => {
             let rect = Rect::new((*x).into(), (*y).into(), (*mw).into(), (*mh).into());
             Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
         }
         MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detect_mask_in(item, source_span(item, out, active), w, h),
+        MaskSpec::Auto => detect_mask_in(item, source_span(item, out, step.active_us()), w, h),
     }
 }
 
@@ -51,14 +49,14 @@ pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -
     }
 }
 
-/// The mask of inpaint step `step` on item `item` of `plan` for a
+/// The mask of inpaint step `step` (`spec`) on item `item` of `plan` for a
 /// `width`x`height` view: the one the plan carries when it was detected,
 /// else the spec's (a rectangle or a PNG).
 pub(crate) fn planned_mask(
     plan: &super::plan::Plan,
     step: usize,
     item: usize,
-    spec: &MaskSpec,
+    spec: &InpaintStep,
     width: u32,
     height: u32,
 ) -> Result<Mask, String> {
@@ -68,18 +66,14 @@ pub(crate) fn planned_mask(
         .find(|m| m.step == step && m.item == item)
         .and_then(|m| m.mask.as_ref())
         .filter(|m| (m.width, m.height) == (width as usize, height as usize));
-    match (spec, carried) {
+    match (&spec.mask, carried) {
         (MaskSpec::Auto, Some(mask)) => Mask::try_from(mask).map_err(|e| e.to_string()),
         _ => {
             let plan_item = plan
                 .items
                 .get(item)
                 .ok_or_else(|| format!("the plan has no input {item}"))?;
-            let active = match plan.spec.steps.get(step) {
-                Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) => inpaint.active_us(),
-                _ => i64::MIN..i64::MAX,
-            };
-            resolve_mask(spec, plan_item, &plan.output, active, width, height)
+            resolve_mask(spec, plan_item, &plan.output, width, height)
         }
     }
 }

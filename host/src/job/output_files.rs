@@ -119,7 +119,7 @@ pub fn write_mask(plan: &Plan, step: usize, item: usize, path: &Path) -> Result<
         (plan_item.width, plan_item.height),
         &plan.output,
     )[step];
-    let mask = super::inpaint::planned_mask(plan, step, item, &inpaint.mask, w, h)
+    let mask = super::inpaint::planned_mask(plan, step, item, inpaint, w, h)
         .map_err(|e| JobError::media(field(), e))?;
     mask.to_png(path)
         .map_err(|e| JobError::media(format!("steps[{step}].write_mask"), e))

@@ -357,14 +357,12 @@ fn resolve_masks(
         };
         for (n, item) in items.iter().enumerate() {
             let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
-            let active = inpaint.active_us();
-            let mask =
-                resolve_mask(&inpaint.mask, item, output, active, w, h).map_err(|message| {
-                    JobError::media(
-                        format!("steps[{i}].mask (input `{}`)", item.src.display()),
-                        message,
-                    )
-                })?;
+            let mask = resolve_mask(inpaint, item, output, w, h).map_err(|message| {
+                JobError::media(
+                    format!("steps[{i}].mask (input `{}`)", item.src.display()),
+                    message,
+                )
+            })?;
             masks.push(summarize(
                 &mask,
                 i,
@@ -413,8 +411,8 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
         for (n, item) in plan.items.iter().enumerate() {
             let (w, h) = step_sizes(&plan.spec, (item.width, item.height), &plan.output)[i];
             let field = || format!("steps[{i}] (input `{}`)", item.src.display());
-            let mask = planned_mask(plan, i, n, &inpaint.mask, w, h)
-                .map_err(|m| JobError::media(field(), m))?;
+            let mask =
+                planned_mask(plan, i, n, inpaint, w, h).map_err(|m| JobError::media(field(), m))?;
             let span = source_span(item, &plan.output, inpaint.active_us());
             let sampled = match runs.entry((n, span.start, span.end)) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),

@@ -411,7 +411,7 @@ impl InpaintStage {
         height: u32,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = super::inpaint::planned_mask(plan, step, item, &spec.mask, width, height)?;
+        let mask = super::inpaint::planned_mask(plan, step, item, spec, width, height)?;
         let mut config = InpaintConfig::default();
         if let Some(logo) = &spec.logo {
             let at = spec.logo_at.unwrap_or_else(|| {
