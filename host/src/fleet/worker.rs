@@ -863,7 +863,18 @@ impl Worker {
     }
 
     async fn run(&self, task: &Task, message: &jetstream::Message) -> Outcome {
-        let record = match self.records.get(&task.job_id).await {
+        // Finalize is queued by the last segment's update to the record,
+        // which the cache's watch may not have brought yet: it reads the
+        // record from the server.
+        let record = match task.kind {
+            TaskKind::Finalize => self
+                .fleet
+                .record(&task.job_id)
+                .await
+                .map(|read| read.map(|(record, _)| Arc::new(record))),
+            _ => self.records.get(&task.job_id).await,
+        };
+        let record = match record {
             Ok(Some(record)) => record,
             Ok(None) => {
                 tracing::warn!("job {}: no record; dropping its task", task.job_id);
