@@ -39,9 +39,12 @@ fn weights() -> &'static [[f32; TAPS]; PHASES + 1] {
 
 /// Value of a `w`x`h` plane at (`x`, `y`): the pixel itself at whole-pixel positions,
 /// Catmull-Rom interpolation (4×4 pixels, 1/64-pixel phases) between them, edges clamped.
-/// Not rounded.
+/// Not rounded. On an `f32` plane, a NaN anywhere in the footprint gives NaN.
 #[inline]
-pub(crate) fn sample(plane: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
+pub(crate) fn sample<T: Copy>(plane: &[T], w: usize, h: usize, x: f32, y: f32) -> f32
+where
+    f32: From<T>,
+{
     let (ix, iy) = (floor(x), floor(y));
     let (tx, ty) = (x - ix as f32, y - iy as f32);
     let clamp_x = |v: i32| v.clamp(0, w as i32 - 1) as usize;
