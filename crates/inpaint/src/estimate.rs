@@ -60,7 +60,7 @@ use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size};
 use crate::region::{Crop, Region};
-use crate::sampling::{Blocked, runs_of, sample};
+use crate::sampling::{Blocked, runs_of, sample, sample_by};
 
 /// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
 /// to whole pixels (exact samples, where interpolation would soften texture).
@@ -580,27 +580,24 @@ fn from_mark_colour(
     let unknown: Vec<u8> = colour_known.iter().map(|&k| u8::from(!k)).collect();
     let mut between = colour.clone();
     fill::fill(&mut between, &unknown, w, h);
+    // The median of the clear colours within COLOUR_RADIUS of (x, y) (bounds coordinates).
     let mut near = Vec::new();
-    let local: Vec<f32> = (0..w * h)
-        .map(|i| {
-            let (x, y) = (i % w, i / w);
-            near.clear();
-            for ny in y.saturating_sub(COLOUR_RADIUS)..(y + COLOUR_RADIUS + 1).min(h) {
-                for nx in x.saturating_sub(COLOUR_RADIUS)..(x + COLOUR_RADIUS + 1).min(w) {
-                    let j = ny * w + nx;
-                    if colour_known[j] {
-                        near.push(colour[j]);
-                    }
+    let mut local = |x: usize, y: usize| {
+        near.clear();
+        for ny in y.saturating_sub(COLOUR_RADIUS)..(y + COLOUR_RADIUS + 1).min(h) {
+            for nx in x.saturating_sub(COLOUR_RADIUS)..(x + COLOUR_RADIUS + 1).min(w) {
+                let j = ny * w + nx;
+                if colour_known[j] {
+                    near.push(colour[j]);
                 }
             }
-            if near.is_empty() {
-                return between[i];
-            }
-            near.sort_by(f32::total_cmp);
-            near[near.len() / 2]
-        })
-        .collect();
-    let colour = local;
+        }
+        if near.is_empty() {
+            return between[y * w + x];
+        }
+        let mid = near.len() / 2;
+        *near.select_nth_unstable_by(mid, f32::total_cmp).1
+    };
     for y in b.y0..b.y1 {
         for x in b.x0..b.x1 {
             let i = (y - b.y0) * w + x - b.x0;
@@ -612,12 +609,15 @@ fn from_mark_colour(
                 continue;
             }
             let seen = s.my - s.mx;
-            let logo = f64::from(colour[i]);
             if seen.abs() < NO_MARK {
                 (alpha[i], premul[i], known[i]) = (0.0, 0.0, true);
-            } else if (logo - s.mx).abs() >= MIN_CONTRAST {
+                continue;
+            }
+            let colour = local(x - b.x0, y - b.y0);
+            let logo = f64::from(colour);
+            if (logo - s.mx).abs() >= MIN_CONTRAST {
                 let a = (seen / (logo - s.mx)).clamp(0.0, 1.0) as f32;
-                (alpha[i], premul[i], known[i]) = (a, a * colour[i], true);
+                (alpha[i], premul[i], known[i]) = (a, a * colour, true);
             }
         }
     }
@@ -786,24 +786,17 @@ fn peel(
     solved: &Solved,
     fits: Fits,
 ) -> Option<Vec<Moments>> {
-    // Unmasked pixels are known.
-    let wanted: Vec<bool> = (0..moments.len()).map(|i| !solved.known(i)).collect();
+    // The pixels short of samples (unmasked pixels are known): more samples do not make a
+    // line of those that have plenty and fit none (opaque pixels in noise, mostly).
+    let wanted: Vec<bool> = moments
+        .iter()
+        .enumerate()
+        .map(|(i, m)| !solved.known(i) && m[0] < MIN_SAMPLES)
+        .collect();
     if !wanted.contains(&true) {
         return None;
     }
-    let used: Vec<bool> = {
-        let mut used = vec![false; crops.len()];
-        for &(t, s, _) in pairs {
-            (used[t], used[s]) = (true, true);
-        }
-        used
-    };
-    let taken_off: Vec<Option<Vec<f32>>> = crops
-        .par_iter()
-        .zip(&used)
-        .map(|(crop, &used)| used.then(|| take_off(job, &crop.planes[job.index], solved)))
-        .collect();
-    let sampled = |lines: Option<&[Option<Line>]>| {
+    let sampled = |wanted: &[bool], lines: Option<&[Option<Line>]>| {
         let mut extra: Vec<Moments> = zeros(moments.len());
         extra
             .par_chunks_mut(job.bounds.width().max(1))
@@ -814,9 +807,9 @@ fn peel(
                     job.bounds.y0 + r,
                     job,
                     crops,
-                    &taken_off,
+                    solved,
                     pairs,
-                    &wanted,
+                    wanted,
                     lines,
                 )
             });
@@ -829,40 +822,40 @@ fn peel(
             .map(|(m, e)| std::array::from_fn(|k| m[k] + e[k]))
             .collect()
     };
-    let first = sum(sampled(None));
-    let lines: Vec<Option<Line>> = first
+    let first = sampled(&wanted, None);
+    // The second pass, outliers dropped, only where the first found samples.
+    let wanted: Vec<bool> = first.iter().map(|e| e[0] > 0.0).collect();
+    if !wanted.contains(&true) {
+        return None;
+    }
+    let lines: Vec<Option<Line>> = sum(first)
         .iter()
         .zip(&wanted)
         .map(|(m, &w)| w.then(|| fit(m, fits.min_var, fits.min_rho)).flatten())
         .collect();
-    let extra = sampled(Some(&lines));
+    let extra = sampled(&wanted, Some(&lines));
     extra.iter().any(|e| e[0] > 0.0).then(|| sum(extra))
 }
 
-/// A crop's plane with the mark taken off where it is known (and not too opaque), NaN where
-/// the mark is not known: the background as far as it can be told.
-fn take_off(job: &PlaneJob, plane: &[u8], solved: &Solved) -> Vec<f32> {
+/// The background of crop pixel (`x`, `y`) of `plane` as far as it can be told: the pixel
+/// itself outside the mask, with the mark taken off where it is known (and not too opaque),
+/// else NaN.
+fn taken_off(job: &PlaneJob, solved: &Solved, plane: &[u8], x: usize, y: usize) -> f32 {
     let (b, r) = (job.bounds, job.region);
-    let rw = r.width();
-    let mut out: Vec<f32> = plane.iter().map(|&v| f32::from(v)).collect();
-    for y in b.y0..b.y1 {
-        for x in b.x0..b.x1 {
-            if !job.masked(x, y) {
-                continue;
-            }
-            let i = (y - b.y0) * b.width() + x - b.x0;
-            let o = &mut out[(y - r.y0) * rw + x - r.x0];
-            let k = 1.0 - solved.alpha[i];
-            *o = if !solved.known(i) || k < PEEL_MIN_K {
-                f32::NAN
-            } else if solved.alpha[i] <= 0.0 {
-                *o
-            } else {
-                (*o - solved.premul[i]) / k
-            };
-        }
+    let value = f32::from(plane[y * r.width() + x]);
+    let (px, py) = (x + r.x0, y + r.y0);
+    if px < b.x0 || py < b.y0 || px >= b.x1 || py >= b.y1 || !job.masked(px, py) {
+        return value;
     }
-    out
+    let i = (py - b.y0) * b.width() + px - b.x0;
+    let alpha = solved.alpha[i];
+    if !solved.known(i) || 1.0 - alpha < PEEL_MIN_K {
+        f32::NAN
+    } else if alpha <= 0.0 {
+        value
+    } else {
+        (value - solved.premul[i]) / (1.0 - alpha)
+    }
 }
 
 /// Adds to one row of the bounds the peeled samples of its wanted pixels: each pixel against
@@ -875,7 +868,7 @@ fn peel_row(
     y: usize,
     job: &PlaneJob,
     crops: &[Crop],
-    taken_off: &[Option<Vec<f32>>],
+    solved: &Solved,
     pairs: &[(usize, usize, Motion)],
     wanted: &[bool],
     lines: Option<&[Option<Line>]>,
@@ -892,10 +885,9 @@ fn peel_row(
         let d = if job.index == 0 { d } else { d.halved() };
         let weight = sample_weight(d);
         for (from, to, d) in [(t, s, d), (s, t, Motion::new(-d.dx, -d.dy))] {
-            let (Some(background), observed) = (&taken_off[to], &crops[from].planes[job.index])
-            else {
-                continue;
-            };
+            let (background, observed) =
+                (&crops[to].planes[job.index], &crops[from].planes[job.index]);
+            let at = |x: usize, y: usize| taken_off(job, solved, background, x, y);
             for &j in &columns {
                 let cx = b.x0 - job.region.x0 + j;
                 let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
@@ -907,7 +899,12 @@ fn peel_row(
                 {
                     continue;
                 }
-                let bg = sample(background, rw, rh, fx, fy);
+                // The pixel at the sample's top left is in its footprint: where it is unknown,
+                // so is the sample (most of the time, under an opaque mark).
+                if at(fx as usize, fy as usize).is_nan() {
+                    continue;
+                }
+                let bg = sample_by(rw, rh, fx, fy, at);
                 let obs = f32::from(observed[cy * rw + cx]);
                 if !bg.is_finite() {
                     continue;

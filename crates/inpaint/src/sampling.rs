@@ -39,12 +39,9 @@ fn weights() -> &'static [[f32; TAPS]; PHASES + 1] {
 
 /// Value of a `w`x`h` plane at (`x`, `y`): the pixel itself at whole-pixel positions,
 /// Catmull-Rom interpolation (4×4 pixels, 1/64-pixel phases) between them, edges clamped.
-/// Not rounded. On an `f32` plane, a NaN anywhere in the footprint gives NaN.
+/// Not rounded.
 #[inline]
-pub(crate) fn sample<T: Copy>(plane: &[T], w: usize, h: usize, x: f32, y: f32) -> f32
-where
-    f32: From<T>,
-{
+pub(crate) fn sample(plane: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
     let (ix, iy) = (floor(x), floor(y));
     let (tx, ty) = (x - ix as f32, y - iy as f32);
     let clamp_x = |v: i32| v.clamp(0, w as i32 - 1) as usize;
@@ -62,6 +59,38 @@ where
         let mut r = 0.0;
         for k in 0..TAPS {
             r += wx[k] * f32::from(row[columns[k]]);
+        }
+        acc += wyj * r;
+    }
+    acc
+}
+
+/// [`sample`] of a `w`x`h` plane whose pixels `at(x, y)` gives: the same taps and weights, for
+/// planes that are computed rather than stored. A NaN anywhere in the footprint gives NaN.
+pub(crate) fn sample_by(
+    w: usize,
+    h: usize,
+    x: f32,
+    y: f32,
+    at: impl Fn(usize, usize) -> f32,
+) -> f32 {
+    let (ix, iy) = (floor(x), floor(y));
+    let (tx, ty) = (x - ix as f32, y - iy as f32);
+    let clamp_x = |v: i32| v.clamp(0, w as i32 - 1) as usize;
+    let clamp_y = |v: i32| v.clamp(0, h as i32 - 1) as usize;
+    if tx == 0.0 && ty == 0.0 {
+        return at(clamp_x(ix), clamp_y(iy));
+    }
+    let table = weights();
+    let phase = |t: f32| (t * PHASES as f32 + 0.5) as usize;
+    let (wx, wy) = (&table[phase(tx)], &table[phase(ty)]);
+    let columns: [usize; TAPS] = std::array::from_fn(|k| clamp_x(ix - BEFORE as i32 + k as i32));
+    let mut acc = 0.0;
+    for (j, wyj) in wy.iter().enumerate() {
+        let row = clamp_y(iy - BEFORE as i32 + j as i32);
+        let mut r = 0.0;
+        for k in 0..TAPS {
+            r += wx[k] * at(columns[k], row);
         }
         acc += wyj * r;
     }
