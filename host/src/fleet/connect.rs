@@ -73,6 +73,9 @@ pub struct Fleet {
     pub(crate) plugins: object_store::ObjectStore,
 }
 
+/// How long a media store's put waits for the server to store each chunk.
+const STORE_ACK_WAIT: Duration = Duration::from_secs(60);
+
 impl Fleet {
     /// Connects and makes sure the fleet's streams, buckets and stores
     /// exist (creating what is missing; what exists is left as it is).
@@ -129,8 +132,14 @@ impl Fleet {
             },
         )
         .await?;
+        // The media stores wait longer for each chunk's ack than other requests for their
+        // answer: a busy server's disk can hold one for seconds in a large upload, and a put
+        // that gives up loses all of it.
+        let stores = jetstream::ContextBuilder::new()
+            .timeout(STORE_ACK_WAIT)
+            .build(client.clone());
         let media = ensure_store(
-            &js,
+            &stores,
             object_store::Config {
                 bucket: names.media_store(),
                 description: Some("framejet inputs, plans, segments and outputs".into()),
@@ -141,7 +150,7 @@ impl Fleet {
         )
         .await?;
         let plugins = ensure_store(
-            &js,
+            &stores,
             object_store::Config {
                 bucket: names.plugins_store(),
                 description: Some("framejet plugin components".into()),
