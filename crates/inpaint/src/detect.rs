@@ -11,7 +11,12 @@
 //!   strong: a mark's outline keeps pointing the same way in every frame while the
 //!   background's edges average out (an edge that sweeps past once is coherent but weak).
 //!
-//! The union is cleaned up (closing by 2 pixels, enclosed holes filled, opening by 1 pixel,
+//! Of the union, only the connected regions with an outline that stays in place are kept: at
+//! least [`MIN_OUTLINE`] of their pixels on a static edge whose mean gradient is the same over
+//! the first half of the frames as over the second. A smooth stretch of a slowly moving picture
+//! is still, and its broad edges stay coherent for a while, but they move on; a mark's do not.
+//!
+//! The rest is cleaned up (closing by 2 pixels, enclosed holes filled, opening by 1 pixel,
 //! erosion by 1 pixel, as Sobel edges straddle the outline), the largest components are kept
 //! (those at least a quarter of the largest, up to [`DetectOptions::max_marks`]) and grown by
 //! [`DetectOptions::grow`] pixels.
@@ -62,11 +67,17 @@ const BLOCK: usize = 32;
 const MIN_GRADIENT: f32 = 24.0;
 /// Smallest local deviation (levels) for stillness to mean anything.
 const MIN_DEVIATION: f32 = 2.0;
+/// Largest change, relative to its size, of a static edge's mean gradient between the first
+/// and the second half of the frames.
+const SAME_EDGE: f32 = 0.35;
+/// Smallest share of a still region's pixels on an edge that stays in place.
+const MIN_OUTLINE: f32 = 0.05;
 
-/// Per-pixel running sums: Σd, Σd², Σgx, Σgy, Σ|g| (d = luma minus the first frame's).
-type Sums = [f32; 5];
+/// Per-pixel running sums: Σd, Σd², Σgx, Σgy, Σ|g| (d = luma minus the first frame's), and
+/// Σgx, Σgy over the first half of the frames.
+type Sums = [f32; 7];
 
-fn accumulate(sums: &mut [Sums], first: &Plane<'_>, frame: &Plane<'_>) {
+fn accumulate(sums: &mut [Sums], first: &Plane<'_>, frame: &Plane<'_>, first_half: bool) {
     let (w, h) = (frame.width(), frame.height());
     sums.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
         let (up, mid, down) = (
@@ -89,6 +100,10 @@ fn accumulate(sums: &mut [Sums], first: &Plane<'_>, frame: &Plane<'_>) {
             s[2] += gx;
             s[3] += gy;
             s[4] += (gx * gx + gy * gy).sqrt();
+            if first_half {
+                s[5] += gx;
+                s[6] += gy;
+            }
         }
     });
 }
@@ -98,15 +113,16 @@ pub fn detect_mask<'a>(
     frames: impl IntoIterator<Item = Plane<'a>>,
     options: &DetectOptions,
 ) -> Result<Mask, InpaintError> {
-    let mut frames = frames.into_iter();
-    let first = frames.next().ok_or(InpaintError::TooFewFrames {
+    let frames: Vec<Plane<'a>> = frames.into_iter().collect();
+    let first = *frames.first().ok_or(InpaintError::TooFewFrames {
         got: 0,
         need: options.min_frames.max(2),
     })?;
     let (w, h) = (first.width(), first.height());
-    let mut sums = vec![[0.0f32; 5]; w * h];
+    let mut sums = vec![[0.0f32; 7]; w * h];
     let mut n = 0usize;
-    for frame in std::iter::once(first).chain(frames) {
+    let half = frames.len() / 2;
+    for frame in frames {
         if (frame.width(), frame.height()) != (w, h) {
             return Err(InpaintError::SizeMismatch {
                 what: format!("sample frame {n}"),
@@ -116,7 +132,7 @@ pub fn detect_mask<'a>(
                 height: frame.height(),
             });
         }
-        accumulate(&mut sums, &first, &frame);
+        accumulate(&mut sums, &first, &frame, n < half);
         n += 1;
     }
     let need = options.min_frames.max(2);
@@ -168,6 +184,8 @@ pub fn detect_mask<'a>(
     }
     let reference = |x: usize, y: usize| reference_map[(y / BLOCK) * bw + x / BLOCK];
 
+    // Per pixel: 1 where still or on a static edge, 2 where on an edge that also stays in
+    // place, the same over the first half of the frames as over the second.
     let candidate: Vec<u8> = (0..w * h)
         .map(|i| {
             let (x, y) = (i % w, i / w);
@@ -179,7 +197,34 @@ pub fn detect_mask<'a>(
             let mean_gradient = (s[2] * s[2] + s[3] * s[3]).sqrt();
             let coherent = mean_gradient >= MIN_GRADIENT * nf
                 && mean_gradient >= options.edge_coherence * s[4];
-            u8::from(still || coherent)
+            let (a, b) = (half.max(1) as f32, (n - half).max(1) as f32);
+            let (g1, g2) = ((s[5] / a, s[6] / a), ((s[2] - s[5]) / b, (s[3] - s[6]) / b));
+            let (m1, m2) = (g1.0.hypot(g1.1), g2.0.hypot(g2.1));
+            let stays = m1.min(m2) >= MIN_GRADIENT
+                && (g1.0 - g2.0).hypot(g1.1 - g2.1) <= SAME_EDGE * m1.max(m2);
+            match (still || coherent, coherent && stays) {
+                (_, true) => 2,
+                (true, false) => 1,
+                _ => 0,
+            }
+        })
+        .collect();
+    // A mark has an outline that stays in place; a smooth stretch of a slowly moving picture
+    // is still too, but has next to none.
+    let (labels, areas) = morph::components(&candidate, w, h);
+    let mut outline = vec![0usize; areas.len()];
+    for (&l, &c) in labels.iter().zip(&candidate) {
+        if c == 2 {
+            outline[l as usize - 1] += 1;
+        }
+    }
+    let candidate: Vec<u8> = labels
+        .iter()
+        .map(|&l| {
+            u8::from(
+                l > 0
+                    && outline[l as usize - 1] as f32 >= MIN_OUTLINE * areas[l as usize - 1] as f32,
+            )
         })
         .collect();
 
