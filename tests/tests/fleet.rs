@@ -75,6 +75,16 @@ impl Drop for NatsServer {
     }
 }
 
+/// Where the shared server keeps its streams: removed when the test binary
+/// exits (the thread that owns it never ends, so its `TempDir` never drops).
+static SHARED_STORE: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+extern "C" fn remove_shared_store() {
+    if let Some(dir) = SHARED_STORE.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// The URL of the server this test binary shares.
 fn shared_nats() -> String {
     static URL: OnceLock<String> = OnceLock::new();
@@ -84,6 +94,10 @@ fn shared_nats() -> String {
         // the test binary.
         std::thread::spawn(move || {
             let dir = TempDir::new().unwrap();
+            if SHARED_STORE.set(dir.path().to_path_buf()).is_ok() {
+                // SAFETY: registers a plain function, run once at exit.
+                unsafe { libc::atexit(remove_shared_store) };
+            }
             let port = free_port();
             let server = NatsServer::start(dir.path(), port);
             tx.send(format!("nats://127.0.0.1:{port}")).unwrap();
