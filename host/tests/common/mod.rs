@@ -23,13 +23,13 @@ pub fn plugin_path(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{file} not found: run scripts/build-plugins.sh first"))
 }
 
-/// One registry for the whole test binary, caching into a temp dir.
+/// One registry for the whole test binary, compiled code kept in memory
+/// (no disk cache: the binary's static would never remove it).
 pub fn registry() -> &'static PluginRegistry {
     static REGISTRY: OnceLock<PluginRegistry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let cache = tempfile::tempdir().expect("tempdir").keep();
         let runtime = PluginRuntime::new(RuntimeConfig {
-            cache_dir: Some(cache),
+            cache_dir: None,
             ..RuntimeConfig::default()
         })
         .expect("runtime");
