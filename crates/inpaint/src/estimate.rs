@@ -648,8 +648,9 @@ fn estimate_plane(
     let fits = Fits { min_var, min_rho };
     let mut solved = solve(job, &moments, fits, luma);
     let fitted = solved.fitted;
+    let seen = moments.clone();
     for _ in 0..PEEL_ROUNDS {
-        let Some(peeled) = peel(job, crops, pairs, &moments, &solved, fits) else {
+        let Some(peeled) = peel(job, crops, pairs, &seen, &moments, &solved, fits) else {
             break;
         };
         let next = solve(job, &peeled, fits, luma);
@@ -775,13 +776,16 @@ const PEEL_MIN_K: f32 = 0.25;
 
 /// One round of peeling the mark from the outside in: where a pixel's background is revealed
 /// only under another part of the mark (a slow pan under a wide mark), the mark found there is
-/// taken off first, and the pixel is sampled against what is under it. The unknown pixels get
-/// these samples on top of their `moments`, outliers dropped as in the second pass. `None`
-/// when no unknown pixel gets a sample.
+/// taken off first, and the pixel is sampled against what is under it. The unknown pixels short
+/// of samples in `moments` get these samples on top of those of the background `seen` beside
+/// the mark (each round samples every position known by then afresh), outliers dropped as in
+/// the second pass; the other pixels keep their `moments`. `None` when no unknown pixel gets a
+/// sample.
 fn peel(
     job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
+    seen: &[Moments],
     moments: &[Moments],
     solved: &Solved,
     fits: Fits,
@@ -815,26 +819,32 @@ fn peel(
             });
         extra
     };
-    let sum = |extra: Vec<Moments>| -> Vec<Moments> {
-        moments
-            .iter()
-            .zip(extra)
-            .map(|(m, e)| std::array::from_fn(|k| m[k] + e[k]))
-            .collect()
-    };
+    let add = |a: &Moments, b: &Moments| -> Moments { std::array::from_fn(|k| a[k] + b[k]) };
     let first = sampled(&wanted, None);
     // The second pass, outliers dropped, only where the first found samples.
     let wanted: Vec<bool> = first.iter().map(|e| e[0] > 0.0).collect();
     if !wanted.contains(&true) {
         return None;
     }
-    let lines: Vec<Option<Line>> = sum(first)
-        .iter()
-        .zip(&wanted)
-        .map(|(m, &w)| w.then(|| fit(m, fits.min_var, fits.min_rho)).flatten())
+    let lines: Vec<Option<Line>> = (0..seen.len())
+        .map(|i| {
+            wanted[i]
+                .then(|| fit(&add(&seen[i], &first[i]), fits.min_var, fits.min_rho))
+                .flatten()
+        })
         .collect();
     let extra = sampled(&wanted, Some(&lines));
-    extra.iter().any(|e| e[0] > 0.0).then(|| sum(extra))
+    extra.iter().any(|e| e[0] > 0.0).then(|| {
+        (0..seen.len())
+            .map(|i| {
+                if wanted[i] {
+                    add(&seen[i], &extra[i])
+                } else {
+                    moments[i]
+                }
+            })
+            .collect()
+    })
 }
 
 /// The background of crop pixel (`x`, `y`) of `plane` as far as it can be told: the pixel
