@@ -243,7 +243,7 @@ def baseline(method, marked_y4m: Path, dst: Path, mask_png: Path, mask_y):
 
 
 AUTO_COVERED = 0.85
-AUTO_MOST = 3.0
+AUTO_MOST = 5.0
 
 
 def run_auto(framejet: str, marked: Path, work: Path):

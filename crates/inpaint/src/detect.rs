@@ -11,9 +11,10 @@
 //!   strong: a mark's outline keeps pointing the same way in every frame while the
 //!   background's edges average out (an edge that sweeps past once is coherent but weak).
 //!
-//! Of the union, only the connected regions with an outline that stays in place are kept: at
+//! Of the union, only the connected regions with an outline that stays in place are kept (at
 //! least [`MIN_OUTLINE`] of their pixels on a static edge whose mean gradient is the same over
-//! the first half of the frames as over the second. A smooth stretch of a slowly moving picture
+//! the first half of the frames as over the second), with the regions within [`NEAR_OUTLINE`]
+//! of them and at most half their size (a mark's parts too faint for an edge). A smooth stretch of a slowly moving picture
 //! is still, and its broad edges stay coherent for a while, but they move on; a mark's do not.
 //!
 //! The rest is cleaned up (closing by 2 pixels, enclosed holes filled, opening by 1 pixel,
@@ -72,6 +73,9 @@ const MIN_DEVIATION: f32 = 2.0;
 const SAME_EDGE: f32 = 0.35;
 /// Smallest share of a still region's pixels on an edge that stays in place.
 const MIN_OUTLINE: f32 = 0.05;
+/// Distance (pixels) within which a still region without such an outline, at most half their
+/// size, is kept with the regions that have one.
+const NEAR_OUTLINE: usize = 16;
 
 /// Per-pixel running sums: Σd, Σd², Σgx, Σgy, Σ|g| (d = luma minus the first frame's), and
 /// Σgx, Σgy over the first half of the frames.
@@ -218,14 +222,30 @@ pub fn detect_mask<'a>(
             outline[l as usize - 1] += 1;
         }
     }
+    let mut keep: Vec<bool> = outline
+        .iter()
+        .zip(&areas)
+        .map(|(&o, &a)| o as f32 >= MIN_OUTLINE * a as f32)
+        .collect();
+    // A mark's faint parts (too faint for an edge) go with the parts next to them that have
+    // one, where they are smaller than those (a stretch of still picture mostly is not).
+    let kept: Vec<u8> = labels
+        .iter()
+        .map(|&l| u8::from(l > 0 && keep[l as usize - 1]))
+        .collect();
+    let kept_area: usize = (0..areas.len())
+        .filter(|&i| keep[i])
+        .map(|i| areas[i])
+        .sum();
+    let near = morph::dilate(&kept, w, h, NEAR_OUTLINE);
+    for (&l, &n) in labels.iter().zip(&near) {
+        if l > 0 && n != 0 && 2 * areas[l as usize - 1] <= kept_area {
+            keep[l as usize - 1] = true;
+        }
+    }
     let candidate: Vec<u8> = labels
         .iter()
-        .map(|&l| {
-            u8::from(
-                l > 0
-                    && outline[l as usize - 1] as f32 >= MIN_OUTLINE * areas[l as usize - 1] as f32,
-            )
-        })
+        .map(|&l| u8::from(l > 0 && keep[l as usize - 1]))
         .collect();
 
     // Sobel edges straddle the outline, one pixel on each side: the final erosion takes the
