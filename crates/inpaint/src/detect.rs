@@ -14,8 +14,9 @@
 //! Of the union, only the connected regions with an outline that stays in place are kept (at
 //! least [`MIN_OUTLINE`] of their pixels on a static edge whose mean gradient is the same over
 //! the first half of the frames as over the second), with the regions within [`NEAR_OUTLINE`]
-//! of them and at most half their size (a mark's parts too faint for an edge). A smooth stretch of a slowly moving picture
-//! is still, and its broad edges stay coherent for a while, but they move on; a mark's do not.
+//! of them and at most half their size (a mark's parts too faint for an edge). A smooth
+//! stretch of a slowly moving picture is still, and its broad edges stay coherent for a while,
+//! but they move on; a mark's do not.
 //!
 //! The rest is cleaned up (closing by 2 pixels, enclosed holes filled, opening by 1 pixel,
 //! erosion by 1 pixel, as Sobel edges straddle the outline), the largest components are kept
