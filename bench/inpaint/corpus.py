@@ -7,9 +7,9 @@ opaque, over texture and over smooth gradients), inside the mask, against the cl
     corpus.py --framejet BIN --out DIR [--size 640x360] [--kinds a,b] [--check]
 
 Prints a line per clip and a table; with --check, exits 1 when framejet misses what a kind is
-held to (see KINDS), or when cutting a clip into more segments changes its figure by over
-0.2 dB. Baselines are cached by the digest of the marked clip,
-so a second run only runs framejet again.
+held to (see KINDS), when cutting a clip into more segments changes its figure by over 0.2 dB,
+or when `"mask": "auto"` misses the mark or spreads far beyond it. Baselines are cached by the
+digest of the marked clip, so a second run only runs framejet again.
 """
 
 import argparse
