@@ -273,14 +273,7 @@ fn accumulate_row(
                 {
                     return;
                 }
-                let (bg, obs) = (f64::from(bg), f64::from(obs));
-                let m = &mut row[j];
-                m[0] += weight;
-                m[1] += weight * bg;
-                m[2] += weight * obs;
-                m[3] += weight * bg * bg;
-                m[4] += weight * bg * obs;
-                m[5] += weight * obs * obs;
+                add_sample(&mut row[j], weight, bg, f32::from(obs));
             };
             let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
             if job.blocked.clear(fx, fy) {
@@ -292,6 +285,18 @@ fn accumulate_row(
             }
         }
     }
+}
+
+/// Adds sample (`bg`, `obs`) with `weight` to a pixel's moments.
+#[inline(always)]
+fn add_sample(m: &mut Moments, weight: f64, bg: f32, obs: f32) {
+    let (bg, obs) = (f64::from(bg), f64::from(obs));
+    m[0] += weight;
+    m[1] += weight * bg;
+    m[2] += weight * obs;
+    m[3] += weight * bg * bg;
+    m[4] += weight * bg * obs;
+    m[5] += weight * obs * obs;
 }
 
 /// One row's fitted lines as columns, for the second pass's outlier test; a pixel without a
@@ -924,14 +929,7 @@ fn peel_row(
                 {
                     continue;
                 }
-                let (bg, obs) = (f64::from(bg), f64::from(obs));
-                let m = &mut row[j];
-                m[0] += weight;
-                m[1] += weight * bg;
-                m[2] += weight * obs;
-                m[3] += weight * bg * bg;
-                m[4] += weight * bg * obs;
-                m[5] += weight * obs * obs;
+                add_sample(&mut row[j], weight, bg, obs);
             }
         }
     }

@@ -42,31 +42,12 @@ fn weights() -> &'static [[f32; TAPS]; PHASES + 1] {
 /// Not rounded.
 #[inline]
 pub(crate) fn sample(plane: &[u8], w: usize, h: usize, x: f32, y: f32) -> f32 {
-    let (ix, iy) = (floor(x), floor(y));
-    let (tx, ty) = (x - ix as f32, y - iy as f32);
-    let clamp_x = |v: i32| v.clamp(0, w as i32 - 1) as usize;
-    let clamp_y = |v: i32| v.clamp(0, h as i32 - 1) as usize;
-    if tx == 0.0 && ty == 0.0 {
-        return f32::from(plane[clamp_y(iy) * w + clamp_x(ix)]);
-    }
-    let table = weights();
-    let phase = |t: f32| (t * PHASES as f32 + 0.5) as usize;
-    let (wx, wy) = (&table[phase(tx)], &table[phase(ty)]);
-    let columns: [usize; TAPS] = std::array::from_fn(|k| clamp_x(ix - BEFORE as i32 + k as i32));
-    let mut acc = 0.0;
-    for (j, wyj) in wy.iter().enumerate() {
-        let row = &plane[clamp_y(iy - BEFORE as i32 + j as i32) * w..][..w];
-        let mut r = 0.0;
-        for k in 0..TAPS {
-            r += wx[k] * f32::from(row[columns[k]]);
-        }
-        acc += wyj * r;
-    }
-    acc
+    sample_by(w, h, x, y, |x, y| f32::from(plane[y * w + x]))
 }
 
-/// [`sample`] of a `w`x`h` plane whose pixels `at(x, y)` gives: the same taps and weights, for
-/// planes that are computed rather than stored. A NaN anywhere in the footprint gives NaN.
+/// [`sample`] of a `w`x`h` plane whose pixels `at(x, y)` gives, for planes that are computed
+/// rather than stored. A NaN anywhere in the footprint gives NaN.
+#[inline]
 pub(crate) fn sample_by(
     w: usize,
     h: usize,
