@@ -19,6 +19,7 @@
 //! - `--opaque`: fill every masked pixel instead of learning the mark;
 //! - `--learn N`: frames the mark is learnt from (default 48);
 //! - `--window N`: frames of look-ahead searched for background (default 8);
+//! - `--average N`: frames either side un-blended pixels are averaged with (default 8; 0: off);
 //! - `--memory N`: frames behind searched for background (default 48);
 //! - `--grow N`: grow the mask by N pixels;
 //! - `--reference`: run the scalar reference kernels.
@@ -53,6 +54,7 @@ struct Options {
     opaque: bool,
     learn: Option<usize>,
     window: Option<usize>,
+    average: Option<usize>,
     memory: Option<usize>,
     grow: usize,
     reference: bool,
@@ -95,6 +97,7 @@ fn parse_args() -> Result<Options, Box<dyn Error>> {
             "--opaque" => o.opaque = true,
             "--learn" => o.learn = Some(value()?.parse()?),
             "--window" => o.window = Some(value()?.parse()?),
+            "--average" => o.average = Some(value()?.parse()?),
             "--memory" => o.memory = Some(value()?.parse()?),
             "--grow" => o.grow = value()?.parse()?,
             "--reference" => o.reference = true,
@@ -354,6 +357,9 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
 
     let mut config = InpaintConfig::default();
+    if let Some(frames) = options.average {
+        config = config.average(frames);
+    }
     if let Some(window) = options.window {
         config = config.window(window);
     }
@@ -390,10 +396,11 @@ fn run() -> Result<(), Box<dyn Error>> {
     std::mem::forget(pool);
     let stats = inpainter.stats();
     eprintln!(
-        "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {}, from other frames {}, filled spatially {}",
+        "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {} (averaged with other frames {}), from other frames {}, filled spatially {}",
         stats.frames,
         started.elapsed().as_secs_f64(),
         stats.unblended,
+        stats.averaged,
         stats.from_other_frames,
         stats.spatial
     );

@@ -89,6 +89,13 @@ impl Inversion {
     }
 }
 
+impl Inversion {
+    /// The mark's alpha at index `i` of the bounds, where the pixel is un-blended (0 elsewhere).
+    pub fn alpha(&self, i: usize) -> f32 {
+        self.alpha[i]
+    }
+}
+
 /// Scalar reference: un-blends the marked pixels of a plane `w` pixels wide in place.
 pub(crate) fn invert_reference(plane: &mut [u8], w: usize, inv: &Inversion) {
     let b = inv.bounds;

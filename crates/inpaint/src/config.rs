@@ -45,6 +45,7 @@ pub enum Kernels {
 /// | --- | --- | --- |
 /// | [`window`](Self::window) | 8 | frames of look-ahead searched for revealed background |
 /// | [`memory`](Self::memory) | 48 | frames behind searched for revealed background |
+/// | [`average`](Self::average) | 8 | frames either side whose view of an un-blended pixel it is averaged with |
 /// | [`mark`](Self::mark) | `Estimate { frames: 48 }` | how the mark's opacity is known |
 /// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled, not un-blended |
 /// | [`max_motion`](Self::max_motion) | 32 | largest camera motion searched, pixels per frame |
@@ -54,6 +55,7 @@ pub enum Kernels {
 pub struct InpaintConfig {
     pub(crate) window: usize,
     pub(crate) memory: usize,
+    pub(crate) average: usize,
     pub(crate) mark: MarkModel,
     pub(crate) opaque_alpha: f32,
     pub(crate) max_motion: usize,
@@ -66,6 +68,7 @@ impl Default for InpaintConfig {
         Self {
             window: 8,
             memory: 48,
+            average: 8,
             mark: MarkModel::Estimate { frames: 48 },
             opaque_alpha: 0.9,
             max_motion: 32,
@@ -89,6 +92,15 @@ impl InpaintConfig {
     /// the mark, not the frame.
     pub fn memory(mut self, frames: usize) -> Self {
         self.memory = frames;
+        self
+    }
+
+    /// Frames either side of the one being restored (within the look-ahead and the memory)
+    /// whose motion-compensated view of each un-blended pixel it is averaged with, as far as
+    /// that pixel is noisier than their mean (a lossy input's noise, amplified by un-blending;
+    /// see `average.rs`). 0 turns the averaging off.
+    pub fn average(mut self, frames: usize) -> Self {
+        self.average = frames;
         self
     }
 

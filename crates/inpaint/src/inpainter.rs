@@ -29,6 +29,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::average::{AveragePlane, Averaged};
 use crate::blend::{self, Inversion, PixelKind};
 use crate::config::{InpaintConfig, Kernels, MarkModel};
 use crate::error::InpaintError;
@@ -64,6 +65,8 @@ pub struct InpaintStats {
     pub frames: u64,
     /// Pixels restored by inverting the blend.
     pub unblended: u64,
+    /// Of those, pixels averaged with other frames' view of them (a lossy input's noise).
+    pub averaged: u64,
     /// Hole pixels copied from another frame, where the motion reveals the background.
     pub from_other_frames: u64,
     /// Hole pixels filled from their surroundings.
@@ -294,6 +297,12 @@ struct Engine {
     planes: [PlaneSetup; 3],
     /// Whether any plane has holes to fill (else only un-blending runs).
     has_holes: bool,
+    /// Per plane, the averaging of its un-blended pixels with other frames (none without).
+    average: [Option<AveragePlane>; 3],
+    /// Frames either side averaged with.
+    average_frames: usize,
+    /// Whether averaging pays on this video, once the first frames have told.
+    averaging: Averaging,
     /// Pixels of every frame (all planes) un-blended, and holes.
     unblended_per_frame: u64,
     holes_per_frame: u64,
@@ -342,7 +351,28 @@ struct Restored {
     score: Score,
     spatial: [Vec<f32>; 3],
     from_other_frames: u64,
+    /// What averaging with other frames did.
+    averaged: Averaged,
 }
+
+/// Whether un-blended pixels are averaged with other frames.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Averaging {
+    /// For the first frames, to tell whether it pays: what it did to them so far.
+    Probing {
+        frames: usize,
+        done: Averaged,
+    },
+    On,
+    Off,
+}
+
+/// Frames averaged before deciding whether averaging pays.
+const AVERAGE_PROBE_FRAMES: usize = 4;
+/// Expected drop of the squared error (levels², per un-blended pixel) below which averaging
+/// stops: a lossless input's un-blended pixels are off by their rounding, amplified, which
+/// averaging does not take down by this much.
+const AVERAGE_MIN_GAIN: f64 = 1.0;
 
 /// A restored frame and the guard's decision on it.
 struct Decided {
@@ -462,6 +492,12 @@ impl Engine {
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
+        let average = std::array::from_fn(|p| {
+            let (w, h) = mask.plane_size(p);
+            (config.average > 0)
+                .then(|| AveragePlane::new(&planes[p].inversion, w, h, region.bounds(p), p == 0))
+                .flatten()
+        });
         let unblended_per_frame = planes
             .iter()
             .map(|setup| {
@@ -481,6 +517,12 @@ impl Engine {
             guard,
             verdicts: Verdicts::new(trusted),
             has_holes,
+            average,
+            average_frames: config.average,
+            averaging: Averaging::Probing {
+                frames: 0,
+                done: Averaged::default(),
+            },
             unblended_per_frame,
             holes_per_frame,
             look_ahead: config.window,
@@ -553,7 +595,7 @@ impl Engine {
             let known = if i == 0 { None } else { consecutive.next() };
             self.keep(frame, crop, known);
         }
-        if self.has_holes {
+        if self.needs_motion() {
             let matches = self
                 .matches
                 .get_mut()
@@ -583,18 +625,22 @@ impl Engine {
     /// when it was measured already, else measured here.
     fn keep(&mut self, frame: Yuv420Frame, crop: Crop, known: Option<Option<Match>>) {
         let index = self.pushed;
-        // Without holes (a mark un-blended everywhere) no motion is needed.
-        let previous = self.kept.back().filter(|_| self.has_holes).map(|prev| {
-            let found = known.unwrap_or_else(|| {
-                self.search.consecutive(
-                    &prev.crop.planes[0],
-                    &crop.planes[0],
-                    self.last_motion,
-                    CONFIRM_RESIDUAL * self.max_residual,
-                )
+        // Without holes to fill or pixels to average, no motion is needed.
+        let previous = self
+            .kept
+            .back()
+            .filter(|_| self.needs_motion())
+            .map(|prev| {
+                let found = known.unwrap_or_else(|| {
+                    self.search.consecutive(
+                        &prev.crop.planes[0],
+                        &crop.planes[0],
+                        self.last_motion,
+                        CONFIRM_RESIDUAL * self.max_residual,
+                    )
+                });
+                (prev.index, found)
             });
-            (prev.index, found)
-        });
         if let Some((prev, found)) = previous {
             self.last_motion = found.map(|m| m.motion);
             self.matches
@@ -605,6 +651,81 @@ impl Engine {
         self.kept.push_back(Kept { index, crop });
         self.pending.push_back(frame);
         self.pushed += 1;
+    }
+
+    /// Whether frames are matched with each other: to fill holes or to average un-blended
+    /// pixels.
+    fn needs_motion(&self) -> bool {
+        self.has_holes || self.averages()
+    }
+
+    /// Whether un-blended pixels are averaged (while probing, and after where it pays).
+    fn averages(&self) -> bool {
+        self.average.iter().any(Option::is_some) && self.averaging != Averaging::Off
+    }
+
+    /// The frames within [`InpaintConfig::average`] of frame `t`, kept and matched with it,
+    /// nearest first, with the motion to each.
+    fn average_sources(&self, t: u64) -> Vec<(u64, Motion)> {
+        let reach = self.average_frames as u64;
+        (1..=reach)
+            .flat_map(|dist| {
+                let before = t.checked_sub(dist).filter(|_| dist <= self.memory as u64);
+                [before, Some(t + dist).filter(|&s| s < self.pushed)]
+            })
+            .flatten()
+            .filter_map(|s| {
+                let m = self.pair(t, s)?;
+                (m.residual <= self.max_residual).then_some((s, m.motion))
+            })
+            .collect()
+    }
+
+    /// Averages the un-blended pixels of frame `t` (`out`) with what the frames around show
+    /// of them; returns how many moved.
+    fn average(&self, t: u64, out: &mut Yuv420Frame) -> Averaged {
+        if !self.averages() {
+            return Averaged::default();
+        }
+        let sources = self.average_sources(t);
+        if sources.is_empty() {
+            return Averaged::default();
+        }
+        let planes = out.data_mut_all();
+        planes
+            .into_par_iter()
+            .enumerate()
+            .map(|(p, plane)| {
+                let Some(average) = &self.average[p] else {
+                    return Averaged::default();
+                };
+                let list: Vec<Source<'_>> =
+                    sources.iter().map(|&(s, m)| self.source(p, s, m)).collect();
+                let holes = !self.planes[p].holes.is_empty();
+                let confirmed = self.averaging == Averaging::On;
+                average.apply(plane, self.planes[p].w, &list, holes, confirmed)
+            })
+            .reduce(Averaged::default, Averaged::add)
+    }
+
+    /// Counts what averaging did to a frame while probing, and decides once enough frames
+    /// have told: on a lossless input the un-blended pixels are no noisier than their
+    /// neighbours in time and averaging stops, sparing its motion measurements too.
+    fn probe_averaging(&mut self, averaged: Averaged) {
+        let Averaging::Probing { frames, done } = &mut self.averaging else {
+            return;
+        };
+        *done = done.add(averaged);
+        *frames += 1;
+        if *frames >= AVERAGE_PROBE_FRAMES {
+            // No frame matched with another: nothing to average with.
+            let gain = done.gain_sum / done.weighed.max(1) as f64;
+            self.averaging = if gain >= AVERAGE_MIN_GAIN {
+                Averaging::On
+            } else {
+                Averaging::Off
+            };
+        }
     }
 
     /// The pair cache.
@@ -774,7 +895,25 @@ impl Engine {
     }
 
     /// Restores the next `n` frames and moves on; returns them with those decided before.
+    /// While averaging is on probation, the frames that decide it go first, so a burst (the
+    /// frames held while the mark was learnt) does not all pay for it.
     fn emit(&mut self, n: usize, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
+        let probing = match self.averaging {
+            Averaging::Probing { frames, .. } if self.averages() => {
+                AVERAGE_PROBE_FRAMES.saturating_sub(frames)
+            }
+            _ => 0,
+        };
+        if probing == 0 || probing >= n {
+            return self.emit_now(n, stats);
+        }
+        let mut out = self.emit_now(probing, stats);
+        out.extend(self.emit_now(n - probing, stats));
+        out
+    }
+
+    /// [`emit`](Self::emit) in one go.
+    fn emit_now(&mut self, n: usize, stats: &mut InpaintStats) -> Vec<Yuv420Frame> {
         let runs = self.runs(n);
         let restored = self.restore_runs(runs);
         let mut decided = std::mem::take(&mut self.to_fill);
@@ -860,6 +999,8 @@ impl Engine {
                 stats.fallback_frames += 1;
             }
             stats.unblended += self.unblended_per_frame;
+            stats.averaged += r.averaged.pixels;
+            self.probe_averaging(r.averaged);
             stats.from_other_frames += r.from_other_frames;
             stats.spatial += self.holes_per_frame - r.from_other_frames;
             stats.frames += 1;
@@ -888,6 +1029,7 @@ impl Engine {
     /// Restores frame `t` (un-blended already): its holes from other frames, then spatially,
     /// from `previous` (frame `t - 1`'s spatial fill) when the camera is still.
     fn restore(&self, t: u64, mut out: Yuv420Frame, previous: Option<&[Vec<f32>; 3]>) -> Restored {
+        let averaged = self.average(t, &mut out);
         let mut filled: [Vec<bool>; 3] =
             std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
         let [luma, cb, cr] = out.data_mut_all();
@@ -921,6 +1063,7 @@ impl Engine {
             frame: out,
             spatial: [sy, su, sv],
             from_other_frames,
+            averaged,
         }
     }
 

@@ -25,6 +25,7 @@
 //! other; they are loops over planes with a fixed number of passes, in the shape the CUDA twin
 //! will take.
 
+mod average;
 mod blend;
 mod config;
 mod detect;

@@ -101,6 +101,51 @@ fn semi_transparent_mark_from_its_image() {
 }
 
 #[test]
+fn a_lossy_inputs_noise_is_averaged_away_and_a_lossless_one_kept_exact() {
+    let clean = clip(W, H, FRAMES, 1.3, 0.4, 0.0);
+    let logo = semi_logo(0.6);
+    let marked = overlay(&clean, &logo, SEMI_AT.0, SEMI_AT.1);
+    let model = semi_model(&logo);
+    let mask = model.mask().unwrap();
+    let config = |frames| {
+        InpaintConfig::default()
+            .mark(MarkModel::Given(model.clone()))
+            .average(frames)
+    };
+
+    // Un-blending multiplies the noise inside the mark by 1 / (1 - alpha), up to 2.5 here.
+    let noisy = with_noise(&marked, 6.0);
+    let single = psnr_in_mask(&run(config(0), &mask, &noisy), &clean, &mask);
+    let averaged = psnr_in_mask(&run(config(8), &mask, &noisy), &clean, &mask);
+    eprintln!("noisy input: {single:.2} dB un-blended alone, {averaged:.2} dB averaged");
+    assert!(
+        averaged >= single + 3.0,
+        "averaging gave {averaged:.2} dB against {single:.2} dB"
+    );
+
+    // Without noise, un-blending is exact up to rounding: averaging stops after the frames that
+    // probe it (which take off the amplified rounding alone), and the output is that of
+    // un-blending alone.
+    let exact = run(config(0), &mask, &marked);
+    let probed = run(config(8), &mask, &marked);
+    let (a, b) = (
+        psnr_in_mask(&exact, &clean, &mask),
+        psnr_in_mask(&probed, &clean, &mask),
+    );
+    eprintln!("lossless input: {a:.2} dB un-blended alone, {b:.2} dB with averaging on probation");
+    assert!(
+        b >= a - 0.05,
+        "averaging cost {:.2} dB on a lossless input",
+        a - b
+    );
+    let differing = exact.iter().zip(&probed).filter(|(x, y)| x != y).count();
+    assert!(
+        differing <= 4,
+        "{differing} frames differ from un-blending alone: averaging did not stop"
+    );
+}
+
+#[test]
 fn opaque_mark_on_a_moving_background() {
     let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
     let logo = opaque_logo();

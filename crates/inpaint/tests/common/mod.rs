@@ -86,6 +86,25 @@ pub fn clip(w: usize, h: usize, n: usize, vx: f32, vy: f32, noise: f32) -> Vec<Y
         .collect()
 }
 
+/// `frames` with uniform noise of ±`amplitude` levels on every pixel, new in every frame: what
+/// a lossy codec adds, as far as un-blending is concerned.
+pub fn with_noise(frames: &[Yuv420Frame], amplitude: f32) -> Vec<Yuv420Frame> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(t, f)| {
+            let mut f = f.clone();
+            for p in 0..3 {
+                for (i, v) in f.data_mut(p).iter_mut().enumerate() {
+                    let jitter = amplitude * (2.0 * hash(i as i64, t as i64, p as u64 + 555) - 1.0);
+                    *v = (f32::from(*v) + jitter).round().clamp(0.0, 255.0) as u8;
+                }
+            }
+            f
+        })
+        .collect()
+}
+
 /// An RGBA logo image.
 pub struct Logo {
     pub w: usize,

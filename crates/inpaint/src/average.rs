@@ -1,0 +1,325 @@
+//! Averaging un-blended pixels along the motion. Un-blending divides by `1 - alpha`, so what a
+//! lossy input's coding added to a marked pixel comes out amplified, and it is new in every
+//! frame, while the background under the mark moves on as the camera does. Each un-blended
+//! pixel is mixed with the mean of what the frames around show at its motion-compensated
+//! place, in proportion to how much further off its own value is likely to be than that mean:
+//! - the mean's error is measured on a ring of pixels around the mark, where nothing was
+//!   un-blended: how far the same mean is from the frame there (`ring`);
+//! - the pixel's own error is the excess of its distance from the mean over the ring's, fitted
+//!   per frame as `s / (1 - alpha)^2 + m`: the input's noise amplified by un-blending, and what
+//!   does not scale with it (an estimated model's error, coding ringing at the mark's edges).
+//!
+//! The weight of the mean is `e / (e + ring + e / n)` (`e` the pixel's fitted error, `n` the
+//! frames averaged). On a lossless input un-blended pixels are as close to the mean as the
+//! ring's are and the weight is about zero: the frame's own value, exact, is kept.
+//!
+//! A source frame is read by shifting the whole working rectangle at once (the motion is one
+//! translation): Catmull-Rom weights along rows, then along columns, as `sampling::sample`
+//! reads one pixel.
+
+use crate::blend::{Inversion, PixelKind};
+use crate::mask::Bounds;
+use crate::plane::to_pixel;
+use crate::sampling::{Blocked, floor};
+use crate::temporal::Source;
+
+/// Pixels of known background around the mark whose distance from the mean calibrates it
+/// (luma; half on chroma).
+const RING: usize = 4;
+/// Fewest ring and un-blended pixels, each, for a frame's fit to mean anything.
+const MIN_PIXELS: usize = 32;
+/// Fewest frames a pixel's mean is taken over.
+const MIN_SOURCES: u16 = 2;
+
+/// One plane's averaging: where it reads and writes.
+pub(crate) struct AveragePlane {
+    /// The mark's bounds grown by the ring, in plane coordinates.
+    rect: Bounds,
+    /// Un-blended pixels: index in `rect` and `1 / (1 - alpha)^2`.
+    unblended: Vec<(u32, f32)>,
+    /// Ring pixels: index in `rect`.
+    ring: Vec<u32>,
+}
+
+/// What averaging one plane of one frame did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Averaged {
+    /// Un-blended pixels moved towards the mean by at least a tenth of the way.
+    pub pixels: u64,
+    /// Un-blended pixels that had a mean.
+    pub weighed: u64,
+    /// The expected drop of their squared error from averaging away the input's noise as
+    /// un-blending amplified it (the `s / (1 - alpha)^2` part alone), summed: at the best
+    /// weight `w = e / (e + ring + e / n)`, mixing takes `w * e` off a pixel's error `e`.
+    pub gain_sum: f64,
+}
+
+impl Averaged {
+    /// Both planes' (or frames') together.
+    pub fn add(self, other: Self) -> Self {
+        Self {
+            pixels: self.pixels + other.pixels,
+            weighed: self.weighed + other.weighed,
+            gain_sum: self.gain_sum + other.gain_sum,
+        }
+    }
+}
+
+impl AveragePlane {
+    /// The averaging of a plane `w`x`h` whose marked region `inversion` describes, reading
+    /// source crops of `region`; `None` without un-blended pixels.
+    pub fn new(
+        inversion: &Inversion,
+        w: usize,
+        h: usize,
+        region: Bounds,
+        luma: bool,
+    ) -> Option<Self> {
+        let ring = if luma { RING } else { RING / 2 };
+        let b = inversion.bounds;
+        let grown = b.grown(ring, w, h);
+        let rect = Bounds {
+            x0: grown.x0.max(region.x0),
+            y0: grown.y0.max(region.y0),
+            x1: grown.x1.min(region.x1),
+            y1: grown.y1.min(region.y1),
+        };
+        let rw = rect.width();
+        let mut unblended = Vec::new();
+        let mut ring_pixels = Vec::new();
+        for y in rect.y0..rect.y1 {
+            for x in rect.x0..rect.x1 {
+                let at = ((y - rect.y0) * rw + x - rect.x0) as u32;
+                let inside = x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1;
+                let kind = if inside {
+                    let i = (y - b.y0) * b.width() + x - b.x0;
+                    (inversion.kind[i], inversion.alpha(i))
+                } else {
+                    (PixelKind::Keep, 0.0)
+                };
+                match kind {
+                    (PixelKind::Invert, alpha) => {
+                        unblended.push((at, 1.0 / ((1.0 - alpha) * (1.0 - alpha))));
+                    }
+                    (PixelKind::Keep, _) => ring_pixels.push(at),
+                    (PixelKind::Hole, _) => {}
+                }
+            }
+        }
+        // Only pixels near the mark calibrate: the rest of the bounds' corners are far.
+        let near = crate::morph::dilate(
+            &{
+                let mut marked = vec![0u8; rw * rect.height()];
+                for &(i, _) in &unblended {
+                    marked[i as usize] = 1;
+                }
+                marked
+            },
+            rw,
+            rect.height(),
+            ring,
+        );
+        ring_pixels.retain(|&i| near[i as usize] != 0);
+        (!unblended.is_empty()).then_some(Self {
+            rect,
+            unblended,
+            ring: ring_pixels,
+        })
+    }
+
+    /// Averages the un-blended pixels of `plane` (`w` wide, un-blended already) with what
+    /// `sources` show at their places; `holes`: whether the sources' own holes must be
+    /// avoided. Unless `confirmed` (the input is known to be lossy), only the amplified noise
+    /// counts in a pixel's error: the rest of the fit may be the ring's and the mark's
+    /// backgrounds differing, which on a lossless input averaging would only blur.
+    pub fn apply(
+        &self,
+        plane: &mut [u8],
+        w: usize,
+        sources: &[Source<'_>],
+        holes: bool,
+        confirmed: bool,
+    ) -> Averaged {
+        let (rw, rh) = (self.rect.width(), self.rect.height());
+        let mut sum = vec![0.0f32; rw * rh];
+        let mut count = vec![0u16; rw * rh];
+        let mut rows = Vec::new();
+        for source in sources {
+            add_shifted(source, self.rect, holes, &mut sum, &mut count, &mut rows);
+        }
+        let at = |i: u32| {
+            let (x, y) = (
+                i as usize % rw + self.rect.x0,
+                i as usize / rw + self.rect.y0,
+            );
+            y * w + x
+        };
+        let mean = |i: u32| {
+            let n = count[i as usize];
+            (n >= MIN_SOURCES).then(|| (sum[i as usize] / f32::from(n), f32::from(n)))
+        };
+
+        // The mean's error, on the ring.
+        let (mut ring_sq, mut ring_n) = (0.0f64, 0usize);
+        for &i in &self.ring {
+            if let Some((m, _)) = mean(i) {
+                let d = f32::from(plane[at(i)]) - m;
+                ring_sq += f64::from(d * d);
+                ring_n += 1;
+            }
+        }
+        if ring_n < MIN_PIXELS {
+            return Averaged::default();
+        }
+        let ring = (ring_sq / ring_n as f64) as f32;
+
+        // The un-blended pixels' excess error, fitted as s * x + m with x = 1 / (1 - alpha)^2:
+        // least squares on e / (1 + 1/n) = s * x + m.
+        let mut samples = Vec::with_capacity(self.unblended.len());
+        for &(i, x) in &self.unblended {
+            if let Some((m, n)) = mean(i) {
+                let d = f32::from(plane[at(i)]) - m;
+                samples.push((x, (d * d - ring) / (1.0 + 1.0 / n)));
+            }
+        }
+        if samples.len() < MIN_PIXELS {
+            return Averaged::default();
+        }
+        let (s, m) = fit(&samples);
+        let m = if confirmed { m } else { 0.0 };
+
+        let mut done = Averaged::default();
+        for &(i, x) in &self.unblended {
+            let Some((mean, n)) = mean(i) else { continue };
+            let e = s * x + m;
+            let weight = e / (e + ring + e / n).max(f32::MIN_POSITIVE);
+            let px = &mut plane[at(i)];
+            let own = f32::from(*px);
+            *px = to_pixel(own + weight * (mean - own));
+            done.pixels += u64::from(weight >= 0.1);
+            // What averaging would take off the amplified noise alone: the part of the error
+            // that tells a lossy input from a lossless one.
+            let amplified = s * x;
+            done.gain_sum += f64::from(
+                amplified * amplified / (amplified + ring + amplified / n).max(f32::MIN_POSITIVE),
+            );
+            done.weighed += 1;
+        }
+        done
+    }
+}
+
+/// Least squares of `e = s * x + m` over `(x, e)`, with `s` and `m` at least zero.
+fn fit(samples: &[(f32, f32)]) -> (f32, f32) {
+    let n = samples.len() as f64;
+    let (mut sx, mut se, mut sxx, mut sxe) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for &(x, e) in samples {
+        let (x, e) = (f64::from(x), f64::from(e));
+        sx += x;
+        se += e;
+        sxx += x * x;
+        sxe += x * e;
+    }
+    let det = n * sxx - sx * sx;
+    let (s, m) = if det.abs() > 1e-9 * n * sxx.max(1.0) {
+        ((n * sxe - sx * se) / det, (sxx * se - sx * sxe) / det)
+    } else {
+        (0.0, se / n)
+    };
+    // A negative part is none: refit the other alone.
+    if s < 0.0 {
+        (0.0, (se / n).max(0.0) as f32)
+    } else if m < 0.0 {
+        ((sxe / sxx.max(f64::MIN_POSITIVE)).max(0.0) as f32, 0.0)
+    } else {
+        (s as f32, m as f32)
+    }
+}
+
+/// Catmull-Rom weights of the four taps around a read at fraction `t` past a pixel.
+fn taps(t: f32) -> [f32; 4] {
+    let (t2, t3) = (t * t, t * t * t);
+    [
+        0.5 * (-t3 + 2.0 * t2 - t),
+        0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+        0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+        0.5 * (t3 - t2),
+    ]
+}
+
+/// Adds what `source` shows at each pixel of `rect` (plane coordinates, moved by the source's
+/// motion) to `sum` and counts it in `count`, where the read lies inside the source's crop
+/// (and, with `holes`, clear of its holes). `rows` is scratch.
+fn add_shifted(
+    source: &Source<'_>,
+    rect: Bounds,
+    holes: bool,
+    sum: &mut [f32],
+    count: &mut [u16],
+    rows: &mut Vec<f32>,
+) {
+    let (dx, dy) = (source.motion.dx, source.motion.dy);
+    let (ix, iy) = (floor(dx), floor(dy));
+    let (wx, wy) = (taps(dx - ix as f32), taps(dy - iy as f32));
+    let rw = rect.width();
+    // Crop coordinates of the first tap for rect pixel (x, y): x - x0 + ix - 1.
+    let col = |x: usize| x as i64 - source.x0 as i64 + i64::from(ix) - 1;
+    let row = |y: usize| y as i64 - source.y0 as i64 + i64::from(iy) - 1;
+    let (cw, ch) = (source.w as i64, source.h as i64);
+    // The rect pixels whose four taps each way lie inside the crop.
+    let x_from = (rect.x0..rect.x1).find(|&x| col(x) >= 0);
+    let x_to = (rect.x0..rect.x1).rev().find(|&x| col(x) + 3 < cw);
+    let y_from = (rect.y0..rect.y1).find(|&y| row(y) >= 0);
+    let y_to = (rect.y0..rect.y1).rev().find(|&y| row(y) + 3 < ch);
+    let (Some(x0), Some(x1), Some(y0), Some(y1)) = (x_from, x_to, y_from, y_to) else {
+        return;
+    };
+    if x0 > x1 || y0 > y1 {
+        return;
+    }
+    let (nx, ny) = (x1 - x0 + 1, y1 - y0 + 1);
+    // Along rows first: the crop rows row(y0) .. row(y1) + 3.
+    let first = row(y0) as usize;
+    let c0 = col(x0) as usize;
+    rows.clear();
+    rows.resize((ny + 3) * nx, 0.0);
+    for r in 0..ny + 3 {
+        let src = &source.plane[(first + r) * source.w + c0..][..nx + 3];
+        let out = &mut rows[r * nx..(r + 1) * nx];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = wx[0] * f32::from(src[k])
+                + wx[1] * f32::from(src[k + 1])
+                + wx[2] * f32::from(src[k + 2])
+                + wx[3] * f32::from(src[k + 3]);
+        }
+    }
+    // Then along columns, into the sums.
+    for r in 0..ny {
+        let y = y0 + r;
+        let base = (y - rect.y0) * rw + x0 - rect.x0;
+        let (a, b, c, d) = (
+            &rows[r * nx..][..nx],
+            &rows[(r + 1) * nx..][..nx],
+            &rows[(r + 2) * nx..][..nx],
+            &rows[(r + 3) * nx..][..nx],
+        );
+        let sums = &mut sum[base..base + nx];
+        let counts = &mut count[base..base + nx];
+        for k in 0..nx {
+            if holes && !clear(source.blocked, source, x0 + k, y) {
+                continue;
+            }
+            sums[k] += wy[0] * a[k] + wy[1] * b[k] + wy[2] * c[k] + wy[3] * d[k];
+            counts[k] += 1;
+        }
+    }
+}
+
+/// Whether `source`'s read for plane pixel (`x`, `y`) is clear of its holes.
+#[inline]
+fn clear(blocked: &Blocked, source: &Source<'_>, x: usize, y: usize) -> bool {
+    blocked.clear(
+        x as f32 + source.motion.dx - source.x0 as f32,
+        y as f32 + source.motion.dy - source.y0 as f32,
+    )
+}
