@@ -262,6 +262,23 @@ fn the_readme_example_beats_delogo() {
         ours > theirs,
         "framejet {ours:.2} dB does not beat delogo's {theirs:.2} dB"
     );
+    // The plan measured the input's coding noise under the mark once, so both segments
+    // decide alike whether to average un-blended pixels with other frames.
+    let log = std::fs::read_to_string(dir.path().join("removed.mp4.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("estimated from frames across it") && l.contains("coding noise")),
+        "no coding noise measured in the plan:\n{log}"
+    );
+    let averaged: Vec<bool> = log
+        .lines()
+        .filter(|l| l.contains("step `inpaint`: steps[0]:"))
+        .map(|l| !l.contains("(0 of them averaged"))
+        .collect();
+    assert!(
+        averaged.len() == 2 && averaged[0] == averaged[1],
+        "the segments decided differently whether to average:\n{log}"
+    );
 }
 
 #[test]

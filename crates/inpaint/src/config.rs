@@ -56,6 +56,7 @@ pub struct InpaintConfig {
     pub(crate) window: usize,
     pub(crate) memory: usize,
     pub(crate) average: usize,
+    pub(crate) noise: CodingNoise,
     pub(crate) mark: MarkModel,
     pub(crate) opaque_alpha: f32,
     pub(crate) max_motion: usize,
@@ -69,6 +70,7 @@ impl Default for InpaintConfig {
             window: 8,
             memory: 48,
             average: 8,
+            noise: CodingNoise::Probe,
             mark: MarkModel::Estimate { frames: 48 },
             opaque_alpha: 0.9,
             max_motion: 32,
@@ -146,4 +148,34 @@ impl InpaintConfig {
         self.kernels = kernels;
         self
     }
+
+    /// The input's coding noise under the mark, as [`Inpainter::coding_noise`] measured it
+    /// over frames across the input (with [`measure_coding_noise`](Self::measure_coding_noise)):
+    /// un-blended pixels are then averaged with other frames, or not, from the first frame
+    /// on, the same way in every segment. Without it the first frames tell.
+    ///
+    /// [`Inpainter::coding_noise`]: crate::Inpainter::coding_noise
+    pub fn coding_noise(mut self, measured: f64) -> Self {
+        self.noise = CodingNoise::Known(measured);
+        self
+    }
+
+    /// Averages un-blended pixels on every frame as while telling whether it pays, to measure
+    /// the input's coding noise ([`Inpainter::coding_noise`](crate::Inpainter::coding_noise)).
+    pub fn measure_coding_noise(mut self) -> Self {
+        self.noise = CodingNoise::Measure;
+        self
+    }
+}
+
+/// What the inpainter knows of the input's coding noise under the mark, which decides whether
+/// un-blended pixels are averaged with other frames (see [`InpaintConfig::average`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum CodingNoise {
+    /// Nothing: the first frames tell.
+    Probe,
+    /// As measured over the input.
+    Known(f64),
+    /// Nothing, and every frame is averaged as while telling, to measure it.
+    Measure,
 }

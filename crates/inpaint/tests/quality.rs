@@ -143,6 +143,33 @@ fn a_lossy_inputs_noise_is_averaged_away_and_a_lossless_one_kept_exact() {
         differing <= 4,
         "{differing} frames differ from un-blending alone: averaging did not stop"
     );
+
+    // Measured over the clip beforehand (as a plan does), the noise decides from the first
+    // frame on: the noisy clip is averaged throughout, the exact one not at all.
+    let measure = |frames: &[Yuv420Frame]| {
+        let mut inpainter =
+            framejet_inpaint::Inpainter::new(config(8).measure_coding_noise(), mask.clone())
+                .unwrap();
+        for f in frames {
+            inpainter.push(f.clone()).unwrap();
+        }
+        inpainter.finish().unwrap();
+        inpainter.coding_noise().unwrap()
+    };
+    let (noisy_gain, exact_gain) = (measure(&noisy), measure(&marked));
+    eprintln!("coding noise measured: {noisy_gain:.2} (noisy), {exact_gain:.3} (exact)");
+    assert!(noisy_gain > 10.0 * exact_gain.max(0.01));
+    let known = run(config(8).coding_noise(exact_gain), &mask, &marked);
+    assert!(
+        known == exact,
+        "a lossless clip measured as such was averaged"
+    );
+    let known = run(config(8).coding_noise(noisy_gain), &mask, &noisy);
+    let known_db = psnr_in_mask(&known, &clean, &mask);
+    assert!(
+        known_db >= averaged - 0.1,
+        "measured beforehand: {known_db:.2} dB, probed: {averaged:.2} dB"
+    );
 }
 
 #[test]

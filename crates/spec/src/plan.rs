@@ -303,6 +303,24 @@ pub struct EstimatedMark {
     pub item: usize,
     /// Opacity and colour of the mark per pixel.
     pub model: MarkPlanes,
+    /// The input's coding noise under the mark: how much averaging each un-blended pixel
+    /// with other frames' view of it takes off its squared error (levels²), measured over the
+    /// same frames. It decides, the same way for every segment, whether the step averages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coding_noise: Option<f64>,
+}
+
+impl EstimatedMark {
+    /// One line for the job log: the mark ([`MarkPlanes::describe`]) and the coding noise.
+    pub fn describe(&self) -> String {
+        match self.coding_noise {
+            Some(noise) => format!(
+                "{}; coding noise under it {noise:.2} levels² per pixel",
+                self.model.describe()
+            ),
+            None => self.model.describe(),
+        }
+    }
 }
 
 /// The mask an inpaint step uses on one input, as the plan records it.

@@ -265,7 +265,7 @@ impl Progress for Reporter {
                 "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
                 m.step,
                 m.item,
-                m.model.describe()
+                m.describe()
             ));
         }
         if let Ok(spec) = serde_json::to_string(&plan.spec) {

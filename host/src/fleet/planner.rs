@@ -413,7 +413,7 @@ impl Planner {
                     "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
                     m.step,
                     m.item,
-                    m.model.describe()
+                    m.describe()
                 )
             })
             .collect();

@@ -7,7 +7,8 @@
 //! the same mark the same way.
 
 use framejet_inpaint::{
-    DetectOptions, InpaintConfig, LogoModel, Mask, Plane, Rect, Yuv420Frame, detect_mask,
+    DetectOptions, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame,
+    detect_mask,
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
@@ -173,13 +174,15 @@ pub(crate) fn sample_runs(
 }
 
 /// Estimates the mark under `mask` from `frames` as the inpaint step sees
-/// them (`width`x`height`). `None` when there are too few to tell.
+/// them (`width`x`height`), and the input's coding noise under it, measured
+/// on the same frames (see [`InpaintConfig::coding_noise`]). `None` when
+/// there are too few to tell.
 pub(crate) fn estimate_mark<'a>(
     frames: impl IntoIterator<Item = &'a VideoFrame>,
     mask: &Mask,
     width: u32,
     height: u32,
-) -> Result<Option<LogoModel>, String> {
+) -> Result<Option<(LogoModel, Option<f64>)>, String> {
     let mut yuv = Vec::new();
     for frame in frames {
         if (frame.width(), frame.height()) != (width, height) {
@@ -204,9 +207,30 @@ pub(crate) fn estimate_mark<'a>(
     if yuv.len() < 2 {
         return Ok(None);
     }
-    LogoModel::estimate(&yuv, mask, &InpaintConfig::default())
-        .map(Some)
-        .map_err(|e| e.to_string())
+    let model =
+        LogoModel::estimate(&yuv, mask, &InpaintConfig::default()).map_err(|e| e.to_string())?;
+    let noise = coding_noise(yuv, mask, &model).map_err(|e| e.to_string())?;
+    Ok(Some((model, noise)))
+}
+
+/// Runs `frames` (runs of consecutive frames, one after the other: pairs
+/// across runs do not match and are left out) through the step with the
+/// estimated `model`, averaging every frame, to measure how much averaging
+/// takes off the input's coding noise under the mark.
+fn coding_noise(
+    frames: Vec<Yuv420Frame>,
+    mask: &Mask,
+    model: &LogoModel,
+) -> Result<Option<f64>, framejet_inpaint::InpaintError> {
+    let config = InpaintConfig::default()
+        .mark(MarkModel::Estimated(model.clone()))
+        .measure_coding_noise();
+    let mut inpainter = Inpainter::new(config, mask.clone())?;
+    for frame in frames {
+        inpainter.push(frame)?;
+    }
+    inpainter.finish()?;
+    Ok(inpainter.coding_noise())
 }
 
 /// Frames sampled across the input to find the mark.

@@ -438,13 +438,14 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
             } else {
                 seen.iter().collect()
             };
-            if let Some(model) =
+            if let Some((model, coding_noise)) =
                 estimate_mark(frames, &mask, w, h).map_err(|m| JobError::media(field(), m))?
             {
                 marks.push(EstimatedMark {
                     step: i,
                     item: n,
                     model: (&model).into(),
+                    coding_noise,
                 });
             }
         }

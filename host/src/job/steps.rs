@@ -424,6 +424,9 @@ impl InpaintStage {
         } else if let Some(mark) = plan.marks.iter().find(|m| m.step == step && m.item == item) {
             let model = LogoModel::try_from(&mark.model).map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Estimated(model));
+            if let Some(noise) = mark.coding_noise {
+                config = config.coding_noise(noise);
+            }
         }
         let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
         Ok(Self {
