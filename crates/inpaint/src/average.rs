@@ -15,12 +15,13 @@
 //!
 //! A source frame is read by shifting the whole working rectangle at once (the motion is one
 //! translation): Catmull-Rom weights along rows, then along columns, as `sampling::sample`
-//! reads one pixel.
+//! reads one pixel; where the pixels used are a small part of the rectangle (an opaque mark's
+//! soft edge), each is read on its own.
 
 use crate::blend::{Inversion, PixelKind};
 use crate::mask::Bounds;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, floor};
+use crate::sampling::{Blocked, floor, sample};
 use crate::temporal::Source;
 
 /// Pixels of known background around the mark whose distance from the mean calibrates it
@@ -39,7 +40,14 @@ pub(crate) struct AveragePlane {
     unblended: Vec<(u32, f32)>,
     /// Ring pixels: index in `rect`.
     ring: Vec<u32>,
+    /// The un-blended and ring pixels together, in order, when they are few enough in `rect`
+    /// that reading each is cheaper than shifting the whole rectangle (an opaque mark's soft
+    /// edge); `None` to shift the rectangle.
+    sparse: Option<Vec<u32>>,
 }
+
+/// Share of the rectangle's pixels below which they are read one by one.
+const SPARSE: usize = 4;
 
 /// What averaging one plane of one frame did.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -120,10 +128,18 @@ impl AveragePlane {
             ring,
         );
         ring_pixels.retain(|&i| near[i as usize] != 0);
+        let used = unblended.len() + ring_pixels.len();
+        let sparse = (used * SPARSE < rw * rect.height()).then(|| {
+            let mut all: Vec<u32> = unblended.iter().map(|&(i, _)| i).collect();
+            all.extend(&ring_pixels);
+            all.sort_unstable();
+            all
+        });
         (!unblended.is_empty()).then_some(Self {
             rect,
             unblended,
             ring: ring_pixels,
+            sparse,
         })
     }
 
@@ -145,7 +161,10 @@ impl AveragePlane {
         let mut count = vec![0u16; rw * rh];
         let mut rows = Vec::new();
         for source in sources {
-            add_shifted(source, self.rect, holes, &mut sum, &mut count, &mut rows);
+            match &self.sparse {
+                Some(pixels) => add_sampled(source, self.rect, pixels, &mut sum, &mut count),
+                None => add_shifted(source, self.rect, holes, &mut sum, &mut count, &mut rows),
+            }
         }
         let at = |i: u32| {
             let (x, y) = (
@@ -311,6 +330,29 @@ fn add_shifted(
             }
             sums[k] += wy[0] * a[k] + wy[1] * b[k] + wy[2] * c[k] + wy[3] * d[k];
             counts[k] += 1;
+        }
+    }
+}
+
+/// [`add_shifted`] for the rect's `pixels` alone (indices in `rect`), read one by one (and
+/// always clear of the source's holes).
+fn add_sampled(
+    source: &Source<'_>,
+    rect: Bounds,
+    pixels: &[u32],
+    sum: &mut [f32],
+    count: &mut [u16],
+) {
+    let rw = rect.width();
+    for &i in pixels {
+        let (x, y) = (i as usize % rw + rect.x0, i as usize / rw + rect.y0);
+        let (sx, sy) = (
+            x as f32 + source.motion.dx - source.x0 as f32,
+            y as f32 + source.motion.dy - source.y0 as f32,
+        );
+        if source.blocked.clear(sx, sy) {
+            sum[i as usize] += sample(source.plane, source.w, source.h, sx, sy);
+            count[i as usize] += 1;
         }
     }
 }
