@@ -216,6 +216,54 @@ fn bad_masks_are_refused_before_any_frame_is_processed() {
 }
 
 #[test]
+fn a_scene_cut_is_found_and_reported() {
+    // testsrc2's moving pattern, cut at 1.2 s to a Mandelbrot render, under a logo.
+    let dir = TempDir::new().unwrap();
+    let (_, logo, _) = clips(dir.path());
+    let marked = dir.path().join("cut.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:rate=25:d=1.2",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=s=320x240:rate=25,trim=duration=1.2",
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        &format!(
+            "[0:v][1:v]concat=n=2:v=1,format=yuv420p[v];[v][2:v]overlay={}:{}:format=auto,format=yuv420p",
+            LOGO.0, LOGO.1
+        ),
+        "-c:v",
+        "ffv1",
+        marked.to_str().unwrap(),
+    ]);
+    let output = dir.path().join("out.mkv");
+    let job = write_job(
+        dir.path(),
+        "job.json",
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
+                       "logo": logo}],
+            "segment": {"plugin": "segment-keyframes", "params": {"max_segments": 1}},
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = std::fs::read_to_string(dir.path().join("out.mkv.log")).unwrap();
+    let report = log
+        .lines()
+        .find(|l| l.contains("step `inpaint`: steps[0]:"))
+        .unwrap_or_else(|| panic!("no inpaint report in the job log:\n{log}"));
+    assert!(report.contains("; 1 scene cuts"), "{report}");
+}
+
+#[test]
 fn the_readme_example_beats_delogo() {
     // The README's watermark-removal job on its own media, against FFmpeg's
     // delogo on the same rectangle, both measured inside the mask against

@@ -396,13 +396,14 @@ fn run() -> Result<(), Box<dyn Error>> {
     std::mem::forget(pool);
     let stats = inpainter.stats();
     eprintln!(
-        "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {} (averaged with other frames {}), from other frames {}, filled spatially {}",
+        "inpaint_y4m: {} frames of {w}x{h} in {:.2} s; pixels un-blended {} (averaged with other frames {}), from other frames {}, filled spatially {}; scene cuts {}",
         stats.frames,
         started.elapsed().as_secs_f64(),
         stats.unblended,
         stats.averaged,
         stats.from_other_frames,
-        stats.spatial
+        stats.spatial,
+        stats.scene_cuts
     );
     Ok(())
 }

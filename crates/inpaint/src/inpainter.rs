@@ -9,22 +9,25 @@
 //!    frames ahead (more at the start, when the learning frames are all held), `memory`
 //!    frames behind.
 //! 2. **Motion** (on arrival): the translation from the previous frame is measured around the
-//!    mark (`motion.rs`).
-//! 3. **Temporal fill** (when the look-ahead is there): each hole pixel takes the background
+//!    mark (`motion.rs`); a frame that no motion matches and whose picture changed is a scene
+//!    cut (`cut.rs`), and no frame is restored from one across it.
+//! 3. **Averaging** (when the look-ahead is there): un-blended pixels are mixed with what the
+//!    frames around show at their places, where a lossy input's noise shows (`average.rs`).
+//! 4. **Temporal fill**: each hole pixel takes the background
 //!    that the nearest frame in time shows at the motion-compensated position (`temporal.rs`).
 //!    Frames are tried nearest first until every hole is filled; pairs whose motion does not
 //!    explain the ring around the mark are skipped.
-//! 4. **Spatial fill**: what no frame shows is filled smoothly from its surroundings
+//! 5. **Spatial fill**: what no frame shows is filled smoothly from its surroundings
 //!    (`fill.rs`). Where the camera is still, the fill starts from the previous frame's (a few
 //!    relaxation sweeps instead of a solve from scratch) and is smoothed over time (each frame
 //!    moves a quarter of the way from the previous fill to the new one), so noise around the
 //!    mark does not make the fill flicker.
-//! 5. **Check** (as frames go out, in order): a restoration that leaves the mark's edges, a
+//! 6. **Check** (as frames go out, in order): a restoration that leaves the mark's edges, a
 //!    seam or amplified noise behind is replaced by a fill of everything the mark covers from
 //!    the surroundings (`guard.rs`), so a wrong model or a motion miss never does worse than
 //!    the classic filters.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rayon::prelude::*;
@@ -32,6 +35,7 @@ use rayon::prelude::*;
 use crate::average::{AveragePlane, Averaged};
 use crate::blend::{self, Inversion, PixelKind};
 use crate::config::{CodingNoise, InpaintConfig, Kernels, MarkModel};
+use crate::cut;
 use crate::error::InpaintError;
 use crate::estimate::{MarkLearner, Measured};
 use crate::fill;
@@ -74,6 +78,8 @@ pub struct InpaintStats {
     /// Frames whose restoration did not hold (it left the mark's edges behind, or a seam, or
     /// noise): every masked pixel was filled from the surroundings instead.
     pub fallback_frames: u64,
+    /// Scene cuts among the frames output: frames that no frame before them helped restore.
+    pub scene_cuts: u64,
 }
 
 /// Removes a mark from a stream of yuv420p frames. See the module docs for the steps.
@@ -333,6 +339,8 @@ struct Engine {
     last_motion: Option<Motion>,
     pushed: u64,
     emitted: u64,
+    /// Frames that start a new scene (`cut.rs`), kept while frames before them are.
+    cuts: BTreeSet<u64>,
     /// Measured pairs, keyed (earlier, later), motion from the earlier frame to the later.
     /// Locked: the frames of a burst are restored in parallel, measuring pairs as they go.
     matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
@@ -577,6 +585,7 @@ impl Engine {
             pushed: 0,
             emitted: 0,
             matches: Mutex::new(HashMap::new()),
+            cuts: BTreeSet::new(),
             previous_spatial: None,
             last_fell_back: None,
             to_fill: Vec::new(),
@@ -663,6 +672,7 @@ impl Engine {
     /// when it was measured already, else measured here.
     fn keep(&mut self, frame: Yuv420Frame, crop: Crop, known: Option<Option<Match>>) {
         let index = self.pushed;
+        let matched = |found: Option<Match>| found.is_some_and(|m| m.residual <= self.max_residual);
         // Without holes to fill or pixels to average, no motion is needed.
         let previous = self
             .kept
@@ -679,6 +689,13 @@ impl Engine {
                 });
                 (prev.index, found)
             });
+        let cut = self.kept.back().is_some_and(|prev| {
+            !previous.is_some_and(|(_, found)| matched(found))
+                && cut::is_cut(&prev.crop.planes[0], &crop.planes[0])
+        });
+        if cut {
+            self.cuts.insert(index);
+        }
         if let Some((prev, found)) = previous {
             self.last_motion = found.map(|m| m.motion);
             self.matches
@@ -689,6 +706,12 @@ impl Engine {
         self.kept.push_back(Kept { index, crop });
         self.pending.push_back(frame);
         self.pushed += 1;
+    }
+
+    /// Whether a scene cut lies between frames `a` and `b`: neither restores the other.
+    fn across_cut(&self, a: u64, b: u64) -> bool {
+        let (lo, hi) = (a.min(b), a.max(b));
+        self.cuts.range(lo + 1..=hi).next().is_some()
     }
 
     /// Whether frames are matched with each other: to fill holes or to average un-blended
@@ -712,6 +735,7 @@ impl Engine {
                 [before, Some(t + dist).filter(|&s| s < self.pushed)]
             })
             .flatten()
+            .filter(|&s| !self.across_cut(t, s))
             .filter_map(|s| {
                 let m = self.pair(t, s)?;
                 (m.residual <= self.max_residual).then_some((s, m.motion))
@@ -850,6 +874,7 @@ impl Engine {
                 [before, Some(t + dist).filter(|&s| s < self.pushed)]
             })
             .flatten()
+            .filter(|&s| !self.across_cut(t, s))
             .collect();
         let whole: Vec<bool> = {
             let matches = self.matches();
@@ -1039,6 +1064,7 @@ impl Engine {
                 self.last_fell_back = Some(t);
                 stats.fallback_frames += 1;
             }
+            stats.scene_cuts += u64::from(self.cuts.contains(&t));
             stats.unblended += self.unblended_per_frame;
             stats.averaged += r.averaged.pixels;
             self.probe_averaging(r.averaged);
@@ -1060,6 +1086,9 @@ impl Engine {
             self.spare_crops.push(gone.crop);
         }
         let oldest = self.kept.front().map_or(self.emitted, |k| k.index);
+        // A cut before every frame kept and counted separates nothing any more.
+        self.cuts
+            .retain(|&c| c > oldest.min(self.emitted.saturating_sub(1)));
         self.matches
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)

@@ -28,6 +28,7 @@
 mod average;
 mod blend;
 mod config;
+mod cut;
 mod detect;
 mod error;
 mod estimate;

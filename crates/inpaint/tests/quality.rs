@@ -173,6 +173,65 @@ fn a_lossy_inputs_noise_is_averaged_away_and_a_lossless_one_kept_exact() {
 }
 
 #[test]
+fn a_scene_cut_is_found_and_nothing_is_restored_across_it() {
+    // A pan, then another picture (darker, other colours, moving the other way).
+    let first = clip(W, H, FRAMES / 2, 3.0, 1.0, 0.0);
+    let mut second = clip(W, H, FRAMES / 2, -2.0, 1.0, 0.0);
+    for f in &mut second {
+        for v in f.data_mut(0) {
+            *v = *v / 3 + 20;
+        }
+        for p in 1..3 {
+            for v in f.data_mut(p) {
+                *v = 255 - *v;
+            }
+        }
+    }
+    let clean: Vec<Yuv420Frame> = first.into_iter().chain(second).collect();
+    let logo = opaque_logo();
+    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let mut inpainter = framejet_inpaint::Inpainter::new(
+        InpaintConfig::default().mark(MarkModel::Opaque),
+        mask.clone(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for f in &marked {
+        out.extend(inpainter.push(f.clone()).unwrap());
+    }
+    out.extend(inpainter.finish().unwrap());
+    assert_eq!(inpainter.stats().scene_cuts, 1);
+    // Each scene is restored from its own frames: as well as a clip without the cut.
+    let cut = psnr_in_mask(&out, &clean, &mask);
+    let plain = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
+    let plain_marked = overlay(&plain, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let uncut = psnr_in_mask(
+        &run(
+            InpaintConfig::default().mark(MarkModel::Opaque),
+            &mask,
+            &plain_marked,
+        ),
+        &plain,
+        &mask,
+    );
+    eprintln!("opaque mark across a scene cut: {cut:.2} dB (without the cut {uncut:.2} dB)");
+    assert!(
+        cut >= uncut - 3.0,
+        "{cut:.2} dB across the cut, {uncut:.2} dB without"
+    );
+    // A pan alone has none.
+    let mut inpainter =
+        framejet_inpaint::Inpainter::new(InpaintConfig::default().mark(MarkModel::Opaque), mask)
+            .unwrap();
+    for f in &plain_marked {
+        inpainter.push(f.clone()).unwrap();
+    }
+    inpainter.finish().unwrap();
+    assert_eq!(inpainter.stats().scene_cuts, 0);
+}
+
+#[test]
 fn opaque_mark_on_a_moving_background() {
     let clean = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
     let logo = opaque_logo();
