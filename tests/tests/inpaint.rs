@@ -59,14 +59,22 @@ fn in_logo(x: u32, y: u32) -> bool {
     (LOGO.0..LOGO.0 + LOGO.2).contains(&x) && (LOGO.1..LOGO.1 + LOGO.3).contains(&y)
 }
 
+/// Runs the job `spec` from `dir` into `dir/out.mkv`, which it returns, with the job log.
+fn run_job(dir: &Path, spec: &serde_json::Value) -> (PathBuf, String) {
+    let output = dir.join("out.mkv");
+    let job = write_job(dir, "job.json", spec);
+    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = std::fs::read_to_string(dir.join("out.mkv.log")).unwrap();
+    (output, log)
+}
+
 #[test]
 fn a_semi_transparent_logo_is_removed() {
     let dir = TempDir::new().unwrap();
     let (clean, logo, marked) = clips(dir.path());
-    let output = dir.path().join("out.mkv");
-    let job = write_job(
+    let (output, log) = run_job(
         dir.path(),
-        "job.json",
         &json!({
             "inputs": [{"src": marked}],
             "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
@@ -74,8 +82,6 @@ fn a_semi_transparent_logo_is_removed() {
             "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
         }),
     );
-    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
     let clean = luma_frames(&clean);
     let before = psnr_where(&luma_frames(&marked), &clean, 320, in_logo);
     let after = psnr_where(&luma_frames(&output), &clean, 320, in_logo);
@@ -96,7 +102,6 @@ fn a_semi_transparent_logo_is_removed() {
         "write_mask writes the mask beside the output"
     );
     // The job log says what the step did, as a step's report.
-    let log = std::fs::read_to_string(dir.path().join("out.mkv.log")).unwrap();
     let report = log
         .lines()
         .find(|l| l.contains("step `inpaint`: steps[0]:"))
@@ -131,18 +136,14 @@ fn an_auto_mask_finds_the_burned_in_logo() {
         "ffv1",
         marked.to_str().unwrap(),
     ]);
-    let output = dir.path().join("out.mkv");
-    let job = write_job(
+    run_job(
         dir.path(),
-        "job.json",
         &json!({
             "inputs": [{"src": marked}],
             "steps": [{"native": "inpaint", "mask": "auto", "write_mask": true}],
             "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
         }),
     );
-    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
     let mask = luma_frames(&dir.path().join("out.mkv.mask.png"));
     let (mut covered, mut found) = (0u32, 0u32);
     for (i, &v) in mask[0].iter().enumerate() {
@@ -241,10 +242,8 @@ fn a_scene_cut_is_found_and_reported() {
         "ffv1",
         marked.to_str().unwrap(),
     ]);
-    let output = dir.path().join("out.mkv");
-    let job = write_job(
+    let (_, log) = run_job(
         dir.path(),
-        "job.json",
         &json!({
             "inputs": [{"src": marked}],
             "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
@@ -253,9 +252,6 @@ fn a_scene_cut_is_found_and_reported() {
             "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
         }),
     );
-    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    let log = std::fs::read_to_string(dir.path().join("out.mkv.log")).unwrap();
     let report = log
         .lines()
         .find(|l| l.contains("step `inpaint`: steps[0]:"))
@@ -352,10 +348,8 @@ fn a_mark_that_moves_is_removed_by_one_step_per_place() {
         "ffv1",
         marked.to_str().unwrap(),
     ]);
-    let output = dir.path().join("out.mkv");
-    let job = write_job(
+    let (output, _) = run_job(
         dir.path(),
-        "job.json",
         &json!({
             "inputs": [{"src": marked}],
             "steps": [
@@ -367,8 +361,6 @@ fn a_mark_that_moves_is_removed_by_one_step_per_place() {
             "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
         }),
     );
-    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
     let (clean, marked, output) = (
         luma_frames(&clean),
         luma_frames(&marked),

@@ -147,13 +147,7 @@ fn a_lossy_inputs_noise_is_averaged_away_and_a_lossless_one_kept_exact() {
     // Measured over the clip beforehand (as a plan does), the noise decides from the first
     // frame on: the noisy clip is averaged throughout, the exact one not at all.
     let measure = |frames: &[Yuv420Frame]| {
-        let mut inpainter =
-            framejet_inpaint::Inpainter::new(config(8).measure_coding_noise(), mask.clone())
-                .unwrap();
-        for f in frames {
-            inpainter.push(f.clone()).unwrap();
-        }
-        inpainter.finish().unwrap();
+        let (_, inpainter) = run_to_end(config(8).measure_coding_noise(), &mask, frames);
         inpainter.coding_noise().unwrap()
     };
     let (noisy_gain, exact_gain) = (measure(&noisy), measure(&marked));
@@ -191,43 +185,21 @@ fn a_scene_cut_is_found_and_nothing_is_restored_across_it() {
     let logo = opaque_logo();
     let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
     let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
-    let mut inpainter = framejet_inpaint::Inpainter::new(
-        InpaintConfig::default().mark(MarkModel::Opaque),
-        mask.clone(),
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    for f in &marked {
-        out.extend(inpainter.push(f.clone()).unwrap());
-    }
-    out.extend(inpainter.finish().unwrap());
+    let opaque = || InpaintConfig::default().mark(MarkModel::Opaque);
+    let (out, inpainter) = run_to_end(opaque(), &mask, &marked);
     assert_eq!(inpainter.stats().scene_cuts, 1);
     // Each scene is restored from its own frames: as well as a clip without the cut.
     let cut = psnr_in_mask(&out, &clean, &mask);
     let plain = clip(W, H, FRAMES, 3.0, 1.0, 0.0);
     let plain_marked = overlay(&plain, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
-    let uncut = psnr_in_mask(
-        &run(
-            InpaintConfig::default().mark(MarkModel::Opaque),
-            &mask,
-            &plain_marked,
-        ),
-        &plain,
-        &mask,
-    );
+    let uncut = psnr_in_mask(&run(opaque(), &mask, &plain_marked), &plain, &mask);
     eprintln!("opaque mark across a scene cut: {cut:.2} dB (without the cut {uncut:.2} dB)");
     assert!(
         cut >= uncut - 3.0,
         "{cut:.2} dB across the cut, {uncut:.2} dB without"
     );
     // A pan alone has none.
-    let mut inpainter =
-        framejet_inpaint::Inpainter::new(InpaintConfig::default().mark(MarkModel::Opaque), mask)
-            .unwrap();
-    for f in &plain_marked {
-        inpainter.push(f.clone()).unwrap();
-    }
-    inpainter.finish().unwrap();
+    let (_, inpainter) = run_to_end(opaque(), &mask, &plain_marked);
     assert_eq!(inpainter.stats().scene_cuts, 0);
 }
 

@@ -219,6 +219,15 @@ pub fn logo_mask(logo: &Logo, x0: usize, y0: usize, w: usize, h: usize, grow: us
 
 /// Runs a clip through an inpainter, checking that every frame comes out, in order.
 pub fn run(config: InpaintConfig, mask: &Mask, frames: &[Yuv420Frame]) -> Vec<Yuv420Frame> {
+    run_to_end(config, mask, frames).0
+}
+
+/// [`run`], with the finished inpainter (its stats, what it measured).
+pub fn run_to_end(
+    config: InpaintConfig,
+    mask: &Mask,
+    frames: &[Yuv420Frame],
+) -> (Vec<Yuv420Frame>, Inpainter) {
     let mut inpainter = Inpainter::new(config, mask.clone()).unwrap();
     let mut out = Vec::new();
     for f in frames {
@@ -226,7 +235,7 @@ pub fn run(config: InpaintConfig, mask: &Mask, frames: &[Yuv420Frame]) -> Vec<Yu
     }
     out.extend(inpainter.finish().unwrap());
     assert_eq!(out.len(), frames.len());
-    out
+    (out, inpainter)
 }
 
 /// PSNR (dB) over the masked pixels of all three planes, all frames.
