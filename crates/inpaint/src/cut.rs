@@ -5,7 +5,9 @@
 //! A cut is a frame that no motion matches with the one before and whose luma histogram (32
 //! bins, over the working region) moved by more than [`CUT_DISTANCE`] (the L1 distance of the
 //! normalised histograms, 0 to 2). A fast pan or a passing object fails the match but keeps
-//! the histogram; a cut changes both.
+//! the histogram; a cut changes both. Where no motion is measured (a semi-transparent mark on
+//! a lossless input: no hole to fill, nothing to average), the histogram alone tells, and the
+//! cut is only counted.
 
 /// Histogram distance from which a frame that no motion matches is a cut.
 const CUT_DISTANCE: f32 = 0.5;

@@ -324,7 +324,7 @@ struct Engine {
     average: [Option<AveragePlane>; 3],
     /// Frames either side averaged with.
     average_frames: usize,
-    /// Whether averaging pays on this video, once the first frames have told.
+    /// Whether averaging pays on this video: measured by the plan, or told by the first frames.
     averaging: Averaging,
     /// Pixels of every frame (all planes) un-blended, and holes.
     unblended_per_frame: u64,
@@ -744,7 +744,7 @@ impl Engine {
     }
 
     /// Averages the un-blended pixels of frame `t` (`out`) with what the frames around show
-    /// of them; returns how many moved.
+    /// of them; returns what it did.
     fn average(&self, t: u64, out: &mut Yuv420Frame) -> Averaged {
         if !self.averages() {
             return Averaged::default();
@@ -770,9 +770,9 @@ impl Engine {
             .reduce(Averaged::default, Averaged::add)
     }
 
-    /// Counts what averaging did to a frame while probing, and decides once enough frames
-    /// have told: on a lossless input the un-blended pixels are no noisier than their
-    /// neighbours in time and averaging stops, sparing its motion measurements too.
+    /// Counts what averaging did to a frame while measuring or probing; a probe decides once
+    /// enough frames have told: on a lossless input the un-blended pixels are no noisier than
+    /// their neighbours in time and averaging stops, sparing its motion measurements too.
     fn probe_averaging(&mut self, averaged: Averaged) {
         if let Averaging::Measuring(done) = &mut self.averaging {
             *done = done.add(averaged);
