@@ -365,3 +365,81 @@ fn clear(blocked: &Blocked, source: &Source<'_>, x: usize, y: usize) -> bool {
         y as f32 + source.motion.dy - source.y0 as f32,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::motion::Motion;
+
+    #[test]
+    fn the_fit_splits_amplified_noise_from_the_rest() {
+        let line = |s: f32, m: f32| -> Vec<(f32, f32)> {
+            (1..=40)
+                .map(|i| (1.0 + i as f32 * 0.1, s * (1.0 + i as f32 * 0.1) + m))
+                .collect()
+        };
+        let (s, m) = fit(&line(3.0, 2.0));
+        assert!((s - 3.0).abs() < 1e-3 && (m - 2.0).abs() < 1e-3, "{s} {m}");
+        // A negative part is none, and the other is fitted alone.
+        let (s, m) = fit(&line(2.0, -1.0));
+        assert!(m == 0.0 && s > 0.0, "{s} {m}");
+        assert_eq!(fit(&line(-1.0, 0.5)).0, 0.0);
+    }
+
+    #[test]
+    fn shifting_the_box_reads_what_sampling_each_pixel_reads() {
+        let (w, h) = (48usize, 32usize);
+        let plane: Vec<u8> = (0..w * h)
+            .map(|i| ((i * 73 + i / w * 29) % 251) as u8)
+            .collect();
+        let blocked = Blocked::new(vec![0; w * h], w, h);
+        let rect = Bounds {
+            x0: 10,
+            y0: 8,
+            x1: 38,
+            y1: 26,
+        };
+        for motion in [
+            Motion::new(1.3, -0.6),
+            Motion::new(-2.0, 3.0),
+            Motion::new(0.5, 0.25),
+        ] {
+            let source = Source {
+                plane: &plane,
+                blocked: &blocked,
+                w,
+                h,
+                x0: 0,
+                y0: 0,
+                motion,
+            };
+            let size = rect.width() * rect.height();
+            let (mut shifted, mut count_shifted) = (vec![0.0; size], vec![0u16; size]);
+            add_shifted(
+                &source,
+                rect,
+                false,
+                &mut shifted,
+                &mut count_shifted,
+                &mut Vec::new(),
+            );
+            let all: Vec<u32> = (0..size as u32).collect();
+            let (mut sampled, mut count_sampled) = (vec![0.0; size], vec![0u16; size]);
+            add_sampled(&source, rect, &all, &mut sampled, &mut count_sampled);
+            for i in 0..size {
+                if count_shifted[i] == 1 && count_sampled[i] == 1 {
+                    // Sampling reads fractions to 1/64 of a pixel.
+                    assert!(
+                        (shifted[i] - sampled[i]).abs() < 2.0,
+                        "{motion:?} pixel {i}"
+                    );
+                }
+            }
+            let both = (0..size).filter(|&i| count_shifted[i] == 1 && count_sampled[i] == 1);
+            assert!(
+                both.count() > size / 2,
+                "{motion:?}: too few pixels read both ways"
+            );
+        }
+    }
+}
