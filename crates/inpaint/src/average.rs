@@ -14,14 +14,14 @@
 //! ring's are and the weight is about zero: the frame's own value, exact, is kept.
 //!
 //! A source frame is read by shifting the whole working rectangle at once (the motion is one
-//! translation): Catmull-Rom weights along rows, then along columns, as `sampling::sample`
-//! reads one pixel; where the pixels used are a small part of the rectangle (an opaque mark's
+//! translation): `sampling::sample`'s Catmull-Rom weights (`taps_at`) along rows, then along
+//! columns; where the pixels used are a small part of the rectangle (an opaque mark's
 //! soft edge), each is read on its own.
 
 use crate::blend::{Inversion, PixelKind};
 use crate::mask::Bounds;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, floor, sample};
+use crate::sampling::{Blocked, floor, sample, taps_at};
 use crate::temporal::Source;
 
 /// Pixels of known background around the mark whose distance from the mean calibrates it
@@ -255,17 +255,6 @@ fn fit(samples: &[(f32, f32)]) -> (f32, f32) {
     }
 }
 
-/// Catmull-Rom weights of the four taps around a read at fraction `t` past a pixel.
-fn taps(t: f32) -> [f32; 4] {
-    let (t2, t3) = (t * t, t * t * t);
-    [
-        0.5 * (-t3 + 2.0 * t2 - t),
-        0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
-        0.5 * (-3.0 * t3 + 4.0 * t2 + t),
-        0.5 * (t3 - t2),
-    ]
-}
-
 /// Adds what `source` shows at each pixel of `rect` (plane coordinates, moved by the source's
 /// motion) to `sum` and counts it in `count`, where the read lies inside the source's crop
 /// (and, with `holes`, clear of its holes). `rows` is scratch.
@@ -279,7 +268,7 @@ fn add_shifted(
 ) {
     let (dx, dy) = (source.motion.dx, source.motion.dy);
     let (ix, iy) = (floor(dx), floor(dy));
-    let (wx, wy) = (taps(dx - ix as f32), taps(dy - iy as f32));
+    let (wx, wy) = (taps_at(dx - ix as f32), taps_at(dy - iy as f32));
     let rw = rect.width();
     // Crop coordinates of the first tap for rect pixel (x, y): x - x0 + ix - 1.
     let col = |x: usize| x as i64 - source.x0 as i64 + i64::from(ix) - 1;

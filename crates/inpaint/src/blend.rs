@@ -87,9 +87,7 @@ impl Inversion {
         }
         inv
     }
-}
 
-impl Inversion {
     /// The mark's alpha at index `i` of the bounds, where the pixel is un-blended (0 elsewhere).
     pub fn alpha(&self, i: usize) -> f32 {
         self.alpha[i]

@@ -46,6 +46,7 @@ pub enum Kernels {
 /// | [`window`](Self::window) | 8 | frames of look-ahead searched for revealed background |
 /// | [`memory`](Self::memory) | 48 | frames behind searched for revealed background |
 /// | [`average`](Self::average) | 8 | frames either side whose view of an un-blended pixel it is averaged with |
+/// | [`coding_noise`](Self::coding_noise) | measured on the first 4 frames | whether the input is noisy enough under the mark for that averaging to pay |
 /// | [`mark`](Self::mark) | `Estimate { frames: 48 }` | how the mark's opacity is known |
 /// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled, not un-blended |
 /// | [`max_motion`](Self::max_motion) | 32 | largest camera motion searched, pixels per frame |

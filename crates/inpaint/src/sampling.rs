@@ -37,6 +37,13 @@ fn weights() -> &'static [[f32; TAPS]; PHASES + 1] {
     })
 }
 
+/// The Catmull-Rom weights of the taps around a read at fraction `t` (0 to 1) past a pixel,
+/// at the nearest 1/64: what [`sample`] weighs its footprint by, along either axis.
+#[inline]
+pub(crate) fn taps_at(t: f32) -> &'static [f32; TAPS] {
+    &weights()[(t * PHASES as f32 + 0.5) as usize]
+}
+
 /// Value of a `w`x`h` plane at (`x`, `y`): the pixel itself at whole-pixel positions,
 /// Catmull-Rom interpolation (4×4 pixels, 1/64-pixel phases) between them, edges clamped.
 /// Not rounded.
@@ -62,9 +69,7 @@ pub(crate) fn sample_by(
     if tx == 0.0 && ty == 0.0 {
         return at(clamp_x(ix), clamp_y(iy));
     }
-    let table = weights();
-    let phase = |t: f32| (t * PHASES as f32 + 0.5) as usize;
-    let (wx, wy) = (&table[phase(tx)], &table[phase(ty)]);
+    let (wx, wy) = (taps_at(tx), taps_at(ty));
     let columns: [usize; TAPS] = std::array::from_fn(|k| clamp_x(ix - BEFORE as i32 + k as i32));
     let mut acc = 0.0;
     for (j, wyj) in wy.iter().enumerate() {
