@@ -88,6 +88,24 @@ impl Inversion {
         inv
     }
 
+    /// An inversion from its per-pixel arrays (`alpha`, `premul` = alpha × logo), for the
+    /// reference path only.
+    pub fn from_parts(
+        bounds: Bounds,
+        kind: Vec<PixelKind>,
+        alpha: Vec<f32>,
+        premul: Vec<f32>,
+    ) -> Self {
+        Self {
+            bounds,
+            kind,
+            alpha,
+            premul,
+            gain: Vec::new(),
+            offset: Vec::new(),
+        }
+    }
+
     /// The mark's alpha at index `i` of the bounds, where the pixel is un-blended (0 elsewhere).
     pub fn alpha(&self, i: usize) -> f32 {
         self.alpha[i]

@@ -16,7 +16,7 @@
 use multiversion::multiversion;
 
 /// Red-black sweeps at each level; the coarse start leaves only local error to remove.
-const SWEEPS: usize = 24;
+pub(crate) const SWEEPS: usize = 24;
 
 /// One level of the pyramid: values and which of them are unknown (1) or known (0).
 struct Level {

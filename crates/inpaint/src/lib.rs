@@ -42,6 +42,8 @@ mod motion;
 mod pixels;
 mod plane;
 mod pool;
+#[doc(hidden)]
+pub mod reference;
 mod region;
 mod sampling;
 mod temporal;

@@ -1,0 +1,299 @@
+//! The inpaint step's kernels on the device: blend inversion, temporal fill and spatial fill,
+//! twins of `framejet_inpaint::reference` (the scalar definitions its optimised CPU paths are
+//! tested against). What the step decides per frame (which sources, in which order, with which
+//! motion; which pixels are holes) stays on the host: these run the per-pixel work.
+
+use crate::backend::{Args, Backend, Grid, Kernel, bytes_of};
+use crate::error::GpuError;
+use crate::frame::DevicePlane;
+
+/// A mark's inversion for one plane: the box and, per pixel of it, kind (0 keep, 1 un-blend,
+/// 2 hole), alpha and alpha × logo.
+pub struct DeviceInversion<B: Backend> {
+    bounds: [usize; 4],
+    kind: B::Buffer,
+    alpha: B::Buffer,
+    premul: B::Buffer,
+}
+
+impl<B: Backend> DeviceInversion<B> {
+    /// Uploads the box `[x0, y0, x1, y1)` and its row-major arrays.
+    pub fn upload(
+        b: &B,
+        bounds: [usize; 4],
+        kind: &[u8],
+        alpha: &[f32],
+        premul: &[f32],
+    ) -> Result<Self, GpuError> {
+        let [x0, y0, x1, y1] = bounds;
+        let n = x1.saturating_sub(x0) * y1.saturating_sub(y0);
+        if kind.len() != n || alpha.len() != n || premul.len() != n {
+            return Err(GpuError::Invalid(format!(
+                "an inversion box of {n} pixels with arrays of {}, {}, {}",
+                kind.len(),
+                alpha.len(),
+                premul.len()
+            )));
+        }
+        Ok(Self {
+            bounds,
+            kind: b.upload_new(kind)?,
+            alpha: b.upload_new(bytes_of(alpha))?,
+            premul: b.upload_new(bytes_of(premul))?,
+        })
+    }
+
+    /// Un-blends the plane's marked pixels in place.
+    pub fn apply(&self, b: &B, plane: &mut DevicePlane<B>) -> Result<(), GpuError> {
+        let [x0, y0, x1, y1] = self.bounds;
+        if x1 > plane.width || y1 > plane.height {
+            return Err(GpuError::Invalid(
+                "the inversion box leaves the plane".into(),
+            ));
+        }
+        let (bw, bh) = (x1 - x0, y1 - y0);
+        let args = Args::new()
+            .ptr(b.addr(&plane.buf))
+            .i32(plane.width as i32)
+            .i32(x0 as i32)
+            .i32(y0 as i32)
+            .i32(bw as i32)
+            .i32(bh as i32)
+            .ptr(b.addr(&self.kind))
+            .ptr(b.addr(&self.alpha))
+            .ptr(b.addr(&self.premul));
+        b.launch(Kernel::Invert, Grid::cover(bw, bh), args)
+    }
+}
+
+/// The Catmull-Rom table the temporal fill reads with (65 phases x 4 taps).
+pub struct DeviceTaps<B: Backend>(B::Buffer);
+
+impl<B: Backend> DeviceTaps<B> {
+    pub fn upload(b: &B) -> Result<Self, GpuError> {
+        let taps = framejet_inpaint::reference::catmull_rom_taps();
+        Ok(Self(b.upload_new(bytes_of(&taps))?))
+    }
+}
+
+/// The hole pixels of a frame (plane coordinates) and which of them are filled (1) so far.
+pub struct DeviceHoles<B: Backend> {
+    coords: B::Buffer,
+    filled: B::Buffer,
+    n: usize,
+}
+
+impl<B: Backend> DeviceHoles<B> {
+    pub fn upload(b: &B, holes: &[(u32, u32)], filled: &[bool]) -> Result<Self, GpuError> {
+        if holes.len() != filled.len() {
+            return Err(GpuError::Invalid(
+                "holes and filled differ in length".into(),
+            ));
+        }
+        let coords: Vec<u32> = holes.iter().flat_map(|&(x, y)| [x, y]).collect();
+        let flags: Vec<u8> = filled.iter().map(|&f| u8::from(f)).collect();
+        Ok(Self {
+            coords: b.upload_new(bytes_of(&coords))?,
+            filled: b.upload_new(&flags)?,
+            n: holes.len(),
+        })
+    }
+
+    /// Which holes are filled, in order.
+    pub fn filled(&self, b: &B) -> Result<Vec<bool>, GpuError> {
+        let mut flags = vec![0u8; self.n];
+        b.download(&self.filled, &mut flags)?;
+        Ok(flags.into_iter().map(|f| f != 0).collect())
+    }
+}
+
+/// A frame that may show the holes' background: its plane cropped to `w` x `h` at
+/// (`x0`, `y0`), with the crop's maps of what is not background (`exact`) and of the reads
+/// that would touch it (`wide`), and where the target's background sits in it.
+pub struct DeviceSource<'a, B: Backend> {
+    pub plane: &'a B::Buffer,
+    pub exact: &'a B::Buffer,
+    pub wide: &'a B::Buffer,
+    pub w: usize,
+    pub h: usize,
+    pub x0: usize,
+    pub y0: usize,
+    pub dx: f32,
+    pub dy: f32,
+}
+
+/// Fills the open holes of `target` from `sources`, nearest first: one launch per source,
+/// each hole taking the first source whose read at its moved position is clear.
+pub fn temporal_fill<B: Backend>(
+    b: &B,
+    target: &mut DevicePlane<B>,
+    holes: &DeviceHoles<B>,
+    sources: &[DeviceSource<'_, B>],
+    taps: &DeviceTaps<B>,
+) -> Result<(), GpuError> {
+    for s in sources {
+        let args = Args::new()
+            .ptr(b.addr(&target.buf))
+            .i32(target.width as i32)
+            .ptr(b.addr(&holes.coords))
+            .i32(holes.n as i32)
+            .ptr(b.addr(&holes.filled))
+            .ptr(b.addr(s.plane))
+            .i32(s.w as i32)
+            .i32(s.h as i32)
+            .i32(s.x0 as i32)
+            .i32(s.y0 as i32)
+            .f32(s.dx)
+            .f32(s.dy)
+            .ptr(b.addr(s.exact))
+            .ptr(b.addr(s.wide))
+            .ptr(b.addr(&taps.0));
+        b.launch(Kernel::TemporalFill, Grid::line(holes.n), args)?;
+    }
+    Ok(())
+}
+
+/// One level of the spatial fill's pyramid: its size, which pixels are unknown, its values.
+struct Level<B: Backend> {
+    w: usize,
+    h: usize,
+    unknown: B::Buffer,
+    /// The level's values (level 0's are the caller's).
+    values: Option<B::Buffer>,
+}
+
+/// The spatial fill of one hole shape: the pyramid's levels (which pixels are unknown at each
+/// depends only on the holes, so it is built on the host once) and their value buffers.
+pub struct SpatialFill<B: Backend> {
+    levels: Vec<Level<B>>,
+    /// The coarsest level is a single pixel no fine pixel knows: it starts at mid-grey.
+    grey_top: bool,
+    sweeps: usize,
+}
+
+impl<B: Backend> SpatialFill<B> {
+    /// Prepares the fill of the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region.
+    pub fn new(b: &B, unknown: &[u8], w: usize, h: usize) -> Result<Self, GpuError> {
+        if unknown.len() != w * h || w == 0 || h == 0 {
+            return Err(GpuError::Invalid(format!(
+                "a {w}x{h} fill with {} flags",
+                unknown.len()
+            )));
+        }
+        let mut masks = vec![(
+            w,
+            h,
+            unknown
+                .iter()
+                .map(|&u| u8::from(u != 0))
+                .collect::<Vec<u8>>(),
+        )];
+        let mut grey_top = false;
+        loop {
+            let (lw, lh, last) = masks.last().expect("pyramid has a level");
+            if !last.contains(&1) {
+                break;
+            }
+            if (*lw, *lh) == (1, 1) {
+                grey_top = true;
+                break;
+            }
+            let (cw, ch) = (lw.div_ceil(2), lh.div_ceil(2));
+            let mut coarse = vec![1u8; cw * ch];
+            for y in 0..ch {
+                for x in 0..cw {
+                    let known = (2 * y..(2 * y + 2).min(*lh))
+                        .any(|fy| (2 * x..(2 * x + 2).min(*lw)).any(|fx| last[fy * lw + fx] == 0));
+                    coarse[y * cw + x] = u8::from(!known);
+                }
+            }
+            masks.push((cw, ch, coarse));
+        }
+        let mut levels = Vec::with_capacity(masks.len());
+        for (i, (lw, lh, mask)) in masks.iter().enumerate() {
+            levels.push(Level {
+                w: *lw,
+                h: *lh,
+                unknown: b.upload_new(mask)?,
+                values: if i == 0 {
+                    None
+                } else {
+                    Some(b.alloc(lw * lh * 4)?)
+                },
+            });
+        }
+        Ok(Self {
+            levels,
+            grey_top,
+            sweeps: framejet_inpaint::reference::SWEEPS,
+        })
+    }
+
+    /// Fills `values` (the region's `w` x `h` floats on the device) in place.
+    pub fn run(&mut self, b: &B, values: &mut B::Buffer) -> Result<(), GpuError> {
+        let addr: Vec<u64> = self
+            .levels
+            .iter()
+            .map(|l| {
+                l.values
+                    .as_ref()
+                    .map_or_else(|| b.addr(values), |v| b.addr(v))
+            })
+            .collect();
+        for l in 0..self.levels.len() - 1 {
+            let (f, c) = (&self.levels[l], &self.levels[l + 1]);
+            let args = Args::new()
+                .ptr(addr[l])
+                .ptr(b.addr(&f.unknown))
+                .i32(f.w as i32)
+                .i32(f.h as i32)
+                .ptr(addr[l + 1])
+                .i32(c.w as i32)
+                .i32(c.h as i32);
+            b.launch(Kernel::FillPull, Grid::cover(c.w, c.h), args)?;
+        }
+        if self.grey_top {
+            // The pulled value of a level no pixel knows is 0; it starts at mid-grey instead.
+            let grey = bytes_of(&[128.0f32]);
+            match self.levels.last_mut().and_then(|l| l.values.as_mut()) {
+                Some(top) => b.upload(top, grey)?,
+                None => b.upload(values, grey)?,
+            }
+        }
+        for l in (0..self.levels.len() - 1).rev() {
+            let (f, c) = (&self.levels[l], &self.levels[l + 1]);
+            let args = Args::new()
+                .ptr(addr[l])
+                .ptr(b.addr(&f.unknown))
+                .i32(f.w as i32)
+                .i32(f.h as i32)
+                .ptr(addr[l + 1])
+                .i32(c.w as i32)
+                .i32(c.h as i32);
+            b.launch(Kernel::FillUpsample, Grid::cover(f.w, f.h), args)?;
+            self.relax_level(b, l, addr[l], self.sweeps)?;
+        }
+        Ok(())
+    }
+
+    /// `sweeps` red-black sweeps at full resolution only: the warm start from a previous fill.
+    pub fn relax(&self, b: &B, values: &mut B::Buffer, sweeps: usize) -> Result<(), GpuError> {
+        self.relax_level(b, 0, b.addr(values), sweeps)
+    }
+
+    fn relax_level(&self, b: &B, l: usize, values: u64, sweeps: usize) -> Result<(), GpuError> {
+        let level = &self.levels[l];
+        for _ in 0..sweeps {
+            for colour in 0..2 {
+                let args = Args::new()
+                    .ptr(values)
+                    .ptr(b.addr(&level.unknown))
+                    .i32(level.w as i32)
+                    .i32(level.h as i32)
+                    .i32(colour);
+                b.launch(Kernel::FillRelax, Grid::cover(level.w, level.h), args)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The scalar definitions of the per-pixel kernels, with plain-array signatures: what the CUDA
+//! twins (crate `framejet-gpu`) are tested against. Not a processing API: [`Inpainter`]
+//! (crate::Inpainter) runs the optimised paths, which are tested against the same definitions.
+
+use crate::blend::{Inversion, PixelKind, invert_reference};
+use crate::mask::Bounds;
+use crate::motion::Motion;
+use crate::sampling::{Blocked, taps_at};
+use crate::temporal::{Source, fill_reference as temporal_fill_reference};
+
+/// How an un-blend treats each pixel of its box: kept (0), un-blended (1) or a hole (2).
+pub const KEEP: u8 = PixelKind::Keep as u8;
+pub const INVERT: u8 = PixelKind::Invert as u8;
+pub const HOLE: u8 = PixelKind::Hole as u8;
+
+/// Classifies one pixel by its mark alpha, as the inpaint step does.
+pub fn pixel_kind(alpha: f32, opaque_alpha: f32) -> u8 {
+    if alpha >= opaque_alpha {
+        HOLE
+    } else if alpha > 0.0 {
+        INVERT
+    } else {
+        KEEP
+    }
+}
+
+/// Un-blends the pixels of kind [`INVERT`] in the box `[x0, y0, x1, y1)` of a plane `w` wide:
+/// `background = (observed − premul) / (1 − alpha)`, rounded (the box's arrays are row-major).
+pub fn invert(
+    plane: &mut [u8],
+    w: usize,
+    bounds: [usize; 4],
+    kind: &[u8],
+    alpha: &[f32],
+    premul: &[f32],
+) {
+    let [x0, y0, x1, y1] = bounds;
+    let inv = Inversion::from_parts(
+        Bounds { x0, y0, x1, y1 },
+        kind.iter()
+            .map(|&k| match k {
+                INVERT => PixelKind::Invert,
+                HOLE => PixelKind::Hole,
+                _ => PixelKind::Keep,
+            })
+            .collect(),
+        alpha.to_vec(),
+        premul.to_vec(),
+    );
+    invert_reference(plane, w, &inv);
+}
+
+/// The Catmull-Rom weights of the 65 phases (0, 1/64, … 1), four per phase: the table the
+/// temporal fill's reads use.
+pub fn catmull_rom_taps() -> Vec<f32> {
+    (0..=64).flat_map(|p| *taps_at(p as f32 / 64.0)).collect()
+}
+
+/// A `w` x `h` map of pixels that are not background (1), widened to an interpolated read's
+/// 4x4 footprint (1 also where the footprint leaves the map).
+pub fn widen(exact: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let blocked = Blocked::new(exact.to_vec(), w, h);
+    (0..w * h)
+        .map(|i| u8::from(!blocked.clear((i % w) as f32 + 0.5, (i / w) as f32 + 0.5)))
+        .collect()
+}
+
+/// A frame that may show a hole's background: its plane cropped to `w` x `h` at (`x0`, `y0`),
+/// `blocked` (same crop) 1 where it is not background, and where the target's background sits
+/// in it (`dx`, `dy`).
+pub struct TemporalSource<'a> {
+    pub plane: &'a [u8],
+    pub blocked: &'a [u8],
+    pub w: usize,
+    pub h: usize,
+    pub x0: usize,
+    pub y0: usize,
+    pub dx: f32,
+    pub dy: f32,
+}
+
+/// Fills each hole (plane coordinates) not yet `filled` from the first source that shows it.
+pub fn temporal_fill(
+    target: &mut [u8],
+    w: usize,
+    holes: &[(u32, u32)],
+    filled: &mut [bool],
+    sources: &[TemporalSource<'_>],
+) {
+    let blocked: Vec<Blocked> = sources
+        .iter()
+        .map(|s| Blocked::new(s.blocked.to_vec(), s.w, s.h))
+        .collect();
+    let sources: Vec<Source<'_>> = sources
+        .iter()
+        .zip(&blocked)
+        .map(|(s, b)| Source {
+            plane: s.plane,
+            blocked: b,
+            w: s.w,
+            h: s.h,
+            x0: s.x0,
+            y0: s.y0,
+            motion: Motion::new(s.dx, s.dy),
+        })
+        .collect();
+    temporal_fill_reference(target, w, holes, filled, &sources);
+}
+
+/// Fills the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region with the harmonic
+/// surface meeting the known ones (pull-push, then red-black sweeps at each level).
+pub fn spatial_fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
+    crate::fill::fill_reference(values, unknown, w, h);
+}
+
+/// `sweeps` red-black Gauss-Seidel sweeps at one level (the warm start of a still camera).
+pub fn relax(values: &mut [f32], unknown: &[u8], w: usize, h: usize, sweeps: usize) {
+    crate::fill::relax_reference(values, unknown, w, h, sweeps);
+}
+
+/// The red-black sweeps the spatial fill runs at each level.
+pub const SWEEPS: usize = crate::fill::SWEEPS;
