@@ -65,7 +65,7 @@ pub(crate) fn bicubic_filter(src_len: usize, dst_len: usize, offset: usize) -> F
         let centre = (i as f64 + 0.5) * scale - 0.5;
         let first = (centre - radius).ceil() as i64;
         let raw: Vec<f64> = (0..taps)
-            .map(|t| bicubic((first + t as i64) as f64 - centre) / stretch)
+            .map(|t| bicubic(((first + t as i64) as f64 - centre) / stretch))
             .collect();
         let sum: f64 = raw.iter().sum();
         for (t, w) in raw.iter().enumerate() {

@@ -176,6 +176,11 @@ impl YuvaImage {
     }
 
     /// Width in pixels.
+    /// The Y, U, V and alpha planes, `width × height` each, rows packed.
+    pub fn planes(&self) -> [&[u8]; 4] {
+        [&self.y, &self.u, &self.v, &self.a]
+    }
+
     pub fn width(&self) -> u32 {
         self.width
     }

@@ -38,15 +38,15 @@ pub enum FitMode {
 /// Where the source goes in the output: which source rectangle is read and which output
 /// rectangle it is scaled into. All offsets are even.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Geometry {
-    src_x: u32,
-    src_y: u32,
-    src_w: u32,
-    src_h: u32,
-    dst_x: u32,
-    dst_y: u32,
-    dst_w: u32,
-    dst_h: u32,
+pub struct FitGeometry {
+    pub src_x: u32,
+    pub src_y: u32,
+    pub src_w: u32,
+    pub src_h: u32,
+    pub dst_x: u32,
+    pub dst_y: u32,
+    pub dst_w: u32,
+    pub dst_h: u32,
 }
 
 /// Scales frames to a fixed output size; reusable across frames (the scaler is built once
@@ -58,7 +58,7 @@ pub struct Fitter {
     pad_yuv: [u8; 3],
     /// Source size the scaler and geometry were built for.
     src: Option<(u32, u32)>,
-    geometry: Option<Geometry>,
+    geometry: Option<FitGeometry>,
     scaler: Option<Scaler>,
     /// Buffers of the output frames, recycled once the encoder is done with them.
     pool: FramePool,
@@ -111,6 +111,17 @@ impl Fitter {
     /// The output size.
     pub fn output_size(&self) -> (u32, u32) {
         (self.dst_w, self.dst_h)
+    }
+
+    /// Where frames of the last source size go in the output (what a GPU twin needs to
+    /// scale alike).
+    pub fn geometry(&self) -> Option<FitGeometry> {
+        self.geometry
+    }
+
+    /// The pad colour as Y, U, V.
+    pub fn pad_yuv(&self) -> [u8; 3] {
+        self.pad_yuv
     }
 
     /// Fits one frame. The result keeps the frame's `index` and `pts_us`. A frame already at
@@ -199,7 +210,7 @@ fn centred_len(exact: f64, total: u32) -> u32 {
     total.saturating_sub(margin).max(2.min(total))
 }
 
-fn geometry(sw: u32, sh: u32, dw: u32, dh: u32, mode: FitMode) -> Geometry {
+fn geometry(sw: u32, sh: u32, dw: u32, dh: u32, mode: FitMode) -> FitGeometry {
     let full_src = (0, 0, sw, sh);
     let full_dst = (0, 0, dw, dh);
     // Compare aspect ratios exactly: src wider than dst when sw/sh > dw/dh.
@@ -227,7 +238,7 @@ fn geometry(sw: u32, sh: u32, dw: u32, dh: u32, mode: FitMode) -> Geometry {
             }
         }
     };
-    Geometry {
+    FitGeometry {
         src_x: sx,
         src_y: sy,
         src_w: sw2,

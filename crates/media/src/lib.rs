@@ -64,6 +64,6 @@ pub use encode::{Container, EncodeStats, Encoder, EncoderSettings, HwAccel, Rate
 pub use encoders::{EncoderCheckError, PRESETS, check_encoder, preset_option, video_encoders};
 pub use error::MediaError;
 pub use ffmpeg_log::{FfmpegLogHandler, FfmpegLogLine, set_ffmpeg_log_handler};
-pub use fit::{FitMode, Fitter};
+pub use fit::{FitGeometry, FitMode, Fitter};
 pub use frame::VideoFrame;
 pub use probe::{AudioInfo, MediaInfo, MediaKind, Probe, Rational, VideoInfo, probe, probe_input};

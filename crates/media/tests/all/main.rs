@@ -11,4 +11,5 @@ mod decode;
 mod encode;
 mod errors;
 mod fit;
+mod gpu_twins;
 mod probe;
