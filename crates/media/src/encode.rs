@@ -606,6 +606,21 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
 /// rather than for every segment.
 static NVENC_UNAVAILABLE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
+/// Whether an NVENC encoder for `codec` (`h264`, `hevc`) opens on this machine, by opening
+/// one on a small picture (nothing is written): `Ok` with the encoder's name, or why not.
+/// Data-centre GPUs have the NVENC library but no encoder: only opening one tells.
+pub fn nvenc_opens(codec: &str) -> Result<String, MediaError> {
+    let settings = EncoderSettings {
+        codec: codec.into(),
+        hw: HwAccel::Nvenc,
+        ..EncoderSettings::default()
+    };
+    let path =
+        std::env::temp_dir().join(format!("framejet-nvenc-probe-{}.mp4", std::process::id()));
+    // Dropped unfinished: the temporary output is removed and `path` never appears.
+    Encoder::create(&path, None, 256, 144, Rational::new(25, 1), &settings).map(|e| e.name)
+}
+
 fn nvenc_known_unavailable(name: &str) -> bool {
     NVENC_UNAVAILABLE
         .lock()

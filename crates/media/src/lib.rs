@@ -60,7 +60,9 @@ pub use concat::{
     concat_segments, encode_audio, parse_bitrate,
 };
 pub use decode::{Decoder, StillSource};
-pub use encode::{Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl};
+pub use encode::{
+    Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl, nvenc_opens,
+};
 pub use encoders::{EncoderCheckError, PRESETS, check_encoder, preset_option, video_encoders};
 pub use error::MediaError;
 pub use ffmpeg_log::{FfmpegLogHandler, FfmpegLogLine, set_ffmpeg_log_handler};

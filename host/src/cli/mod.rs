@@ -4,6 +4,7 @@
 mod fleet;
 mod gateway;
 mod gateway_client;
+mod gpu;
 mod plugin;
 mod probe;
 mod run;
@@ -56,6 +57,15 @@ enum Command {
   framejet probe input.mp4           streams, frames, keyframes, rotation
   framejet probe input.mp4 --json    the same as JSON")]
     Probe(probe::ProbeArgs),
+    /// What GPUs framejet can use here: memory, engines, or why there are none.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  framejet gpu info                  each visible GPU: memory, compute capability, NVDEC, NVENC
+  framejet gpu info --json
+  CUDA_VISIBLE_DEVICES=1 framejet gpu info"
+    )]
+    Gpu(gpu::GpuCommand),
     /// Prints the JSON Schema of job specs (--fleet: of the fleet's messages and records).
     #[command(after_help = "Examples:
   framejet schema > job.schema.json
@@ -157,6 +167,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, &cli.plugin_dirs),
         Command::Probe(args) => probe::run(args),
+        Command::Gpu(command) => gpu::run(command),
         Command::Schema { fleet } => serde_json::to_string_pretty(&if fleet {
             framejet_spec::fleet::json_schemas()
         } else {
