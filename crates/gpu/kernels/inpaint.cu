@@ -48,8 +48,10 @@ __device__ bool fj_clear(const u8* exact, const u8* wide, int w, int h, float x,
 
 // temporal::fill_reference, one source: each hole `k` (plane coordinates `holes[2k]`,
 // `holes[2k+1]`) not yet `filled` takes what the source shows at its moved position, if that
-// read is clear. Launched once per source, nearest in time first.
-extern "C" __global__ void fj_temporal_fill(u8* target, int pitch, const u32* holes, int n,
+// read is clear. `target` holds the plane from (`tx0`, `ty0`) on. Launched once per source,
+// nearest in time first.
+extern "C" __global__ void fj_temporal_fill(u8* target, int pitch, int tx0, int ty0,
+                                            const u32* holes, int n,
                                             u8* filled, const u8* source, int sw, int sh,
                                             int sx0, int sy0, float dx, float dy,
                                             const u8* exact, const u8* wide, const float* taps) {
@@ -59,7 +61,7 @@ extern "C" __global__ void fj_temporal_fill(u8* target, int pitch, const u32* ho
     float sx = (float)x + (dx - (float)sx0);
     float sy = (float)y + (dy - (float)sy0);
     if (!fj_clear(exact, wide, sw, sh, sx, sy)) return;
-    target[y * pitch + x] = fj_to_pixel(fj_sample(source, sw, sh, sx, sy, taps));
+    target[((int)y - ty0) * pitch + (int)x - tx0] = fj_to_pixel(fj_sample(source, sw, sh, sx, sy, taps));
     filled[k] = 1;
 }
 

@@ -3,7 +3,12 @@
 //! tested against). What the step decides per frame (which sources, in which order, with which
 //! motion; which pixels are holes) stays on the host: these run the per-pixel work.
 
-use crate::backend::{Args, Backend, Grid, Kernel, bytes_of};
+use std::sync::Mutex;
+
+use framejet_inpaint::KernelDevice;
+use framejet_inpaint::reference::TemporalSource;
+
+use crate::backend::{Args, Backend, Grid, Kernel, bytes_of, f32s_of};
 use crate::error::GpuError;
 use crate::frame::DevicePlane;
 
@@ -131,10 +136,25 @@ pub fn temporal_fill<B: Backend>(
     sources: &[DeviceSource<'_, B>],
     taps: &DeviceTaps<B>,
 ) -> Result<(), GpuError> {
+    temporal_fill_at(b, target, (0, 0), holes, sources, taps)
+}
+
+/// [`temporal_fill`] into `target` holding the plane from `origin` on (a crop around the
+/// holes, which stay in plane coordinates).
+pub fn temporal_fill_at<B: Backend>(
+    b: &B,
+    target: &mut DevicePlane<B>,
+    origin: (usize, usize),
+    holes: &DeviceHoles<B>,
+    sources: &[DeviceSource<'_, B>],
+    taps: &DeviceTaps<B>,
+) -> Result<(), GpuError> {
     for s in sources {
         let args = Args::new()
             .ptr(b.addr(&target.buf))
             .i32(target.width as i32)
+            .i32(origin.0 as i32)
+            .i32(origin.1 as i32)
             .ptr(b.addr(&holes.coords))
             .i32(holes.n as i32)
             .ptr(b.addr(&holes.filled))
@@ -296,4 +316,214 @@ impl<B: Backend> SpatialFill<B> {
         }
         Ok(())
     }
+}
+
+/// The inpaint kernels as a [`KernelDevice`] for `framejet_inpaint`'s [`Inpainter`]
+/// ([`Kernels::Device`]): each call copies the pixels it works on (the mark's box, the holes'
+/// box, the sources' crops) to the backend, runs the kernels, and copies the result back.
+/// Calls from several threads take turns on the one stream.
+///
+/// [`Inpainter`]: framejet_inpaint::Inpainter
+/// [`Kernels::Device`]: framejet_inpaint::Kernels::Device
+pub struct InpaintDevice<B: Backend> {
+    name: String,
+    state: Mutex<(B, Option<DeviceTaps<B>>)>,
+}
+
+impl<B: Backend> std::fmt::Debug for InpaintDevice<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InpaintDevice")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<B: Backend> InpaintDevice<B> {
+    /// The kernels on `backend`, called `name` in logs.
+    pub fn new(backend: B, name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            state: Mutex::new((backend, None)),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&B, &mut Option<DeviceTaps<B>>) -> Result<T, GpuError>,
+    ) -> Result<T, String> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| "the GPU stream's lock is poisoned".to_string())?;
+        let (backend, taps) = &mut *state;
+        f(backend, taps).map_err(|e| e.to_string())
+    }
+}
+
+/// Rows `y0..y1`, columns `x0..x1` of a plane `w` wide, packed.
+fn cut(plane: &[u8], w: usize, [x0, y0, x1, y1]: [usize; 4]) -> Vec<u8> {
+    (y0..y1)
+        .flat_map(|y| plane[y * w + x0..y * w + x1].iter().copied())
+        .collect()
+}
+
+/// Writes a packed box back into the plane.
+fn paste(plane: &mut [u8], w: usize, [x0, y0, x1, _]: [usize; 4], packed: &[u8]) {
+    let bw = x1 - x0;
+    for (r, row) in packed.chunks(bw.max(1)).enumerate() {
+        plane[(y0 + r) * w + x0..][..bw].copy_from_slice(row);
+    }
+}
+
+impl<B> KernelDevice for InpaintDevice<B>
+where
+    B: Backend + Send,
+{
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn invert(
+        &self,
+        plane: &mut [u8],
+        w: usize,
+        bounds: [usize; 4],
+        kind: &[u8],
+        alpha: &[f32],
+        premul: &[f32],
+    ) -> Result<(), String> {
+        let [x0, y0, x1, y1] = bounds;
+        if x1 <= x0 || y1 <= y0 {
+            return Ok(());
+        }
+        let boxed = cut(plane, w, bounds);
+        let out = self.with(|b, _| {
+            let (bw, bh) = (x1 - x0, y1 - y0);
+            let mut dev = DevicePlane::new(b, bw, bh)?;
+            dev.upload(b, &boxed, bw)?;
+            DeviceInversion::upload(b, [0, 0, bw, bh], kind, alpha, premul)?.apply(b, &mut dev)?;
+            let mut out = vec![0; bw * bh];
+            dev.download(b, &mut out, bw)?;
+            Ok(out)
+        })?;
+        paste(plane, w, bounds, &out);
+        Ok(())
+    }
+
+    fn temporal_fill(
+        &self,
+        target: &mut [u8],
+        w: usize,
+        holes: &[(u32, u32)],
+        filled: &mut [bool],
+        sources: &[TemporalSource<'_>],
+    ) -> Result<(), String> {
+        let Some(bounds) = holes_box(holes) else {
+            return Ok(());
+        };
+        let boxed = cut(target, w, bounds);
+        let (out, now_filled) = self.with(|b, taps| {
+            let [x0, y0, x1, y1] = bounds;
+            let (bw, bh) = (x1 - x0, y1 - y0);
+            let mut dev = DevicePlane::new(b, bw, bh)?;
+            dev.upload(b, &boxed, bw)?;
+            let state = DeviceHoles::upload(b, holes, filled)?;
+            if taps.is_none() {
+                *taps = Some(DeviceTaps::upload(b)?);
+            }
+            let Some(taps) = taps.as_ref() else {
+                return Err(GpuError::Invalid("no interpolation table".into()));
+            };
+            let mut buffers = Vec::with_capacity(sources.len());
+            for s in sources {
+                buffers.push((
+                    b.upload_new(s.plane)?,
+                    b.upload_new(s.blocked)?,
+                    b.upload_new(s.wide)?,
+                ));
+            }
+            let views: Vec<DeviceSource<'_, B>> = buffers
+                .iter()
+                .zip(sources)
+                .map(|((plane, exact, wide), s)| DeviceSource {
+                    plane,
+                    exact,
+                    wide,
+                    w: s.w,
+                    h: s.h,
+                    x0: s.x0,
+                    y0: s.y0,
+                    dx: s.dx,
+                    dy: s.dy,
+                })
+                .collect();
+            temporal_fill_at(b, &mut dev, (x0, y0), &state, &views, taps)?;
+            let mut out = vec![0; bw * bh];
+            dev.download(b, &mut out, bw)?;
+            Ok((out, state.filled(b)?))
+        })?;
+        paste(target, w, bounds, &out);
+        filled.copy_from_slice(&now_filled);
+        Ok(())
+    }
+
+    fn spatial_fill(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+    ) -> Result<(), String> {
+        self.fill_values(values, unknown, w, h, None)
+    }
+
+    fn relax(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+        sweeps: usize,
+    ) -> Result<(), String> {
+        self.fill_values(values, unknown, w, h, Some(sweeps))
+    }
+}
+
+impl<B: Backend> InpaintDevice<B> {
+    /// The spatial fill, or `sweeps` sweeps at full resolution only.
+    fn fill_values(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+        sweeps: Option<usize>,
+    ) -> Result<(), String> {
+        let out = self.with(|b, _| {
+            let mut buf = b.upload_new(bytes_of(values))?;
+            let mut fill = SpatialFill::new(b, unknown, w, h)?;
+            match sweeps {
+                Some(n) => fill.relax(b, &mut buf, n)?,
+                None => fill.run(b, &mut buf)?,
+            }
+            let mut out = vec![0u8; values.len() * 4];
+            b.download(&buf, &mut out)?;
+            Ok(f32s_of(&out))
+        })?;
+        values.copy_from_slice(&out);
+        Ok(())
+    }
+}
+
+/// The box `[x0, y0, x1, y1)` around the holes.
+fn holes_box(holes: &[(u32, u32)]) -> Option<[usize; 4]> {
+    let (x0, x1) = holes
+        .iter()
+        .map(|h| h.0 as usize)
+        .fold((usize::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x + 1)));
+    let (y0, y1) = holes
+        .iter()
+        .map(|h| h.1 as usize)
+        .fold((usize::MAX, 0), |(lo, hi), y| (lo.min(y), hi.max(y + 1)));
+    (!holes.is_empty()).then_some([x0, y0, x1, y1])
 }

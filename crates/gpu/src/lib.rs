@@ -32,5 +32,6 @@ pub use error::GpuError;
 pub use fit::{DeviceFit, FitPlacement};
 pub use frame::{DeviceFrame, DevicePlane};
 pub use inpaint::{
-    DeviceHoles, DeviceInversion, DeviceSource, DeviceTaps, SpatialFill, temporal_fill,
+    DeviceHoles, DeviceInversion, DeviceSource, DeviceTaps, InpaintDevice, SpatialFill,
+    temporal_fill, temporal_fill_at,
 };

@@ -17,10 +17,14 @@ use std::sync::{Arc, OnceLock};
 
 use framejet_gpu::{
     Backend, DeviceFit, DeviceFrame, DeviceHoles, DeviceImage, DeviceInversion, DevicePlane,
-    DeviceSource, DeviceTaps, Emulated, FitPlacement, Gpu, SpatialFill, blend, bytes_of, f32s_of,
-    fill_rect, temporal_fill,
+    DeviceSource, DeviceTaps, Emulated, FitPlacement, Gpu, InpaintDevice, SpatialFill, blend,
+    bytes_of, f32s_of, fill_rect, temporal_fill,
 };
 use framejet_inpaint::reference::{self, TemporalSource};
+use framejet_inpaint::{
+    InpaintConfig, InpaintStats, Inpainter, KernelDevice, Kernels, LogoModel, MarkModel,
+    Yuv420Frame,
+};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 /// A decoded yuv420p frame.
@@ -301,12 +305,19 @@ fn temporal_reference(t: &Temporal) -> (Vec<u8>, Vec<bool>) {
     let [cx, cy, cw, ch] = t.crop;
     let mut target = t.target.clone();
     let mut filled = vec![false; t.holes.len()];
+    let wide: Vec<Vec<u8>> = t
+        .sources
+        .iter()
+        .map(|s| reference::widen(&s.1, cw, ch))
+        .collect();
     let sources: Vec<TemporalSource<'_>> = t
         .sources
         .iter()
-        .map(|(plane, blocked, dx, dy)| TemporalSource {
+        .zip(&wide)
+        .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
             plane,
             blocked,
+            wide,
             w: cw,
             h: ch,
             x0: cx,
@@ -432,6 +443,171 @@ fn draw_and_fit_on<B: Backend>(b: &B, f: &Frame) -> Result<Vec<Vec<u8>>, Failed>
     Ok(planes)
 }
 
+/// A whole `Inpainter` run (a logo with an opaque core and a soft ring, over a pan across a
+/// real frame that comes to rest) with the kernels on `device`, and with the reference
+/// kernels: the outputs must be identical, and the device must have run every kernel.
+fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
+    let src = &frames()[2];
+    let (w, h) = (640usize, 360usize);
+    let window = |k: usize| {
+        let (ox, oy) = (40 + 2 * k.min(5), 20);
+        let mut f = Yuv420Frame::new(w, h);
+        for p in 0..3 {
+            let (s, sw) = if p == 0 { (1, src.w) } else { (2, src.w / 2) };
+            let (pw, ph) = (w / s, h / s);
+            let data = f.data_mut(p);
+            for y in 0..ph {
+                let from = (oy / s + y) * sw + ox / s;
+                data[y * pw..][..pw].copy_from_slice(&src.planes[p][from..][..pw]);
+            }
+        }
+        f
+    };
+    let (lw, lh) = (120usize, 60usize);
+    let rgba: Vec<u8> = (0..lw * lh)
+        .flat_map(|i| {
+            let (x, y) = ((i % lw) as f32 - 60.0, ((i / lw) as f32 - 30.0) * 2.0);
+            let d = (x * x + y * y).sqrt() / 55.0;
+            let a = if d < 0.35 {
+                255
+            } else if d < 1.0 {
+                (160.0 * (1.0 - d)) as u8 + 30
+            } else {
+                0
+            };
+            [230, 230, 230, a]
+        })
+        .collect();
+    let logo = LogoModel::from_rgba(&rgba, lw, lh, 400, 250, w, h).map_err(|e| e.to_string())?;
+    let mask = logo.mask().map_err(|e| e.to_string())?;
+    // The grey mark blended in (BT.709 limited range: Y 213.5, neutral chroma).
+    let marked = |k: usize| {
+        let mut f = window(k);
+        for p in 0..3 {
+            let (pw, ph) = if p == 0 { (w, h) } else { (w / 2, h / 2) };
+            let colour = if p == 0 { 16.0 + 219.0 * 230.0 / 255.0 } else { 128.0 };
+            let data = f.data_mut(p);
+            for y in 0..ph {
+                for x in 0..pw {
+                    let a = logo.alpha(p, x, y);
+                    if a > 0.0 {
+                        let v = a * colour + (1.0 - a) * f32::from(data[y * pw + x]);
+                        data[y * pw + x] = v.round().clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+        }
+        f
+    };
+    let run = |kernels: Kernels| -> Result<(Vec<Yuv420Frame>, InpaintStats), Failed> {
+        let config = InpaintConfig::default()
+            .mark(MarkModel::Given(logo.clone()))
+            .coding_noise(0.0)
+            .kernels(kernels);
+        let mut inpainter = Inpainter::new(config, mask.clone()).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for k in 0..18 {
+            out.extend(inpainter.push(marked(k)).map_err(|e| e.to_string())?);
+        }
+        out.extend(inpainter.finish().map_err(|e| e.to_string())?);
+        Ok((out, inpainter.stats()))
+    };
+    let counting = Arc::new(Counting {
+        inner: device,
+        calls: Default::default(),
+    });
+    let (got, stats) = run(Kernels::Device(counting.clone()))?;
+    let (want, want_stats) = run(Kernels::Reference)?;
+    if let Some(e) = &stats.device_error {
+        return Err(format!("the device failed: {e}").into());
+    }
+    let calls = counting.calls.lock().unwrap().clone();
+    println!("device calls (invert, temporal, spatial, relax): {calls:?}; {stats:?}");
+    if calls.iter().any(|&n| n == 0) {
+        return Err(format!("a kernel never ran on the device: {calls:?}").into());
+    }
+    if got.len() != want.len() {
+        return Err(format!("{} frames, expected {}", got.len(), want.len()).into());
+    }
+    for (k, (g, r)) in got.iter().zip(&want).enumerate() {
+        for p in 0..3 {
+            check_eq(&format!("frame {k} plane {p}"), g.data(p), r.data(p))?;
+        }
+    }
+    check_eq(
+        "stats",
+        &[format!("{stats:?}")],
+        &[format!("{want_stats:?}")],
+    )
+}
+
+/// A device that counts the calls of each kernel it passes on.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn KernelDevice>,
+    calls: std::sync::Mutex<[u32; 4]>,
+}
+
+impl Counting {
+    fn count(&self, k: usize) {
+        self.calls.lock().unwrap()[k] += 1;
+    }
+}
+
+impl KernelDevice for Counting {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn invert(
+        &self,
+        plane: &mut [u8],
+        w: usize,
+        bounds: [usize; 4],
+        kind: &[u8],
+        alpha: &[f32],
+        premul: &[f32],
+    ) -> Result<(), String> {
+        self.count(0);
+        self.inner.invert(plane, w, bounds, kind, alpha, premul)
+    }
+
+    fn temporal_fill(
+        &self,
+        target: &mut [u8],
+        w: usize,
+        holes: &[(u32, u32)],
+        filled: &mut [bool],
+        sources: &[TemporalSource<'_>],
+    ) -> Result<(), String> {
+        self.count(1);
+        self.inner.temporal_fill(target, w, holes, filled, sources)
+    }
+
+    fn spatial_fill(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+    ) -> Result<(), String> {
+        self.count(2);
+        self.inner.spatial_fill(values, unknown, w, h)
+    }
+
+    fn relax(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+        sweeps: usize,
+    ) -> Result<(), String> {
+        self.count(3);
+        self.inner.relax(values, unknown, w, h, sweeps)
+    }
+}
+
 // --- The GPU, or why not. ---
 
 fn gpu() -> Result<Arc<Gpu>, String> {
@@ -494,6 +670,19 @@ fn main() {
                 &bits(&spatial_on(&Emulated, &case, 5)?),
                 &bits(&spatial_reference(&case, 5)),
             )
+        }),
+        Trial::test("emulated/inpainter_equals_the_reference", || {
+            inpainter_on(Arc::new(InpaintDevice::new(Emulated, "emulated")))
+        }),
+        Trial::ignorable_test("cuda/inpainter_equals_the_reference", || {
+            on_gpu(|_| {
+                let gpu = gpu().map_err(Failed::from)?;
+                let stream = gpu.stream().map_err(gpu_err)?;
+                inpainter_on(Arc::new(InpaintDevice::new(
+                    stream,
+                    gpu.info().name.clone(),
+                )))
+            })
         }),
         Trial::ignorable_test("cuda/invert", || {
             on_gpu(|s| {

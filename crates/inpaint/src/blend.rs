@@ -106,6 +106,19 @@ impl Inversion {
         }
     }
 
+    /// Per pixel of the bounds: the kind (as `PixelKind`'s value), alpha, alpha × logo.
+    pub fn kinds(&self) -> Vec<u8> {
+        self.kind.iter().map(|&k| k as u8).collect()
+    }
+
+    pub fn alphas(&self) -> &[f32] {
+        &self.alpha
+    }
+
+    pub fn premuls(&self) -> &[f32] {
+        &self.premul
+    }
+
     /// The mark's alpha at index `i` of the bounds, where the pixel is un-blended (0 elsewhere).
     pub fn alpha(&self, i: usize) -> f32 {
         self.alpha[i]

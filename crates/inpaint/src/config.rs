@@ -30,13 +30,64 @@ pub enum MarkModel {
 }
 
 /// Which implementation of the per-pixel kernels runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub enum Kernels {
     /// The optimised CPU path (precomputed fixed-point tables, run lists, coarse-to-fine).
     #[default]
     Optimised,
     /// The plain scalar reference the optimised (and CUDA) paths are tested against.
     Reference,
+    /// Blend inversion, temporal and spatial fill on a device (a GPU: crate `framejet-gpu`),
+    /// with the reference's results. A call the device fails runs the reference instead, and
+    /// [`InpaintStats::device_error`](crate::InpaintStats::device_error) keeps the first error.
+    Device(std::sync::Arc<dyn KernelDevice>),
+}
+
+/// A device that runs the per-pixel kernels: each method gives what the scalar reference of
+/// the same name in [`reference`](crate::reference) gives on the same input, or an error.
+pub trait KernelDevice: Send + Sync + std::fmt::Debug {
+    /// What runs the kernels, for logs (`"GPU 0: NVIDIA H100"`).
+    fn name(&self) -> String;
+
+    /// [`reference::invert`](crate::reference::invert).
+    fn invert(
+        &self,
+        plane: &mut [u8],
+        w: usize,
+        bounds: [usize; 4],
+        kind: &[u8],
+        alpha: &[f32],
+        premul: &[f32],
+    ) -> Result<(), String>;
+
+    /// [`reference::temporal_fill`](crate::reference::temporal_fill).
+    fn temporal_fill(
+        &self,
+        target: &mut [u8],
+        w: usize,
+        holes: &[(u32, u32)],
+        filled: &mut [bool],
+        sources: &[crate::reference::TemporalSource<'_>],
+    ) -> Result<(), String>;
+
+    /// [`reference::spatial_fill`](crate::reference::spatial_fill).
+    fn spatial_fill(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+    ) -> Result<(), String>;
+
+    /// [`reference::relax`](crate::reference::relax).
+    fn relax(
+        &self,
+        values: &mut [f32],
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+        sweeps: usize,
+    ) -> Result<(), String>;
 }
 
 /// Settings of an [`Inpainter`](crate::Inpainter). `InpaintConfig::default()` is:

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::average::{AveragePlane, Averaged};
 use crate::blend::{self, Inversion, PixelKind};
-use crate::config::{CodingNoise, InpaintConfig, Kernels, MarkModel};
+use crate::config::{CodingNoise, InpaintConfig, KernelDevice, Kernels, MarkModel};
 use crate::cut;
 use crate::error::InpaintError;
 use crate::estimate::{MarkLearner, Measured};
@@ -45,6 +45,7 @@ use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size, to_pixel};
+use crate::reference;
 use crate::region::Crop;
 use crate::sampling::Blocked;
 use crate::temporal::{self, OpenHoles, Source};
@@ -63,7 +64,7 @@ pub(crate) const STILL_BLEND: f32 = 0.25;
 const FILL_MARGIN: usize = 2;
 
 /// Counts of how the pixels of the frames so far were restored (luma and chroma together).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InpaintStats {
     /// Frames output.
     pub frames: u64,
@@ -80,6 +81,9 @@ pub struct InpaintStats {
     pub fallback_frames: u64,
     /// Scene cuts among the frames output: frames that no frame before them helped restore.
     pub scene_cuts: u64,
+    /// With [`Kernels::Device`], the first call the device failed (that call, and any later
+    /// failing one, ran on the CPU reference instead).
+    pub device_error: Option<String>,
 }
 
 /// Removes a mark from a stream of yuv420p frames. See the module docs for the steps.
@@ -271,7 +275,7 @@ impl Inpainter {
 
     /// How the pixels of the frames output so far were restored.
     pub fn stats(&self) -> InpaintStats {
-        self.stats
+        self.stats.clone()
     }
 }
 
@@ -344,6 +348,8 @@ struct Engine {
     /// Measured pairs, keyed (earlier, later), motion from the earlier frame to the later.
     /// Locked: the frames of a burst are restored in parallel, measuring pairs as they go.
     matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
+    /// The first call a [`Kernels::Device`] failed.
+    device_error: Mutex<Option<String>>,
     /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
     previous_spatial: Option<(u64, [Vec<f32>; 3])>,
     /// The last frame decided to fall back to a fill from its surroundings.
@@ -574,7 +580,7 @@ impl Engine {
             look_ahead: config.window,
             memory: config.memory,
             max_residual: config.max_residual,
-            kernels: config.kernels,
+            kernels: config.kernels.clone(),
             logo,
             search,
             planes,
@@ -585,6 +591,7 @@ impl Engine {
             pushed: 0,
             emitted: 0,
             matches: Mutex::new(HashMap::new()),
+            device_error: Mutex::new(None),
             cuts: BTreeSet::new(),
             previous_spatial: None,
             last_fell_back: None,
@@ -657,10 +664,26 @@ impl Engine {
     /// (into `crop`'s buffers).
     fn unblend(&self, mut frame: Yuv420Frame, mut crop: Crop) -> (Yuv420Frame, Crop) {
         for (p, setup) in self.planes.iter().enumerate() {
-            match self.kernels {
+            match &self.kernels {
                 Kernels::Optimised => blend::invert(frame.data_mut(p), setup.w, &setup.inversion),
                 Kernels::Reference => {
                     blend::invert_reference(frame.data_mut(p), setup.w, &setup.inversion)
+                }
+                Kernels::Device(device) => {
+                    let inv = &setup.inversion;
+                    let b = inv.bounds;
+                    let done = device.invert(
+                        frame.data_mut(p),
+                        setup.w,
+                        [b.x0, b.y0, b.x1, b.y1],
+                        &inv.kinds(),
+                        inv.alphas(),
+                        inv.premuls(),
+                    );
+                    if let Err(e) = done {
+                        self.device_failed(e);
+                        blend::invert_reference(frame.data_mut(p), setup.w, inv);
+                    }
                 }
             }
         }
@@ -903,11 +926,16 @@ impl Engine {
             accepted.push((s, m.motion));
             let source = self.source(0, s, m.motion);
             let w = self.planes[0].w;
-            match self.kernels {
+            match &self.kernels {
                 Kernels::Optimised => open.fill_from(luma, w, &source),
                 Kernels::Reference => {
                     let holes = &self.planes[0].holes;
                     temporal::fill_reference(luma, w, holes, filled, &[source]);
+                    open = OpenHoles::new(holes, filled);
+                }
+                Kernels::Device(device) => {
+                    let holes = &self.planes[0].holes;
+                    self.temporal_on(device.as_ref(), luma, w, holes, filled, &[source]);
                     open = OpenHoles::new(holes, filled);
                 }
             }
@@ -936,7 +964,7 @@ impl Engine {
     /// Runs the temporal fill kernel on plane `p`, none of whose holes is `filled` yet.
     fn temporal(&self, target: &mut [u8], p: usize, filled: &mut [bool], sources: &[Source<'_>]) {
         let setup = &self.planes[p];
-        match self.kernels {
+        match &self.kernels {
             Kernels::Optimised => temporal::fill(
                 target,
                 setup.w,
@@ -948,7 +976,59 @@ impl Engine {
             Kernels::Reference => {
                 temporal::fill_reference(target, setup.w, &setup.holes, filled, sources)
             }
+            Kernels::Device(device) => self.temporal_on(
+                device.as_ref(),
+                target,
+                setup.w,
+                &setup.holes,
+                filled,
+                sources,
+            ),
         }
+    }
+
+    /// The temporal fill on a device, or on the reference where the device fails.
+    fn temporal_on(
+        &self,
+        device: &dyn KernelDevice,
+        target: &mut [u8],
+        w: usize,
+        holes: &[(u32, u32)],
+        filled: &mut [bool],
+        sources: &[Source<'_>],
+    ) {
+        let views: Vec<reference::TemporalSource<'_>> = sources
+            .iter()
+            .map(|s| {
+                let (blocked, wide) = s.blocked.maps();
+                reference::TemporalSource {
+                    plane: s.plane,
+                    blocked,
+                    wide,
+                    w: s.w,
+                    h: s.h,
+                    x0: s.x0,
+                    y0: s.y0,
+                    dx: s.motion.dx,
+                    dy: s.motion.dy,
+                }
+            })
+            .collect();
+        let before = filled.to_vec();
+        if let Err(e) = device.temporal_fill(target, w, holes, filled, &views) {
+            self.device_failed(e);
+            filled.copy_from_slice(&before);
+            temporal::fill_reference(target, w, holes, filled, sources);
+        }
+    }
+
+    /// Keeps the first error of a device; the caller runs the reference instead.
+    fn device_failed(&self, error: String) {
+        let mut first = self
+            .device_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        first.get_or_insert(error);
     }
 
     /// Whether the camera is still from frame `t - 1` to frame `t`: then frame `t`'s spatial
@@ -986,6 +1066,13 @@ impl Engine {
         decided.extend(self.decided(restored, stats));
         let (out, carried) = fill_decided(&self.guard, decided, self.carried_fallback.take());
         self.carried_fallback = carried;
+        if stats.device_error.is_none() {
+            stats.device_error = self
+                .device_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+        }
         out
     }
 
@@ -1173,7 +1260,7 @@ impl Engine {
         let (rw, rh) = (region.width(), region.height());
         let mut values = region_values(plane, w, region);
         if let (Kernels::Optimised, Some(prev), Some(open), false) = (
-            self.kernels,
+            &self.kernels,
             warm,
             &setup.open_stencils,
             filled.contains(&true),
@@ -1188,7 +1275,7 @@ impl Engine {
                 }
             }
         }
-        match (self.kernels, warm.is_some()) {
+        match (&self.kernels, warm.is_some()) {
             (Kernels::Optimised, false) => fill::fill(&mut values, &unknown(), rw, rh),
             (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown(), rw, rh),
             (Kernels::Optimised, true) => {
@@ -1196,6 +1283,24 @@ impl Engine {
             }
             (Kernels::Reference, true) => {
                 fill::relax_reference(&mut values, &unknown(), rw, rh, WARM_SWEEPS)
+            }
+            (Kernels::Device(device), warm) => {
+                let unknown = unknown();
+                let before = values.clone();
+                let done = if warm {
+                    device.relax(&mut values, &unknown, rw, rh, WARM_SWEEPS)
+                } else {
+                    device.spatial_fill(&mut values, &unknown, rw, rh)
+                };
+                if let Err(e) = done {
+                    self.device_failed(e);
+                    values = before;
+                    if warm {
+                        fill::relax_reference(&mut values, &unknown, rw, rh, WARM_SWEEPS);
+                    } else {
+                        fill::fill_reference(&mut values, &unknown, rw, rh);
+                    }
+                }
             }
         }
         let mut spatial = nothing_spatial();

@@ -21,9 +21,10 @@
 //!    [`Yuv420Frame::map_file`]), write what it returns, then [`Inpainter::finish`].
 //!
 //! The per-pixel kernels (blend inversion, temporal fill, spatial fill) each have a scalar
-//! reference and an optimised CPU path, selectable with [`Kernels`] and tested against each
-//! other; they are loops over planes with a fixed number of passes, in the shape the CUDA twin
-//! will take.
+//! reference ([`reference`]) and an optimised CPU path, selectable with [`Kernels`] and tested
+//! against each other; they are loops over planes with a fixed number of passes. Their CUDA
+//! twins (crate `framejet-gpu`) plug in as [`Kernels::Device`] and give the reference's
+//! results.
 
 mod average;
 mod blend;
@@ -49,7 +50,7 @@ mod sampling;
 mod temporal;
 mod wire;
 
-pub use config::{InpaintConfig, Kernels, MarkModel};
+pub use config::{InpaintConfig, KernelDevice, Kernels, MarkModel};
 pub use detect::{DetectOptions, detect_mask};
 pub use error::InpaintError;
 pub use inpainter::{InpaintStats, Inpainter};

@@ -59,18 +59,16 @@ pub fn catmull_rom_taps() -> Vec<f32> {
 /// A `w` x `h` map of pixels that are not background (1), widened to an interpolated read's
 /// 4x4 footprint (1 also where the footprint leaves the map).
 pub fn widen(exact: &[u8], w: usize, h: usize) -> Vec<u8> {
-    let blocked = Blocked::new(exact.to_vec(), w, h);
-    (0..w * h)
-        .map(|i| u8::from(!blocked.clear((i % w) as f32 + 0.5, (i / w) as f32 + 0.5)))
-        .collect()
+    Blocked::new(exact.to_vec(), w, h).maps().1.to_vec()
 }
 
 /// A frame that may show a hole's background: its plane cropped to `w` x `h` at (`x0`, `y0`),
-/// `blocked` (same crop) 1 where it is not background, and where the target's background sits
-/// in it (`dx`, `dy`).
+/// `blocked` (same crop) 1 where it is not background, `wide` the same widened to a read's
+/// footprint ([`widen`]), and where the target's background sits in it (`dx`, `dy`).
 pub struct TemporalSource<'a> {
     pub plane: &'a [u8],
     pub blocked: &'a [u8],
+    pub wide: &'a [u8],
     pub w: usize,
     pub h: usize,
     pub x0: usize,

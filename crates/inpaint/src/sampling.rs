@@ -230,6 +230,11 @@ impl Blocked {
         }
     }
 
+    /// The map (1 = not background) and the same widened to a read's 4x4 footprint.
+    pub fn maps(&self) -> (&[u8], &[u8]) {
+        (&self.exact, &self.wide)
+    }
+
     /// Whether pixel (`x`, `y`) is not background.
     pub fn at(&self, x: usize, y: usize) -> bool {
         self.at_index(y * self.w + x)
