@@ -12,6 +12,8 @@
 //! Compositing and `fit` are compared with `framejet-media`'s CPU code in that crate's tests
 //! (`gpu_twins`), which link FFmpeg; here their GPU run is compared with the emulation.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -444,7 +446,8 @@ fn draw_and_fit_on<B: Backend>(b: &B, f: &Frame) -> Result<Vec<Vec<u8>>, Failed>
 }
 
 /// A whole `Inpainter` run (a logo with an opaque core and a soft ring, over a pan across a
-/// real frame that comes to rest) with the kernels on `device`, and with the reference
+/// real frame that comes to rest, so that some holes are filled from other frames, the rest
+/// from their surroundings, and the still frames start from the previous fill) with the kernels on `device`, and with the reference
 /// kernels: the outputs must be identical, and the device must have run every kernel.
 fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
     let src = &frames()[2];
@@ -485,7 +488,11 @@ fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
         let mut f = window(k);
         for p in 0..3 {
             let (pw, ph) = if p == 0 { (w, h) } else { (w / 2, h / 2) };
-            let colour = if p == 0 { 16.0 + 219.0 * 230.0 / 255.0 } else { 128.0 };
+            let colour = if p == 0 {
+                16.0 + 219.0 * 230.0 / 255.0
+            } else {
+                128.0
+            };
             let data = f.data_mut(p);
             for y in 0..ph {
                 for x in 0..pw {
@@ -521,9 +528,9 @@ fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
     if let Some(e) = &stats.device_error {
         return Err(format!("the device failed: {e}").into());
     }
-    let calls = counting.calls.lock().unwrap().clone();
+    let calls = *counting.calls.lock().unwrap();
     println!("device calls (invert, temporal, spatial, relax): {calls:?}; {stats:?}");
-    if calls.iter().any(|&n| n == 0) {
+    if calls.contains(&0) {
         return Err(format!("a kernel never ran on the device: {calls:?}").into());
     }
     if got.len() != want.len() {
