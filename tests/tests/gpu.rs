@@ -8,7 +8,11 @@ use framejet_tests::*;
 #[test]
 fn gpu_info_lists_the_gpus_or_explains_their_absence() {
     let out = framejet(&["gpu", "info", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let gpus = report["gpus"].as_array().unwrap();
     if gpus.is_empty() {
@@ -21,7 +25,11 @@ fn gpu_info_lists_the_gpus_or_explains_their_absence() {
             assert!(g["memory_total"].as_u64().unwrap() > 0);
             assert!(g["compute_capability"][0].as_u64().unwrap() >= 3);
         }
-        assert_eq!(report["nvenc"].as_array().unwrap().len(), 2, "h264 and hevc probed");
+        assert_eq!(
+            report["nvenc"].as_array().unwrap().len(),
+            2,
+            "h264 and hevc probed"
+        );
     }
 }
 
@@ -34,10 +42,78 @@ fn hidden_gpus_and_a_missing_gpu_id_are_explained() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("no GPU") && text.contains("CUDA_VISIBLE_DEVICES"), "{text}");
+    assert!(
+        text.contains("no GPU") && text.contains("CUDA_VISIBLE_DEVICES"),
+        "{text}"
+    );
 
     let out = framejet(&["gpu", "info", "--gpu", "64"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("no GPU: "), "{text}");
+}
+
+/// The README's watermark-removal job with `--gpu <choice>`: its output and job log.
+fn watermark_job(dir: &std::path::Path, choice: &str) -> (std::path::PathBuf, String) {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let made = Command::new("bash")
+        .arg(examples.join("make-media.sh"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let output = dir.join(format!("removed-{choice}.mp4"));
+    let out = framejet(&[
+        "run",
+        examples.join("watermark-removal.json").to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "--gpu",
+        choice,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = std::fs::read_to_string(format!("{}.log", output.display())).unwrap();
+    (output, log)
+}
+
+#[test]
+fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
+    // The GPU path's kernels give the CPU reference's results; the CPU run uses the optimised
+    // kernels (un-blending in fixed point, within a level of the reference), so the two
+    // outputs agree inside the mask up to that rounding and the encoder's response to it.
+    // Here the CUDA sources run emulated on the CPU; where a GPU is, on it too.
+    const FLOOR_DB: f64 = 45.0;
+    let dir = tempfile::TempDir::new().unwrap();
+    let (cpu, cpu_log) = watermark_job(dir.path(), "off");
+    assert!(cpu_log.contains("kernels on the CPU (GPU off"), "{cpu_log}");
+    let cpu_frames = luma_frames(&cpu);
+    let in_mask = |x: u32, y: u32| (1080..1240).contains(&x) && (620..700).contains(&y);
+    let mut choices = vec!["emulate"];
+    let report = framejet(&["gpu", "info", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    if report["gpus"].as_array().is_some_and(|g| !g.is_empty()) {
+        choices.push("auto");
+    } else {
+        println!("skipped the run on a GPU: {}", report["none"]);
+    }
+    for choice in choices {
+        let (out, log) = watermark_job(dir.path(), choice);
+        let reports: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("step `inpaint`"))
+            .collect();
+        assert_eq!(reports.len(), 2, "one report per segment:\n{log}");
+        for r in &reports {
+            let expected = if choice == "emulate" {
+                "kernels: the CUDA kernels emulated"
+            } else {
+                "kernels on GPU "
+            };
+            assert!(r.contains(expected), "{r}");
+            assert!(!r.contains("the GPU failed"), "{r}");
+        }
+        let db = psnr_where(&luma_frames(&out), &cpu_frames, 1280, in_mask);
+        println!("--gpu {choice}: {db:.2} dB inside the mask against the CPU run");
+        assert!(db >= FLOOR_DB, "--gpu {choice}: {db:.2} dB < {FLOOR_DB} dB");
+    }
 }

@@ -6,17 +6,17 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::job::gpu::GpuChoice;
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum GpuCommand {
     /// Lists the visible GPUs and their engines, or says why there is none.
     Info(InfoArgs),
 }
 
+/// `--gpu ID` (global) limits it to that GPU.
 #[derive(Debug, Args)]
 pub(crate) struct InfoArgs {
-    /// Only this GPU (an ordinal among the visible ones, as a worker's `--gpu` takes).
-    #[arg(long, value_name = "ID")]
-    gpu: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -43,9 +43,13 @@ struct Nvenc {
     detail: String,
 }
 
-pub(crate) fn run(command: GpuCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(command: GpuCommand, choice: GpuChoice) -> anyhow::Result<ExitCode> {
     let GpuCommand::Info(args) = command;
-    let found = match args.gpu {
+    let one = match choice {
+        GpuChoice::Ordinal(id) => Some(id),
+        _ => None,
+    };
+    let found = match one {
         Some(id) => framejet_gpu::select(Some(id)).map(|g| vec![g]),
         None => framejet_gpu::discover(),
     };
@@ -85,7 +89,7 @@ pub(crate) fn run(command: GpuCommand) -> anyhow::Result<ExitCode> {
         print_report(&report);
     }
     // No GPU is a state to report, not a failure; `--gpu ID` naming a missing GPU fails.
-    Ok(match (&report.none, args.gpu) {
+    Ok(match (&report.none, one) {
         (Some(_), Some(_)) => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })

@@ -39,6 +39,18 @@ struct Cli {
     #[arg(long = "plugins", value_name = "DIR", global = true)]
     plugin_dirs: Vec<PathBuf>,
 
+    /// Where the kernels run: `auto` (the first visible GPU, else the CPU), `off`, a GPU
+    /// number among the visible ones, or `emulate` (the CUDA kernels run on the CPU, slowly:
+    /// to check the GPU path without a GPU).
+    #[arg(
+        long,
+        global = true,
+        value_name = "auto|off|ID|emulate",
+        env = "FRAMEJET_GPU",
+        default_value = "auto"
+    )]
+    gpu: crate::job::gpu::GpuChoice,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +75,7 @@ enum Command {
         after_help = "Examples:
   framejet gpu info                  each visible GPU: memory, compute capability, NVDEC, NVENC
   framejet gpu info --json
+  framejet gpu info --gpu 1          only GPU 1 (of the visible ones)
   CUDA_VISIBLE_DEVICES=1 framejet gpu info"
     )]
     Gpu(gpu::GpuCommand),
@@ -164,10 +177,11 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    crate::job::gpu::configure(cli.gpu);
     let result = match cli.command {
         Command::Run(args) => run::run(args, &cli.plugin_dirs),
         Command::Probe(args) => probe::run(args),
-        Command::Gpu(command) => gpu::run(command),
+        Command::Gpu(command) => gpu::run(command, cli.gpu),
         Command::Schema { fleet } => serde_json::to_string_pretty(&if fleet {
             framejet_spec::fleet::json_schemas()
         } else {

@@ -8,6 +8,7 @@
 mod assets;
 mod error;
 mod finalize;
+pub mod gpu;
 mod inpaint;
 mod local;
 mod output_files;

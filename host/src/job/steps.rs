@@ -390,6 +390,8 @@ pub(crate) struct InpaintStage {
     pool: FramePool,
     /// Where to say, when done, how the frames were restored, as what.
     report: Option<(String, crate::plugin::LogSink)>,
+    /// Where the kernels run, for that report.
+    kernels: String,
 }
 
 impl InpaintStage {
@@ -428,7 +430,8 @@ impl InpaintStage {
                 config = config.coding_noise(noise);
             }
         }
-        let inpainter = Inpainter::new(config, mask).map_err(|e| e.to_string())?;
+        let (device, kernels) = super::gpu::inpaint_kernels(plan.spec.output.video.hw);
+        let inpainter = Inpainter::new(config.kernels(device), mask).map_err(|e| e.to_string())?;
         Ok(Self {
             inpainter,
             active_us: spec.active_us(),
@@ -436,6 +439,7 @@ impl InpaintStage {
             pending: Default::default(),
             pool: FramePool::new(w, h),
             report: None,
+            kernels,
         })
     }
 
@@ -470,16 +474,20 @@ impl InpaintStage {
         if let Some((name, log)) = &self.report
             && stats.frames > 0
         {
-            let message = format!(
-                "{name}: {} frames seen (the segment's and its context); per frame {} pixels un-blended ({} of them averaged with other frames' view, the input's coding noise), {} filled from other frames, {} from the surroundings; {} frames whose restoration did not hold filled from the surroundings instead; {} scene cuts (no frame restored from one across a cut)",
+            let mut message = format!(
+                "{name}: {} frames seen (the segment's and its context); per frame {} pixels un-blended ({} of them averaged with other frames' view, the input's coding noise), {} filled from other frames, {} from the surroundings; {} frames whose restoration did not hold filled from the surroundings instead; {} scene cuts (no frame restored from one across a cut); {}",
                 stats.frames,
                 stats.unblended / stats.frames,
                 stats.averaged / stats.frames,
                 stats.from_other_frames / stats.frames,
                 stats.spatial / stats.frames,
                 stats.fallback_frames,
-                stats.scene_cuts
+                stats.scene_cuts,
+                self.kernels
             );
+            if let Some(e) = &stats.device_error {
+                message += &format!(" (the GPU failed, so those calls ran on the CPU: {e})");
+            }
             log(&crate::plugin::LogLine {
                 source: crate::plugin::LogSource::Step("inpaint"),
                 level: crate::plugin::Level::INFO,

@@ -1,0 +1,117 @@
+//! Which GPU a process's segments run their kernels on (`--gpu`, `FRAMEJET_GPU`), opened once
+//! on first use and shared by every segment, each on a stream of its own.
+//!
+//! - `auto` (the default): the first visible GPU (`CUDA_VISIBLE_DEVICES` applies) when one
+//!   opens with NVRTC, else the CPU;
+//! - `off`: the CPU;
+//! - a number: that GPU, among the visible ones;
+//! - `emulate`: the CUDA kernel sources compiled for the CPU, run one thread at a time: slow,
+//!   for checking the GPU path on a machine without a GPU.
+//!
+//! A job whose spec says `output.video.hw: cpu` stays on the CPU whatever this says.
+
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use super::spec::HwSpec;
+use framejet_gpu::{Emulated, Gpu, InpaintDevice};
+use framejet_inpaint::Kernels;
+
+/// What `--gpu` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GpuChoice {
+    #[default]
+    Auto,
+    Off,
+    Ordinal(usize),
+    Emulate,
+}
+
+impl FromStr for GpuChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "auto" | "" => Ok(Self::Auto),
+            "off" | "cpu" | "none" => Ok(Self::Off),
+            "emulate" => Ok(Self::Emulate),
+            n => n.parse().map(Self::Ordinal).map_err(|_| {
+                format!("`{s}` is not a GPU choice: auto, off, emulate or a GPU number")
+            }),
+        }
+    }
+}
+
+static CHOICE: OnceLock<GpuChoice> = OnceLock::new();
+static OPENED: OnceLock<Result<Arc<Gpu>, String>> = OnceLock::new();
+
+/// Sets the process's choice (once, at start-up; later calls are ignored).
+pub fn configure(choice: GpuChoice) {
+    let _ = CHOICE.set(choice);
+}
+
+fn choice() -> GpuChoice {
+    *CHOICE.get_or_init(|| {
+        std::env::var("FRAMEJET_GPU")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_default()
+    })
+}
+
+/// The GPU this process uses, opened on first call, or why there is none.
+pub fn gpu() -> Result<Arc<Gpu>, String> {
+    OPENED
+        .get_or_init(|| match choice() {
+            GpuChoice::Off => Err("off (--gpu off)".into()),
+            GpuChoice::Emulate => Err("emulated (--gpu emulate)".into()),
+            GpuChoice::Auto => Gpu::open(None).map_err(|e| e.to_string()),
+            GpuChoice::Ordinal(n) => Gpu::open(Some(n)).map_err(|e| e.to_string()),
+        })
+        .clone()
+}
+
+/// The inpaint kernels for one segment of a job whose spec asks for `hw`, and a line for the
+/// job log saying where they run.
+pub fn inpaint_kernels(hw: HwSpec) -> (Kernels, String) {
+    if hw == HwSpec::Cpu {
+        return (Kernels::Optimised, "kernels on the CPU (hw: cpu)".into());
+    }
+    if choice() == GpuChoice::Emulate {
+        let device = InpaintDevice::new(Emulated, "the CUDA kernels emulated on the CPU");
+        return (
+            Kernels::Device(Arc::new(device)),
+            "kernels: the CUDA kernels emulated on the CPU (--gpu emulate)".into(),
+        );
+    }
+    let opened = gpu().and_then(|gpu| {
+        let stream = gpu.stream().map_err(|e| e.to_string())?;
+        let name = format!("GPU {}: {}", gpu.info().ordinal, gpu.info().name);
+        Ok((InpaintDevice::new(stream, name.clone()), name))
+    });
+    match opened {
+        Ok((device, name)) => (
+            Kernels::Device(Arc::new(device)),
+            format!("kernels on {name}"),
+        ),
+        Err(why) => (
+            Kernels::Optimised,
+            format!("kernels on the CPU (GPU {why})"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_parse_and_explain_mistakes() {
+        assert_eq!("auto".parse(), Ok(GpuChoice::Auto));
+        assert_eq!("off".parse(), Ok(GpuChoice::Off));
+        assert_eq!("1".parse(), Ok(GpuChoice::Ordinal(1)));
+        assert_eq!("emulate".parse(), Ok(GpuChoice::Emulate));
+        let err = "gpu1".parse::<GpuChoice>().unwrap_err();
+        assert!(err.contains("auto, off, emulate"), "{err}");
+    }
+}
