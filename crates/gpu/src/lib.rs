@@ -22,6 +22,7 @@ mod error;
 mod fit;
 mod frame;
 mod inpaint;
+mod slots;
 
 pub use backend::{Args, Backend, Grid, Kernel, bytes_of, f32s_of};
 pub use composite::{DeviceImage, blend, fill_rect};
@@ -35,3 +36,4 @@ pub use inpaint::{
     DeviceHoles, DeviceInversion, DeviceSource, DeviceTaps, InpaintDevice, SpatialFill,
     temporal_fill, temporal_fill_at,
 };
+pub use slots::{segment_bytes, segments_that_fit};

@@ -91,13 +91,15 @@ pub(crate) struct WorkerArgs {
     /// The queues to serve, comma-separated.
     #[arg(long, default_value = "default,4k", value_delimiter = ',')]
     queues: Vec<String>,
-    /// Tasks at once: a number, or `auto` (the cores divided by --encoder-threads).
+    /// Tasks at once: a number, or `auto` (the cores divided by --encoder-threads, and no more
+    /// than the GPU in use holds).
     #[arg(long, default_value = "auto", value_parser = parse_slots)]
     slots: Slots,
     /// Threads each segment's encoder gets (plans made here fix it for every worker).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     encoder_threads: u32,
-    /// Routed capabilities this worker has (`gpu`, `nvenc`), comma-separated.
+    /// Routed capabilities this worker has (`gpu`, `nvenc`), comma-separated; a GPU in use
+    /// adds `gpu`, and `nvenc` where its encoder opens.
     #[arg(long, value_delimiter = ',')]
     capabilities: Vec<String>,
     /// Also plan submitted jobs.

@@ -28,7 +28,8 @@ pub(crate) struct RunArgs {
     /// The output file; its extension picks the container when the spec does not.
     #[arg(short, long)]
     output: PathBuf,
-    /// Segments processed at once (default: the number of cores).
+    /// Segments processed at once (default: the number of cores, and no more than the GPU in
+    /// use holds).
     #[arg(short, long)]
     jobs: Option<usize>,
     /// Progress as JSON lines on stdout, for programs.
@@ -84,9 +85,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
     });
     let reporter = Reporter::new(args.json, job_log.clone());
     let options = LocalOptions {
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: args.jobs.unwrap_or_else(auto_jobs),
         output: args.output.clone(),
         work_dir: None,
         keep_work_dir: args.keep_segments,
@@ -343,4 +342,12 @@ impl Progress for Reporter {
             bar.set_message("joining…");
         }
     }
+}
+
+/// `--jobs` by default: one segment per core, and no more than the GPU in use holds.
+fn auto_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let gpu = crate::job::gpu::share();
+    tracing::debug!("{}", gpu.summary);
+    gpu.slots.map_or(cores, |by_gpu| cores.min(by_gpu))
 }

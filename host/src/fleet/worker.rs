@@ -41,7 +41,8 @@ use super::{Fleet, FleetError, now_ms};
 /// How many tasks a worker runs at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slots {
-    /// The machine's cores divided by the threads one segment's encoder gets.
+    /// The machine's cores divided by the threads one segment's encoder gets, and no more
+    /// than the GPU in use holds (`framejet_gpu::segments_that_fit`, 1080p).
     Auto,
     Fixed(usize),
 }
@@ -55,7 +56,7 @@ pub struct WorkerOptions {
     /// are the cores divided by this. A planner in this worker fixes it in
     /// its plans.
     pub encoder_threads: usize,
-    /// Routed capabilities this worker has (`gpu`, `nvenc`).
+    /// Routed capabilities this worker has (`gpu`, `nvenc`); those its GPU brings are added.
     pub capabilities: Vec<String>,
     /// Also plan submitted jobs.
     pub planner: bool,
@@ -140,10 +141,23 @@ pub(crate) async fn serve(
 ) -> Result<(), FleetError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let encoder_threads = options.encoder_threads.max(1);
+    let gpu = tokio::task::spawn_blocking(crate::job::gpu::share)
+        .await
+        .unwrap_or_else(|e| crate::job::gpu::GpuShare::none(format!("looking at it failed: {e}")));
+    tracing::info!("{}", gpu.summary);
     let slots = match options.slots {
-        Slots::Auto => (cores / encoder_threads).max(1),
+        Slots::Auto => {
+            let by_cores = (cores / encoder_threads).max(1);
+            gpu.slots.map_or(by_cores, |by_gpu| by_cores.min(by_gpu))
+        }
         Slots::Fixed(n) => n.max(1),
     };
+    let mut capabilities = options.capabilities.clone();
+    for c in gpu.capabilities {
+        if !capabilities.contains(&c) {
+            capabilities.push(c);
+        }
+    }
     let (cache_dir, _temp) = match &options.cache_dir {
         Some(dir) => (dir.clone(), None),
         None => {
@@ -163,7 +177,7 @@ pub(crate) async fn serve(
         work_dir: cache_dir.join("work"),
         plans: tokio::sync::Mutex::new(HashMap::new()),
         records: RecordCache::start(fleet.clone(), stop.clone()),
-        capabilities: options.capabilities.clone(),
+        capabilities: capabilities.clone(),
         memory_mib: memory_mib(),
         busy: AtomicUsize::new(0),
         trimming: AtomicBool::new(false),
@@ -188,7 +202,7 @@ pub(crate) async fn serve(
         cores,
         memory_mib: memory_mib(),
         encoders: framejet_media::video_encoders(),
-        capabilities: options.capabilities.clone(),
+        capabilities,
         planner: options.planner,
         started_at_ms: now_ms(),
         beat_at_ms: now_ms(),

@@ -101,6 +101,58 @@ pub fn inpaint_kernels(hw: HwSpec) -> (Kernels, String) {
     }
 }
 
+/// What this machine's GPU (as `--gpu` picks it) adds to a worker or a local run.
+pub struct GpuShare {
+    /// Routed capabilities it brings: `gpu`, and `nvenc` where an H.264 NVENC encoder opens.
+    pub capabilities: Vec<String>,
+    /// 1080p segments its free memory holds at once (`None` without a GPU).
+    pub slots: Option<usize>,
+    /// One line for the log.
+    pub summary: String,
+}
+
+/// Looks at the GPU once (opening it, and an NVENC encoder on a small picture).
+pub fn share() -> GpuShare {
+    match gpu() {
+        Ok(gpu) => {
+            let info = gpu.info();
+            let slots = framejet_gpu::segments_that_fit(info, 1920, 1080);
+            let mut capabilities = vec!["gpu".to_string()];
+            let nvenc = framejet_media::nvenc_opens("h264");
+            if nvenc.is_ok() {
+                capabilities.push("nvenc".into());
+            }
+            let summary = format!(
+                "GPU {}: {} ({} MiB free): room for {slots} 1080p segments; NVENC {}",
+                info.ordinal,
+                info.name,
+                info.memory_free >> 20,
+                match &nvenc {
+                    Ok(name) => format!("opens ({name})"),
+                    Err(e) => format!("does not open ({e}): encoding on the CPU"),
+                }
+            );
+            GpuShare {
+                capabilities,
+                slots: Some(slots.max(1)),
+                summary,
+            }
+        }
+        Err(why) => GpuShare::none(why),
+    }
+}
+
+impl GpuShare {
+    /// No GPU, because of `why`.
+    pub fn none(why: String) -> Self {
+        GpuShare {
+            capabilities: Vec::new(),
+            slots: None,
+            summary: format!("no GPU in use: {why}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
