@@ -20,11 +20,26 @@ if cargo tree --quiet -p framejet-spec -e normal --prefix none | grep -E "^(ffmp
   echo "framejet-spec depends on the crates above; clients must not link them" >&2
   exit 1
 fi
+echo "== framejet-gpu stays bare (no FFmpeg, no wasmtime: its tests run on a bare CUDA machine)"
+if cargo tree --quiet -p framejet-gpu -e normal --prefix none | grep -E "^(ffmpeg|wasmtime)"; then
+  echo "framejet-gpu depends on the crates above" >&2
+  exit 1
+fi
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps
 echo "== plugin unit tests"
 cargo test --quiet --manifest-path plugins/Cargo.toml --target-dir "$FRAMEJET_PLUGINS_TARGET/native"
-echo "== host, sdk, media, inpaint and end-to-end tests"
-cargo test --workspace
+echo "== host, sdk, media, inpaint, gpu and end-to-end tests"
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+cargo test --workspace 2>&1 | tee "$test_log"
+# The GPU tests that found no GPU report `ignored (skipped: <reason>)`: count them here, so
+# that a run without a GPU says so instead of passing silently.
+skipped=$(grep -c "ignored (skipped: " "$test_log" || true)
+if [ "$skipped" -gt 0 ]; then
+  echo "== GPU tests skipped: $skipped ($(grep -m1 -o "skipped: .*)" "$test_log"))"
+else
+  echo "== GPU tests: none skipped"
+fi
 echo "== watermark removal against the classic filters, cut into 1, 2 and 4 segments"
 bash bench/inpaint/corpus.sh --segments 1,2,4 --check

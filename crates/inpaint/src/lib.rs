@@ -21,7 +21,7 @@
 //!    [`Yuv420Frame::map_file`]), write what it returns, then [`Inpainter::finish`].
 //!
 //! The per-pixel kernels (blend inversion, temporal fill, spatial fill) each have a scalar
-//! reference ([`reference`]) and an optimised CPU path, selectable with [`Kernels`] and tested
+//! reference ([`mod@reference`]) and an optimised CPU path, selectable with [`Kernels`] and tested
 //! against each other; they are loops over planes with a fixed number of passes. Their CUDA
 //! twins (crate `framejet-gpu`) plug in as [`Kernels::Device`] and give the reference's
 //! results.

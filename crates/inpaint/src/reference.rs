@@ -1,6 +1,7 @@
 //! The scalar definitions of the per-pixel kernels, with plain-array signatures: what the CUDA
-//! twins (crate `framejet-gpu`) are tested against. Not a processing API: [`Inpainter`]
-//! (crate::Inpainter) runs the optimised paths, which are tested against the same definitions.
+//! twins (crate `framejet-gpu`) are tested against. Not a processing API: the
+//! [`Inpainter`](crate::Inpainter) runs the optimised paths, which are tested against the same
+//! definitions.
 
 use crate::blend::{Inversion, PixelKind, invert_reference};
 use crate::mask::Bounds;
