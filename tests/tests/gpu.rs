@@ -112,6 +112,24 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
             assert!(r.contains(expected), "{r}");
             assert!(!r.contains("the GPU failed"), "{r}");
         }
+        if choice == "emulate" {
+            // No NVENC here: `hw: auto` encodes on the CPU and says so, once per segment.
+            let encode: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("step `encode`"))
+                .collect();
+            assert_eq!(encode.len(), 2, "{log}");
+            assert!(
+                encode[0].contains("h264_nvenc did not open")
+                    && encode[0].contains("encoding with libx264"),
+                "{}",
+                encode[0]
+            );
+        }
+        assert!(
+            !cpu_log.contains("h264_nvenc did not open"),
+            "no GPU in use, no line:\n{cpu_log}"
+        );
         let db = psnr_where(&luma_frames(&out), &cpu_frames, 1280, in_mask);
         println!("--gpu {choice}: {db:.2} dB inside the mask against the CPU run");
         assert!(db >= FLOOR_DB, "--gpu {choice}: {db:.2} dB < {FLOOR_DB} dB");

@@ -15,7 +15,8 @@
 //!
 //! # Hardware
 //! [`HwAccel::Auto`] tries NVENC (`h264_nvenc`, `hevc_nvenc`) and falls back to the CPU
-//! encoder with a `warn` log line when it cannot be opened; [`HwAccel::Nvenc`] fails instead.
+//! encoder when it cannot be opened ([`Encoder::fallback`] says why; a process tries each NVENC
+//! encoder once); [`HwAccel::Nvenc`] fails instead.
 //!
 //! # Lossless
 //! `libx264` with `Crf(0)` (encoded as qp 0, High 4:4:4 Predictive profile on yuv420p) and
@@ -214,6 +215,8 @@ pub struct Encoder {
     width: u32,
     height: u32,
     frames: u64,
+    /// Why `hw: auto` encodes on the CPU: the NVENC encoder that did not open, and why.
+    fallback: Option<String>,
 }
 
 impl Encoder {
@@ -254,9 +257,14 @@ impl Encoder {
 
         let list = crate::encoders::candidates(&settings.codec, settings.hw);
         let mut last_err = String::new();
+        let mut fallback = None;
         for (i, (name, nvenc)) in list.iter().enumerate() {
             let more = i + 1 < list.len();
-            if *nvenc && more && nvenc_known_unavailable(name) {
+            if *nvenc
+                && more
+                && let Some(why) = nvenc_known_unavailable(name)
+            {
+                fallback = Some(format!("{name} did not open ({why})"));
                 continue;
             }
             match Encoder::open_with(&temp, container, name, width, height, frame_rate, settings) {
@@ -272,13 +280,15 @@ impl Encoder {
                         width,
                         height,
                         frames: 0,
+                        fallback: fallback.map(|f| format!("{f}; encoding with {name}")),
                     });
                 }
                 Err(e) => {
                     if *nvenc && more {
-                        remember_nvenc_unavailable(name);
+                        remember_nvenc_unavailable(name, &e);
                         let next = &list[i + 1].0;
-                        tracing::warn!("nvenc unavailable: {e}; using {next}");
+                        tracing::debug!("nvenc unavailable: {e}; using {next}");
+                        fallback = Some(format!("{name} did not open ({e})"));
                     }
                     last_err = e;
                 }
@@ -426,6 +436,12 @@ impl Encoder {
             .map(|s| s.time_base())
             .unwrap_or(encoder_tb);
         Ok((octx, encoder, stream_index, encoder_tb, stream_tb))
+    }
+
+    /// With `hw: auto`, why the CPU encodes: the NVENC encoder that did not open, and why
+    /// (`None` when NVENC opened or was not asked for).
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// The FFmpeg encoder in use (`"libx264"`, `"h264_nvenc"`, …).
@@ -604,7 +620,9 @@ fn encoder_options(name: &str, s: &EncoderSettings) -> Result<Dictionary<'static
 /// NVENC encoders that failed to open in this process. With `HwAccel::Auto`
 /// they are not tried again, so a machine without the hardware says so once
 /// rather than for every segment.
-static NVENC_UNAVAILABLE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// The NVENC encoders that did not open in this process, with why.
+static NVENC_UNAVAILABLE: std::sync::Mutex<Vec<(String, String)>> =
+    std::sync::Mutex::new(Vec::new());
 
 /// Whether an NVENC encoder for `codec` (`h264`, `hevc`) opens on this machine, by opening
 /// one on a small picture (nothing is written): `Ok` with the encoder's name, or why not.
@@ -621,14 +639,18 @@ pub fn nvenc_opens(codec: &str) -> Result<String, MediaError> {
     Encoder::create(&path, None, 256, 144, Rational::new(25, 1), &settings).map(|e| e.name)
 }
 
-fn nvenc_known_unavailable(name: &str) -> bool {
-    NVENC_UNAVAILABLE
-        .lock()
-        .is_ok_and(|names| names.iter().any(|n| n == name))
+/// Why NVENC encoder `name` did not open earlier in this process, if it did not.
+fn nvenc_known_unavailable(name: &str) -> Option<String> {
+    NVENC_UNAVAILABLE.lock().ok().and_then(|names| {
+        names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, why)| why.clone())
+    })
 }
 
-fn remember_nvenc_unavailable(name: &str) {
+fn remember_nvenc_unavailable(name: &str, why: &str) {
     if let Ok(mut names) = NVENC_UNAVAILABLE.lock() {
-        names.push(name.to_string());
+        names.push((name.to_string(), why.to_string()));
     }
 }

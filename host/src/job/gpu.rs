@@ -71,6 +71,11 @@ pub fn gpu() -> Result<Arc<Gpu>, String> {
         .clone()
 }
 
+/// Whether this process runs work on a GPU (or emulates one).
+pub fn in_use() -> bool {
+    choice() == GpuChoice::Emulate || gpu().is_ok()
+}
+
 /// The inpaint kernels for one segment of a job whose spec asks for `hw`, and a line for the
 /// job log saying where they run.
 pub fn inpaint_kernels(hw: HwSpec) -> (Kernels, String) {

@@ -99,6 +99,16 @@ pub fn run_segment(
                 &settings,
             )
             .map_err(|e| JobError::media(&context, e))?;
+            // Where a GPU is in use, say once per segment that its encoder is not.
+            if let Some(why) = encoder.fallback()
+                && super::gpu::in_use()
+            {
+                (ctx.log)(&crate::plugin::LogLine {
+                    source: crate::plugin::LogSource::Step("encode"),
+                    level: crate::plugin::Level::WARN,
+                    message: &format!("segment {index}: {why}"),
+                });
+            }
             for frame in processed_rx {
                 encoder
                     .push(&frame)
