@@ -135,3 +135,47 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
         assert!(db >= FLOOR_DB, "--gpu {choice}: {db:.2} dB < {FLOOR_DB} dB");
     }
 }
+
+#[test]
+fn the_compilation_job_on_the_gpu_path_matches_the_cpu_run() {
+    // The README's main job: fit, a logo overlay and animated text, which run as one device
+    // run (each frame uploaded once, downloaded once). Compositing is exact; the fit is
+    // swscale's bicubic in float (within 4 levels), so the outputs differ by a little
+    // rounding and the encoder's response to it.
+    const FLOOR_DB: f64 = 40.0;
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let made = Command::new("bash")
+        .arg(examples.join("make-media.sh"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let dir = tempfile::TempDir::new().unwrap();
+    let run = |choice: &str| {
+        let output = dir.path().join(format!("compilation-{choice}.mp4"));
+        let out = framejet(&[
+            "run",
+            examples.join("compilation.json").to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--gpu",
+            choice,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        let log = std::fs::read_to_string(format!("{}.log", output.display())).unwrap();
+        (output, log)
+    };
+    let (cpu, cpu_log) = run("off");
+    assert!(!cpu_log.contains("step `gpu`"), "{cpu_log}");
+    let (gpu, gpu_log) = run("emulate");
+    let runs: Vec<&str> = gpu_log.lines().filter(|l| l.contains("step `gpu`")).collect();
+    assert!(!runs.is_empty(), "no device run in the job log:\n{gpu_log}");
+    for r in &runs {
+        assert!(r.contains("steps[0]+steps[1]+steps[2] on the CUDA kernels emulated"), "{r}");
+    }
+    let (a, b) = (luma_frames(&gpu), luma_frames(&cpu));
+    assert_eq!(a.len(), b.len());
+    let db = psnr_where(&a, &b, 1280, |_, _| true);
+    println!("--gpu emulate: {db:.2} dB against the CPU run over whole frames");
+    assert!(db >= FLOOR_DB, "{db:.2} dB < {FLOOR_DB} dB");
+}

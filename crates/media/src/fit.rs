@@ -119,6 +119,20 @@ impl Fitter {
         self.geometry
     }
 
+    /// Where frames of `src_w × src_h` go in the output (the fitter is made ready for that
+    /// size, as [`fit`](Self::fit) does when the size changes).
+    pub fn geometry_for(&mut self, src_w: u32, src_h: u32) -> Result<FitGeometry, MediaError> {
+        if self.src != Some((src_w, src_h)) {
+            self.prepare(src_w, src_h)?;
+        }
+        self.geometry.ok_or_else(|| {
+            MediaError::InvalidArgument(format!(
+                "cannot scale {src_w}x{src_h} to {}x{}",
+                self.dst_w, self.dst_h
+            ))
+        })
+    }
+
     /// The pad colour as Y, U, V.
     pub fn pad_yuv(&self) -> [u8; 3] {
         self.pad_yuv

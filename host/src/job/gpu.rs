@@ -13,6 +13,7 @@
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
+use super::device_steps::{DeviceRun, DeviceStep, Run};
 use super::spec::HwSpec;
 use framejet_gpu::{Emulated, Gpu, InpaintDevice};
 use framejet_inpaint::Kernels;
@@ -74,6 +75,29 @@ pub fn gpu() -> Result<Arc<Gpu>, String> {
 /// Whether this process runs work on a GPU (or emulates one).
 pub fn in_use() -> bool {
     choice() == GpuChoice::Emulate || gpu().is_ok()
+}
+
+/// `steps` (a run of `fit` and overlay steps of a job whose spec asks for `hw`) as one run on
+/// the GPU in use, or given back where the CPU runs them.
+/// With the run, where it runs (for the job log).
+pub(crate) fn device_run(
+    hw: HwSpec,
+    steps: Vec<DeviceStep>,
+) -> Result<(Box<dyn DeviceRun>, String), Vec<DeviceStep>> {
+    if hw == HwSpec::Cpu {
+        return Err(steps);
+    }
+    if choice() == GpuChoice::Emulate {
+        let place = "the CUDA kernels emulated on the CPU (--gpu emulate)".to_string();
+        return Ok((Box::new(Run::new(Emulated, steps)), place));
+    }
+    match gpu().and_then(|gpu| Ok((gpu.stream().map_err(|e| e.to_string())?, gpu))) {
+        Ok((stream, gpu)) => {
+            let place = format!("GPU {}: {}", gpu.info().ordinal, gpu.info().name);
+            Ok((Box::new(Run::new(stream, steps)), place))
+        }
+        Err(_) => Err(steps),
+    }
 }
 
 /// The inpaint kernels for one segment of a job whose spec asks for `hw`, and a line for the

@@ -6,6 +6,7 @@
 //! fleet moves the very same calls between machines.
 
 mod assets;
+mod device_steps;
 mod error;
 mod finalize;
 pub mod gpu;

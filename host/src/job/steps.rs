@@ -19,6 +19,7 @@ use crate::plugin::{
 
 use super::JobError;
 use super::assets::JobAssets;
+use super::device_steps::{DeviceRun, DeviceStep};
 use super::plan::{Plan, SegmentTask, plugin_media_info, step_sizes};
 use super::spec::{
     FitMode, FitStep, InpaintStep as InpaintSpec, NativeStep, StepSpec, parse_hex_color,
@@ -30,6 +31,8 @@ pub(crate) enum Step {
     Inpaint(Box<InpaintStage>),
     Overlay(Box<OverlayStage>),
     Filter(FilterInstance),
+    /// Consecutive `fit` and overlay steps on the GPU (see `device_steps`).
+    Device(Box<dyn DeviceRun>),
 }
 
 /// The steps of one segment, in spec order.
@@ -47,7 +50,14 @@ impl StepChain {
         log: crate::plugin::LogSink,
     ) -> Result<Self, JobError> {
         let all = plan.spec.steps.len();
-        let mut chain = Self::before(plan, task.item, all, Some(task.index), registry, log)?;
+        let mut chain = Self::before(
+            plan,
+            task.item,
+            all,
+            Some(task.index),
+            registry,
+            log.clone(),
+        )?;
         // Without a `fit` step the output takes the input's size rounded down
         // to even numbers (4:2:0); crop the odd line or column off.
         let item = &plan.items[task.item];
@@ -68,6 +78,8 @@ impl StepChain {
                 .steps
                 .push(("output size".to_string(), Step::Fit(fitter)));
         }
+        let steps = std::mem::take(&mut chain.steps);
+        chain.steps = on_device(steps, plan.spec.output.video.hw, task.index, &log);
         Ok(chain)
     }
 
@@ -222,6 +234,57 @@ fn other(e: impl std::fmt::Display) -> StepError {
     StepError::Other(e.to_string())
 }
 
+/// `steps` with each run of consecutive `fit` and overlay steps made one run on the GPU in
+/// use (named by its steps' fields joined with `+`), where there is one.
+fn on_device(
+    steps: Vec<(String, Step)>,
+    hw: super::spec::HwSpec,
+    segment: usize,
+    log: &crate::plugin::LogSink,
+) -> Vec<(String, Step)> {
+    let mut out = Vec::with_capacity(steps.len());
+    let mut run: Vec<(String, DeviceStep)> = Vec::new();
+    let flush = |run: &mut Vec<(String, DeviceStep)>, out: &mut Vec<(String, Step)>| {
+        if run.is_empty() {
+            return;
+        }
+        let (names, steps): (Vec<String>, Vec<DeviceStep>) =
+            std::mem::take(run).into_iter().unzip();
+        match super::gpu::device_run(hw, steps) {
+            Ok((device, place)) => {
+                let name = names.join("+");
+                log(&crate::plugin::LogLine {
+                    source: crate::plugin::LogSource::Step("gpu"),
+                    level: crate::plugin::Level::INFO,
+                    message: &format!(
+                        "segment {segment}: {name} on {place}, each frame uploaded once and downloaded once"
+                    ),
+                });
+                out.push((name, Step::Device(device)));
+            }
+            Err(steps) => out.extend(names.into_iter().zip(steps).map(|(name, step)| {
+                let step = match step {
+                    DeviceStep::Fit(fitter) => Step::Fit(fitter),
+                    DeviceStep::Overlay(overlay) => Step::Overlay(overlay),
+                };
+                (name, step)
+            })),
+        }
+    };
+    for (name, step) in steps {
+        match step {
+            Step::Fit(fitter) => run.push((name, DeviceStep::Fit(fitter))),
+            Step::Overlay(overlay) => run.push((name, DeviceStep::Overlay(overlay))),
+            other => {
+                flush(&mut run, &mut out);
+                out.push((name, other));
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 impl Step {
     fn push(&mut self, frame: VideoFrame, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
         match self {
@@ -232,6 +295,7 @@ impl Step {
                 step.draw(&mut frame)?;
                 out.push(frame);
             }
+            Step::Device(run) => out.push(run.run(frame)?),
             Step::Filter(filter) => {
                 let input = to_filter_frame(&frame);
                 let result = filter.apply(frame.index, frame.pts_us, &input)?;
@@ -274,39 +338,79 @@ impl OverlayStage {
     }
 
     fn draw(&mut self, frame: &mut VideoFrame) -> Result<(), StepError> {
-        let ops = self.instance.frame(frame.index, frame.pts_us)?;
-        let matrix = ColorMatrix::for_height(frame.height());
-        for op in ops {
+        for op in self.resolve(frame.index, frame.pts_us, frame.height())? {
             match op {
+                Drawing::Image {
+                    image,
+                    x,
+                    y,
+                    opacity,
+                } => framejet_media::blend(frame, &image, x, y, opacity),
+                Drawing::Rect { x, y, w, h, rgba } => {
+                    framejet_media::fill_rect(frame, x, y, w, h, rgba)
+                }
+                Drawing::Inpaint { x, y, w, h } => inpaint_region(frame, x, y, w, h)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The plugin's draw ops for frame `index` at `pts_us`, with their images converted
+    /// (for a frame `height` lines high: its colour matrix).
+    pub(crate) fn resolve(
+        &mut self,
+        index: u64,
+        pts_us: i64,
+        height: u32,
+    ) -> Result<Vec<Drawing>, StepError> {
+        let ops = self.instance.frame(index, pts_us)?;
+        let matrix = ColorMatrix::for_height(height);
+        let mut drawings = Vec::with_capacity(ops.len());
+        for op in ops {
+            drawings.push(match op {
                 DrawOp::Asset(a) => {
                     if a.opacity <= 0.0 {
                         continue;
                     }
                     let image = self.asset(&a.name, a.scale, matrix)?;
-                    framejet_media::blend(frame, &image, a.x, a.y, a.opacity);
+                    Drawing::Image {
+                        image,
+                        x: a.x,
+                        y: a.y,
+                        opacity: a.opacity,
+                    }
                 }
                 DrawOp::Sprite(s) => {
                     if s.opacity <= 0.0 {
                         continue;
                     }
                     let image = self.sprite(s.id, matrix)?;
-                    framejet_media::blend(frame, &image, s.x, s.y, s.opacity);
+                    Drawing::Image {
+                        image,
+                        x: s.x,
+                        y: s.y,
+                        opacity: s.opacity,
+                    }
                 }
                 DrawOp::Rect(r) => {
                     let c = r.color;
-                    framejet_media::fill_rect(
-                        frame,
-                        r.x,
-                        r.y,
-                        r.width,
-                        r.height,
-                        [c.r, c.g, c.b, c.a],
-                    );
+                    Drawing::Rect {
+                        x: r.x,
+                        y: r.y,
+                        w: r.width,
+                        h: r.height,
+                        rgba: [c.r, c.g, c.b, c.a],
+                    }
                 }
-                DrawOp::Inpaint(r) => inpaint_region(frame, r.x, r.y, r.width, r.height)?,
-            }
+                DrawOp::Inpaint(r) => Drawing::Inpaint {
+                    x: r.x,
+                    y: r.y,
+                    w: r.width,
+                    h: r.height,
+                },
+            });
         }
-        Ok(())
+        Ok(drawings)
     }
 
     fn asset(
@@ -354,9 +458,38 @@ impl OverlayStage {
     }
 }
 
+/// One draw op of an overlay plugin, its image converted.
+pub(crate) enum Drawing {
+    Image {
+        image: Arc<YuvaImage>,
+        x: i32,
+        y: i32,
+        opacity: f32,
+    },
+    Rect {
+        x: i32,
+        y: i32,
+        w: u32,
+        h: u32,
+        rgba: [u8; 4],
+    },
+    Inpaint {
+        x: i32,
+        y: i32,
+        w: u32,
+        h: u32,
+    },
+}
+
 /// Fills a region of one frame from its surroundings (an overlay's
 /// `inpaint` draw op): a single-frame, spatial-only inpaint.
-fn inpaint_region(frame: &mut VideoFrame, x: i32, y: i32, w: u32, h: u32) -> Result<(), StepError> {
+pub(crate) fn inpaint_region(
+    frame: &mut VideoFrame,
+    x: i32,
+    y: i32,
+    w: u32,
+    h: u32,
+) -> Result<(), StepError> {
     let (fw, fh) = (frame.width() as usize, frame.height() as usize);
     let mask = Mask::from_rect(Rect::new(x.into(), y.into(), w.into(), h.into()), fw, fh)
         .map_err(other)?;
