@@ -168,10 +168,16 @@ fn the_compilation_job_on_the_gpu_path_matches_the_cpu_run() {
     let (cpu, cpu_log) = run("off");
     assert!(!cpu_log.contains("step `gpu`"), "{cpu_log}");
     let (gpu, gpu_log) = run("emulate");
-    let runs: Vec<&str> = gpu_log.lines().filter(|l| l.contains("step `gpu`")).collect();
+    let runs: Vec<&str> = gpu_log
+        .lines()
+        .filter(|l| l.contains("step `gpu`"))
+        .collect();
     assert!(!runs.is_empty(), "no device run in the job log:\n{gpu_log}");
     for r in &runs {
-        assert!(r.contains("steps[0]+steps[1]+steps[2] on the CUDA kernels emulated"), "{r}");
+        assert!(
+            r.contains("steps[0]+steps[1]+steps[2] on the CUDA kernels emulated"),
+            "{r}"
+        );
     }
     let (a, b) = (luma_frames(&gpu), luma_frames(&cpu));
     assert_eq!(a.len(), b.len());

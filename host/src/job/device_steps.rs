@@ -4,6 +4,7 @@
 //! `inpaint` draw op, which has no GPU twin, takes the frame to the CPU and back.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use framejet_gpu::{Backend, DeviceFit, DeviceFrame, DeviceImage, FitPlacement, GpuError};
 use framejet_media::{ColorMatrix, Fitter, VideoFrame};
@@ -147,20 +148,20 @@ impl<B: Backend> DeviceRun for Run<B> {
                                 opacity,
                             } => {
                                 let key = std::sync::Arc::as_ptr(&image) as usize;
-                                if !images.contains_key(&key) {
-                                    let uploaded = DeviceImage::upload(
-                                        b,
-                                        image.width() as usize,
-                                        image.height() as usize,
-                                        image.planes(),
-                                    )
+                                let dev_image = match images.entry(key) {
+                                    Entry::Occupied(e) => e.into_mut(),
+                                    Entry::Vacant(e) => e.insert(
+                                        DeviceImage::upload(
+                                            b,
+                                            image.width() as usize,
+                                            image.height() as usize,
+                                            image.planes(),
+                                        )
+                                        .map_err(gpu)?,
+                                    ),
+                                };
+                                framejet_gpu::blend(b, &mut dev, dev_image, x, y, opacity)
                                     .map_err(gpu)?;
-                                    images.insert(key, uploaded);
-                                }
-                                if let Some(dev_image) = images.get(&key) {
-                                    framejet_gpu::blend(b, &mut dev, dev_image, x, y, opacity)
-                                        .map_err(gpu)?;
-                                }
                             }
                             Drawing::Rect {
                                 x,
