@@ -37,7 +37,8 @@ cargo test --workspace 2>&1 | tee "$test_log"
 # that a run without a GPU says so instead of passing silently.
 skipped=$(grep -c "ignored (skipped: " "$test_log" || true)
 if [ "$skipped" -gt 0 ]; then
-  echo "== GPU tests skipped: $skipped ($(grep -m1 -o "skipped: .*)" "$test_log"))"
+  reason=$(sed -n 's/.*ignored (skipped: \(.*\))$/\1/p' "$test_log" | head -n 1)
+  echo "== GPU tests skipped: $skipped ($reason)"
 else
   echo "== GPU tests: none skipped"
 fi

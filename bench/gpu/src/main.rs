@@ -7,6 +7,8 @@
 //!   frames, spatial fill of what they do not show, blend inversion over the mark's box).
 //! - **composite**: an overlay with soft alpha and a translucent rectangle.
 //! - **fit**: 1080p to 4K and 4K to 1080p (bicubic), from and to device frames.
+//! - **several segments**: the 1080p inpaint kernels on 2, 4 and 8 streams at once, their
+//!   frames per second summed (the target: N streams at least 0.8·N times one).
 //!
 //! Where no GPU is, the GPU column says why. Built without the `media` feature (for a bare
 //! CUDA machine, no FFmpeg), the CPU rows of compositing and fit say so.
@@ -390,6 +392,35 @@ fn main() {
         let cpu = cpu_media::fit((w, h), target, n.min(60));
         let g = on_gpu(&|s| gpu_fit(s, (w, h), target, n.min(60)));
         rows.push((format!("fit {w}x{h} -> {}x{}", target.0, target.1), cpu, g));
+    }
+    // Several segments on one GPU: the 1080p inpaint kernels on N streams at once.
+    if let Ok(g) = &gpu {
+        let one = rows
+            .first()
+            .and_then(|r| r.2.as_ref().ok())
+            .copied()
+            .unwrap_or(0.0);
+        for n in [2usize, 4, 8] {
+            let total: f64 = std::thread::scope(|scope| {
+                let runs: Vec<_> = (0..n)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let s = g.stream().unwrap();
+                            gpu_inpaint(&s, 1920, 1080, o.frames)
+                        })
+                    })
+                    .collect();
+                runs.into_iter().map(|r| r.join().unwrap()).sum()
+            });
+            rows.push((
+                format!(
+                    "inpaint 1920x1080, {n} streams at once ({:.2}x one)",
+                    total / one.max(1e-9)
+                ),
+                Err("-".into()),
+                Ok(total),
+            ));
+        }
     }
     let mut table = format!(
         "GPU: {device}\n\n| work | CPU fps | GPU fps | GPU / CPU |\n|---|---:|---:|---:|\n"

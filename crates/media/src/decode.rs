@@ -16,6 +16,10 @@
 //!   out upright and frames have [`VideoInfo::display_width`](crate::VideoInfo::display_width)
 //!   × `display_height`.
 //! - **Threads**: FFmpeg picks the thread count (frame and slice threading).
+//! - **NVDEC** ([`HwDecode::Cuda`], [`Decoder::open_with`]): FFmpeg's CUDA hwaccel decodes on
+//!   the GPU where the codec has it, and each frame is copied to memory (NV12, then converted
+//!   like any other layout). Where no CUDA device opens, the decoder runs on the CPU and
+//!   [`Decoder::hw_fallback`] says why; a codec without NVDEC support decodes on the CPU.
 //! - **Damage**: like the ffmpeg tool, a damaged packet is skipped with a warning (up to 25, or
 //!   1 % of the frames); a frame the decoder could not produce is replaced by the next good
 //!   one, so indexes and frame counts stay exact. An input that ends before its last frame,
@@ -74,7 +78,60 @@ pub struct Decoder {
     damaged_packets: u64,
     eof_sent: bool,
     finished: bool,
+    /// Why NVDEC was asked for and is not used.
+    hw_fallback: Option<String>,
+    /// Frames NVDEC decoded.
+    hw_frames: u64,
 }
+
+/// Where a [`Decoder`] decodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HwDecode {
+    /// On the CPU.
+    #[default]
+    Cpu,
+    /// On NVDEC, through FFmpeg's CUDA hwaccel, where it opens (else on the CPU).
+    Cuda,
+}
+
+/// The process's CUDA device for FFmpeg's hwaccel, created on first use, or why none.
+fn cuda_device() -> Result<CudaDevice, String> {
+    static DEVICE: std::sync::OnceLock<Result<CudaDevice, String>> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            util::ensure_init();
+            let mut device: *mut ffi::AVBufferRef = std::ptr::null_mut();
+            // SAFETY: creates a device context into `device`; NULL device name and options
+            // pick the first CUDA device (CUDA_VISIBLE_DEVICES applies).
+            let ret = unsafe {
+                ffi::av_hwdevice_ctx_create(
+                    &mut device,
+                    ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_CUDA,
+                    std::ptr::null(),
+                    std::ptr::null_mut(),
+                    0,
+                )
+            };
+            if ret < 0 || device.is_null() {
+                Err(format!(
+                    "no CUDA device for NVDEC (FFmpeg: {})",
+                    ffmpeg::Error::from(ret)
+                ))
+            } else {
+                Ok(CudaDevice(device))
+            }
+        })
+        .clone()
+}
+
+/// FFmpeg's CUDA device context, kept for the whole process (each decoder takes a reference).
+#[derive(Clone, Copy)]
+struct CudaDevice(*mut ffi::AVBufferRef);
+
+// SAFETY: an AVBufferRef to a device context is only read (referenced) after creation, and
+// FFmpeg's reference counting is atomic.
+unsafe impl Send for CudaDevice {}
+unsafe impl Sync for CudaDevice {}
 
 /// More rejected packets than this (and more than 1 % of the frames) fail the decode.
 const MAX_DAMAGED_PACKETS: u64 = 25;
@@ -87,19 +144,52 @@ impl Decoder {
     pub fn open(path: impl AsRef<Path>) -> Result<Decoder, MediaError> {
         let path = path.as_ref();
         let (info, index) = probe_with_index(path)?;
-        Self::open_indexed(path, info, index.map(Arc::new))
+        Self::open_indexed(path, info, index.map(Arc::new), HwDecode::Cpu)
     }
 
     /// Opens a video input probed before with [`probe_input`](crate::probe_input), without
     /// scanning its packets again. The file must not have changed since.
     pub fn open_probed(path: impl AsRef<Path>, probe: &Probe) -> Result<Decoder, MediaError> {
-        Self::open_indexed(path.as_ref(), probe.info.clone(), probe.index.clone())
+        Self::open_indexed(
+            path.as_ref(),
+            probe.info.clone(),
+            probe.index.clone(),
+            HwDecode::Cpu,
+        )
+    }
+
+    /// [`open_probed`](Self::open_probed) (or [`open`](Self::open) without a probe),
+    /// decoding where `hw` says.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        probe: Option<&Probe>,
+        hw: HwDecode,
+    ) -> Result<Decoder, MediaError> {
+        let path = path.as_ref();
+        match probe {
+            Some(p) => Self::open_indexed(path, p.info.clone(), p.index.clone(), hw),
+            None => {
+                let (info, index) = probe_with_index(path)?;
+                Self::open_indexed(path, info, index.map(Arc::new), hw)
+            }
+        }
+    }
+
+    /// Why NVDEC was asked for and is not used (no CUDA device); `None` otherwise.
+    pub fn hw_fallback(&self) -> Option<&str> {
+        self.hw_fallback.as_deref()
+    }
+
+    /// Frames decoded on NVDEC so far (0 where the codec has no NVDEC support).
+    pub fn hw_frames(&self) -> u64 {
+        self.hw_frames
     }
 
     fn open_indexed(
         path: &Path,
         info: MediaInfo,
         index: Option<Arc<FrameIndex>>,
+        hw: HwDecode,
     ) -> Result<Decoder, MediaError> {
         let index = match (info.kind, index) {
             (MediaKind::Video, Some(index)) => index,
@@ -112,6 +202,7 @@ impl Decoder {
         };
         let mut input = util::open_input(path)?;
         let stream_index = info.video.stream_index;
+        let mut hw_fallback = None;
         let (decoder, time_base) = {
             let stream = input
                 .stream(stream_index)
@@ -130,6 +221,20 @@ impl Decoder {
                 (*c).thread_count = 0;
                 (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
                 (*c).pkt_timebase = time_base.into();
+            }
+            if hw == HwDecode::Cuda {
+                match cuda_device() {
+                    // SAFETY: the codec context is not opened yet; it takes a reference of
+                    // its own to the device, which the default format negotiation then uses
+                    // wherever the codec has a CUDA hwaccel.
+                    Ok(device) => unsafe {
+                        let c = ctx.as_mut_ptr();
+                        (*c).hw_device_ctx = ffi::av_buffer_ref(device.0);
+                        // The hardware decodes; one thread feeds it.
+                        (*c).thread_count = 1;
+                    },
+                    Err(why) => hw_fallback = Some(why),
+                }
             }
             let decoder = ctx.decoder().video().map_err(|e| {
                 MediaError::unsupported(
@@ -165,6 +270,8 @@ impl Decoder {
             damaged_packets: 0,
             eof_sent: false,
             finished: false,
+            hw_fallback,
+            hw_frames: 0,
         })
     }
 
@@ -433,6 +540,35 @@ impl Decoder {
         idx: u64,
     ) -> Result<VideoFrame, MediaError> {
         let pts_us = self.pts_us_of(idx);
+        // SAFETY: reading the format of a live decoded frame.
+        let on_gpu =
+            unsafe { (*raw.as_ptr()).format } == ffi::AVPixelFormat::AV_PIX_FMT_CUDA as i32;
+        let raw = if on_gpu {
+            let mut host = ffmpeg::frame::Video::empty();
+            // SAFETY: copies a CUDA frame into a fresh frame in memory (its software format,
+            // NV12 for 8-bit 4:2:0), then carries the colour properties over.
+            let ret = unsafe {
+                let ret = ffi::av_hwframe_transfer_data(host.as_mut_ptr(), raw.as_ptr(), 0);
+                if ret >= 0 {
+                    ffi::av_frame_copy_props(host.as_mut_ptr(), raw.as_ptr())
+                } else {
+                    ret
+                }
+            };
+            if ret < 0 {
+                return Err(MediaError::unsupported(
+                    &self.path,
+                    format!(
+                        "frame {idx}: copying an NVDEC frame to memory failed ({})",
+                        ffmpeg::Error::from(ret)
+                    ),
+                ));
+            }
+            self.hw_frames += 1;
+            host
+        } else {
+            raw
+        };
         // SAFETY: reading plain fields of a live decoded frame.
         let (format, width, height, range) = unsafe {
             let p = raw.as_ptr();

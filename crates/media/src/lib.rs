@@ -59,7 +59,7 @@ pub use concat::{
     AudioSource, AudioTrackStats, ConcatOptions, ConcatStats, Metadata, can_copy_audio,
     concat_segments, encode_audio, parse_bitrate,
 };
-pub use decode::{Decoder, StillSource};
+pub use decode::{Decoder, HwDecode, StillSource};
 pub use encode::{
     Container, EncodeStats, Encoder, EncoderSettings, HwAccel, RateControl, nvenc_opens,
 };

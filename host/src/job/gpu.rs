@@ -72,6 +72,12 @@ pub fn gpu() -> Result<Arc<Gpu>, String> {
         .clone()
 }
 
+/// Whether a job whose spec asks for `hw` decodes on NVDEC: where a GPU is in use (the
+/// decoder falls back to the CPU where NVDEC does not open or take the codec).
+pub fn nvdec_wanted(hw: HwSpec) -> bool {
+    hw != HwSpec::Cpu && choice() != GpuChoice::Emulate && gpu().is_ok()
+}
+
 /// Whether this process runs work on a GPU (or emulates one).
 pub fn in_use() -> bool {
     choice() == GpuChoice::Emulate || gpu().is_ok()

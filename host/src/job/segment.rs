@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use framejet_media::{ColorMatrix, Decoder, Encoder, StillSource, VideoFrame};
+use framejet_media::{ColorMatrix, Decoder, Encoder, HwDecode, StillSource, VideoFrame};
 use serde::Serialize;
 
 use crate::plugin::{LogSink, PluginRegistry};
@@ -88,7 +88,8 @@ pub fn run_segment(
     let encoder_gone = AtomicBool::new(false);
 
     let (decoded, processed, encoded) = std::thread::scope(|scope| {
-        let decoder = scope.spawn(|| decode_range(plan, item, task, decoded_tx, &stop, ctx.cancel));
+        let decoder =
+            scope.spawn(|| decode_range(plan, item, task, decoded_tx, &stop, ctx.cancel, &ctx.log));
         let encoder = scope.spawn(|| {
             let mut encoder = Encoder::create(
                 &path,
@@ -231,6 +232,7 @@ fn decode_range(
     tx: Sender<VideoFrame>,
     stop: &AtomicBool,
     cancel: &AtomicBool,
+    log: &crate::plugin::LogSink,
 ) -> Result<(), JobError> {
     let out = &plan.output;
     let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
@@ -259,11 +261,48 @@ fn decode_range(
         return Ok(());
     }
 
-    let decoder = match &item.probe {
-        Some(probe) => Decoder::open_probed(&item.src, probe),
-        None => Decoder::open(&item.src),
+    let hw = if super::gpu::nvdec_wanted(plan.spec.output.video.hw) {
+        HwDecode::Cuda
+    } else {
+        HwDecode::Cpu
     };
-    let mut decoder = decoder.map_err(|e| JobError::media("decode", e))?;
+    let mut decoder = Decoder::open_with(&item.src, item.probe.as_ref(), hw)
+        .map_err(|e| JobError::media("decode", e))?;
+    let decoded = decode_frames(&mut decoder, plan, item, task, range, &tx, stopped);
+    if hw == HwDecode::Cuda {
+        let message = match (decoder.hw_fallback(), decoder.hw_frames()) {
+            (Some(why), _) => format!("segment {}: decoding on the CPU: {why}", task.index),
+            (None, 0) => format!(
+                "segment {}: decoding on the CPU: NVDEC does not take this input's codec here",
+                task.index
+            ),
+            (None, n) => format!("segment {}: {n} frames decoded on NVDEC", task.index),
+        };
+        log(&crate::plugin::LogLine {
+            source: crate::plugin::LogSource::Step("decode"),
+            level: crate::plugin::Level::INFO,
+            message: &message,
+        });
+    }
+    decoded
+}
+
+/// Sends the frames of `range` (output indexes) from an opened decoder.
+fn decode_frames(
+    decoder: &mut Decoder,
+    plan: &Plan,
+    item: &PlanItem,
+    task: &SegmentTask,
+    range: std::ops::Range<u64>,
+    tx: &Sender<VideoFrame>,
+    stopped: impl Fn() -> bool,
+) -> Result<(), JobError> {
+    let out = &plan.output;
+    let retimed = |mut frame: VideoFrame, j: u64| {
+        frame.index = j;
+        frame.pts_us = out.pts_us(j);
+        frame
+    };
     let first = if range.start < task.output_start {
         item.source_frame_at(range.start, out)
     } else {

@@ -2,7 +2,7 @@
 //! pixel-format conversion, rotation.
 
 use crate::common::*;
-use framejet_media::{ColorMatrix, Decoder, Rational, StillSource};
+use framejet_media::{ColorMatrix, Decoder, HwDecode, Rational, StillSource};
 
 #[test]
 fn decodes_every_frame_in_order() {
@@ -253,4 +253,25 @@ fn frames_cross_threads() {
     // The decoder itself can move too.
     let n = std::thread::spawn(move || d.count()).join().unwrap();
     assert_eq!(n, 49);
+}
+
+#[test]
+fn nvdec_gives_the_cpu_decoders_frames_or_says_why_it_is_not_used() {
+    // H.264 decoding is exact: NVDEC's frames, copied to memory and converted, equal the CPU
+    // decoder's. Without a CUDA device the decoder runs on the CPU and says why.
+    let clip = video_320();
+    let mut d = Decoder::open_with(&clip, None, HwDecode::Cuda).unwrap();
+    let mut sums = Vec::new();
+    while let Some(f) = d.next_frame().unwrap() {
+        sums.push(checksum(&f));
+    }
+    assert_eq!(sums, checksums(&clip));
+    match d.hw_fallback() {
+        Some(why) => {
+            println!("skipped NVDEC: {why}");
+            assert!(why.contains("CUDA"), "{why}");
+            assert_eq!(d.hw_frames(), 0);
+        }
+        None => assert_eq!(d.hw_frames(), sums.len() as u64, "every frame on NVDEC"),
+    }
 }
