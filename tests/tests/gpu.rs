@@ -53,8 +53,9 @@ fn hidden_gpus_and_a_missing_gpu_id_are_explained() {
     assert!(text.starts_with("no GPU: "), "{text}");
 }
 
-/// The README's watermark-removal job with `--gpu <choice>`: its output and job log.
-fn watermark_job(dir: &std::path::Path, choice: &str) -> (std::path::PathBuf, String) {
+/// The README's example job `name` (`examples/<name>.json`) run with `--gpu <choice>` into
+/// `dir`: its output and job log.
+fn example_job(dir: &std::path::Path, name: &str, choice: &str) -> (std::path::PathBuf, String) {
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let made = Command::new("bash")
         .arg(examples.join("make-media.sh"))
@@ -62,10 +63,10 @@ fn watermark_job(dir: &std::path::Path, choice: &str) -> (std::path::PathBuf, St
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", text(&made));
-    let output = dir.join(format!("removed-{choice}.mp4"));
+    let output = dir.join(format!("{name}-{choice}.mp4"));
     let out = framejet(&[
         "run",
-        examples.join("watermark-removal.json").to_str().unwrap(),
+        examples.join(format!("{name}.json")).to_str().unwrap(),
         "-o",
         output.to_str().unwrap(),
         "--gpu",
@@ -84,7 +85,7 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
     // Here the CUDA sources run emulated on the CPU; where a GPU is, on it too.
     const FLOOR_DB: f64 = 45.0;
     let dir = tempfile::TempDir::new().unwrap();
-    let (cpu, cpu_log) = watermark_job(dir.path(), "off");
+    let (cpu, cpu_log) = example_job(dir.path(), "watermark-removal", "off");
     assert!(cpu_log.contains("kernels on the CPU (GPU off"), "{cpu_log}");
     let cpu_frames = luma_frames(&cpu);
     let in_mask = |x: u32, y: u32| (1080..1240).contains(&x) && (620..700).contains(&y);
@@ -97,7 +98,7 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
         println!("skipped the run on a GPU: {}", report["none"]);
     }
     for choice in choices {
-        let (out, log) = watermark_job(dir.path(), choice);
+        let (out, log) = example_job(dir.path(), "watermark-removal", choice);
         let reports: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("step `inpaint`"))
@@ -143,28 +144,8 @@ fn the_compilation_job_on_the_gpu_path_matches_the_cpu_run() {
     // swscale's bicubic in float (within 4 levels), so the outputs differ by a little
     // rounding and the encoder's response to it.
     const FLOOR_DB: f64 = 40.0;
-    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let made = Command::new("bash")
-        .arg(examples.join("make-media.sh"))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", text(&made));
     let dir = tempfile::TempDir::new().unwrap();
-    let run = |choice: &str| {
-        let output = dir.path().join(format!("compilation-{choice}.mp4"));
-        let out = framejet(&[
-            "run",
-            examples.join("compilation.json").to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-            "--gpu",
-            choice,
-        ]);
-        assert!(out.status.success(), "{}", text(&out));
-        let log = std::fs::read_to_string(format!("{}.log", output.display())).unwrap();
-        (output, log)
-    };
+    let run = |choice: &str| example_job(dir.path(), "compilation", choice);
     let (cpu, cpu_log) = run("off");
     assert!(!cpu_log.contains("step `gpu`"), "{cpu_log}");
     let (gpu, gpu_log) = run("emulate");

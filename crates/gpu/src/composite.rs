@@ -51,12 +51,54 @@ fn opacity_fixed(opacity: f32) -> u32 {
     (opacity.clamp(0.0, 1.0) * 256.0).round() as u32
 }
 
-/// The frame rectangle `[x0, x1) x [y0, y1)` that a `w` x `h` box at (`x`, `y`) covers, if any.
-fn clip(frame: (usize, usize), x: i64, y: i64, w: i64, h: i64) -> Option<[i64; 4]> {
-    let (fw, fh) = (frame.0 as i64, frame.1 as i64);
-    let (x0, x1) = (x.max(0), (x + w).min(fw));
-    let (y0, y1) = (y.max(0), (y + h).min(fh));
-    (x0 < x1 && y0 < y1).then_some([x0, y0, x1, y1])
+/// The part of a frame an overlay or rectangle covers: luma pixels `[x0, x1) x [y0, y1)`.
+struct Clipped([i64; 4]);
+
+impl Clipped {
+    /// The frame rectangle that a `w` x `h` box at (`x`, `y`) covers, if any.
+    fn new<B: Backend>(frame: &DeviceFrame<B>, x: i64, y: i64, w: i64, h: i64) -> Option<Self> {
+        let (fw, fh) = (frame.width() as i64, frame.height() as i64);
+        let (x0, x1) = (x.max(0), (x + w).min(fw));
+        let (y0, y1) = (y.max(0), (y + h).min(fh));
+        (x0 < x1 && y0 < y1).then_some(Self([x0, y0, x1, y1]))
+    }
+
+    /// A luma kernel's first arguments (plane, pitch, origin, size) and its grid.
+    fn luma<B: Backend>(&self, b: &B, frame: &DeviceFrame<B>) -> (Args, Grid) {
+        let [x0, y0, x1, y1] = self.0;
+        let (rw, rh) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let py = &frame.planes[0];
+        let args = Args::new()
+            .ptr(b.addr(&py.buf))
+            .i32(py.width as i32)
+            .i32(x0 as i32)
+            .i32(y0 as i32)
+            .i32(rw as i32)
+            .i32(rh as i32);
+        (args, Grid::cover(rw, rh))
+    }
+
+    /// A chroma kernel's first arguments (U and V with their pitches, then the chroma samples
+    /// whose 2x2 luma block meets the rectangle: origin and size) and its grid.
+    fn chroma<B: Backend>(&self, b: &B, frame: &DeviceFrame<B>) -> (Args, Grid) {
+        let [x0, y0, x1, y1] = self.0;
+        let (cx0, cy0) = (x0 / 2, y0 / 2);
+        let (cw, ch) = (
+            ((x1 - 1) / 2 - cx0 + 1) as usize,
+            ((y1 - 1) / 2 - cy0 + 1) as usize,
+        );
+        let [_, pu, pv] = &frame.planes;
+        let args = Args::new()
+            .ptr(b.addr(&pu.buf))
+            .i32(pu.width as i32)
+            .ptr(b.addr(&pv.buf))
+            .i32(pv.width as i32)
+            .i32(cx0 as i32)
+            .i32(cy0 as i32)
+            .i32(cw as i32)
+            .i32(ch as i32);
+        (args, Grid::cover(cw, ch))
+    }
 }
 
 /// Blends `image` onto `frame` with its top-left at (`x`, `y`) at `opacity` (0.0–1.0).
@@ -71,42 +113,20 @@ pub fn blend<B: Backend>(
     let op = opacity_fixed(opacity);
     let (iw, ih) = (image.width as i64, image.height as i64);
     let (x, y) = (i64::from(x), i64::from(y));
-    let Some([x0, y0, x1, y1]) = clip((frame.width(), frame.height()), x, y, iw, ih) else {
+    let Some(clipped) = Clipped::new(frame, x, y, iw, ih).filter(|_| op > 0) else {
         return Ok(());
     };
-    if op == 0 {
-        return Ok(());
-    }
-    let [py, pu, pv] = &frame.planes;
-    let (rw, rh) = ((x1 - x0) as usize, (y1 - y0) as usize);
-    let args = Args::new()
-        .ptr(b.addr(&py.buf))
-        .i32(py.width as i32)
-        .i32(x0 as i32)
-        .i32(y0 as i32)
-        .i32(rw as i32)
-        .i32(rh as i32)
+    let (args, grid) = clipped.luma(b, frame);
+    let args = args
         .ptr(b.addr(&image.y))
         .ptr(b.addr(&image.a))
         .i32(iw as i32)
         .i32(x as i32)
         .i32(y as i32)
         .u32(op);
-    b.launch(Kernel::BlendLuma, Grid::cover(rw, rh), args)?;
-    let (cx0, cy0) = (x0 / 2, y0 / 2);
-    let (cw, ch) = (
-        ((x1 - 1) / 2 - cx0 + 1) as usize,
-        ((y1 - 1) / 2 - cy0 + 1) as usize,
-    );
-    let args = Args::new()
-        .ptr(b.addr(&pu.buf))
-        .i32(pu.width as i32)
-        .ptr(b.addr(&pv.buf))
-        .i32(pv.width as i32)
-        .i32(cx0 as i32)
-        .i32(cy0 as i32)
-        .i32(cw as i32)
-        .i32(ch as i32)
+    b.launch(Kernel::BlendLuma, grid, args)?;
+    let (args, grid) = clipped.chroma(b, frame);
+    let args = args
         .ptr(b.addr(&image.a))
         .ptr(b.addr(&image.u))
         .ptr(b.addr(&image.v))
@@ -115,7 +135,7 @@ pub fn blend<B: Backend>(
         .i32(x as i32)
         .i32(y as i32)
         .u32(op);
-    b.launch(Kernel::BlendChromaBlock, Grid::cover(cw, ch), args)
+    b.launch(Kernel::BlendChromaBlock, grid, args)
 }
 
 /// Fills the `w` x `h` rectangle at (`x`, `y`) with the colour `yuv` at `alpha` (255 opaque),
@@ -137,41 +157,14 @@ pub fn fill_rect<B: Backend>(
         return Ok(());
     }
     let (x, y) = (i64::from(x), i64::from(y));
-    let Some([x0, y0, x1, y1]) = clip(
-        (frame.width(), frame.height()),
-        x,
-        y,
-        i64::from(w),
-        i64::from(h),
-    ) else {
+    let Some(clipped) = Clipped::new(frame, x, y, i64::from(w), i64::from(h)) else {
         return Ok(());
     };
-    let [py, pu, pv] = &frame.planes;
-    let (rw, rh) = ((x1 - x0) as usize, (y1 - y0) as usize);
-    let args = Args::new()
-        .ptr(b.addr(&py.buf))
-        .i32(py.width as i32)
-        .i32(x0 as i32)
-        .i32(y0 as i32)
-        .i32(rw as i32)
-        .i32(rh as i32)
-        .u32(u32::from(yuv[0]) * alpha)
-        .u32(255 - alpha);
-    b.launch(Kernel::FillRectLuma, Grid::cover(rw, rh), args)?;
-    let (cx0, cy0) = (x0 / 2, y0 / 2);
-    let (cw, ch) = (
-        ((x1 - 1) / 2 - cx0 + 1) as usize,
-        ((y1 - 1) / 2 - cy0 + 1) as usize,
-    );
-    let args = Args::new()
-        .ptr(b.addr(&pu.buf))
-        .i32(pu.width as i32)
-        .ptr(b.addr(&pv.buf))
-        .i32(pv.width as i32)
-        .i32(cx0 as i32)
-        .i32(cy0 as i32)
-        .i32(cw as i32)
-        .i32(ch as i32)
+    let (args, grid) = clipped.luma(b, frame);
+    let args = args.u32(u32::from(yuv[0]) * alpha).u32(255 - alpha);
+    b.launch(Kernel::FillRectLuma, grid, args)?;
+    let (args, grid) = clipped.chroma(b, frame);
+    let args = args
         .i32(x as i32)
         .i32(y as i32)
         .i32((x + i64::from(w)).min(i64::from(i32::MAX)) as i32)
@@ -179,5 +172,5 @@ pub fn fill_rect<B: Backend>(
         .u32(alpha)
         .u32(u32::from(yuv[1]))
         .u32(u32::from(yuv[2]));
-    b.launch(Kernel::FillRectChroma, Grid::cover(cw, ch), args)
+    b.launch(Kernel::FillRectChroma, grid, args)
 }

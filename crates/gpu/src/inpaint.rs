@@ -261,16 +261,8 @@ impl<B: Backend> SpatialFill<B> {
             })
             .collect();
         for l in 0..self.levels.len() - 1 {
-            let (f, c) = (&self.levels[l], &self.levels[l + 1]);
-            let args = Args::new()
-                .ptr(addr[l])
-                .ptr(b.addr(&f.unknown))
-                .i32(f.w as i32)
-                .i32(f.h as i32)
-                .ptr(addr[l + 1])
-                .i32(c.w as i32)
-                .i32(c.h as i32);
-            b.launch(Kernel::FillPull, Grid::cover(c.w, c.h), args)?;
+            let (args, _, (cw, ch)) = self.between(b, &addr, l);
+            b.launch(Kernel::FillPull, Grid::cover(cw, ch), args)?;
         }
         if self.grey_top {
             // The pulled value of a level no pixel knows is 0; it starts at mid-grey instead.
@@ -281,19 +273,26 @@ impl<B: Backend> SpatialFill<B> {
             }
         }
         for l in (0..self.levels.len() - 1).rev() {
-            let (f, c) = (&self.levels[l], &self.levels[l + 1]);
-            let args = Args::new()
-                .ptr(addr[l])
-                .ptr(b.addr(&f.unknown))
-                .i32(f.w as i32)
-                .i32(f.h as i32)
-                .ptr(addr[l + 1])
-                .i32(c.w as i32)
-                .i32(c.h as i32);
-            b.launch(Kernel::FillUpsample, Grid::cover(f.w, f.h), args)?;
+            let (args, (fw, fh), _) = self.between(b, &addr, l);
+            b.launch(Kernel::FillUpsample, Grid::cover(fw, fh), args)?;
             self.relax_level(b, l, addr[l], self.sweeps)?;
         }
         Ok(())
+    }
+
+    /// The arguments both passes between levels `l` and `l + 1` take (fine values, unknown
+    /// and size, coarse values and size), with the two sizes.
+    fn between(&self, b: &B, addr: &[u64], l: usize) -> (Args, (usize, usize), (usize, usize)) {
+        let (f, c) = (&self.levels[l], &self.levels[l + 1]);
+        let args = Args::new()
+            .ptr(addr[l])
+            .ptr(b.addr(&f.unknown))
+            .i32(f.w as i32)
+            .i32(f.h as i32)
+            .ptr(addr[l + 1])
+            .i32(c.w as i32)
+            .i32(c.h as i32);
+        (args, (f.w, f.h), (c.w, c.h))
     }
 
     /// `sweeps` red-black sweeps at full resolution only: the warm start from a previous fill.
