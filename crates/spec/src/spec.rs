@@ -258,7 +258,9 @@ pub struct VideoSpec {
     /// mapped to each encoder's own setting; or the encoder's own value
     /// (`p1`-`p7` for NVENC, a number for VP9, libaom and SVT-AV1).
     pub preset: Option<String>,
-    /// `auto` (NVENC when present, else CPU), `cpu` or `nvenc`.
+    /// `auto` (the GPU in use, if any, decodes, runs the steps' kernels and encodes with
+    /// NVENC where each is possible; else the CPU), `cpu` (everything on the CPU) or `nvenc`
+    /// (NVENC required).
     pub hw: HwSpec,
 }
 
