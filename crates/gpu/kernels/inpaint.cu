@@ -119,3 +119,58 @@ extern "C" __global__ void fj_fill_relax(float* values, const u8* unknown, int w
     if (y + 1 < h) { sum += values[i + w]; n += 1.0f; }
     values[i] = sum / n;
 }
+
+// average.rs `add_shifted`, first pass: source rows `first`.. (`rows` of them), columns
+// `c0`..`c0 + nx + 3`, filtered along the row with the four taps `w0`..`w3` into `out`
+// (`rows` x `nx`).
+extern "C" __global__ void fj_average_rows(const u8* source, int sw, int first, int c0, int nx,
+                                           int rows, float w0, float w1, float w2, float w3,
+                                           float* out) {
+    int k = FJ_X, r = FJ_Y;
+    if (k >= nx || r >= rows) return;
+    const u8* src = source + (first + r) * sw + c0 + k;
+    out[r * nx + k] = w0 * (float)src[0] + w1 * (float)src[1] + w2 * (float)src[2] +
+                      w3 * (float)src[3];
+}
+
+// average.rs `add_shifted`, second pass: the rect pixels (`x0`.., `y0`..; `nx` x `ny`) take
+// the column filter of the rows pass and count it, where (with `holes`) the read at their
+// moved place (`x + dx - sx0`, `y + dy - sy0`) is clear. `sum` and `count` are the rect's
+// (`rw` wide, from (`rx0`, `ry0`)).
+extern "C" __global__ void fj_average_columns(const float* rows, int nx, int ny, float w0,
+                                              float w1, float w2, float w3, int x0, int y0,
+                                              int rx0, int ry0, int rw, float* sum,
+                                              unsigned short* count, int holes,
+                                              const u8* exact, const u8* wide, int sw, int sh,
+                                              int sx0, int sy0, float dx, float dy) {
+    int k = FJ_X, r = FJ_Y;
+    if (k >= nx || r >= ny) return;
+    int x = x0 + k, y = y0 + r;
+    if (holes) {
+        float sx = (float)x + dx - (float)sx0;
+        float sy = (float)y + dy - (float)sy0;
+        if (!fj_clear(exact, wide, sw, sh, sx, sy)) return;
+    }
+    int i = (y - ry0) * rw + x - rx0;
+    sum[i] += w0 * rows[r * nx + k] + w1 * rows[(r + 1) * nx + k] + w2 * rows[(r + 2) * nx + k] +
+              w3 * rows[(r + 3) * nx + k];
+    count[i] += 1;
+}
+
+// average.rs `add_sampled`: the listed rect pixels (indices in a rect `rw` wide from (`rx0`,
+// `ry0`)) read one by one where clear of the source's holes.
+extern "C" __global__ void fj_average_sampled(const u32* pixels, int n, int rx0, int ry0,
+                                              int rw, float* sum, unsigned short* count,
+                                              const u8* source, int sw, int sh, int sx0,
+                                              int sy0, float dx, float dy, const u8* exact,
+                                              const u8* wide, const float* taps) {
+    int k = FJ_X;
+    if (k >= n) return;
+    u32 i = pixels[k];
+    int x = (int)(i % (u32)rw) + rx0, y = (int)(i / (u32)rw) + ry0;
+    float sx = (float)x + dx - (float)sx0;
+    float sy = (float)y + dy - (float)sy0;
+    if (!fj_clear(exact, wide, sw, sh, sx, sy)) return;
+    sum[i] += fj_sample(source, sw, sh, sx, sy, taps);
+    count[i] += 1;
+}

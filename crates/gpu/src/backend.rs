@@ -23,10 +23,13 @@ pub enum Kernel {
     ScaleRows,
     ScaleColumns,
     FillOutside,
+    AverageRows,
+    AverageColumns,
+    AverageSampled,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 12] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::Invert,
         Kernel::TemporalFill,
         Kernel::FillPull,
@@ -39,6 +42,9 @@ impl Kernel {
         Kernel::ScaleRows,
         Kernel::ScaleColumns,
         Kernel::FillOutside,
+        Kernel::AverageRows,
+        Kernel::AverageColumns,
+        Kernel::AverageSampled,
     ];
 
     /// The kernel's name in the CUDA sources.
@@ -56,6 +62,9 @@ impl Kernel {
             Kernel::ScaleRows => "fj_scale_rows",
             Kernel::ScaleColumns => "fj_scale_columns",
             Kernel::FillOutside => "fj_fill_outside",
+            Kernel::AverageRows => "fj_average_rows",
+            Kernel::AverageColumns => "fj_average_columns",
+            Kernel::AverageSampled => "fj_average_sampled",
         }
     }
 }
@@ -189,3 +198,4 @@ impl Plain for f32 {}
 impl Plain for u32 {}
 impl Plain for i32 {}
 impl Plain for u8 {}
+impl Plain for u16 {}

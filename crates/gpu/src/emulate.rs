@@ -30,6 +30,9 @@ unsafe extern "C" {
     fn fj_scale_rows_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
     fn fj_scale_columns_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
     fn fj_fill_outside_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
+    fn fj_average_rows_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
+    fn fj_average_columns_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
+    fn fj_average_sampled_emulated(grid: Dim3, block: Dim3, args: *mut *mut c_void);
 }
 
 fn launcher(kernel: Kernel) -> Launcher {
@@ -46,6 +49,9 @@ fn launcher(kernel: Kernel) -> Launcher {
         Kernel::ScaleRows => fj_scale_rows_emulated,
         Kernel::ScaleColumns => fj_scale_columns_emulated,
         Kernel::FillOutside => fj_fill_outside_emulated,
+        Kernel::AverageRows => fj_average_rows_emulated,
+        Kernel::AverageColumns => fj_average_columns_emulated,
+        Kernel::AverageSampled => fj_average_sampled_emulated,
     }
 }
 

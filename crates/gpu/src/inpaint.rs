@@ -466,6 +466,22 @@ where
         Ok(())
     }
 
+    fn average_sums(
+        &self,
+        rect: [usize; 4],
+        sparse: Option<&[u32]>,
+        holes: bool,
+        sources: &[TemporalSource<'_>],
+        sum: &mut [f32],
+        count: &mut [u16],
+    ) -> Result<(), String> {
+        let (sums, counts) =
+            self.with(|b, taps| average_sums(b, taps, rect, sparse, holes, sources, sum, count))?;
+        sum.copy_from_slice(&sums);
+        count.copy_from_slice(&counts);
+        Ok(())
+    }
+
     fn spatial_fill(
         &self,
         values: &mut [f32],
@@ -512,6 +528,115 @@ impl<B: Backend> InpaintDevice<B> {
         values.copy_from_slice(&out);
         Ok(())
     }
+}
+
+/// The averaging's sums on `b` (see [`KernelDevice::average_sums`]): one or two launches per
+/// source, in order, into sums and counts kept on the device.
+#[allow(clippy::too_many_arguments)]
+fn average_sums<B: Backend>(
+    b: &B,
+    taps: &mut Option<DeviceTaps<B>>,
+    rect: [usize; 4],
+    sparse: Option<&[u32]>,
+    holes: bool,
+    sources: &[TemporalSource<'_>],
+    sum: &[f32],
+    count: &[u16],
+) -> Result<(Vec<f32>, Vec<u16>), GpuError> {
+    let [rx0, ry0, rx1, _] = rect;
+    let rw = rx1 - rx0;
+    let d_sum = b.upload_new(bytes_of(sum))?;
+    let d_count = b.upload_new(bytes_of(count))?;
+    let pixels = sparse.map(|p| b.upload_new(bytes_of(p))).transpose()?;
+    if taps.is_none() {
+        *taps = Some(DeviceTaps::upload(b)?);
+    }
+    let Some(taps) = taps.as_ref() else {
+        return Err(GpuError::Invalid("no interpolation table".into()));
+    };
+    for s in sources {
+        let plane = b.upload_new(s.plane)?;
+        let exact = b.upload_new(s.blocked)?;
+        let wide = b.upload_new(s.wide)?;
+        if let (Some(pixels), Some(list)) = (&pixels, sparse) {
+            let args = Args::new()
+                .ptr(b.addr(pixels))
+                .i32(list.len() as i32)
+                .i32(rx0 as i32)
+                .i32(ry0 as i32)
+                .i32(rw as i32)
+                .ptr(b.addr(&d_sum))
+                .ptr(b.addr(&d_count))
+                .ptr(b.addr(&plane))
+                .i32(s.w as i32)
+                .i32(s.h as i32)
+                .i32(s.x0 as i32)
+                .i32(s.y0 as i32)
+                .f32(s.dx)
+                .f32(s.dy)
+                .ptr(b.addr(&exact))
+                .ptr(b.addr(&wide))
+                .ptr(b.addr(&taps.0));
+            b.launch(Kernel::AverageSampled, Grid::line(list.len()), args)?;
+            continue;
+        }
+        let Some(shift) = framejet_inpaint::reference::shifted_box(rect, s) else {
+            continue;
+        };
+        let (nx, ny) = (shift.nx, shift.ny);
+        let rows = b.alloc((ny + 3) * nx * 4)?;
+        let [w0, w1, w2, w3] = shift.wx;
+        let args = Args::new()
+            .ptr(b.addr(&plane))
+            .i32(s.w as i32)
+            .i32(shift.first_row as i32)
+            .i32(shift.first_col as i32)
+            .i32(nx as i32)
+            .i32((ny + 3) as i32)
+            .f32(w0)
+            .f32(w1)
+            .f32(w2)
+            .f32(w3)
+            .ptr(b.addr(&rows));
+        b.launch(Kernel::AverageRows, Grid::cover(nx, ny + 3), args)?;
+        let [w0, w1, w2, w3] = shift.wy;
+        let args = Args::new()
+            .ptr(b.addr(&rows))
+            .i32(nx as i32)
+            .i32(ny as i32)
+            .f32(w0)
+            .f32(w1)
+            .f32(w2)
+            .f32(w3)
+            .i32(shift.x0 as i32)
+            .i32(shift.y0 as i32)
+            .i32(rx0 as i32)
+            .i32(ry0 as i32)
+            .i32(rw as i32)
+            .ptr(b.addr(&d_sum))
+            .ptr(b.addr(&d_count))
+            .i32(i32::from(holes))
+            .ptr(b.addr(&exact))
+            .ptr(b.addr(&wide))
+            .i32(s.w as i32)
+            .i32(s.h as i32)
+            .i32(s.x0 as i32)
+            .i32(s.y0 as i32)
+            .f32(s.dx)
+            .f32(s.dy);
+        b.launch(Kernel::AverageColumns, Grid::cover(nx, ny), args)?;
+    }
+    let mut sums = vec![0u8; sum.len() * 4];
+    b.download(&d_sum, &mut sums)?;
+    let mut counts = vec![0u8; count.len() * 2];
+    b.download(&d_count, &mut counts)?;
+    Ok((
+        f32s_of(&sums),
+        counts
+            .chunks_exact(2)
+            .map(|c| u16::from_ne_bytes([c[0], c[1]]))
+            .collect(),
+    ))
 }
 
 /// The box `[x0, y0, x1, y1)` around the holes.

@@ -509,7 +509,8 @@ fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
     let run = |kernels: Kernels| -> Result<(Vec<Yuv420Frame>, InpaintStats), Failed> {
         let config = InpaintConfig::default()
             .mark(MarkModel::Given(logo.clone()))
-            .coding_noise(0.0)
+            // Noisy enough to average un-blended pixels with other frames' view of them.
+            .coding_noise(2.0)
             .kernels(kernels);
         let mut inpainter = Inpainter::new(config, mask.clone()).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
@@ -529,7 +530,7 @@ fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
         return Err(format!("the device failed: {e}").into());
     }
     let calls = *counting.calls.lock().unwrap();
-    println!("device calls (invert, temporal, spatial, relax): {calls:?}; {stats:?}");
+    println!("device calls (invert, temporal, spatial, relax, average): {calls:?}; {stats:?}");
     if calls.contains(&0) {
         return Err(format!("a kernel never ran on the device: {calls:?}").into());
     }
@@ -552,7 +553,7 @@ fn inpainter_on(device: Arc<dyn KernelDevice>) -> Result<(), Failed> {
 #[derive(Debug)]
 struct Counting {
     inner: Arc<dyn KernelDevice>,
-    calls: std::sync::Mutex<[u32; 4]>,
+    calls: std::sync::Mutex<[u32; 5]>,
 }
 
 impl Counting {
@@ -562,6 +563,20 @@ impl Counting {
 }
 
 impl KernelDevice for Counting {
+    fn average_sums(
+        &self,
+        rect: [usize; 4],
+        sparse: Option<&[u32]>,
+        holes: bool,
+        sources: &[TemporalSource<'_>],
+        sum: &mut [f32],
+        count: &mut [u16],
+    ) -> Result<(), String> {
+        self.count(4);
+        self.inner
+            .average_sums(rect, sparse, holes, sources, sum, count)
+    }
+
     fn name(&self) -> String {
         self.inner.name()
     }
@@ -613,6 +628,53 @@ impl KernelDevice for Counting {
         self.count(3);
         self.inner.relax(values, unknown, w, h, sweeps)
     }
+}
+
+/// The averaging's sums over the mark's box of frame 3 from frames 2, 4, 1, 5 (as the temporal
+/// case moves them): the whole box shifted, with and without holes, and every seventh pixel
+/// read on its own.
+fn average_on<B: Backend + Send>(b: B) -> Result<(), Failed> {
+    let t = temporal_case();
+    let [cx, cy, cw, ch] = t.crop;
+    let wide: Vec<Vec<u8>> = t
+        .sources
+        .iter()
+        .map(|s| reference::widen(&s.1, cw, ch))
+        .collect();
+    let sources: Vec<TemporalSource<'_>> = t
+        .sources
+        .iter()
+        .zip(&wide)
+        .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
+            plane,
+            blocked,
+            wide,
+            w: cw,
+            h: ch,
+            x0: cx,
+            y0: cy,
+            dx: *dx,
+            dy: *dy,
+        })
+        .collect();
+    let (x0, y0) = (t.holes[0].0 as usize - 20, t.holes[0].1 as usize);
+    let rect = [x0, y0, x0 + 120, y0 + 60];
+    let n = 120 * 60;
+    let every7: Vec<u32> = (0..n as u32).step_by(7).collect();
+    let device = InpaintDevice::new(b, "test");
+    for (sparse, holes) in [(None, true), (None, false), (Some(&every7[..]), true)] {
+        let (mut sum, mut count) = (vec![0.0f32; n], vec![0u16; n]);
+        reference::average_sums(rect, sparse, holes, &sources, &mut sum, &mut count);
+        let (mut got_sum, mut got_count) = (vec![0.0f32; n], vec![0u16; n]);
+        device.average_sums(rect, sparse, holes, &sources, &mut got_sum, &mut got_count)?;
+        let read = count.iter().filter(|&&c| c > 0).count();
+        if read < n / 20 {
+            return Err(format!("only {read} pixels read: the case is too weak").into());
+        }
+        check_eq("counts", &got_count, &count)?;
+        check_eq("sums", &bits(&got_sum), &bits(&sum))?;
+    }
+    Ok(())
 }
 
 // --- The GPU, or why not. ---
@@ -677,6 +739,13 @@ fn main() {
                 &bits(&spatial_on(&Emulated, &case, 5)?),
                 &bits(&spatial_reference(&case, 5)),
             )
+        }),
+        Trial::test("emulated/average_sums", || average_on(Emulated)),
+        Trial::ignorable_test("cuda/average_sums", || {
+            on_gpu(|_| {
+                let gpu = gpu().map_err(Failed::from)?;
+                average_on(gpu.stream().map_err(gpu_err)?)
+            })
         }),
         Trial::test("emulated/inpainter_equals_the_reference", || {
             inpainter_on(Arc::new(InpaintDevice::new(Emulated, "emulated")))

@@ -143,19 +143,9 @@ impl AveragePlane {
         })
     }
 
-    /// Averages the un-blended pixels of `plane` (`w` wide, un-blended already) with what
-    /// `sources` show at their places; `holes`: whether the sources' own holes must be
-    /// avoided. Unless `confirmed` (the input is known to be lossy), only the amplified noise
-    /// counts in a pixel's error: the rest of the fit may be the ring's and the mark's
-    /// backgrounds differing, which on a lossless input averaging would only blur.
-    pub fn apply(
-        &self,
-        plane: &mut [u8],
-        w: usize,
-        sources: &[Source<'_>],
-        holes: bool,
-        confirmed: bool,
-    ) -> Averaged {
+    /// What `sources` show at each pixel of the rectangle, summed, and how many showed it;
+    /// `holes`: whether the sources' own holes must be avoided.
+    pub fn sums(&self, sources: &[Source<'_>], holes: bool) -> (Vec<f32>, Vec<u16>) {
         let (rw, rh) = (self.rect.width(), self.rect.height());
         let mut sum = vec![0.0f32; rw * rh];
         let mut count = vec![0u16; rw * rh];
@@ -166,6 +156,44 @@ impl AveragePlane {
                 None => add_shifted(source, self.rect, holes, &mut sum, &mut count, &mut rows),
             }
         }
+        (sum, count)
+    }
+
+    /// [`sums`](Self::sums) on a device.
+    pub fn sums_on(
+        &self,
+        device: &dyn crate::KernelDevice,
+        sources: &[crate::reference::TemporalSource<'_>],
+        holes: bool,
+    ) -> Result<(Vec<f32>, Vec<u16>), String> {
+        let r = self.rect;
+        let (rw, rh) = (r.width(), r.height());
+        let mut sum = vec![0.0f32; rw * rh];
+        let mut count = vec![0u16; rw * rh];
+        device.average_sums(
+            [r.x0, r.y0, r.x1, r.y1],
+            self.sparse.as_deref(),
+            holes,
+            sources,
+            &mut sum,
+            &mut count,
+        )?;
+        Ok((sum, count))
+    }
+
+    /// Averages the un-blended pixels of `plane` (`w` wide, un-blended already) with the mean
+    /// of what the sources showed ([`sums`](Self::sums)). Unless `confirmed` (the input is
+    /// known to be lossy), only the amplified noise counts in a pixel's error: the rest of the
+    /// fit may be the ring's and the mark's backgrounds differing, which on a lossless input
+    /// averaging would only blur.
+    pub fn apply(
+        &self,
+        plane: &mut [u8],
+        w: usize,
+        (sum, count): (Vec<f32>, Vec<u16>),
+        confirmed: bool,
+    ) -> Averaged {
+        let rw = self.rect.width();
         let at = |i: u32| {
             let (x, y) = (
                 i as usize % rw + self.rect.x0,
@@ -266,29 +294,25 @@ fn add_shifted(
     count: &mut [u16],
     rows: &mut Vec<f32>,
 ) {
-    let (dx, dy) = (source.motion.dx, source.motion.dy);
-    let (ix, iy) = (floor(dx), floor(dy));
-    let (wx, wy) = (taps_at(dx - ix as f32), taps_at(dy - iy as f32));
-    let rw = rect.width();
-    // Crop coordinates of the first tap for rect pixel (x, y): x - x0 + ix - 1.
-    let col = |x: usize| x as i64 - source.x0 as i64 + i64::from(ix) - 1;
-    let row = |y: usize| y as i64 - source.y0 as i64 + i64::from(iy) - 1;
-    let (cw, ch) = (source.w as i64, source.h as i64);
-    // The rect pixels whose four taps each way lie inside the crop.
-    let x_from = (rect.x0..rect.x1).find(|&x| col(x) >= 0);
-    let x_to = (rect.x0..rect.x1).rev().find(|&x| col(x) + 3 < cw);
-    let y_from = (rect.y0..rect.y1).find(|&y| row(y) >= 0);
-    let y_to = (rect.y0..rect.y1).rev().find(|&y| row(y) + 3 < ch);
-    let (Some(x0), Some(x1), Some(y0), Some(y1)) = (x_from, x_to, y_from, y_to) else {
+    let Some(ShiftedBox {
+        x0,
+        y0,
+        nx,
+        ny,
+        first_row: first,
+        first_col: c0,
+        wx,
+        wy,
+    }) = shifted_box(
+        rect,
+        (source.w, source.h),
+        (source.x0, source.y0),
+        (source.motion.dx, source.motion.dy),
+    )
+    else {
         return;
     };
-    if x0 > x1 || y0 > y1 {
-        return;
-    }
-    let (nx, ny) = (x1 - x0 + 1, y1 - y0 + 1);
-    // Along rows first: the crop rows row(y0) .. row(y1) + 3.
-    let first = row(y0) as usize;
-    let c0 = col(x0) as usize;
+    let rw = rect.width();
     rows.clear();
     rows.resize((ny + 3) * nx, 0.0);
     for r in 0..ny + 3 {
@@ -321,6 +345,71 @@ fn add_shifted(
             counts[k] += 1;
         }
     }
+}
+
+/// The sums of [`AveragePlane::sums`] for a rectangle `rect` and its `sparse` pixels, if any:
+/// the definition a device's `average_sums` gives.
+pub(crate) fn sums_reference(
+    rect: Bounds,
+    sparse: Option<&[u32]>,
+    holes: bool,
+    sources: &[Source<'_>],
+    sum: &mut [f32],
+    count: &mut [u16],
+) {
+    let mut rows = Vec::new();
+    for source in sources {
+        match sparse {
+            Some(pixels) => add_sampled(source, rect, pixels, sum, count),
+            None => add_shifted(source, rect, holes, sum, count, &mut rows),
+        }
+    }
+}
+
+/// The rect pixels whose four taps each way lie inside a source's crop (`w` x `h` at plane
+/// (`x0`, `y0`)) moved by (`dx`, `dy`), and the taps: what [`add_shifted`] reads (`None`
+/// when no pixel does).
+pub(crate) fn shifted_box(
+    rect: Bounds,
+    (w, h): (usize, usize),
+    (x0, y0): (usize, usize),
+    (dx, dy): (f32, f32),
+) -> Option<ShiftedBox> {
+    let (ix, iy) = (floor(dx), floor(dy));
+    // Crop coordinates of the first tap for rect pixel (x, y): x - x0 + ix - 1.
+    let col = |x: usize| x as i64 - x0 as i64 + i64::from(ix) - 1;
+    let row = |y: usize| y as i64 - y0 as i64 + i64::from(iy) - 1;
+    let (cw, ch) = (w as i64, h as i64);
+    let x0 = (rect.x0..rect.x1).find(|&x| col(x) >= 0)?;
+    let x1 = (rect.x0..rect.x1).rev().find(|&x| col(x) + 3 < cw)?;
+    let y0 = (rect.y0..rect.y1).find(|&y| row(y) >= 0)?;
+    let y1 = (rect.y0..rect.y1).rev().find(|&y| row(y) + 3 < ch)?;
+    (x0 <= x1 && y0 <= y1).then(|| ShiftedBox {
+        x0,
+        y0,
+        nx: x1 - x0 + 1,
+        ny: y1 - y0 + 1,
+        first_row: row(y0) as usize,
+        first_col: col(x0) as usize,
+        wx: *taps_at(dx - ix as f32),
+        wy: *taps_at(dy - iy as f32),
+    })
+}
+
+/// What [`shifted_box`] finds.
+#[derive(Clone, Copy, Debug)]
+pub struct ShiftedBox {
+    /// First rect pixel read (plane coordinates) and how many along each axis.
+    pub x0: usize,
+    pub y0: usize,
+    pub nx: usize,
+    pub ny: usize,
+    /// Crop row and column of the first tap of the first pixel.
+    pub first_row: usize,
+    pub first_col: usize,
+    /// The taps along rows and columns.
+    pub wx: [f32; 4],
+    pub wy: [f32; 4],
 }
 
 /// [`add_shifted`] for the rect's `pixels` alone (indices in `rect`), read one by one (and

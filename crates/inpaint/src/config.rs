@@ -37,7 +37,8 @@ pub enum Kernels {
     Optimised,
     /// The plain scalar reference the optimised (and CUDA) paths are tested against.
     Reference,
-    /// Blend inversion, temporal and spatial fill on a device (a GPU: crate `framejet-gpu`),
+    /// Blend inversion, temporal and spatial fill, and the sums the averaging of un-blended
+    /// pixels takes its means from, on a device (a GPU: crate `framejet-gpu`),
     /// with the reference's results. A call the device fails runs the reference instead, and
     /// [`InpaintStats::device_error`](crate::InpaintStats::device_error) keeps the first error.
     Device(std::sync::Arc<dyn KernelDevice>),
@@ -77,6 +78,17 @@ pub trait KernelDevice: Send + Sync + std::fmt::Debug {
         unknown: &[u8],
         w: usize,
         h: usize,
+    ) -> Result<(), String>;
+
+    /// [`reference::average_sums`](crate::reference::average_sums).
+    fn average_sums(
+        &self,
+        rect: [usize; 4],
+        sparse: Option<&[u32]>,
+        holes: bool,
+        sources: &[crate::reference::TemporalSource<'_>],
+        sum: &mut [f32],
+        count: &mut [u16],
     ) -> Result<(), String>;
 
     /// [`reference::relax`](crate::reference::relax).

@@ -788,7 +788,16 @@ impl Engine {
                     sources.iter().map(|&(s, m)| self.source(p, s, m)).collect();
                 let holes = !self.planes[p].holes.is_empty();
                 let confirmed = self.averaging == Averaging::On;
-                average.apply(plane, self.planes[p].w, &list, holes, confirmed)
+                let sums = match &self.kernels {
+                    Kernels::Device(device) => average
+                        .sums_on(device.as_ref(), &reference::views(&list), holes)
+                        .unwrap_or_else(|e| {
+                            self.device_failed(e);
+                            average.sums(&list, holes)
+                        }),
+                    _ => average.sums(&list, holes),
+                };
+                average.apply(plane, self.planes[p].w, sums, confirmed)
             })
             .reduce(Averaged::default, Averaged::add)
     }
@@ -997,23 +1006,7 @@ impl Engine {
         filled: &mut [bool],
         sources: &[Source<'_>],
     ) {
-        let views: Vec<reference::TemporalSource<'_>> = sources
-            .iter()
-            .map(|s| {
-                let (blocked, wide) = s.blocked.maps();
-                reference::TemporalSource {
-                    plane: s.plane,
-                    blocked,
-                    wide,
-                    w: s.w,
-                    h: s.h,
-                    x0: s.x0,
-                    y0: s.y0,
-                    dx: s.motion.dx,
-                    dy: s.motion.dy,
-                }
-            })
-            .collect();
+        let views = reference::views(sources);
         let before = filled.to_vec();
         if let Err(e) = device.temporal_fill(target, w, holes, filled, &views) {
             self.device_failed(e);

@@ -78,14 +78,29 @@ pub struct TemporalSource<'a> {
     pub dy: f32,
 }
 
-/// Fills each hole (plane coordinates) not yet `filled` from the first source that shows it.
-pub fn temporal_fill(
-    target: &mut [u8],
-    w: usize,
-    holes: &[(u32, u32)],
-    filled: &mut [bool],
-    sources: &[TemporalSource<'_>],
-) {
+/// The views a device takes of the inpainter's sources.
+pub(crate) fn views<'a>(sources: &'a [Source<'_>]) -> Vec<TemporalSource<'a>> {
+    sources
+        .iter()
+        .map(|s| {
+            let (blocked, wide) = s.blocked.maps();
+            TemporalSource {
+                plane: s.plane,
+                blocked,
+                wide,
+                w: s.w,
+                h: s.h,
+                x0: s.x0,
+                y0: s.y0,
+                dx: s.motion.dx,
+                dy: s.motion.dy,
+            }
+        })
+        .collect()
+}
+
+/// The sources' own `Blocked` maps and views as the inpainter's `Source`s.
+fn with_sources<T>(sources: &[TemporalSource<'_>], f: impl FnOnce(&[Source<'_>]) -> T) -> T {
     let blocked: Vec<Blocked> = sources
         .iter()
         .map(|s| Blocked::new(s.blocked.to_vec(), s.w, s.h))
@@ -103,7 +118,60 @@ pub fn temporal_fill(
             motion: Motion::new(s.dx, s.dy),
         })
         .collect();
-    temporal_fill_reference(target, w, holes, filled, &sources);
+    f(&sources)
+}
+
+/// What the sources show at each pixel of the rectangle `[x0, y0, x1, y1)` (plane
+/// coordinates, moved by each source's motion), summed into `sum` and counted in `count`
+/// (the rectangle's, row-major): where `sparse` lists the pixels, each is read on its own
+/// (Catmull-Rom, clear of the source's holes); else the whole rectangle is shifted, rows then
+/// columns, and, with `holes`, the reads that touch a source's holes are left out.
+pub fn average_sums(
+    rect: [usize; 4],
+    sparse: Option<&[u32]>,
+    holes: bool,
+    sources: &[TemporalSource<'_>],
+    sum: &mut [f32],
+    count: &mut [u16],
+) {
+    let [x0, y0, x1, y1] = rect;
+    with_sources(sources, |sources| {
+        crate::average::sums_reference(
+            Bounds { x0, y0, x1, y1 },
+            sparse,
+            holes,
+            sources,
+            sum,
+            count,
+        )
+    });
+}
+
+pub use crate::average::ShiftedBox;
+
+/// What [`average_sums`] reads of `source` when it shifts the rectangle `[x0, y0, x1, y1)`:
+/// the pixels whose four taps each way lie inside the source's crop, and the taps.
+pub fn shifted_box(rect: [usize; 4], source: &TemporalSource<'_>) -> Option<ShiftedBox> {
+    let [x0, y0, x1, y1] = rect;
+    crate::average::shifted_box(
+        Bounds { x0, y0, x1, y1 },
+        (source.w, source.h),
+        (source.x0, source.y0),
+        (source.dx, source.dy),
+    )
+}
+
+/// Fills each hole (plane coordinates) not yet `filled` from the first source that shows it.
+pub fn temporal_fill(
+    target: &mut [u8],
+    w: usize,
+    holes: &[(u32, u32)],
+    filled: &mut [bool],
+    sources: &[TemporalSource<'_>],
+) {
+    with_sources(sources, |sources| {
+        temporal_fill_reference(target, w, holes, filled, sources)
+    });
 }
 
 /// Fills the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region with the harmonic
