@@ -87,6 +87,12 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
     let dir = tempfile::TempDir::new().unwrap();
     let (cpu, cpu_log) = example_job(dir.path(), "watermark-removal", "off");
     assert!(cpu_log.contains("kernels on the CPU (GPU off"), "{cpu_log}");
+    // Each segment says where its time went, stage by stage.
+    let timed = cpu_log
+        .lines()
+        .filter(|l| l.contains("step `segment`") && l.contains("busy (the stages overlap): decode"))
+        .count();
+    assert_eq!(timed, 2, "{cpu_log}");
     let cpu_frames = luma_frames(&cpu);
     let in_mask = |x: u32, y: u32| (1080..1240).contains(&x) && (620..700).contains(&y);
     let mut choices = vec!["emulate"];

@@ -10,7 +10,7 @@
 //! at neighbouring frames see the same ones whichever segment a frame is
 //! in, and are dropped before the encoder.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -24,6 +24,46 @@ use super::plan::{Plan, PlanItem, SegmentTask};
 use super::settings::{encoder_settings, frame_rate, segment_container};
 use super::steps::StepChain;
 use super::storage::{Storage, segment_key};
+
+/// Busy time of each stage of a segment (they overlap in time), in nanoseconds: where a
+/// segment's time goes, for its line in the job log.
+#[derive(Default)]
+struct StageTimes {
+    decode: AtomicU64,
+    steps: AtomicU64,
+    encode: AtomicU64,
+}
+
+impl StageTimes {
+    /// Runs `f`, adding its time to `stage`.
+    fn time<T>(stage: &AtomicU64, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        stage.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    }
+
+    fn seconds(stage: &AtomicU64) -> f64 {
+        stage.load(Ordering::Relaxed) as f64 / 1e9
+    }
+}
+
+/// What a segment's three stages share: when to stop, and where their time goes.
+struct Flow<'a> {
+    /// Set when a stage fails: the others stop.
+    stop: &'a AtomicBool,
+    /// The job was cancelled.
+    cancel: &'a AtomicBool,
+    /// Set when the encoder stopped taking frames.
+    encoder_gone: &'a AtomicBool,
+    times: &'a StageTimes,
+}
+
+impl Flow<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed)
+    }
+}
 
 /// Frames in flight between two stages.
 const CHANNEL_FRAMES: usize = 8;
@@ -86,19 +126,27 @@ pub fn run_segment(
     let (processed_tx, processed_rx) = bounded::<VideoFrame>(CHANNEL_FRAMES);
     let stop = AtomicBool::new(false);
     let encoder_gone = AtomicBool::new(false);
+    let times = StageTimes::default();
+    let flow = Flow {
+        stop: &stop,
+        cancel: ctx.cancel,
+        encoder_gone: &encoder_gone,
+        times: &times,
+    };
 
     let (decoded, processed, encoded) = std::thread::scope(|scope| {
-        let decoder =
-            scope.spawn(|| decode_range(plan, item, task, decoded_tx, &stop, ctx.cancel, &ctx.log));
+        let decoder = scope.spawn(|| decode_range(plan, item, task, decoded_tx, &flow, &ctx.log));
         let encoder = scope.spawn(|| {
-            let mut encoder = Encoder::create(
-                &path,
-                Some(container),
-                plan.output.width,
-                plan.output.height,
-                frame_rate(&plan.output),
-                &settings,
-            )
+            let mut encoder = StageTimes::time(&times.encode, || {
+                Encoder::create(
+                    &path,
+                    Some(container),
+                    plan.output.width,
+                    plan.output.height,
+                    frame_rate(&plan.output),
+                    &settings,
+                )
+            })
             .map_err(|e| JobError::media(&context, e))?;
             // Where a GPU is in use, say once per segment that its encoder is not.
             if let Some(why) = encoder.fallback()
@@ -111,11 +159,11 @@ pub fn run_segment(
                 });
             }
             for frame in processed_rx {
-                encoder
-                    .push(&frame)
+                StageTimes::time(&times.encode, || encoder.push(&frame))
                     .map_err(|e| JobError::media(&context, e))?;
             }
-            encoder.finish().map_err(|e| JobError::media(&context, e))
+            StageTimes::time(&times.encode, || encoder.finish())
+                .map_err(|e| JobError::media(&context, e))
         });
         let processed = process(
             &mut steps,
@@ -123,8 +171,7 @@ pub fn run_segment(
             decoded_rx,
             processed_tx,
             ctx,
-            &stop,
-            &encoder_gone,
+            &flow,
         );
         if processed.is_err() {
             stop.store(true, Ordering::Relaxed);
@@ -166,12 +213,24 @@ pub fn run_segment(
     ctx.storage
         .commit(&key)
         .map_err(|e| JobError::io(&key, e))?;
+    let elapsed = started.elapsed();
+    (ctx.log)(&crate::plugin::LogLine {
+        source: crate::plugin::LogSource::Step("segment"),
+        level: crate::plugin::Level::INFO,
+        message: &format!(
+            "segment {index}: {frames} frames in {:.2} s; busy (the stages overlap): decode {:.2} s, steps {:.2} s, encode {:.2} s",
+            elapsed.as_secs_f64(),
+            StageTimes::seconds(&times.decode),
+            StageTimes::seconds(&times.steps),
+            StageTimes::seconds(&times.encode),
+        ),
+    });
     Ok(SegmentOutput {
         index,
         key,
         frames,
         bytes: stats.bytes,
-        elapsed: started.elapsed(),
+        elapsed,
     })
 }
 
@@ -190,9 +249,9 @@ fn process(
     decoded: Receiver<VideoFrame>,
     encode: Sender<VideoFrame>,
     ctx: &SegmentContext<'_>,
-    stop: &AtomicBool,
-    encoder_gone: &AtomicBool,
+    flow: &Flow<'_>,
 ) -> Result<u64, JobError> {
+    let busy = &flow.times.steps;
     let mut out = Vec::new();
     let mut count = 0u64;
     let send = |out: &mut Vec<VideoFrame>, count: &mut u64| -> Result<(), JobError> {
@@ -200,7 +259,7 @@ fn process(
         let n = out.len() as u64;
         for frame in out.drain(..) {
             encode.send(frame).map_err(|_| {
-                encoder_gone.store(true, Ordering::Relaxed);
+                flow.encoder_gone.store(true, Ordering::Relaxed);
                 JobError::media("encode", "the encoder stopped")
             })?;
         }
@@ -211,13 +270,13 @@ fn process(
         Ok(())
     };
     for frame in decoded {
-        if ctx.cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+        if flow.stopped() {
             return Err(JobError::Cancelled);
         }
-        steps.push(frame, &mut out)?;
+        StageTimes::time(busy, || steps.push(frame, &mut out))?;
         send(&mut out, &mut count)?;
     }
-    steps.finish(&mut out)?;
+    StageTimes::time(busy, || steps.finish(&mut out))?;
     send(&mut out, &mut count)?;
     Ok(count)
 }
@@ -230,12 +289,12 @@ fn decode_range(
     item: &PlanItem,
     task: &SegmentTask,
     tx: Sender<VideoFrame>,
-    stop: &AtomicBool,
-    cancel: &AtomicBool,
+    flow: &Flow<'_>,
     log: &crate::plugin::LogSink,
 ) -> Result<(), JobError> {
     let out = &plan.output;
-    let stopped = || stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed);
+    let busy = &flow.times.decode;
+    let stopped = || flow.stopped();
     let range = task.output_start.saturating_sub(plan.context.before)
         ..task
             .output_end
@@ -252,7 +311,10 @@ fn decode_range(
         for j in range.clone() {
             if stopped()
                 || tx
-                    .send(retimed(still.frame(j, frame_rate(out)), j))
+                    .send(retimed(
+                        StageTimes::time(busy, || still.frame(j, frame_rate(out))),
+                        j,
+                    ))
                     .is_err()
             {
                 break;
@@ -266,9 +328,11 @@ fn decode_range(
     } else {
         HwDecode::Cpu
     };
-    let mut decoder = Decoder::open_with(&item.src, item.probe.as_ref(), hw)
-        .map_err(|e| JobError::media("decode", e))?;
-    let decoded = decode_frames(&mut decoder, plan, item, task, range, &tx, stopped);
+    let mut decoder = StageTimes::time(busy, || {
+        Decoder::open_with(&item.src, item.probe.as_ref(), hw)
+    })
+    .map_err(|e| JobError::media("decode", e))?;
+    let decoded = decode_frames(&mut decoder, plan, item, task, range, &tx, flow);
     if hw == HwDecode::Cuda {
         let message = match (decoder.hw_fallback(), decoder.hw_frames()) {
             (Some(why), _) => format!("segment {}: decoding on the CPU: {why}", task.index),
@@ -295,8 +359,10 @@ fn decode_frames(
     task: &SegmentTask,
     range: std::ops::Range<u64>,
     tx: &Sender<VideoFrame>,
-    stopped: impl Fn() -> bool,
+    flow: &Flow<'_>,
 ) -> Result<(), JobError> {
+    let busy = &flow.times.decode;
+    let stopped = || flow.stopped();
     let out = &plan.output;
     let retimed = |mut frame: VideoFrame, j: u64| {
         frame.index = j;
@@ -308,8 +374,7 @@ fn decode_frames(
     } else {
         task.source_start
     };
-    decoder
-        .seek_to_frame(first)
+    StageTimes::time(busy, || decoder.seek_to_frame(first))
         .map_err(|e| JobError::media("decode", e))?;
     let mut current: Option<VideoFrame> = None;
     for j in range.clone() {
@@ -318,8 +383,7 @@ fn decode_frames(
         }
         let wanted = item.source_frame_at(j, out);
         while current.as_ref().is_none_or(|f| f.index < wanted) {
-            match decoder
-                .next_frame()
+            match StageTimes::time(busy, || decoder.next_frame())
                 .map_err(|e| JobError::media("decode", e))?
             {
                 Some(frame) => current = Some(frame),
