@@ -90,38 +90,47 @@ pub enum HwDecode {
     /// On the CPU.
     #[default]
     Cpu,
-    /// On NVDEC, through FFmpeg's CUDA hwaccel, where it opens (else on the CPU).
-    Cuda,
+    /// On NVDEC of CUDA device `n` (an ordinal among the visible ones), through FFmpeg's CUDA
+    /// hwaccel, where it opens (else on the CPU).
+    Cuda(usize),
 }
 
-/// The process's CUDA device for FFmpeg's hwaccel, created on first use, or why none.
-fn cuda_device() -> Result<CudaDevice, String> {
-    static DEVICE: std::sync::OnceLock<Result<CudaDevice, String>> = std::sync::OnceLock::new();
-    DEVICE
-        .get_or_init(|| {
-            util::ensure_init();
-            let mut device: *mut ffi::AVBufferRef = std::ptr::null_mut();
-            // SAFETY: creates a device context into `device`; NULL device name and options
-            // pick the first CUDA device (CUDA_VISIBLE_DEVICES applies).
-            let ret = unsafe {
-                ffi::av_hwdevice_ctx_create(
-                    &mut device,
-                    ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_CUDA,
-                    std::ptr::null(),
-                    std::ptr::null_mut(),
-                    0,
-                )
-            };
-            if ret < 0 || device.is_null() {
-                Err(format!(
-                    "no CUDA device for NVDEC (FFmpeg: {})",
-                    ffmpeg::Error::from(ret)
-                ))
-            } else {
-                Ok(CudaDevice(device))
-            }
-        })
-        .clone()
+/// FFmpeg's context for CUDA device `ordinal`, created on first use and kept for the
+/// process, or why there is none.
+fn cuda_device(ordinal: usize) -> Result<CudaDevice, String> {
+    static DEVICES: std::sync::Mutex<Vec<(usize, Result<CudaDevice, String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut devices = DEVICES
+        .lock()
+        .map_err(|_| "the CUDA device list's lock is poisoned".to_string())?;
+    if let Some((_, made)) = devices.iter().find(|(n, _)| *n == ordinal) {
+        return made.clone();
+    }
+    util::ensure_init();
+    let name = std::ffi::CString::new(ordinal.to_string())
+        .map_err(|_| "a device number holds a NUL byte".to_string())?;
+    let mut device: *mut ffi::AVBufferRef = std::ptr::null_mut();
+    // SAFETY: creates a device context into `device` for the device named by its ordinal
+    // (CUDA_VISIBLE_DEVICES applies); no options.
+    let ret = unsafe {
+        ffi::av_hwdevice_ctx_create(
+            &mut device,
+            ffi::AVHWDeviceType::AV_HWDEVICE_TYPE_CUDA,
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    let made = if ret < 0 || device.is_null() {
+        Err(format!(
+            "no CUDA device {ordinal} for NVDEC (FFmpeg: {})",
+            ffmpeg::Error::from(ret)
+        ))
+    } else {
+        Ok(CudaDevice(device))
+    };
+    devices.push((ordinal, made.clone()));
+    made
 }
 
 /// FFmpeg's CUDA device context, kept for the whole process (each decoder takes a reference).
@@ -222,8 +231,8 @@ impl Decoder {
                 (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
                 (*c).pkt_timebase = time_base.into();
             }
-            if hw == HwDecode::Cuda {
-                match cuda_device() {
+            if let HwDecode::Cuda(ordinal) = hw {
+                match cuda_device(ordinal) {
                     // SAFETY: the codec context is not opened yet; it takes a reference of
                     // its own to the device, which the default format negotiation then uses
                     // wherever the codec has a CUDA hwaccel.

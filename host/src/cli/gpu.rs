@@ -120,6 +120,11 @@ fn print_report(r: &Report) {
         let yes_no = |e: &framejet_gpu::Engine| if e.available { "yes" } else { "no" };
         println!("  NVDEC: {} ({})", yes_no(&g.nvdec), g.nvdec.detail);
         println!(
+            "  NVENC library: {} ({})",
+            yes_no(&g.nvenc_library),
+            g.nvenc_library.detail
+        );
+        println!(
             "  NVRTC (kernels): {} ({})",
             yes_no(&g.nvrtc),
             g.nvrtc.detail

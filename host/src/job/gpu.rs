@@ -72,10 +72,13 @@ pub fn gpu() -> Result<Arc<Gpu>, String> {
         .clone()
 }
 
-/// Whether a job whose spec asks for `hw` decodes on NVDEC: where a GPU is in use (the
+/// The GPU whose NVDEC a job whose spec asks for `hw` decodes on: the GPU in use, if any (the
 /// decoder falls back to the CPU where NVDEC does not open or take the codec).
-pub fn nvdec_wanted(hw: HwSpec) -> bool {
-    hw != HwSpec::Cpu && choice() != GpuChoice::Emulate && gpu().is_ok()
+pub fn nvdec_device(hw: HwSpec) -> Option<usize> {
+    if hw == HwSpec::Cpu || choice() == GpuChoice::Emulate {
+        return None;
+    }
+    gpu().ok().map(|gpu| gpu.info().ordinal)
 }
 
 /// Whether this process runs work on a GPU (or emulates one).

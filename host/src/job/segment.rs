@@ -323,17 +323,16 @@ fn decode_range(
         return Ok(());
     }
 
-    let hw = if super::gpu::nvdec_wanted(plan.spec.output.video.hw) {
-        HwDecode::Cuda
-    } else {
-        HwDecode::Cpu
+    let hw = match super::gpu::nvdec_device(plan.spec.output.video.hw) {
+        Some(ordinal) => HwDecode::Cuda(ordinal),
+        None => HwDecode::Cpu,
     };
     let mut decoder = StageTimes::time(busy, || {
         Decoder::open_with(&item.src, item.probe.as_ref(), hw)
     })
     .map_err(|e| JobError::media("decode", e))?;
     let decoded = decode_frames(&mut decoder, plan, item, task, range, &tx, flow);
-    if hw == HwDecode::Cuda {
+    if hw != HwDecode::Cpu {
         let message = match (decoder.hw_fallback(), decoder.hw_frames()) {
             (Some(why), _) => format!("segment {}: decoding on the CPU: {why}", task.index),
             (None, 0) => format!(

@@ -260,7 +260,7 @@ fn nvdec_gives_the_cpu_decoders_frames_or_says_why_it_is_not_used() {
     // H.264 decoding is exact: NVDEC's frames, copied to memory and converted, equal the CPU
     // decoder's. Without a CUDA device the decoder runs on the CPU and says why.
     let clip = video_320();
-    let mut d = Decoder::open_with(&clip, None, HwDecode::Cuda).unwrap();
+    let mut d = Decoder::open_with(&clip, None, HwDecode::Cuda(0)).unwrap();
     let mut sums = Vec::new();
     while let Some(f) = d.next_frame().unwrap() {
         sums.push(checksum(&f));
