@@ -224,6 +224,37 @@ struct Temporal {
     crop: [usize; 4],
 }
 
+impl Temporal {
+    /// Each source's map of what is not background, widened to a read's footprint.
+    fn wide(&self) -> Vec<Vec<u8>> {
+        let [_, _, cw, ch] = self.crop;
+        self.sources
+            .iter()
+            .map(|s| reference::widen(&s.1, cw, ch))
+            .collect()
+    }
+
+    /// The sources as the reference and the devices take them (`wide` from [`Self::wide`]).
+    fn views<'a>(&'a self, wide: &'a [Vec<u8>]) -> Vec<TemporalSource<'a>> {
+        let [cx, cy, cw, ch] = self.crop;
+        self.sources
+            .iter()
+            .zip(wide)
+            .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
+                plane,
+                blocked,
+                wide,
+                w: cw,
+                h: ch,
+                x0: cx,
+                y0: cy,
+                dx: *dx,
+                dy: *dy,
+            })
+            .collect()
+    }
+}
+
 fn temporal_case() -> Temporal {
     let f = frames();
     let m = marked_luma_at(&f[3], [f[3].w / 2 - 48, f[3].h / 2 - 24, 96, 48]);
@@ -304,30 +335,10 @@ fn temporal_on<B: Backend>(b: &B, t: &Temporal) -> Result<(Vec<u8>, Vec<bool>), 
 }
 
 fn temporal_reference(t: &Temporal) -> (Vec<u8>, Vec<bool>) {
-    let [cx, cy, cw, ch] = t.crop;
     let mut target = t.target.clone();
     let mut filled = vec![false; t.holes.len()];
-    let wide: Vec<Vec<u8>> = t
-        .sources
-        .iter()
-        .map(|s| reference::widen(&s.1, cw, ch))
-        .collect();
-    let sources: Vec<TemporalSource<'_>> = t
-        .sources
-        .iter()
-        .zip(&wide)
-        .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
-            plane,
-            blocked,
-            wide,
-            w: cw,
-            h: ch,
-            x0: cx,
-            y0: cy,
-            dx: *dx,
-            dy: *dy,
-        })
-        .collect();
+    let wide = t.wide();
+    let sources = t.views(&wide);
     reference::temporal_fill(&mut target, t.w, &t.holes, &mut filled, &sources);
     (target, filled)
 }
@@ -635,28 +646,8 @@ impl KernelDevice for Counting {
 /// read on its own.
 fn average_on<B: Backend + Send>(b: B) -> Result<(), Failed> {
     let t = temporal_case();
-    let [cx, cy, cw, ch] = t.crop;
-    let wide: Vec<Vec<u8>> = t
-        .sources
-        .iter()
-        .map(|s| reference::widen(&s.1, cw, ch))
-        .collect();
-    let sources: Vec<TemporalSource<'_>> = t
-        .sources
-        .iter()
-        .zip(&wide)
-        .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
-            plane,
-            blocked,
-            wide,
-            w: cw,
-            h: ch,
-            x0: cx,
-            y0: cy,
-            dx: *dx,
-            dy: *dy,
-        })
-        .collect();
+    let wide = t.wide();
+    let sources = t.views(&wide);
     let (x0, y0) = (t.holes[0].0 as usize - 20, t.holes[0].1 as usize);
     let rect = [x0, y0, x0 + 120, y0 + 60];
     let n = 120 * 60;

@@ -396,7 +396,7 @@ pub(crate) fn shifted_box(
     })
 }
 
-/// What [`shifted_box`] finds.
+/// What a source shows of a shifted rectangle (see `shifted_box`).
 #[derive(Clone, Copy, Debug)]
 pub struct ShiftedBox {
     /// First rect pixel read (plane coordinates) and how many along each axis.
