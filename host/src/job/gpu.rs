@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::device_steps::{DeviceRun, DeviceStep, Run};
 use super::spec::HwSpec;
+use crate::plugin::LogSink;
 use framejet_gpu::{Emulated, Gpu, InpaintDevice};
 use framejet_inpaint::Kernels;
 
@@ -92,18 +93,20 @@ pub fn in_use() -> bool {
 pub(crate) fn device_run(
     hw: HwSpec,
     steps: Vec<DeviceStep>,
+    name: String,
+    log: LogSink,
 ) -> Result<(Box<dyn DeviceRun>, String), Vec<DeviceStep>> {
     if hw == HwSpec::Cpu {
         return Err(steps);
     }
     if choice() == GpuChoice::Emulate {
         let place = "the CUDA kernels emulated on the CPU (--gpu emulate)".to_string();
-        return Ok((Box::new(Run::new(Emulated, steps)), place));
+        return Ok((Box::new(Run::new(Emulated, steps, name, log)), place));
     }
     match gpu().and_then(|gpu| Ok((gpu.stream().map_err(|e| e.to_string())?, gpu))) {
         Ok((stream, gpu)) => {
             let place = format!("GPU {}: {}", gpu.info().ordinal, gpu.info().name);
-            Ok((Box::new(Run::new(stream, steps)), place))
+            Ok((Box::new(Run::new(stream, steps, name, log)), place))
         }
         Err(_) => Err(steps),
     }

@@ -250,9 +250,9 @@ fn on_device(
         }
         let (names, steps): (Vec<String>, Vec<DeviceStep>) =
             std::mem::take(run).into_iter().unzip();
-        match super::gpu::device_run(hw, steps) {
+        let name = names.join("+");
+        match super::gpu::device_run(hw, steps, name.clone(), log.clone()) {
             Ok((device, place)) => {
-                let name = names.join("+");
                 log(&crate::plugin::LogLine {
                     source: crate::plugin::LogSource::Step("gpu"),
                     level: crate::plugin::Level::INFO,
@@ -338,21 +338,8 @@ impl OverlayStage {
     }
 
     fn draw(&mut self, frame: &mut VideoFrame) -> Result<(), StepError> {
-        for op in self.resolve(frame.index, frame.pts_us, frame.height())? {
-            match op {
-                Drawing::Image {
-                    image,
-                    x,
-                    y,
-                    opacity,
-                } => framejet_media::blend(frame, &image, x, y, opacity),
-                Drawing::Rect { x, y, w, h, rgba } => {
-                    framejet_media::fill_rect(frame, x, y, w, h, rgba)
-                }
-                Drawing::Inpaint { x, y, w, h } => inpaint_region(frame, x, y, w, h)?,
-            }
-        }
-        Ok(())
+        let drawings = self.resolve(frame.index, frame.pts_us, frame.height())?;
+        draw_on_cpu(frame, drawings)
     }
 
     /// The plugin's draw ops for frame `index` at `pts_us`, with their images converted
@@ -479,6 +466,25 @@ pub(crate) enum Drawing {
         w: u32,
         h: u32,
     },
+}
+
+/// Draws an overlay's resolved draw ops on `frame`.
+pub(crate) fn draw_on_cpu(frame: &mut VideoFrame, drawings: Vec<Drawing>) -> Result<(), StepError> {
+    for drawing in drawings {
+        match drawing {
+            Drawing::Image {
+                image,
+                x,
+                y,
+                opacity,
+            } => framejet_media::blend(frame, &image, x, y, opacity),
+            Drawing::Rect { x, y, w, h, rgba } => {
+                framejet_media::fill_rect(frame, x, y, w, h, rgba)
+            }
+            Drawing::Inpaint { x, y, w, h } => inpaint_region(frame, x, y, w, h)?,
+        }
+    }
+    Ok(())
 }
 
 /// Fills a region of one frame from its surroundings (an overlay's
