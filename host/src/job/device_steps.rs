@@ -134,24 +134,17 @@ fn upload<B: Backend>(b: &B, frame: &VideoFrame) -> Result<DeviceFrame<B>, GpuEr
     Ok(dev)
 }
 
-/// A device frame back on the host, with `like`'s index and time.
+/// A device frame back on the host, with `like`'s index and time: downloaded straight into a
+/// new frame's planes.
 fn download<B: Backend>(
     b: &B,
     dev: &DeviceFrame<B>,
     like: &VideoFrame,
 ) -> Result<VideoFrame, Failed> {
-    let (w, h) = (dev.width(), dev.height());
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let mut planes = [vec![0u8; w * h], vec![0u8; cw * ch], vec![0u8; cw * ch]];
-    let [y, u, v] = &mut planes;
-    dev.download(b, [y, u, v], [w, cw, cw])?;
-    let mut frame = VideoFrame::from_planes(
-        w as u32,
-        h as u32,
-        [&planes[0], &planes[1], &planes[2]],
-        [w, cw, cw],
-    )
-    .map_err(|e| Failed::Step(StepError::Other(e.to_string())))?;
+    let mut frame = VideoFrame::black(dev.width() as u32, dev.height() as u32)
+        .map_err(|e| Failed::Step(StepError::Other(e.to_string())))?;
+    let (planes, strides) = frame.planes_mut();
+    dev.download(b, planes, strides)?;
     (frame.index, frame.pts_us) = (like.index, like.pts_us);
     Ok(frame)
 }
@@ -196,92 +189,101 @@ impl<B: Backend> Run<B> {
         let mut drawings = drawings.iter();
         let mut dev = upload(b, frame)?;
         for step in steps.iter_mut() {
-            let (w, h) = (dev.width() as u32, dev.height() as u32);
             match step {
-                (DeviceStep::Fit(fitter), state) => {
-                    let (ow, oh) = fitter.output_size();
-                    if (w, h) == (ow, oh) {
-                        continue;
-                    }
-                    if state.as_ref().is_none_or(|s| s.source != (w, h)) {
-                        let g = fitter
-                            .geometry_for(w, h)
-                            .map_err(|e| Failed::Step(StepError::Other(e.to_string())))?;
-                        let placement = FitPlacement {
-                            src_x: g.src_x,
-                            src_y: g.src_y,
-                            src_w: g.src_w,
-                            src_h: g.src_h,
-                            dst_x: g.dst_x,
-                            dst_y: g.dst_y,
-                            dst_w: g.dst_w,
-                            dst_h: g.dst_h,
-                        };
-                        let fit = DeviceFit::new(
-                            b,
-                            placement,
-                            ow as usize,
-                            oh as usize,
-                            fitter.pad_yuv(),
-                        )?;
-                        *state = Some(FitOnDevice {
-                            source: (w, h),
-                            fit,
-                        });
-                    }
-                    let Some(state) = state.as_ref() else {
-                        return Err(Failed::Step(StepError::Other("fit not set up".into())));
-                    };
-                    let mut out = DeviceFrame::new(b, ow as usize, oh as usize)?;
-                    state.fit.run(b, &dev, &mut out)?;
-                    dev = out;
-                }
+                (DeviceStep::Fit(fitter), state) => dev = fit(b, fitter, state, dev)?,
                 (DeviceStep::Overlay(_), _) => {
                     for drawing in drawings.next().into_iter().flatten() {
-                        match drawing {
-                            Drawing::Image {
-                                image,
-                                x,
-                                y,
-                                opacity,
-                            } => {
-                                let key = std::sync::Arc::as_ptr(image) as usize;
-                                let dev_image = match images.entry(key) {
-                                    Entry::Occupied(e) => e.into_mut(),
-                                    Entry::Vacant(e) => e.insert(DeviceImage::upload(
-                                        b,
-                                        image.width() as usize,
-                                        image.height() as usize,
-                                        image.planes(),
-                                    )?),
-                                };
-                                framejet_gpu::blend(b, &mut dev, dev_image, *x, *y, *opacity)?;
-                            }
-                            Drawing::Rect {
-                                x,
-                                y,
-                                w: rw,
-                                h: rh,
-                                rgba,
-                            } => {
-                                let yuv = ColorMatrix::for_height(h)
-                                    .rgb_to_yuv([rgba[0], rgba[1], rgba[2]]);
-                                framejet_gpu::fill_rect(
-                                    b, &mut dev, *x, *y, *rw, *rh, yuv, rgba[3],
-                                )?;
-                            }
-                            Drawing::Inpaint { x, y, w: rw, h: rh } => {
-                                let mut host = download(b, &dev, frame)?;
-                                inpaint_region(&mut host, *x, *y, *rw, *rh)?;
-                                dev = upload(b, &host)?;
-                            }
-                        }
+                        dev = draw(b, images, dev, drawing, frame)?;
                     }
                 }
             }
         }
         download(b, &dev, frame)
     }
+}
+
+/// `fitter`'s fit of `dev` on the device (its filters made again when the size changes).
+fn fit<B: Backend>(
+    b: &B,
+    fitter: &mut Fitter,
+    state: &mut Option<FitOnDevice<B>>,
+    dev: DeviceFrame<B>,
+) -> Result<DeviceFrame<B>, Failed> {
+    let (w, h) = (dev.width() as u32, dev.height() as u32);
+    let (ow, oh) = fitter.output_size();
+    if (w, h) == (ow, oh) {
+        return Ok(dev);
+    }
+    let fit = match state {
+        Some(s) if s.source == (w, h) => &s.fit,
+        _ => {
+            let g = fitter
+                .geometry_for(w, h)
+                .map_err(|e| Failed::Step(StepError::Other(e.to_string())))?;
+            let placement = FitPlacement {
+                src_x: g.src_x,
+                src_y: g.src_y,
+                src_w: g.src_w,
+                src_h: g.src_h,
+                dst_x: g.dst_x,
+                dst_y: g.dst_y,
+                dst_w: g.dst_w,
+                dst_h: g.dst_h,
+            };
+            let fit = DeviceFit::new(b, placement, ow as usize, oh as usize, fitter.pad_yuv())?;
+            &state
+                .insert(FitOnDevice {
+                    source: (w, h),
+                    fit,
+                })
+                .fit
+        }
+    };
+    let mut out = DeviceFrame::new(b, ow as usize, oh as usize)?;
+    fit.run(b, &dev, &mut out)?;
+    Ok(out)
+}
+
+/// One of an overlay's draw ops on `dev` (`frame`: the frame it came from, for an `inpaint`
+/// op, which goes to the CPU and back).
+fn draw<B: Backend>(
+    b: &B,
+    images: &mut HashMap<usize, DeviceImage<B>>,
+    mut dev: DeviceFrame<B>,
+    drawing: &Drawing,
+    frame: &VideoFrame,
+) -> Result<DeviceFrame<B>, Failed> {
+    match drawing {
+        Drawing::Image {
+            image,
+            x,
+            y,
+            opacity,
+        } => {
+            let key = std::sync::Arc::as_ptr(image) as usize;
+            let dev_image = match images.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(DeviceImage::upload(
+                    b,
+                    image.width() as usize,
+                    image.height() as usize,
+                    image.planes(),
+                )?),
+            };
+            framejet_gpu::blend(b, &mut dev, dev_image, *x, *y, *opacity)?;
+        }
+        Drawing::Rect { x, y, w, h, rgba } => {
+            let matrix = ColorMatrix::for_height(dev.height() as u32);
+            let yuv = matrix.rgb_to_yuv([rgba[0], rgba[1], rgba[2]]);
+            framejet_gpu::fill_rect(b, &mut dev, *x, *y, *w, *h, yuv, rgba[3])?;
+        }
+        Drawing::Inpaint { x, y, w, h } => {
+            let mut host = download(b, &dev, frame)?;
+            inpaint_region(&mut host, *x, *y, *w, *h)?;
+            dev = upload(b, &host)?;
+        }
+    }
+    Ok(dev)
 }
 
 #[cfg(test)]
