@@ -40,7 +40,9 @@ mod logo;
 mod mask;
 mod morph;
 mod motion;
+mod moved;
 mod pixels;
+mod places;
 mod plane;
 mod pool;
 #[doc(hidden)]
@@ -56,5 +58,6 @@ pub use error::InpaintError;
 pub use inpainter::{InpaintStats, Inpainter};
 pub use logo::LogoModel;
 pub use mask::{Mask, Rect};
+pub use places::{FoundPlace, MIN_STAY, PlaceFinder};
 pub use plane::{Plane, PlaneMut, Yuv420Frame, chroma_size};
 pub use pool::FramePool;

@@ -360,6 +360,26 @@ impl Mask {
         inter as f64 / union.max(1) as f64
     }
 
+    /// The pixels of either mask (the sizes must agree); fails where the union covers too much
+    /// of the frame.
+    pub fn union(&self, other: &Mask) -> Result<Self, InpaintError> {
+        if (self.width, self.height) != (other.width, other.height) {
+            return Err(InpaintError::SizeMismatch {
+                what: "the other mask".into(),
+                expected_width: self.width,
+                expected_height: self.height,
+                width: other.width,
+                height: other.height,
+            });
+        }
+        let bits: Vec<u8> = self.bits[0]
+            .iter()
+            .zip(&other.bits[0])
+            .map(|(&a, &b)| a | b)
+            .collect();
+        Self::from_flags(self.width, self.height, bits)
+    }
+
     /// Bitmap of plane `index` (0 = luma, 1 and 2 = chroma), one byte per pixel.
     pub(crate) fn plane_bits(&self, index: usize) -> &[u8] {
         &self.bits[usize::from(index > 0)]

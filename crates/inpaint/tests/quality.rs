@@ -8,7 +8,8 @@ mod common;
 
 use common::*;
 use framejet_inpaint::{
-    DetectOptions, InpaintConfig, Kernels, LogoModel, MarkModel, Yuv420Frame, detect_mask,
+    DetectOptions, InpaintConfig, Kernels, LogoModel, MarkModel, PlaceFinder, Yuv420Frame,
+    detect_mask,
 };
 
 const W: usize = 192;
@@ -454,4 +455,108 @@ fn a_mark_over_a_smooth_background_keeps_its_outline() {
         stray * 10 < outside,
         "{stray} of {outside} pixels around the mark marked"
     );
+}
+
+fn planes(frame: &Yuv420Frame) -> [framejet_inpaint::Plane<'_>; 3] {
+    [0, 1, 2].map(|i| frame.plane(i))
+}
+
+#[test]
+fn a_mark_that_jumps_is_found_at_each_place_with_its_frames() {
+    // A pan at (2, 1) px per frame; a semi-transparent mark in the top left for frames 0-21,
+    // bottom right for 22-43 and top right from 44 on.
+    let (w, h, n) = (256, 160, 64);
+    let clean = clip(w, h, n, 2.0, 1.0, 1.0);
+    let logo = semi_logo(0.5);
+    let stays = [(0..22, (16, 12)), (22..44, (184, 112)), (44..n, (176, 16))];
+    let mut marked = Vec::new();
+    for (range, at) in &stays {
+        marked.extend(overlay(&clean[range.clone()], &logo, at.0, at.1));
+    }
+    let mut finder = PlaceFinder::new(w, h);
+    for t in 0..n - 1 {
+        finder
+            .add(
+                (t as u64, planes(&marked[t])),
+                &[(t as u64 + 1, planes(&marked[t + 1]))],
+            )
+            .unwrap();
+    }
+    let places = finder.finish(&DetectOptions::default()).unwrap();
+    assert_eq!(places.len(), 3, "{places:?}");
+    // The picture alone has no place.
+    let mut finder = PlaceFinder::new(w, h);
+    for t in 0..n - 1 {
+        finder
+            .add(
+                (t as u64, planes(&clean[t])),
+                &[(t as u64 + 1, planes(&clean[t + 1]))],
+            )
+            .unwrap();
+    }
+    let none = finder.finish(&DetectOptions::default()).unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    for (place, (range, at)) in places.iter().zip(&stays) {
+        let truth = logo_mask(&logo, at.0, at.1, w, h, 0);
+        let covered = (0..w * h)
+            .filter(|&i| truth.contains(i % w, i / w) && place.mask.contains(i % w, i / w))
+            .count() as f64
+            / truth.count() as f64;
+        eprintln!(
+            "place at {at:?}: {} pixels for {}, {covered:.2} covered, samples {}..={} (true {range:?}), before {:?}, after {:?}",
+            place.mask.count(),
+            truth.count(),
+            place.first,
+            place.last,
+            place.before,
+            place.after
+        );
+        if std::env::var("DUMP").is_ok() {
+            for y in at.1.saturating_sub(4)..(at.1 + 34).min(h) {
+                let line: String = (at.0.saturating_sub(4)..(at.0 + 60).min(w))
+                    .map(
+                        |x| match (truth.contains(x, y), place.mask.contains(x, y)) {
+                            (true, true) => '#',
+                            (true, false) => 'o',
+                            (false, true) => '+',
+                            _ => '.',
+                        },
+                    )
+                    .collect();
+                eprintln!("{line}");
+            }
+        }
+        assert!(covered >= 0.9, "{covered}");
+        assert!(place.mask.count() <= 3 * truth.count());
+        // The samples are pairs (t, t + 1): those that show the mark throughout.
+        let (first, last) = (place.first as usize, place.last as usize);
+        assert!(range.contains(&first) && range.contains(&last));
+        // Frame by frame between the samples either side, the first frame it is there and
+        // the first it is gone.
+        let p = |i: usize| marked[i].plane(0);
+        if let Some(before) = place.before {
+            let (mut lo, mut hi) = (before as usize, first);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if place.is_present(p(mid), p(first), p(before as usize)) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            assert_eq!(hi, range.start, "the first frame at {at:?}");
+        }
+        if let Some(after) = place.after {
+            let (mut lo, mut hi) = (last, after as usize);
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if place.is_present(p(mid), p(last), p(after as usize)) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            assert_eq!(hi, range.end, "the frame it is gone from {at:?}");
+        }
+    }
 }

@@ -18,7 +18,7 @@ use crate::probe::Probe;
 use crate::{HwSpec, JobSpec, NativeStep, StepSpec};
 
 /// The version of the plan's wire form ([`Plan::to_json`], [`Plan::from_json`]).
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Everything `run_segment` and `finalize` need, decided up front.
 ///
@@ -198,6 +198,22 @@ impl Plan {
         Ok(plan)
     }
 
+    /// `" at place K"` for place `place` of inpaint step `step` on input
+    /// `item` when that step's mark has several places, else nothing: for
+    /// log lines.
+    pub fn place_name(&self, step: usize, item: usize, place: usize) -> String {
+        let places = self
+            .masks
+            .iter()
+            .filter(|m| (m.step, m.item) == (step, item))
+            .count();
+        if places > 1 {
+            format!(" at place {place}")
+        } else {
+            String::new()
+        }
+    }
+
     /// Checks what a plan read from elsewhere must hold before any of it is
     /// used: one item per input, segments numbered in order over existing
     /// items and within their frames, masks of existing steps and items, a
@@ -262,6 +278,16 @@ impl Plan {
             }
         }
         for m in &self.marks {
+            let placed = self
+                .masks
+                .iter()
+                .any(|k| (k.step, k.item, k.place) == (m.step, m.item, m.place));
+            if !placed {
+                return bad(format!(
+                    "a mark of steps[{}] on item {} at place {}, which has no mask",
+                    m.step, m.item, m.place
+                ));
+            }
             m.model.check().map_err(|e| {
                 PlanError::Inconsistent(format!(
                     "the mark of steps[{}] on item {}: {e}",
@@ -301,6 +327,9 @@ pub struct EstimatedMark {
     pub step: usize,
     /// Index of the input.
     pub item: usize,
+    /// Index of the mask's place ([`MaskSummary::place`]).
+    #[serde(default)]
+    pub place: usize,
     /// Opacity and colour of the mark per pixel.
     pub model: MarkPlanes,
     /// The input's coding noise under the mark: how much averaging each un-blended pixel
@@ -330,6 +359,15 @@ pub struct MaskSummary {
     pub step: usize,
     /// Index of the input.
     pub item: usize,
+    /// Index of the place, for a mark that moves between places (a list of
+    /// places in the spec, or found by `"mask": "auto"`); 0 otherwise.
+    #[serde(default)]
+    pub place: usize,
+    /// Output times (µs into the input) the place is used in, `[from, to)`,
+    /// where it has a range of its own: the step's range narrowed to the
+    /// place's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_us: Option<[i64; 2]>,
     /// Bounding box `[x, y, width, height]`.
     pub bbox: [i64; 4],
     /// Masked pixels.
@@ -339,6 +377,42 @@ pub struct MaskSummary {
     /// The detected mask itself, so that segments need not find it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mask: Option<MaskRuns>,
+}
+
+impl MaskSummary {
+    /// One line for the job log: which step, input and place, where, and
+    /// whether it was found from the video.
+    pub fn describe(&self) -> String {
+        let [x, y, w, h] = self.bbox;
+        let range = match self.active_us {
+            Some([from, to]) => {
+                let secs = |us: i64| us as f64 / 1e6;
+                match (from > i64::MIN, to < i64::MAX) {
+                    (true, true) => format!(", {:.2} s to {:.2} s", secs(from), secs(to)),
+                    (true, false) => format!(", from {:.2} s", secs(from)),
+                    (false, true) => format!(", until {:.2} s", secs(to)),
+                    (false, false) => String::new(),
+                }
+            }
+            None => String::new(),
+        };
+        let place = if self.place > 0 || !range.is_empty() {
+            format!(" (place {}{range})", self.place)
+        } else {
+            String::new()
+        };
+        format!(
+            "of steps[{}] on input {}{place}: {} pixels in [x {x}, y {y}, w {w}, h {h}]{}",
+            self.step,
+            self.item,
+            self.pixels,
+            if self.detected {
+                " (found from the video)"
+            } else {
+                ""
+            }
+        )
+    }
 }
 
 /// The largest frame, in pixels, a mask or mark may cover.

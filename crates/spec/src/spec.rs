@@ -153,8 +153,8 @@ pub struct InpaintStep {
     #[serde(default)]
     pub write_mask: bool,
     /// Seconds into each input from which the mark is there (default: its
-    /// start). A mark that moves between places is one step per place, each
-    /// with its time range.
+    /// start). A mark that moves between places takes a list of places as
+    /// its `mask`, each with its own time range.
     #[serde(default)]
     pub from: Option<f64>,
     /// Seconds into each input at which the mark is gone (default: its end).
@@ -166,8 +166,7 @@ impl InpaintStep {
     /// The step's time range in microseconds of the input's own time:
     /// frames shown outside it pass through untouched.
     pub fn active_us(&self) -> std::ops::Range<i64> {
-        let us = |s: f64| (s * 1e6).round() as i64;
-        self.from.map_or(i64::MIN, us)..self.to.map_or(i64::MAX, us)
+        active_us(self.from, self.to)
     }
 }
 
@@ -221,8 +220,71 @@ pub enum MaskSpec {
     Rect([u32; 4]),
     /// `{"png": "mask.png"}`: white (or opaque) pixels are the mark.
     Png(PathBuf),
-    /// `"auto"`: find the static mark from the video.
+    /// `"auto"`: find the mark from the video: one that stays put, or one
+    /// that moves between a few places, each with the time range it is
+    /// there.
     Auto,
+    /// `[{"rect": [...], "to": 4}, {"png": "b.png", "from": 4}]`: a mark that
+    /// moves between places, each with the time range it is there.
+    #[serde(untagged)]
+    Places(Vec<MaskPlace>),
+}
+
+/// One place of a mark that moves: a rectangle or a PNG, and seconds into
+/// the input between which the mark is there (within the step's own range).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaskPlace {
+    /// `[x, y, width, height]` in the input's pixels (this or `png`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rect: Option<[u32; 4]>,
+    /// A mask PNG: white (or opaque) pixels are the mark (this or `rect`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub png: Option<PathBuf>,
+    /// Seconds into the input from which the mark is here (default: the
+    /// step's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<f64>,
+    /// Seconds into the input at which the mark leaves (default: the step's
+    /// end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<f64>,
+}
+
+impl MaskPlace {
+    /// The place's time range in microseconds of the input's own time.
+    pub fn active_us(&self) -> std::ops::Range<i64> {
+        active_us(self.from, self.to)
+    }
+}
+
+/// `[from, to)` seconds as microseconds, open where absent.
+fn active_us(from: Option<f64>, to: Option<f64>) -> std::ops::Range<i64> {
+    let us = |s: f64| (s * 1e6).round() as i64;
+    from.map_or(i64::MIN, us)..to.map_or(i64::MAX, us)
+}
+
+/// Checks a `from`/`to` pair of seconds at `field` (`steps[2]`).
+fn check_time_range(field: &str, from: Option<f64>, to: Option<f64>) -> Result<(), SpecError> {
+    for (name, value) in [("from", from), ("to", to)] {
+        if let Some(v) = value
+            && !(v.is_finite() && (0.0..=1e7).contains(&v))
+        {
+            return Err(SpecError::invalid(
+                format!("{field}.{name}"),
+                format!("expected seconds into the input, at least 0, got {v}"),
+            ));
+        }
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(SpecError::invalid(
+            format!("{field}.to"),
+            format!("must be after `from` ({from} s), got {to} s"),
+        ));
+    }
+    Ok(())
 }
 
 /// What to write.
@@ -418,8 +480,13 @@ impl JobSpec {
         }
         for step in &mut self.steps {
             if let StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) = step {
-                if let MaskSpec::Png(p) = mask {
-                    f(p);
+                match mask {
+                    MaskSpec::Png(p) => f(p),
+                    MaskSpec::Places(places) => places
+                        .iter_mut()
+                        .filter_map(|p| p.png.as_mut())
+                        .for_each(&mut f),
+                    MaskSpec::Rect(_) | MaskSpec::Auto => {}
                 }
                 if let Some(p) = logo {
                     f(p);
@@ -481,32 +548,43 @@ impl JobSpec {
                     to,
                     ..
                 })) => {
-                    for (name, value) in [("from", from), ("to", to)] {
-                        if let Some(v) = value
-                            && !(v.is_finite() && (0.0..=1e7).contains(v))
-                        {
-                            return Err(SpecError::invalid(
-                                format!("steps[{i}].{name}"),
-                                format!("expected seconds into the input, at least 0, got {v}"),
-                            ));
-                        }
-                    }
-                    if let (Some(from), Some(to)) = (from, to)
-                        && from >= to
-                    {
-                        return Err(SpecError::invalid(
-                            format!("steps[{i}].to"),
-                            format!("must be after `from` ({from} s), got {to} s"),
-                        ));
-                    }
-                    if let MaskSpec::Png(p) = mask
-                        && !p.is_file()
-                        && !is_remote(p)
-                    {
-                        return Err(SpecError::invalid(
-                            format!("steps[{i}].mask.png"),
+                    check_time_range(&format!("steps[{i}]"), *from, *to)?;
+                    let no_file = |field: String, p: &Path| {
+                        Err(SpecError::invalid(
+                            field,
                             format!("no such file: {}", p.display()),
-                        ));
+                        ))
+                    };
+                    match mask {
+                        MaskSpec::Png(p) if !p.is_file() && !is_remote(p) => {
+                            return no_file(format!("steps[{i}].mask.png"), p);
+                        }
+                        MaskSpec::Places(places) => {
+                            if places.is_empty() {
+                                return Err(SpecError::invalid(
+                                    format!("steps[{i}].mask"),
+                                    "a list of places needs at least one",
+                                ));
+                            }
+                            for (k, place) in places.iter().enumerate() {
+                                let field = format!("steps[{i}].mask[{k}]");
+                                match (&place.rect, &place.png) {
+                                    (Some(_), None) => {}
+                                    (None, Some(p)) if !p.is_file() && !is_remote(p) => {
+                                        return no_file(format!("{field}.png"), p);
+                                    }
+                                    (None, Some(_)) => {}
+                                    _ => {
+                                        return Err(SpecError::invalid(
+                                            field,
+                                            "give a place either `rect` or `png`",
+                                        ));
+                                    }
+                                }
+                                check_time_range(&field, place.from, place.to)?;
+                            }
+                        }
+                        _ => {}
                     }
                     if let Some(p) = logo
                         && !p.is_file()

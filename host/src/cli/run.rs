@@ -243,27 +243,14 @@ impl Progress for Reporter {
             plan.segments.len()
         ));
         for m in &plan.masks {
-            self.log.line(&format!(
-                "inpaint mask of steps[{}] on input {}: {} pixels in [x {}, y {}, w {}, h {}]{}",
-                m.step,
-                m.item,
-                m.pixels,
-                m.bbox[0],
-                m.bbox[1],
-                m.bbox[2],
-                m.bbox[3],
-                if m.detected {
-                    " (found from the video)"
-                } else {
-                    ""
-                }
-            ));
+            self.log.line(&format!("inpaint mask {}", m.describe()));
         }
         for m in &plan.marks {
             self.log.line(&format!(
-                "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
+                "inpaint mark of steps[{}] on input {}{}, estimated from frames across it: {}",
                 m.step,
                 m.item,
+                plan.place_name(m.step, m.item, m.place),
                 m.describe()
             ));
         }

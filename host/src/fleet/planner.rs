@@ -410,9 +410,10 @@ impl Planner {
             .iter()
             .map(|m| {
                 format!(
-                    "inpaint mark of steps[{}] on input {}, estimated from frames across it: {}",
+                    "inpaint mark of steps[{}] on input {}{}, estimated from frames across it: {}",
                     m.step,
                     m.item,
+                    plan.place_name(m.step, m.item, m.place),
                     m.describe()
                 )
             })

@@ -7,8 +7,8 @@
 //! the same mark the same way.
 
 use framejet_inpaint::{
-    DetectOptions, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, Rect, Yuv420Frame,
-    detect_mask,
+    DetectOptions, FoundPlace, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, PlaceFinder,
+    Plane, Rect, Yuv420Frame, detect_mask,
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
@@ -17,64 +17,122 @@ use std::ops::Range;
 use super::plan::{OutputFormat, PlanItem};
 use super::spec::{InpaintStep, MaskSpec};
 
-/// The mask of inpaint step `step` for a `width`x`height` view of `item`'s
-/// input (for `auto`, found from the frames shown in the step's time range).
-pub(crate) fn resolve_mask(
+/// One place of an inpaint step's mark on one input: its mask and the
+/// output times (µs into the input) it is used in.
+#[derive(Debug, Clone)]
+pub(crate) struct Place {
+    pub mask: Mask,
+    pub active_us: Range<i64>,
+}
+
+/// The places of inpaint step `step`'s mark for a `width`x`height` view of
+/// `item`'s input: one for a rectangle or a PNG, one per entry of a list of
+/// places, and for `auto` those found from the frames shown in the step's
+/// time range (one for a mark that stays put).
+pub(crate) fn resolve_places(
     step: &InpaintStep,
     item: &PlanItem,
     out: &OutputFormat,
     width: u32,
     height: u32,
-) -> Result<Mask, String> {
+) -> Result<Vec<Place>, String> {
     let (w, h) = (width as usize, height as usize);
+    let range = step.active_us();
+    let rect = |[x, y, mw, mh]: [u32; 4]| {
+        let rect = Rect::new(x.into(), y.into(), mw.into(), mh.into());
+        Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
+    };
+    let png = |path: &std::path::Path| Mask::from_png(path, w, h).map_err(|e| e.to_string());
+    let whole = |mask| {
+        Ok(vec![Place {
+            mask,
+            active_us: range.clone(),
+        }])
+    };
     match &step.mask {
-        MaskSpec::Rect([x, y, mw, mh]) => {
-            let rect = Rect::new((*x).into(), (*y).into(), (*mw).into(), (*mh).into());
-            Mask::from_rect(rect, w, h).map_err(|e| e.to_string())
-        }
-        MaskSpec::Png(path) => Mask::from_png(path, w, h).map_err(|e| e.to_string()),
-        MaskSpec::Auto => detect_mask_in(item, source_span(item, out, step.active_us()), w, h),
+        MaskSpec::Rect(r) => whole(rect(*r)?),
+        MaskSpec::Png(path) => whole(png(path)?),
+        MaskSpec::Places(places) => places
+            .iter()
+            .enumerate()
+            .map(|(k, place)| {
+                let mask = match (&place.rect, &place.png) {
+                    (Some(r), _) => rect(*r),
+                    (None, Some(path)) => png(path),
+                    (None, None) => Err("give a place either `rect` or `png`".to_string()),
+                };
+                let own = place.active_us();
+                Ok(Place {
+                    mask: mask.map_err(|e| format!("place {k}: {e}"))?,
+                    active_us: range.start.max(own.start)..range.end.min(own.end),
+                })
+            })
+            .collect(),
+        MaskSpec::Auto => find_places_in(item, out, range, w, h),
     }
 }
 
-/// Summarises `mask` for the plan and the job log.
-pub(crate) fn summarize(mask: &Mask, step: usize, item: usize, detected: bool) -> MaskSummary {
-    let b = mask.bbox();
+/// Summarises place `place` of inpaint step `step` on input `item` for the
+/// plan and the job log; `step_range` is the step's own time range.
+pub(crate) fn summarize(
+    found: &Place,
+    step: usize,
+    item: usize,
+    place: usize,
+    detected: bool,
+    step_range: &Range<i64>,
+) -> MaskSummary {
+    let b = found.mask.bbox();
     MaskSummary {
         step,
         item,
+        place,
+        active_us: (found.active_us != *step_range)
+            .then_some([found.active_us.start, found.active_us.end]),
         bbox: [b.x, b.y, b.width as i64, b.height as i64],
-        pixels: mask.count(),
+        pixels: found.mask.count(),
         detected,
-        mask: detected.then(|| MaskRuns::from(mask)),
+        mask: detected.then(|| MaskRuns::from(&found.mask)),
     }
 }
 
-/// The mask of inpaint step `step` (`spec`) on item `item` of `plan` for a
-/// `width`x`height` view: the one the plan carries when it was detected,
-/// else the spec's (a rectangle or a PNG).
-pub(crate) fn planned_mask(
+/// The places of inpaint step `step` (`spec`) on item `item` of `plan` for
+/// a `width`x`height` view: the ones the plan carries when they were
+/// detected, else the spec's (rectangles or PNGs), with the plan's ranges.
+pub(crate) fn planned_places(
     plan: &super::plan::Plan,
     step: usize,
     item: usize,
     spec: &InpaintStep,
     width: u32,
     height: u32,
-) -> Result<Mask, String> {
-    let carried = plan
+) -> Result<Vec<Place>, String> {
+    let range = spec.active_us();
+    let mut carried: Vec<&MaskSummary> = plan
         .masks
         .iter()
-        .find(|m| m.step == step && m.item == item)
-        .and_then(|m| m.mask.as_ref())
-        .filter(|m| (m.width, m.height) == (width as usize, height as usize));
-    match (&spec.mask, carried) {
-        (MaskSpec::Auto, Some(mask)) => Mask::try_from(mask).map_err(|e| e.to_string()),
+        .filter(|m| m.step == step && m.item == item)
+        .collect();
+    carried.sort_by_key(|m| m.place);
+    let size = (width as usize, height as usize);
+    let detected: Option<Vec<Place>> = carried
+        .iter()
+        .map(|m| {
+            let runs = m.mask.as_ref().filter(|r| (r.width, r.height) == size)?;
+            Some(Place {
+                mask: Mask::try_from(runs).ok()?,
+                active_us: m.active_us.map_or(range.clone(), |[a, b]| a..b),
+            })
+        })
+        .collect();
+    match (&spec.mask, detected) {
+        (MaskSpec::Auto, Some(places)) if !places.is_empty() => Ok(places),
         _ => {
             let plan_item = plan
                 .items
                 .get(item)
                 .ok_or_else(|| format!("the plan has no input {item}"))?;
-            resolve_mask(spec, plan_item, &plan.output, width, height)
+            resolve_places(spec, plan_item, &plan.output, width, height)
         }
     }
 }
@@ -173,44 +231,61 @@ pub(crate) fn sample_runs(
     Ok(runs)
 }
 
-/// Estimates the mark under `mask` from `frames` as the inpaint step sees
-/// them (`width`x`height`), and the input's coding noise under it, measured
-/// on the same frames (see [`InpaintConfig::coding_noise`]). `None` when
-/// there are too few to tell.
-pub(crate) fn estimate_mark<'a>(
+/// `frames` as the inpaint step's own frames, `None` when one is not
+/// `width`x`height` (the step then learns the mark from each segment).
+pub(crate) fn step_frames<'a>(
     frames: impl IntoIterator<Item = &'a VideoFrame>,
-    mask: &Mask,
     width: u32,
     height: u32,
-) -> Result<Option<(LogoModel, Option<f64>)>, String> {
+) -> Result<Option<Vec<Yuv420Frame>>, String> {
     let mut yuv = Vec::new();
     for frame in frames {
         if (frame.width(), frame.height()) != (width, height) {
             return Ok(None);
         }
-        let [y, u, v] = [0, 1, 2].map(|i| {
-            Plane::new(
-                frame.plane(i),
-                frame.plane_width(i),
-                frame.plane_height(i),
-                frame.stride(i),
-            )
-        });
-        let frame = Yuv420Frame::from_planes(
-            y.map_err(|e| e.to_string())?,
-            u.map_err(|e| e.to_string())?,
-            v.map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        yuv.push(frame);
+        let [y, u, v] = planes(frame)?;
+        yuv.push(Yuv420Frame::from_planes(y, u, v).map_err(|e| e.to_string())?);
     }
-    if yuv.len() < 2 {
-        return Ok(None);
+    Ok(Some(yuv))
+}
+
+/// A place's estimated mark and the coding noise measured under it.
+pub(crate) type PlaceMark = (LogoModel, Option<f64>);
+
+/// Estimates the mark of each place (its frames as the inpaint step sees
+/// them, and its mask), and the input's coding noise under it, measured on
+/// the same frames (see [`InpaintConfig::coding_noise`]): once from all the
+/// places' frames where their masks are one mark at several places (see
+/// [`LogoModel::estimate_places`]), else per place. `None` for a place with
+/// too few frames to tell.
+pub(crate) fn estimate_marks(
+    places: &[(Vec<Yuv420Frame>, &Mask)],
+) -> Result<Vec<Option<PlaceMark>>, String> {
+    let config = InpaintConfig::default();
+    let usable = |frames: &[Yuv420Frame]| frames.len() >= 2;
+    let joint = if places.len() > 1 && places.iter().all(|(f, _)| usable(f)) {
+        let views: Vec<(&[Yuv420Frame], &Mask)> =
+            places.iter().map(|(f, m)| (f.as_slice(), *m)).collect();
+        LogoModel::estimate_places(&views, &config).map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let mut marks = Vec::with_capacity(places.len());
+    for (k, (frames, mask)) in places.iter().enumerate() {
+        let model = match &joint {
+            Some(models) => models[k].clone(),
+            None if usable(frames) => {
+                LogoModel::estimate(frames, mask, &config).map_err(|e| e.to_string())?
+            }
+            None => {
+                marks.push(None);
+                continue;
+            }
+        };
+        let noise = coding_noise(frames, mask, &model).map_err(|e| e.to_string())?;
+        marks.push(Some((model, noise)));
     }
-    let model =
-        LogoModel::estimate(&yuv, mask, &InpaintConfig::default()).map_err(|e| e.to_string())?;
-    let noise = coding_noise(yuv, mask, &model).map_err(|e| e.to_string())?;
-    Ok(Some((model, noise)))
+    Ok(marks)
 }
 
 /// Runs `frames` (runs of consecutive frames, one after the other: pairs
@@ -218,7 +293,7 @@ pub(crate) fn estimate_mark<'a>(
 /// estimated `model`, averaging every frame, to measure how much averaging
 /// takes off the input's coding noise under the mark.
 fn coding_noise(
-    frames: Vec<Yuv420Frame>,
+    frames: &[Yuv420Frame],
     mask: &Mask,
     model: &LogoModel,
 ) -> Result<Option<f64>, framejet_inpaint::InpaintError> {
@@ -227,49 +302,264 @@ fn coding_noise(
         .measure_coding_noise();
     let mut inpainter = Inpainter::new(config, mask.clone())?;
     for frame in frames {
-        inpainter.push(frame)?;
+        inpainter.push(frame.clone())?;
     }
     inpainter.finish()?;
     Ok(inpainter.coding_noise())
 }
 
+/// Finds the places of the mark of `item`'s input over the output times
+/// `range` (µs into the input): pairs of nearby frames sampled across it
+/// show where something stays pinned to the screen while the picture moves,
+/// and when. A mark found in one place throughout is found again with
+/// [`detect_mask`] (which also sees what stays still inside it); a mark
+/// that moves has each place's first and last frames narrowed down frame by
+/// frame between the samples either side.
+fn find_places_in(
+    item: &PlanItem,
+    out: &OutputFormat,
+    range: Range<i64>,
+    width: usize,
+    height: usize,
+) -> Result<Vec<Place>, String> {
+    let span = source_span(item, out, range.clone());
+    if span.is_empty() {
+        return Err("no frame of the input is shown in the step's time range".to_string());
+    }
+    let mut decoder = open_decoder(item)?;
+    let found = sample_places(&mut decoder, span.clone(), width, height)?;
+    let moves = found
+        .iter()
+        .any(|p| p.before.is_some() || p.after.is_some());
+    if !moves {
+        let mask = detect_mask_in(&mut decoder, span, width, height)?;
+        return Ok(vec![Place {
+            mask,
+            active_us: range,
+        }]);
+    }
+    let at = |frame: u64| out.pts_us(item.output_frame_for(frame, out));
+    let mut places = Vec::with_capacity(found.len());
+    for mut place in found {
+        let first = match place.before {
+            Some(before) => first_frame_at(&mut decoder, &place, before)?,
+            None => span.start,
+        };
+        let end = match place.after {
+            Some(after) => first_frame_gone(&mut decoder, &place, after)?,
+            None => span.end,
+        };
+        // What the pairs could not pin (edges along the motion), from frames of the stay.
+        let step = ((end - first) / REFINE_SAMPLES).max(1);
+        let mut frames = Vec::new();
+        for n in (first..end).step_by(step as usize) {
+            let Some(frame) = next_at(&mut decoder, n, (width, height))? else {
+                break;
+            };
+            frames.push(frame);
+        }
+        let lumas = frames
+            .iter()
+            .map(|f| planes(f).map(|[y, _, _]| y))
+            .collect::<Result<Vec<_>, _>>()?;
+        place
+            .refine(lumas, &DetectOptions::default())
+            .map_err(|e| e.to_string())?;
+        let start = if place.before.is_some() {
+            at(first)
+        } else {
+            range.start
+        };
+        let end = if place.after.is_some() {
+            at(end)
+        } else {
+            range.end
+        };
+        places.push(Place {
+            mask: place.mask,
+            active_us: start.max(range.start)..end.min(range.end),
+        });
+    }
+    Ok(places)
+}
+
+/// Frames of each place's stay that show what stays still next to it.
+const REFINE_SAMPLES: u64 = 24;
+/// Frame pairs sampled to find a mark's places.
+const PLACE_SAMPLES: u64 = 96;
+/// How far apart (frames) the frames of a pair may be: the picture moves
+/// by a whole number of pixels over one of them more exactly than others.
+const PLACE_PAIR_GAPS: [u64; 6] = [1, 2, 3, 4, 6, 8];
+
+/// Samples up to [`PLACE_SAMPLES`] pairs of nearby frames over `span` and
+/// finds the places of a mark in them (see [`PlaceFinder`]).
+fn sample_places(
+    decoder: &mut Decoder,
+    span: Range<u64>,
+    width: usize,
+    height: usize,
+) -> Result<Vec<FoundPlace>, String> {
+    let mut finder = PlaceFinder::new(width, height);
+    let total = span.end - span.start;
+    let step = (total / PLACE_SAMPLES).max(1);
+    // Frames decoded for the pairs: samples close together share them, and
+    // the decoder never seeks back.
+    let mut window: Vec<(u64, VideoFrame)> = Vec::new();
+    let mut n = span.start;
+    while n + 1 < span.end {
+        window.retain(|(i, _)| *i >= n);
+        let wanted = std::iter::once(n).chain(PLACE_PAIR_GAPS.iter().map(|g| n + g));
+        for i in wanted.filter(|&i| i < span.end) {
+            if !window.iter().any(|(j, _)| *j == i)
+                && let Some(frame) = next_at(decoder, i, (width, height))?
+            {
+                window.push((i, frame));
+            }
+        }
+        window.sort_by_key(|(i, _)| *i);
+        let mut frames = window
+            .iter()
+            .filter(|(i, _)| *i == n || PLACE_PAIR_GAPS.contains(&(i - n)));
+        let Some((_, first)) = frames.next() else {
+            break;
+        };
+        let later = frames
+            .map(|(i, f)| Ok((*i, planes(f)?)))
+            .collect::<Result<Vec<_>, String>>()?;
+        if later.is_empty() {
+            break;
+        }
+        finder
+            .add((n, planes(first)?), &later)
+            .map_err(|e| e.to_string())?;
+        n += step;
+    }
+    finder
+        .finish(&DetectOptions::default())
+        .map_err(|e| e.to_string())
+}
+
+/// The first frame in `(before, place.first]` that shows the mark at
+/// `place`, by bisection.
+fn first_frame_at(decoder: &mut Decoder, place: &FoundPlace, before: u64) -> Result<u64, String> {
+    let size = (place.mask.width(), place.mask.height());
+    let (present, absent) = (
+        frame_at(decoder, place.first, size)?,
+        frame_at(decoder, before, size)?,
+    );
+    let (mut lo, mut hi) = (before, place.first);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let probe = frame_at(decoder, mid, size)?;
+        if place.is_present(
+            planes(&probe)?[0],
+            planes(&present)?[0],
+            planes(&absent)?[0],
+        ) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(hi)
+}
+
+/// The first frame in `(place.last, after]` that no longer shows the mark
+/// at `place`, by bisection: where its time range ends.
+fn first_frame_gone(decoder: &mut Decoder, place: &FoundPlace, after: u64) -> Result<u64, String> {
+    let size = (place.mask.width(), place.mask.height());
+    let (present, absent) = (
+        frame_at(decoder, place.last, size)?,
+        frame_at(decoder, after, size)?,
+    );
+    let (mut lo, mut hi) = (place.last, after);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let probe = frame_at(decoder, mid, size)?;
+        if place.is_present(
+            planes(&probe)?[0],
+            planes(&present)?[0],
+            planes(&absent)?[0],
+        ) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(hi)
+}
+
+fn open_decoder(item: &PlanItem) -> Result<Decoder, String> {
+    match &item.probe {
+        Some(probe) => Decoder::open_probed(&item.src, probe),
+        None => Decoder::open(&item.src),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Frame `n` of the input, which must be `width`x`height`.
+fn frame_at(decoder: &mut Decoder, n: u64, size: (usize, usize)) -> Result<VideoFrame, String> {
+    next_at(decoder, n, size)?.ok_or_else(|| format!("the input ends before frame {n}"))
+}
+
+/// Frame `n` of the input, none past its end. It must be
+/// `width`x`height`: `auto` finds the mark on the input's frames, so it goes
+/// before any `fit`.
+fn next_at(
+    decoder: &mut Decoder,
+    n: u64,
+    (width, height): (usize, usize),
+) -> Result<Option<VideoFrame>, String> {
+    if n >= decoder.info().video.frame_count {
+        return Ok(None);
+    }
+    decoder.seek_to_frame(n).map_err(|e| e.to_string())?;
+    let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    if (frame.width() as usize, frame.height() as usize) != (width, height) {
+        return Err(format!(
+            "`\"mask\": \"auto\"` finds the mark on the input's {}x{} frames, but this step sees {width}x{height}: put the inpaint step before `fit`",
+            frame.width(),
+            frame.height()
+        ));
+    }
+    Ok(Some(frame))
+}
+
+/// The Y, U and V planes of `frame`.
+fn planes(frame: &VideoFrame) -> Result<[Plane<'_>; 3], String> {
+    let plane = |i: usize| {
+        Plane::new(
+            frame.plane(i),
+            frame.plane_width(i),
+            frame.plane_height(i),
+            frame.stride(i),
+        )
+        .map_err(|e| e.to_string())
+    };
+    Ok([plane(0)?, plane(1)?, plane(2)?])
+}
+
 /// Frames sampled across the input to find the mark.
 const DETECT_SAMPLES: u64 = 60;
 
-/// Finds the static mark of `item`'s input from frames spread over `span`
-/// (source frames; its decoder opened from the plan's probe when there is
-/// one). The frames must be `width`x`height`, so `auto` goes before any
-/// `fit`.
+/// Finds the static mark of an input (`decoder`) from frames spread over
+/// `span` (source frames).
 fn detect_mask_in(
-    item: &PlanItem,
+    decoder: &mut Decoder,
     span: Range<u64>,
     width: usize,
     height: usize,
 ) -> Result<Mask, String> {
-    if span.is_empty() {
-        return Err("no frame of the input is shown in the step's time range".to_string());
-    }
-    let decoder = match &item.probe {
-        Some(probe) => Decoder::open_probed(&item.src, probe),
-        None => Decoder::open(&item.src),
-    };
-    let mut decoder = decoder.map_err(|e| e.to_string())?;
     let frames = decoder.info().video.frame_count.min(span.end);
     let step = (frames.saturating_sub(span.start) / DETECT_SAMPLES).max(1);
     let mut samples = Vec::new();
     let mut n = span.start;
     while n < frames && (samples.len() as u64) < DETECT_SAMPLES {
-        decoder.seek_to_frame(n).map_err(|e| e.to_string())?;
-        let Some(frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
+        let Some(frame) = next_at(decoder, n, (width, height))? else {
             break;
         };
-        if (frame.width() as usize, frame.height() as usize) != (width, height) {
-            return Err(format!(
-                "`\"mask\": \"auto\"` finds the mark on the input's {}x{} frames, but this step sees {width}x{height}: put the inpaint step before `fit`",
-                frame.width(),
-                frame.height()
-            ));
-        }
         samples.push(frame);
         n += step;
     }

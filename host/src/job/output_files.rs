@@ -104,7 +104,7 @@ pub fn mask_files(spec: &JobSpec, output: &Path) -> Vec<(usize, usize, PathBuf)>
 
 /// Writes the mask inpaint step `step` uses on input `item` of `plan` to
 /// `path` as a PNG: the mask the plan carries when it was detected, else
-/// the spec's.
+/// the spec's; for a mark that moves, every place's in one.
 pub fn write_mask(plan: &Plan, step: usize, item: usize, path: &Path) -> Result<(), JobError> {
     let field = || format!("steps[{step}].mask");
     let Some(StepSpec::Native(NativeStep::Inpaint(inpaint))) = plan.spec.steps.get(step) else {
@@ -119,7 +119,14 @@ pub fn write_mask(plan: &Plan, step: usize, item: usize, path: &Path) -> Result<
         (plan_item.width, plan_item.height),
         &plan.output,
     )[step];
-    let mask = super::inpaint::planned_mask(plan, step, item, inpaint, w, h)
+    let places = super::inpaint::planned_places(plan, step, item, inpaint, w, h)
+        .map_err(|e| JobError::media(field(), e))?;
+    let mut places = places.into_iter().map(|p| p.mask);
+    let first = places
+        .next()
+        .ok_or_else(|| JobError::media(field(), "the step has no mask"))?;
+    let mask = places
+        .try_fold(first, |all, mask| all.union(&mask))
         .map_err(|e| JobError::media(field(), e))?;
     mask.to_png(path)
         .map_err(|e| JobError::media(format!("steps[{step}].write_mask"), e))
@@ -147,8 +154,16 @@ fn job_files(spec: &JobSpec) -> Vec<(String, &Path)> {
     }
     for (i, step) in spec.steps.iter().enumerate() {
         if let StepSpec::Native(NativeStep::Inpaint(InpaintStep { mask, logo, .. })) = step {
-            if let MaskSpec::Png(path) = mask {
-                files.push((format!("steps[{i}].mask.png"), path.as_path()));
+            match mask {
+                MaskSpec::Png(path) => files.push((format!("steps[{i}].mask.png"), path.as_path())),
+                MaskSpec::Places(places) => {
+                    for (k, place) in places.iter().enumerate() {
+                        if let Some(path) = &place.png {
+                            files.push((format!("steps[{i}].mask[{k}].png"), path.as_path()));
+                        }
+                    }
+                }
+                MaskSpec::Rect(_) | MaskSpec::Auto => {}
             }
             if let Some(path) = logo {
                 files.push((format!("steps[{i}].logo"), path.as_path()));

@@ -15,7 +15,8 @@ use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
 use super::inpaint::{
-    estimate_mark, planned_mask, resolve_mask, sample_runs, source_span, summarize,
+    estimate_marks as estimate_place_marks, planned_places, resolve_places, sample_runs,
+    source_span, step_frames, summarize,
 };
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
@@ -357,18 +358,17 @@ fn resolve_masks(
         };
         for (n, item) in items.iter().enumerate() {
             let (w, h) = step_sizes(spec, (item.width, item.height), output)[i];
-            let mask = resolve_mask(inpaint, item, output, w, h).map_err(|message| {
+            let places = resolve_places(inpaint, item, output, w, h).map_err(|message| {
                 JobError::media(
                     format!("steps[{i}].mask (input `{}`)", item.src.display()),
                     message,
                 )
             })?;
-            masks.push(summarize(
-                &mask,
-                i,
-                n,
-                matches!(inpaint.mask, MaskSpec::Auto),
-            ));
+            let detected = matches!(inpaint.mask, MaskSpec::Auto);
+            let range = inpaint.active_us();
+            for (k, place) in places.iter().enumerate() {
+                masks.push(summarize(place, i, n, k, detected, &range));
+            }
         }
     }
     Ok(masks)
@@ -411,42 +411,50 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
         for (n, item) in plan.items.iter().enumerate() {
             let (w, h) = step_sizes(&plan.spec, (item.width, item.height), &plan.output)[i];
             let field = || format!("steps[{i}] (input `{}`)", item.src.display());
-            let mask =
-                planned_mask(plan, i, n, inpaint, w, h).map_err(|m| JobError::media(field(), m))?;
-            let span = source_span(item, &plan.output, inpaint.active_us());
-            let sampled = match runs.entry((n, span.start, span.end)) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                    sample_runs(item, &plan.output, span)
-                        .map_err(|m| JobError::media(field(), m))?,
-                ),
-            };
-            // The first step sees the decoded frames as they are.
-            let mut seen = Vec::new();
-            if i > 0 {
-                for run in sampled.iter() {
-                    let mut chain =
-                        StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
-                    for frame in run {
-                        chain.push(frame.clone(), &mut seen)?;
+            let places = planned_places(plan, i, n, inpaint, w, h)
+                .map_err(|m| JobError::media(field(), m))?;
+            let mut seen_places = Vec::with_capacity(places.len());
+            for place in &places {
+                let span = source_span(item, &plan.output, place.active_us.clone());
+                let sampled = match runs.entry((n, span.start, span.end)) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                        sample_runs(item, &plan.output, span)
+                            .map_err(|m| JobError::media(field(), m))?,
+                    ),
+                };
+                // The first step sees the decoded frames as they are.
+                let mut seen = Vec::new();
+                if i > 0 {
+                    for run in sampled.iter() {
+                        let mut chain =
+                            StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
+                        for frame in run {
+                            chain.push(frame.clone(), &mut seen)?;
+                        }
+                        chain.finish(&mut seen)?;
                     }
-                    chain.finish(&mut seen)?;
                 }
+                let frames = if i == 0 {
+                    step_frames(sampled.iter().flatten(), w, h)
+                } else {
+                    step_frames(&seen, w, h)
+                };
+                let frames = frames.map_err(|m| JobError::media(field(), m))?;
+                seen_places.push((frames.unwrap_or_default(), &place.mask));
             }
-            let frames: Vec<&framejet_media::VideoFrame> = if i == 0 {
-                sampled.iter().flatten().collect()
-            } else {
-                seen.iter().collect()
-            };
-            if let Some((model, coding_noise)) =
-                estimate_mark(frames, &mask, w, h).map_err(|m| JobError::media(field(), m))?
-            {
-                marks.push(EstimatedMark {
-                    step: i,
-                    item: n,
-                    model: (&model).into(),
-                    coding_noise,
-                });
+            let estimated =
+                estimate_place_marks(&seen_places).map_err(|m| JobError::media(field(), m))?;
+            for (k, mark) in estimated.into_iter().enumerate() {
+                if let Some((model, coding_noise)) = mark {
+                    marks.push(EstimatedMark {
+                        step: i,
+                        item: n,
+                        place: k,
+                        model: (&model).into(),
+                        coding_noise,
+                    });
+                }
             }
         }
         plan.marks.extend(marks);

@@ -127,10 +127,23 @@ impl StepChain {
                     Step::Fit(fitter)
                 }
                 StepSpec::Native(NativeStep::Inpaint(inpaint)) => {
-                    let mut step = InpaintStage::new(plan, i, item_index, inpaint, w, h)
+                    // One stage per place of the mark, each over its own time range.
+                    let places = super::inpaint::planned_places(plan, i, item_index, inpaint, w, h)
                         .map_err(|e| JobError::media(&field, e))?;
-                    step.report_to(field.clone(), log.clone());
-                    Step::Inpaint(Box::new(step))
+                    let several = places.len() > 1;
+                    for (k, place) in places.into_iter().enumerate() {
+                        let name = if several {
+                            format!("{field} (place {k})")
+                        } else {
+                            field.clone()
+                        };
+                        let mut step =
+                            InpaintStage::new(plan, (i, item_index, k), inpaint, place, w, h)
+                                .map_err(|e| JobError::media(&name, e))?;
+                        step.report_to(name.clone(), log.clone());
+                        steps.push((name, Step::Inpaint(Box::new(step))));
+                    }
+                    continue;
                 }
                 StepSpec::Plugin(p) => {
                     let plugin = registry
@@ -540,19 +553,20 @@ impl InpaintStage {
         self.report = Some((name, log));
     }
 
-    /// The step `step` (`spec`) of `plan` on item `item`: the plan's mask,
-    /// and its mark (the logo PNG's, else the plan's estimate; with
-    /// neither, the step learns it from the segment's first frames).
+    /// The step `spec` of `plan` at `(step, item, index)` (its index, the
+    /// input's, the place's), for `place`: the place's mask and time range,
+    /// and its mark (the logo PNG's, else the plan's estimate; with neither,
+    /// the step learns it from the segment's first frames).
     fn new(
         plan: &Plan,
-        step: usize,
-        item: usize,
+        (step, item, index): (usize, usize, usize),
         spec: &InpaintSpec,
+        place: super::inpaint::Place,
         width: u32,
         height: u32,
     ) -> Result<Self, String> {
         let (w, h) = (width as usize, height as usize);
-        let mask = super::inpaint::planned_mask(plan, step, item, spec, width, height)?;
+        let super::inpaint::Place { mask, active_us } = place;
         let mut config = InpaintConfig::default();
         if let Some(logo) = &spec.logo {
             let at = spec.logo_at.unwrap_or_else(|| {
@@ -562,7 +576,11 @@ impl InpaintStage {
             let model = LogoModel::from_png(logo, at[0].into(), at[1].into(), w, h)
                 .map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Given(model));
-        } else if let Some(mark) = plan.marks.iter().find(|m| m.step == step && m.item == item) {
+        } else if let Some(mark) = plan
+            .marks
+            .iter()
+            .find(|m| (m.step, m.item, m.place) == (step, item, index))
+        {
             let model = LogoModel::try_from(&mark.model).map_err(|e| e.to_string())?;
             config = config.mark(MarkModel::Estimated(model));
             if let Some(noise) = mark.coding_noise {
@@ -573,7 +591,7 @@ impl InpaintStage {
         let inpainter = Inpainter::new(config.kernels(device), mask).map_err(|e| e.to_string())?;
         Ok(Self {
             inpainter,
-            active_us: spec.active_us(),
+            active_us,
             ended: false,
             pending: Default::default(),
             pool: FramePool::new(w, h),

@@ -1,0 +1,777 @@
+//! Finding a mark that moves between a few places, and when it is at each: [`PlaceFinder`].
+//!
+//! Platforms that stamp generated video move their mark every few seconds, so no pixel holds
+//! it all the time and [`detect_mask`](crate::detect_mask)'s statistics over the whole video
+//! see nothing still. What does hold while the mark stays is that its pixels are *pinned to
+//! the screen* while the picture moves. Each sample is a pair of nearby frames:
+//!
+//! 1. The picture's motion between them is measured as one translation (a coarse-to-fine
+//!    search over a box pyramid). A pair that moves less than a pixel tells nothing and is
+//!    refused, so the caller can offer a later second frame.
+//! 2. Per pixel, the difference between the two frames where they are (`still`) and after
+//!    compensating the motion (`moved`), each averaged over 3×3: a pixel is *pinned* when
+//!    `still` is small and `moved` is much larger (the mark's edges: what stays put is
+//!    mismatched by the compensation), and *unchanged* when `still` is small. The picture's
+//!    own pixels match once compensated; flat ones and edges along the motion tell nothing.
+//!
+//! Over all samples, the pixels pinned in a few of them form connected regions. Each region
+//! gets a presence series: the share of its pixels pinned in each sample. A mark's region is
+//! present in a run of samples and absent outside it; runs of at least [`MIN_STAY`] samples
+//! are its *stays*. Regions with about the same stay are one place, whose mask is the pixels pinned
+//! in a good part of the stay's samples and the pixels near them that stayed unchanged
+//! throughout (a mark's flat inside), closed and with enclosed holes filled, grown by
+//! [`DetectOptions::grow`](crate::DetectOptions). [`FoundPlace::refine`] adds what
+//! [`detect_mask`](crate::detect_mask) finds still next to it over frames of its stay: the
+//! edges of a semi-transparent mark that lie along the motion are never pinned, but the
+//! picture under them is dimmed.
+//!
+//! A place's first and last frames are those of its first and last samples; the caller can
+//! narrow the gap to the samples either side frame by frame with [`FoundPlace::is_present`],
+//! which compares a frame with one known to show the mark and one known not to, at the
+//! place's pinned pixels.
+//!
+//! Limits: as for a static mark, anything pinned to the screen is found (a still part of the
+//! picture while the camera pans is not, as it moves with the picture); a still camera shows
+//! nothing, and a mark's edges along the motion are never pinned (the unchanged pixels and
+//! the hole filling take in the rest).
+
+use rayon::prelude::*;
+
+use crate::detect::DetectOptions;
+use crate::error::InpaintError;
+use crate::mask::Mask;
+use crate::morph;
+use crate::plane::Plane;
+
+/// Fewest consecutive samples a stay lasts.
+pub const MIN_STAY: usize = 4;
+/// Largest motion (pixels of the working plane) searched between the two frames of a pair.
+const MAX_MOTION: usize = 64;
+/// Largest `still` difference (levels, 3×3 mean) of a pinned or unchanged pixel.
+const STILL: f32 = 6.0;
+/// A pinned pixel's `moved` difference is at least `PINNED_RATIO * still + PINNED_MARGIN`.
+const PINNED_RATIO: f32 = 2.0;
+const PINNED_MARGIN: f32 = 8.0;
+/// Share of a region's peak presence from which it is present in a sample, and below which
+/// it is absent (weak in between).
+const PRESENT: f32 = 0.35;
+const ABSENT: f32 = 0.15;
+/// Samples of weaker presence bridged inside a stay.
+const GAP: usize = 2;
+/// Share of the union of two regions' stays that they must share to be one place.
+const SAME_STAY: f32 = 0.8;
+/// Distance (working-plane pixels) within which a part of a mark joins a place.
+const NEAR: usize = 16;
+/// Smallest region: pinned pixels, at least this share of the working plane's and 16.
+const MIN_REGION: usize = 4000;
+/// Smallest share of a region's pixels pinned at once (in its best samples): a mark's edges
+/// are pinned together, stray pixels of the picture now and then.
+const MIN_PEAK: f32 = 0.25;
+/// Pixels along the frame's edges (beyond those the motion uncovers) never pinned.
+const BORDER: usize = 4;
+/// Share of a stay's samples in which a pixel is pinned to belong to its place.
+const PLACE_PINNED: f32 = 0.2;
+/// Distance (working-plane pixels) from a place's pinned pixels within which unchanged pixels
+/// are its flat inside.
+const NEAR_FILL: usize = 6;
+/// Share of a stay's samples in which a pixel is unchanged to be a place's flat inside.
+const PLACE_UNCHANGED: f32 = 0.9;
+/// Largest frame side of the working plane: larger frames are averaged down.
+const WORKING_PIXELS: usize = 1920 * 1088;
+/// Distance (pixels) from a place's mask within which [`FoundPlace::refine`] adds to it.
+pub const NEAR_REFINE: usize = 8;
+/// Most pinned pixels a place keeps to tell whether it is present in a frame.
+const MAX_POINTS: usize = 4096;
+
+/// One bit per working-plane pixel.
+#[derive(Clone)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Self(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] >> (i % 64) & 1 != 0
+    }
+}
+
+/// What one pair of frames showed.
+struct Sample {
+    /// Indices of the pair's frames, as the caller counts.
+    frame: u64,
+    second: u64,
+    pinned: Bits,
+    unchanged: Bits,
+}
+
+/// A place of the mark found by [`PlaceFinder::finish`].
+#[derive(Clone)]
+pub struct FoundPlace {
+    /// The pixels the mark covers here.
+    pub mask: Mask,
+    /// The first frame of the first sample that shows it here, and the second frame of the
+    /// last: it is here from one to the other.
+    pub first: u64,
+    pub last: u64,
+    /// Frames that do not show it here, of the nearest samples that do not, before and after
+    /// (the first frame of the one before, the second of the one after; none where it is here
+    /// from the first sample on or until the last): it arrives after `before` and is gone by
+    /// `after`.
+    pub before: Option<u64>,
+    pub after: Option<u64>,
+    /// Full-resolution luma offsets (`y * width + x`) of pixels pinned while it is here.
+    points: Vec<usize>,
+}
+
+impl std::fmt::Debug for FoundPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoundPlace")
+            .field("bbox", &self.mask.bbox())
+            .field("pixels", &self.mask.count())
+            .field("first", &self.first)
+            .field("last", &self.last)
+            .field("before", &self.before)
+            .field("after", &self.after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FoundPlace {
+    /// Adds to the place's mask what [`detect_mask`](crate::detect_mask) finds on `frames`
+    /// (luma planes shown while the mark is here) within [`NEAR_REFINE`] pixels of it. Frames
+    /// that tell nothing (too few, a still picture) leave it as it is.
+    pub fn refine<'a>(
+        &mut self,
+        frames: impl IntoIterator<Item = Plane<'a>>,
+        options: &DetectOptions,
+    ) -> Result<(), InpaintError> {
+        let found = match crate::detect::detect_mask(frames, options) {
+            Ok(found) => found,
+            Err(
+                InpaintError::TooFewFrames { .. }
+                | InpaintError::StaticVideo { .. }
+                | InpaintError::NoMarkFound
+                | InpaintError::MaskTooLarge { .. },
+            ) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let (w, h) = (self.mask.width(), self.mask.height());
+        let near = morph::dilate(self.mask.plane_bits(0), w, h, NEAR_REFINE);
+        let bits: Vec<u8> = (0..w * h)
+            .map(|i| {
+                u8::from(
+                    self.mask.plane_bits(0)[i] != 0
+                        || (near[i] != 0 && found.contains(i % w, i / w)),
+                )
+            })
+            .collect();
+        self.mask = Mask::from_bits(w, h, &bits)?;
+        Ok(())
+    }
+
+    /// Whether luma plane `probe` shows the mark here: whether it is closer, at the place's
+    /// pinned pixels, to `present` (a frame that shows it) than to `absent` (one that does
+    /// not). Planes of another size than the mask's do not.
+    pub fn is_present(&self, probe: Plane<'_>, present: Plane<'_>, absent: Plane<'_>) -> bool {
+        let (w, h) = (self.mask.width(), self.mask.height());
+        let fits = |p: &Plane<'_>| (p.width(), p.height()) == (w, h);
+        if !(fits(&probe) && fits(&present) && fits(&absent)) {
+            return false;
+        }
+        let (mut near, mut far) = (0u64, 0u64);
+        for &i in &self.points {
+            let (x, y) = (i % w, i / w);
+            let v = i32::from(probe.row(y)[x]);
+            near += v.abs_diff(i32::from(present.row(y)[x])) as u64;
+            far += v.abs_diff(i32::from(absent.row(y)[x])) as u64;
+        }
+        near < far
+    }
+}
+
+/// Collects samples of a video (pairs of nearby frames) and finds the places of a mark that
+/// moves between them; see the module docs.
+pub struct PlaceFinder {
+    width: usize,
+    height: usize,
+    /// Working-plane scale: frames are averaged down by this factor each way.
+    scale: usize,
+    samples: Vec<Sample>,
+}
+
+/// A working-plane copy of a luma plane.
+struct Work {
+    w: usize,
+    h: usize,
+    data: Vec<u8>,
+}
+
+impl Work {
+    fn of(plane: &Plane<'_>, scale: usize) -> Self {
+        let (w, h) = (plane.width() / scale, plane.height() / scale);
+        let mut data = vec![0u8; w * h];
+        let area = (scale * scale) as u32;
+        data.par_chunks_mut(w.max(1))
+            .enumerate()
+            .for_each(|(y, row)| {
+                for (x, out) in row.iter_mut().enumerate() {
+                    let mut sum = 0u32;
+                    for dy in 0..scale {
+                        let src = plane.row(y * scale + dy);
+                        sum += src[x * scale..(x + 1) * scale]
+                            .iter()
+                            .map(|&v| u32::from(v))
+                            .sum::<u32>();
+                    }
+                    *out = ((sum + area / 2) / area) as u8;
+                }
+            });
+        Self { w, h, data }
+    }
+
+    /// Half size, 2×2 averages.
+    fn halved(&self) -> Self {
+        let (w, h) = (self.w / 2, self.h / 2);
+        let mut data = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let at =
+                    |dx: usize, dy: usize| u16::from(self.data[(2 * y + dy) * self.w + 2 * x + dx]);
+                data[y * w + x] = ((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8;
+            }
+        }
+        Self { w, h, data }
+    }
+
+    /// Mean absolute difference with `other` displaced by (`dx`, `dy`) (`other`'s pixel at
+    /// `p + d` against ours at `p`), over every `step`-th pixel of the overlap.
+    fn difference(&self, other: &Self, dx: isize, dy: isize, step: usize) -> f32 {
+        let (w, h) = (self.w as isize, self.h as isize);
+        let (x0, x1) = ((-dx).max(0), (w - dx).min(w));
+        let (y0, y1) = ((-dy).max(0), (h - dy).min(h));
+        if x1 - x0 < w / 2 || y1 - y0 < h / 2 {
+            return f32::MAX;
+        }
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in (y0..y1).step_by(step) {
+            let a = &self.data[(y * w) as usize..][..self.w];
+            let b = &other.data[((y + dy) * w) as usize..][..self.w];
+            for x in (x0..x1).step_by(step) {
+                sum += u64::from(a[x as usize].abs_diff(b[(x + dx) as usize]));
+                n += 1;
+            }
+        }
+        sum as f32 / n.max(1) as f32
+    }
+}
+
+/// The translation from `a` to `b` (where `a`'s picture at `p` is in `b` at `p + d`), in
+/// whole working-plane pixels, and the mean absolute difference it leaves: a full search on
+/// the coarsest level of a pyramid, refined by ±1 on each finer one.
+fn translation(a: &Work, b: &Work) -> ((isize, isize), f32) {
+    let mut coarser: Vec<(Work, Work)> = Vec::new();
+    loop {
+        let (la, lb) = coarser.last().map_or((a, b), |(x, y)| (x, y));
+        if (MAX_MOTION >> coarser.len()) <= 4 || la.w < 64 || la.h < 64 {
+            break;
+        }
+        let next = (la.halved(), lb.halved());
+        coarser.push(next);
+    }
+    let levels: Vec<(&Work, &Work)> = std::iter::once((a, b))
+        .chain(coarser.iter().map(|(x, y)| (x, y)))
+        .collect();
+    let coarsest = levels.len() - 1;
+    let reach = (MAX_MOTION >> coarsest).max(2) as isize;
+    let (ca, cb) = levels[coarsest];
+    let mut best = (0isize, 0isize);
+    let mut best_d = f32::MAX;
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let d = ca.difference(cb, dx, dy, 1);
+            if d < best_d {
+                (best, best_d) = ((dx, dy), d);
+            }
+        }
+    }
+    for (la, lb) in levels[..coarsest].iter().rev() {
+        let centre = (best.0 * 2, best.1 * 2);
+        best_d = f32::MAX;
+        let step = if la.w * la.h > 1 << 18 { 2 } else { 1 };
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                let d = la.difference(lb, centre.0 + dx, centre.1 + dy, step);
+                if d < best_d {
+                    (best, best_d) = ((centre.0 + dx, centre.1 + dy), d);
+                }
+            }
+        }
+    }
+    (best, best_d)
+}
+
+/// Per pixel of `a`, the 3×3 mean absolute difference with `b` where they are (`still`) and
+/// with `b` displaced by `d` (`moved`).
+fn residuals(a: &Work, b: &Work, (dx, dy): (isize, isize)) -> (Vec<f32>, Vec<f32>) {
+    let (w, h) = (a.w, a.h);
+    let mut still = vec![0.0f32; w * h];
+    let mut moved = vec![0.0f32; w * h];
+    still
+        .par_chunks_mut(w)
+        .zip(moved.par_chunks_mut(w))
+        .enumerate()
+        .for_each(|(y, (s_row, m_row))| {
+            let ra = &a.data[y * w..][..w];
+            let rb = &b.data[y * w..][..w];
+            let my = (y as isize + dy).clamp(0, h as isize - 1) as usize;
+            let rm = &b.data[my * w..][..w];
+            for x in 0..w {
+                s_row[x] = f32::from(ra[x].abs_diff(rb[x]));
+                let mx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
+                m_row[x] = f32::from(ra[x].abs_diff(rm[mx]));
+            }
+        });
+    (box3(&still, w, h), box3(&moved, w, h))
+}
+
+/// 3×3 box mean of `values` (`w`x`h`), clamped at the borders.
+fn box3(values: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut across = vec![0.0f32; w * h];
+    across.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let src = &values[y * w..][..w];
+        for x in 0..w {
+            row[x] = src[x.saturating_sub(1)] + src[x] + src[(x + 1).min(w - 1)];
+        }
+    });
+    let mut out = vec![0.0f32; w * h];
+    out.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let (up, mid, down) = (
+            &across[y.saturating_sub(1) * w..][..w],
+            &across[y * w..][..w],
+            &across[(y + 1).min(h - 1) * w..][..w],
+        );
+        for x in 0..w {
+            row[x] = (up[x] + mid[x] + down[x]) / 9.0;
+        }
+    });
+    out
+}
+
+impl PlaceFinder {
+    /// A finder for `width`x`height` luma planes.
+    pub fn new(width: usize, height: usize) -> Self {
+        let mut scale = 1;
+        while (width / scale) * (height / scale) > WORKING_PIXELS {
+            scale += 1;
+        }
+        Self {
+            width,
+            height,
+            scale,
+            samples: Vec::new(),
+        }
+    }
+
+    /// Samples taken so far.
+    pub fn samples(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Adds a sample: frame `first` (its index and its Y, U and V planes, 4:2:0) paired with the
+    /// one of `later` (frames a few on; the mark must not move in between) that the picture
+    /// moved to by whole pixels most exactly. Returns whether it was used: `false` when the
+    /// picture moved less than a pixel to each.
+    pub fn add(
+        &mut self,
+        (frame, first): (u64, [Plane<'_>; 3]),
+        later: &[(u64, [Plane<'_>; 3])],
+    ) -> Result<bool, InpaintError> {
+        for (n, p) in
+            std::iter::once((frame, &first[0])).chain(later.iter().map(|(n, p)| (*n, &p[0])))
+        {
+            if (p.width(), p.height()) != (self.width, self.height) {
+                return Err(InpaintError::SizeMismatch {
+                    what: format!("frame {n} of sample {frame}"),
+                    expected_width: self.width,
+                    expected_height: self.height,
+                    width: p.width(),
+                    height: p.height(),
+                });
+            }
+        }
+        let a = Work::of(&first[0], self.scale);
+        let (w, h) = (a.w, a.h);
+        if w < 8 || h < 8 {
+            return Ok(false);
+        }
+        // The later frame the picture moved to by whole pixels most exactly: a fraction of a
+        // pixel left over mismatches the picture's edges as much as the mark's.
+        let mut best: Option<(usize, Work, (isize, isize), f32)> = None;
+        for (k, (_, planes)) in later.iter().enumerate() {
+            let b = Work::of(&planes[0], self.scale);
+            let (d, residual) = translation(&a, &b);
+            if d != (0, 0) && best.as_ref().is_none_or(|(_, _, _, r)| residual <= *r) {
+                best = Some((k, b, d, residual));
+            }
+        }
+        let Some((k, b, (dx, dy), _)) = best else {
+            return Ok(false);
+        };
+        let (later, second) = (later[k].0, &later[k].1);
+        let (still, moved) = residuals(&a, &b, (dx, dy));
+        // Where the displaced frame has no counterpart (the picture entering at the edges),
+        // nothing can be pinned.
+        let inside = |x: usize, d: isize, len: usize| {
+            let (lo, hi) = (
+                (-d).max(0) as usize + BORDER,
+                (len as isize - d.max(0)) as usize,
+            );
+            x >= lo && x + BORDER < hi
+        };
+        let mut pinned = Bits::new(w * h);
+        let mut unchanged = Bits::new(w * h);
+        for i in 0..w * h {
+            if still[i] <= STILL {
+                unchanged.set(i);
+            }
+            if moved[i] >= PINNED_RATIO * still[i] + PINNED_MARGIN
+                && inside(i % w, dx, w)
+                && inside(i / w, dy, h)
+            {
+                pinned.set(i);
+            }
+        }
+        // A mark's colour may stand out where its brightness does not: its chroma pinned
+        // pins the luma pixels it covers. Chroma moves by half the luma motion, rounded.
+        let cs = (self.scale / 2).max(1);
+        for p in 1..3 {
+            let (ca, cb) = (Work::of(&first[p], cs), Work::of(&second[p], cs));
+            if ca.w == 0 || ca.h == 0 {
+                continue;
+            }
+            let half = |d: isize| (d as f32 * self.scale as f32 / (2 * cs) as f32).round() as isize;
+            let (still, moved) = residuals(&ca, &cb, (half(dx), half(dy)));
+            for y in 0..h {
+                let cy = (y * self.scale / (2 * cs)).min(ca.h - 1);
+                for x in 0..w {
+                    let c = cy * ca.w + (x * self.scale / (2 * cs)).min(ca.w - 1);
+                    if moved[c] >= PINNED_RATIO * still[c] + PINNED_MARGIN
+                        && inside(x, dx, w)
+                        && inside(y, dy, h)
+                    {
+                        pinned.set(y * w + x);
+                    }
+                }
+            }
+        }
+        self.samples.push(Sample {
+            frame,
+            second: later,
+            pinned,
+            unchanged,
+        });
+        Ok(true)
+    }
+
+    /// The places found, by their first frame; empty when nothing was pinned for long.
+    pub fn finish(mut self, options: &DetectOptions) -> Result<Vec<FoundPlace>, InpaintError> {
+        self.samples.sort_by_key(|s| s.frame);
+        let n = self.samples.len();
+        let (w, h) = (self.width / self.scale, self.height / self.scale);
+        if n < MIN_STAY || w == 0 || h == 0 {
+            return Ok(Vec::new());
+        }
+        let mut hits = vec![0u16; w * h];
+        for s in &self.samples {
+            for (i, hit) in hits.iter_mut().enumerate() {
+                *hit += u16::from(s.pinned.get(i));
+            }
+        }
+        let need = (MIN_STAY as u16 - 1).max((n / 20) as u16);
+        let candidate: Vec<u8> = hits.iter().map(|&c| u8::from(c >= need)).collect();
+        let (labels, areas) = morph::components(&morph::close(&candidate, w, h, 2), w, h);
+        // Per region, its pinned candidate pixels.
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); areas.len()];
+        for (i, (&l, &c)) in labels.iter().zip(&candidate).enumerate() {
+            if l > 0 && c != 0 {
+                members[l as usize - 1].push(i);
+            }
+        }
+        let min_region = (w * h / MIN_REGION).max(16);
+        // Stays per region, as runs of sample indices, and its presence in each sample.
+        let mut stays: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+        let mut presence: Vec<Vec<Presence>> = vec![Vec::new(); members.len()];
+        for (region, pixels) in members.iter().enumerate() {
+            if pixels.len() < min_region {
+                continue;
+            }
+            let series: Vec<f32> = self
+                .samples
+                .iter()
+                .map(|s| {
+                    pixels.iter().filter(|&&i| s.pinned.get(i)).count() as f32 / pixels.len() as f32
+                })
+                .collect();
+            let mut sorted = series.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let peak = sorted[(MIN_STAY - 1).min(n - 1)];
+            if peak < MIN_PEAK {
+                continue;
+            }
+            let states: Vec<Presence> = series
+                .iter()
+                .map(|&v| match v / peak {
+                    r if r >= PRESENT => Presence::Present,
+                    r if r >= ABSENT => Presence::Weak,
+                    _ => Presence::Absent,
+                })
+                .collect();
+            for run in runs(&states) {
+                let present = states[run.clone()]
+                    .iter()
+                    .filter(|&&p| p == Presence::Present)
+                    .count();
+                if present >= MIN_STAY {
+                    stays.push((run, region));
+                }
+            }
+            presence[region] = states;
+        }
+        // Regions with about the same stay (the runs overlapping by most of their union: the
+        // parts of a mark are pinned from slightly different samples on) are one place.
+        stays.sort_by_key(|(run, _)| (run.start, run.end));
+        let mut groups: Vec<(std::ops::Range<usize>, Vec<usize>)> = Vec::new();
+        for (run, region) in stays {
+            let same = groups.iter_mut().find(|(g, _)| {
+                let common = run.end.min(g.end).saturating_sub(run.start.max(g.start));
+                let union = run.end.max(g.end) - run.start.min(g.start);
+                common as f32 >= SAME_STAY * union as f32
+            });
+            match same {
+                Some((g, regions)) => {
+                    *g = g.start.min(run.start)..g.end.max(run.end);
+                    regions.push(region);
+                }
+                None => groups.push((run, vec![region])),
+            }
+        }
+        // A part of a mark that shows less often (its contrast with the picture under it
+        // comes and goes) joins the place it lies next to when its stay falls mostly within
+        // that place's.
+        let bbox = |regions: &[usize]| {
+            let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+            for &i in regions.iter().flat_map(|&r| &members[r]) {
+                let (x, y) = (i % w, i / w);
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1));
+            }
+            (x0, y0, x1, y1)
+        };
+        groups.sort_by_key(|(run, _)| std::cmp::Reverse(run.len()));
+        let mut merged: Vec<(std::ops::Range<usize>, Vec<usize>)> = Vec::new();
+        for (run, regions) in groups {
+            let (x0, y0, x1, y1) = bbox(&regions);
+            let host = merged.iter_mut().find(|(g, others)| {
+                let (a0, b0, a1, b1) = bbox(others);
+                let near = x0 < a1 + NEAR && a0 < x1 + NEAR && y0 < b1 + NEAR && b0 < y1 + NEAR;
+                let common = run.end.min(g.end).saturating_sub(run.start.max(g.start));
+                near && common as f32 >= SAME_STAY * run.len() as f32
+            });
+            match host {
+                Some((_, others)) => others.extend(regions),
+                None => merged.push((run, regions)),
+            }
+        }
+        let mut places = Vec::new();
+        for (run, regions) in merged {
+            if let Some(place) = self.place(run, &regions, &members, &presence, (w, h), options)? {
+                places.push(place);
+            }
+        }
+        places.sort_by_key(|p| p.first);
+        rejoin(places)
+    }
+
+    /// The place of `regions` during the samples `run`.
+    fn place(
+        &self,
+        run: std::ops::Range<usize>,
+        regions: &[usize],
+        members: &[Vec<usize>],
+        presence: &[Vec<Presence>],
+        (w, h): (usize, usize),
+        options: &DetectOptions,
+    ) -> Result<Option<FoundPlace>, InpaintError> {
+        // Where the place's largest region is clearly not: the samples its time range is
+        // narrowed down between.
+        let largest = regions
+            .iter()
+            .copied()
+            .max_by_key(|&r| members[r].len())
+            .unwrap_or_default();
+        let states = &presence[largest];
+        let during = &self.samples[run.clone()];
+        let count = |i: usize, pick: fn(&Sample) -> &Bits| {
+            during.iter().filter(|s| pick(s).get(i)).count() as f32
+        };
+        let len = during.len() as f32;
+        let mut core = vec![0u8; w * h];
+        let mut points = Vec::new();
+        for &r in regions {
+            for &i in &members[r] {
+                if count(i, |s| &s.pinned) >= PLACE_PINNED * len {
+                    core[i] = 1;
+                    points.push(i);
+                }
+            }
+        }
+        if points.len() < (w * h / MIN_REGION).max(16) {
+            return Ok(None);
+        }
+        // The flat inside of a mark stays unchanged while it is here: so do flat stretches of
+        // the picture, so only those close to its pinned pixels count.
+        let near = morph::dilate(&core, w, h, NEAR_FILL);
+        let mut bits = core.clone();
+        for (i, bit) in bits.iter_mut().enumerate() {
+            if near[i] != 0 && count(i, |s| &s.unchanged) >= PLACE_UNCHANGED * len {
+                *bit = 1;
+            }
+        }
+        let bits = morph::fill_holes(&morph::close(&bits, w, h, 2), w, h);
+        let bits = morph::open(&bits, w, h, 1);
+        // Back to full resolution.
+        let s = self.scale;
+        let mut full = vec![0u8; self.width * self.height];
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let (wx, wy) = ((x / s).min(w - 1), (y / s).min(h - 1));
+                full[y * self.width + x] = bits[wy * w + wx];
+            }
+        }
+        let grown = morph::dilate(&full, self.width, self.height, options.grow);
+        let mask = match Mask::from_bits(self.width, self.height, &grown) {
+            Ok(mask) => mask,
+            Err(InpaintError::EmptyMask) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let step = points.len().div_ceil(MAX_POINTS).max(1);
+        let points = points
+            .iter()
+            .step_by(step)
+            .map(|&i| (i / w * s + s / 2) * self.width + (i % w) * s + s / 2)
+            .collect();
+        Ok(Some(FoundPlace {
+            mask,
+            first: self.samples[run.start].frame,
+            last: self.samples[run.end - 1].second,
+            before: (0..run.start)
+                .rev()
+                .find(|&i| states[i] == Presence::Absent)
+                .map(|i| self.samples[i].frame),
+            after: (run.end..states.len())
+                .find(|&i| states[i] == Presence::Absent)
+                .map(|i| self.samples[i].second),
+            points,
+        }))
+    }
+}
+
+/// `places` (by first frame) with the stays of a place that the mark seems to leave and come
+/// back to, while no other place shows it in between, made one: it never left, the evidence
+/// only faded for a while.
+fn rejoin(mut places: Vec<FoundPlace>) -> Result<Vec<FoundPlace>, InpaintError> {
+    'again: loop {
+        for i in 0..places.len() {
+            for j in i + 1..places.len() {
+                let (a, b) = (&places[i], &places[j]);
+                let common = a
+                    .mask
+                    .plane_bits(0)
+                    .iter()
+                    .zip(b.mask.plane_bits(0))
+                    .filter(|&(&x, &y)| x & y != 0)
+                    .count();
+                let same = common * 2 >= a.mask.count().min(b.mask.count());
+                let elsewhere = places
+                    .iter()
+                    .enumerate()
+                    .any(|(k, m)| k != i && k != j && m.first < b.first && m.last > a.last);
+                if same && !elsewhere && a.last < b.first {
+                    let b = places.remove(j);
+                    let a = &mut places[i];
+                    a.mask = a.mask.union(&b.mask)?;
+                    a.last = b.last;
+                    a.after = b.after;
+                    a.points.extend(b.points);
+                    a.points.sort_unstable();
+                    a.points.dedup();
+                    continue 'again;
+                }
+            }
+        }
+        return Ok(places);
+    }
+}
+
+/// How plainly a region is pinned in a sample, relative to its best samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Presence {
+    Present,
+    /// Too few of its pixels pinned to tell (the picture under it is flat for a moment): it
+    /// neither starts a stay nor ends one.
+    Weak,
+    Absent,
+}
+
+/// Stays: runs from the first to the last `Present` sample of maximal stretches that hold no
+/// `Absent` sample, other than gaps of up to [`GAP`] between `Present` ones.
+fn runs(states: &[Presence]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut absent_since: Option<usize> = None;
+    for (i, &state) in states.iter().enumerate() {
+        match state {
+            Presence::Present => {
+                match out.last_mut() {
+                    Some(run) if absent_since.is_none_or(|a| i - a <= GAP) && run.end <= i => {
+                        run.end = i + 1
+                    }
+                    _ => out.push(i..i + 1),
+                }
+                absent_since = None;
+            }
+            Presence::Weak => {}
+            Presence::Absent => {
+                if absent_since.is_none() {
+                    absent_since = Some(i);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_bridge_short_gaps_and_weak_samples() {
+        let p = |s: &str| {
+            s.chars()
+                .map(|c| match c {
+                    '1' => Presence::Present,
+                    '?' => Presence::Weak,
+                    _ => Presence::Absent,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(runs(&p("0111001100011")), vec![1..8, 11..13]);
+        assert_eq!(runs(&p("000")), Vec::<std::ops::Range<usize>>::new());
+        // Weak samples neither end a stay nor start one.
+        assert_eq!(runs(&p("?11??????11?")), vec![1..11]);
+        assert_eq!(runs(&p("11000?011")), vec![0..2, 7..9]);
+    }
+}
