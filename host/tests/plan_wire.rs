@@ -171,7 +171,7 @@ fn malformed_plans_are_refused_with_a_reason() {
     assert!(err.to_string().contains(&(PLAN_VERSION + 1).to_string()));
 
     type Edit = dyn Fn(&mut Value);
-    let cases: [(&str, &Edit); 6] = [
+    let cases: [(&str, &Edit); 7] = [
         ("segment 0 names item 7", &|v| {
             v["segments"][0]["item"] = json!(7)
         }),
@@ -186,6 +186,9 @@ fn malformed_plans_are_refused_with_a_reason() {
         }),
         ("which the plan lacks", &|v| {
             v["masks"][0]["step"] = json!(0)
+        }),
+        ("at place 3, which has no mask", &|v| {
+            v["marks"][0]["place"] = json!(3)
         }),
         ("output frame rate", &|v| {
             v["output"]["frame_rate"] = json!([30, 0])

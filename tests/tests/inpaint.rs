@@ -1,6 +1,7 @@
 //! The native `inpaint` step through `framejet run`: a burned-in
-//! semi-transparent logo comes out, `"auto"` finds it, and bad masks are
-//! refused before any frame is processed.
+//! semi-transparent logo comes out, `"auto"` finds it (and, where it moves,
+//! each of its places and when it is there), and bad masks are refused
+//! before any frame is processed.
 
 use std::path::{Path, PathBuf};
 
@@ -325,89 +326,173 @@ fn the_readme_example_beats_delogo() {
     );
 }
 
-#[test]
-fn a_mark_that_moves_is_removed_by_one_step_per_place() {
-    // The logo sits at one place for the first 1.2 s and at another after, as platforms
-    // that stamp generated video move theirs: one inpaint step per place, each with its
-    // time range, removes both, and leaves each place alone outside its range.
-    let dir = TempDir::new().unwrap();
-    let (clean, logo, _) = clips(dir.path());
-    let second = (40u32, 60u32);
-    let marked = dir.path().join("moving.mkv");
+/// Where the logo of `moving_clip` is: its top-left corner and its frames.
+const PLACES: [((u32, u32), std::ops::Range<usize>); 3] =
+    [((200, 150), 0..30), ((40, 60), 30..55), ((200, 20), 55..75)];
+
+/// A 3-s pan over a random texture with the 45%-white logo moving between
+/// `PLACES`, as platforms that stamp generated video move theirs: the clean
+/// clip, the logo and the marked clip, lossless.
+fn moving_clip(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (_, logo, _) = clips(dir);
+    let texture = dir.join("texture.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=640x480",
+        "-vf",
+        "noise=alls=100:allf=u:all_seed=7,gblur=sigma=3,eq=contrast=4",
+        "-frames:v",
+        "1",
+        texture.to_str().unwrap(),
+    ]);
+    let clean = dir.join("pan.mkv");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "25",
+        "-i",
+        texture.to_str().unwrap(),
+        "-vf",
+        "crop=320:240:x='40+3*n':y='20+n',format=yuv420p",
+        "-frames:v",
+        "75",
+        "-c:v",
+        "ffv1",
+        clean.to_str().unwrap(),
+    ]);
+    let mut graph = String::from("[1:v]split=3[l0][l1][l2];[0:v]");
+    for (k, ((x, y), frames)) in PLACES.iter().enumerate() {
+        let tail = if k + 1 < PLACES.len() {
+            format!("[v{k}];[v{k}]")
+        } else {
+            ",format=yuv420p".into()
+        };
+        graph += &format!(
+            "[l{k}]overlay={x}:{y}:format=auto:enable='between(n,{},{})'{tail}",
+            frames.start,
+            frames.end - 1
+        );
+    }
+    let marked = dir.join("moving.mkv");
     ffmpeg(&[
         "-i",
         clean.to_str().unwrap(),
         "-i",
         logo.to_str().unwrap(),
         "-filter_complex",
-        &format!(
-            "[1:v]split[a][b];[0:v][a]overlay={}:{}:enable='lt(t,1.2)'[x];[x][b]overlay={}:{}:enable='gte(t,1.2)',format=yuv420p",
-            LOGO.0, LOGO.1, second.0, second.1
-        ),
+        &graph,
         "-c:v",
         "ffv1",
         marked.to_str().unwrap(),
     ]);
-    let (output, _) = run_job(
+    (clean, logo, marked)
+}
+
+/// Luma PSNR of `output` against `clean` inside the logo at each place over
+/// its frames, and whether `output` is `marked` itself at each place outside
+/// them.
+fn per_place(clean: &Path, marked: &Path, output: &Path) -> Vec<(f64, f64, bool)> {
+    let (clean, marked, output) = (luma_frames(clean), luma_frames(marked), luma_frames(output));
+    assert_eq!(output.len(), 75);
+    PLACES
+        .iter()
+        .map(|((x0, y0), frames)| {
+            let inside =
+                |x: u32, y: u32| (*x0..x0 + LOGO.2).contains(&x) && (*y0..y0 + LOGO.3).contains(&y);
+            let psnr = |f: &[Vec<u8>]| {
+                psnr_where(&f[frames.clone()], &clean[frames.clone()], 320, &inside)
+            };
+            let untouched = (0..75)
+                .filter(|i| !frames.contains(i))
+                .all(|i| psnr_where(&output[i..=i], &marked[i..=i], 320, &inside).is_infinite());
+            (psnr(&marked), psnr(&output), untouched)
+        })
+        .collect()
+}
+
+#[test]
+fn a_mark_that_moves_is_removed_at_each_place_in_its_time() {
+    // One step, the mask a list of places with their time ranges.
+    let dir = TempDir::new().unwrap();
+    let (clean, logo, marked) = moving_clip(dir.path());
+    let places: Vec<serde_json::Value> = PLACES
+        .iter()
+        .map(|((x, y), frames)| {
+            json!({"rect": [x, y, LOGO.2, LOGO.3],
+                   "from": frames.start as f64 / 25.0, "to": frames.end as f64 / 25.0})
+        })
+        .collect();
+    for (name, step) in [
+        (
+            "given with the logo",
+            json!({"native": "inpaint", "mask": places, "logo": logo}),
+        ),
+        (
+            "given, the mark estimated",
+            json!({"native": "inpaint", "mask": places}),
+        ),
+    ] {
+        let (output, log) = run_job(
+            dir.path(),
+            &json!({
+                "inputs": [{"src": marked}],
+                "steps": [step],
+                "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+            }),
+        );
+        assert!(log.contains("(place 1, 1.20 s to 2.20 s)"), "{log}");
+        for (k, (before, after, untouched)) in
+            per_place(&clean, &marked, &output).into_iter().enumerate()
+        {
+            eprintln!("{name}, place {k}: {before:.1} dB before, {after:.1} dB after");
+            assert!(
+                after > before + 15.0 && after > 35.0,
+                "{name}, place {k}: {after:.1} dB"
+            );
+            assert!(
+                untouched,
+                "{name}: place {k} changed outside its time range"
+            );
+        }
+        // The next run writes the same output and log.
+        std::fs::remove_file(output).unwrap();
+        std::fs::remove_file(dir.path().join("out.mkv.log")).unwrap();
+    }
+}
+
+#[test]
+fn auto_finds_a_mark_that_moves_and_when_it_is_at_each_place() {
+    let dir = TempDir::new().unwrap();
+    let (clean, _, marked) = moving_clip(dir.path());
+    let (output, log) = run_job(
         dir.path(),
         &json!({
             "inputs": [{"src": marked}],
-            "steps": [
-                {"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
-                 "logo": logo, "to": 1.2},
-                {"native": "inpaint", "mask": {"rect": [second.0, second.1, LOGO.2, LOGO.3]},
-                 "logo": logo, "from": 1.2}
-            ],
+            "steps": [{"native": "inpaint", "mask": "auto"}],
             "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
         }),
     );
-    let (clean, marked, output) = (
-        luma_frames(&clean),
-        luma_frames(&marked),
-        luma_frames(&output),
-    );
-    assert_eq!(output.len(), 60);
-    let at_second = |x: u32, y: u32| {
-        (second.0..second.0 + LOGO.2).contains(&x) && (second.1..second.1 + LOGO.3).contains(&y)
-    };
-    // 1.2 s at 25 fps: frames 0..30 have the logo at the first place, 30.. at the second.
-    let (early, late) = (0..30, 30..60);
-    let psnr =
-        |frames: &[Vec<u8>], range: std::ops::Range<usize>, inside: &dyn Fn(u32, u32) -> bool| {
-            psnr_where(&frames[range.clone()], &clean[range], 320, inside)
-        };
-    for (name, range, inside) in [
-        (
-            "first place",
-            early.clone(),
-            &in_logo as &dyn Fn(u32, u32) -> bool,
-        ),
-        ("second place", late.clone(), &at_second),
+    // Each place found with its frames exactly: 1.2 s and 2.2 s at 25 fps.
+    for words in [
+        "(place 0, until 1.20 s)",
+        "(place 1, 1.20 s to 2.20 s)",
+        "(place 2, from 2.20 s)",
+        "at place 2, estimated from frames across it",
     ] {
-        let (before, after) = (
-            psnr(&marked, range.clone(), inside),
-            psnr(&output, range, inside),
-        );
-        eprintln!("{name}: {before:.1} dB before, {after:.1} dB after");
+        assert!(log.contains(words), "{words}: {log}");
+    }
+    for (k, (before, after, untouched)) in
+        per_place(&clean, &marked, &output).into_iter().enumerate()
+    {
+        eprintln!("auto, place {k}: {before:.1} dB before, {after:.1} dB after");
         assert!(
             after > before + 15.0 && after > 35.0,
-            "{name}: {before:.1} dB before, {after:.1} dB after"
+            "place {k}: {after:.1} dB"
         );
-    }
-    // Outside its range each step leaves its place as it came in.
-    for (name, range, inside) in [
-        (
-            "first place, late",
-            late,
-            &in_logo as &dyn Fn(u32, u32) -> bool,
-        ),
-        ("second place, early", early, &at_second),
-    ] {
-        let same = psnr_where(&output[range.clone()], &marked[range], 320, inside);
-        assert!(
-            same.is_infinite(),
-            "{name}: changed ({same:.1} dB from the input)"
-        );
+        assert!(untouched, "place {k} changed outside its time range");
     }
 }
 
@@ -424,6 +509,15 @@ fn a_time_range_must_be_sane() {
             json!({"from": -1.0}),
             "steps[0].from: expected seconds into the input",
         ),
+        (
+            json!({"mask": [{"rect": [0, 0, 8, 8], "from": 3.0, "to": 2.0}]}),
+            "steps[0].mask[0].to: must be after `from`",
+        ),
+        (
+            json!({"mask": [{"rect": [0, 0, 8, 8]}, {"rect": [0, 0, 8, 8], "png": "m.png"}]}),
+            "steps[0].mask[1]: give a place either `rect` or `png`",
+        ),
+        (json!({"mask": []}), "a list of places needs at least one"),
     ] {
         let mut step = json!({"native": "inpaint", "mask": {"rect": [0, 0, 8, 8]}});
         for (k, v) in range.as_object().unwrap() {

@@ -45,6 +45,8 @@ use crate::plane::Plane;
 
 /// Fewest consecutive samples a stay lasts.
 pub const MIN_STAY: usize = 4;
+/// How much more than the most exact pair's residual a nearer pair may leave.
+const NEAR_EXACT: f32 = 1.1;
 /// Largest motion (pixels of the working plane) searched between the two frames of a pair.
 const MAX_MOTION: usize = 64;
 /// Largest `still` difference (levels, 3×3 mean) of a pinned or unchanged pixel.
@@ -408,17 +410,22 @@ impl PlaceFinder {
         if w < 8 || h < 8 {
             return Ok(false);
         }
-        // The later frame the picture moved to by whole pixels most exactly: a fraction of a
-        // pixel left over mismatches the picture's edges as much as the mark's.
-        let mut best: Option<(usize, Work, (isize, isize), f32)> = None;
+        // The later frame the picture moved to by whole pixels most exactly (a fraction of a
+        // pixel left over mismatches the picture's edges as much as the mark's), the nearest
+        // of those about as exact: the mark is less likely to move in between.
+        let mut moved = Vec::with_capacity(later.len());
         for (k, (_, planes)) in later.iter().enumerate() {
             let b = Work::of(&planes[0], self.scale);
             let (d, residual) = translation(&a, &b);
-            if d != (0, 0) && best.as_ref().is_none_or(|(_, _, _, r)| residual <= *r) {
-                best = Some((k, b, d, residual));
+            if d != (0, 0) {
+                moved.push((k, b, d, residual));
             }
         }
-        let Some((k, b, (dx, dy), _)) = best else {
+        let Some(exact) = moved.iter().map(|m| m.3).min_by(f32::total_cmp) else {
+            return Ok(false);
+        };
+        let Some((k, b, (dx, dy), _)) = moved.into_iter().find(|m| m.3 <= exact * NEAR_EXACT + 0.1)
+        else {
             return Ok(false);
         };
         let (later, second) = (later[k].0, &later[k].1);
@@ -592,7 +599,7 @@ impl PlaceFinder {
             }
         }
         places.sort_by_key(|p| p.first);
-        rejoin(places)
+        Ok(one_at_a_time(rejoin(places)?))
     }
 
     /// The place of `regions` during the samples `run`.
@@ -640,7 +647,11 @@ impl PlaceFinder {
                 *bit = 1;
             }
         }
-        let bits = morph::fill_holes(&morph::close(&bits, w, h, 2), w, h);
+        let bits = morph::close(&bits, w, h, 2);
+        // Edges along the motion are never pinned, so an outline may stay open on two sides:
+        // what lies between pinned pixels of the place across a row or down a column is
+        // inside it.
+        let bits = morph::fill_holes(&spans(&bits, w, h), w, h);
         let bits = morph::open(&bits, w, h, 1);
         // Back to full resolution.
         let s = self.scale;
@@ -679,6 +690,29 @@ impl PlaceFinder {
     }
 }
 
+/// `bits` (`w`x`h`) with every run between two set pixels of a row, or of a column, set.
+fn spans(bits: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let mut out = bits.to_vec();
+    for y in 0..h {
+        let row = &bits[y * w..][..w];
+        if let (Some(a), Some(b)) = (
+            row.iter().position(|&v| v != 0),
+            row.iter().rposition(|&v| v != 0),
+        ) {
+            out[y * w + a..y * w + b].fill(1);
+        }
+    }
+    for x in 0..w {
+        let set = |y: usize| bits[y * w + x] != 0;
+        if let (Some(a), Some(b)) = ((0..h).find(|&y| set(y)), (0..h).rev().find(|&y| set(y))) {
+            for y in a..b {
+                out[y * w + x] = 1;
+            }
+        }
+    }
+    out
+}
+
 /// `places` (by first frame) with the stays of a place that the mark seems to leave and come
 /// back to, while no other place shows it in between, made one: it never left, the evidence
 /// only faded for a while.
@@ -714,6 +748,47 @@ fn rejoin(mut places: Vec<FoundPlace>) -> Result<Vec<FoundPlace>, InpaintError> 
         }
         return Ok(places);
     }
+}
+
+/// Of `places` (by first frame), those a mark that is at one place at a time can be at: the
+/// set of stays that do not overlap and together last longest. What overlaps them is pinned
+/// for another reason (part of the picture that stays put or changes in place for a while,
+/// such as a counter).
+fn one_at_a_time(places: Vec<FoundPlace>) -> Vec<FoundPlace> {
+    let mut order: Vec<usize> = (0..places.len()).collect();
+    order.sort_by_key(|&i| places[i].last);
+    let length = |i: usize| places[i].last - places[i].first + 1;
+    // best[k]: the longest total over the first k places by end, and the choice made there.
+    let mut best: Vec<(u64, bool)> = vec![(0, false); order.len() + 1];
+    let before = |k: usize| {
+        order[..k]
+            .iter()
+            .rposition(|&j| places[j].last < places[order[k]].first)
+            .map_or(0, |p| p + 1)
+    };
+    for k in 0..order.len() {
+        let take = best[before(k)].0 + length(order[k]);
+        best[k + 1] = if take > best[k].0 {
+            (take, true)
+        } else {
+            (best[k].0, false)
+        };
+    }
+    let mut keep = vec![false; places.len()];
+    let mut k = order.len();
+    while k > 0 {
+        if best[k].1 {
+            keep[order[k - 1]] = true;
+            k = before(k - 1);
+        } else {
+            k -= 1;
+        }
+    }
+    places
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(place, kept)| kept.then_some(place))
+        .collect()
 }
 
 /// How plainly a region is pinned in a sample, relative to its best samples.
@@ -773,5 +848,49 @@ mod tests {
         // Weak samples neither end a stay nor start one.
         assert_eq!(runs(&p("?11??????11?")), vec![1..11]);
         assert_eq!(runs(&p("11000?011")), vec![0..2, 7..9]);
+    }
+
+    #[test]
+    fn a_mark_is_at_one_place_at_a_time() {
+        let place = |first: u64, last: u64| FoundPlace {
+            mask: Mask::from_rect(
+                crate::Rect {
+                    x: 0,
+                    y: 0,
+                    width: 8,
+                    height: 8,
+                },
+                64,
+                64,
+            )
+            .unwrap(),
+            first,
+            last,
+            before: None,
+            after: None,
+            points: Vec::new(),
+        };
+        let spans = |places: Vec<FoundPlace>| {
+            one_at_a_time(places)
+                .iter()
+                .map(|p| (p.first, p.last))
+                .collect::<Vec<_>>()
+        };
+        // A mark that stays put while something else is pinned for a while: only the mark.
+        assert_eq!(
+            spans(vec![place(0, 79), place(0, 18), place(68, 74)]),
+            vec![(0, 79)]
+        );
+        // One that moves: every stay, and not what overlaps two of them.
+        assert_eq!(
+            spans(vec![
+                place(0, 29),
+                place(25, 40),
+                place(30, 54),
+                place(55, 74)
+            ]),
+            vec![(0, 29), (30, 54), (55, 74)]
+        );
+        assert_eq!(spans(Vec::new()), Vec::<(u64, u64)>::new());
     }
 }

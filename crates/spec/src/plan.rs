@@ -277,24 +277,6 @@ impl Plan {
                 ));
             }
         }
-        for m in &self.marks {
-            let placed = self
-                .masks
-                .iter()
-                .any(|k| (k.step, k.item, k.place) == (m.step, m.item, m.place));
-            if !placed {
-                return bad(format!(
-                    "a mark of steps[{}] on item {} at place {}, which has no mask",
-                    m.step, m.item, m.place
-                ));
-            }
-            m.model.check().map_err(|e| {
-                PlanError::Inconsistent(format!(
-                    "the mark of steps[{}] on item {}: {e}",
-                    m.step, m.item
-                ))
-            })?;
-        }
         for m in &self.masks {
             if let Some(mask) = &m.mask {
                 mask.check().map_err(|e| {
@@ -314,6 +296,24 @@ impl Plan {
                     m.step, m.item
                 ));
             }
+        }
+        for m in &self.marks {
+            let placed = self
+                .masks
+                .iter()
+                .any(|k| (k.step, k.item, k.place) == (m.step, m.item, m.place));
+            if !placed {
+                return bad(format!(
+                    "a mark of steps[{}] on item {} at place {}, which has no mask",
+                    m.step, m.item, m.place
+                ));
+            }
+            m.model.check().map_err(|e| {
+                PlanError::Inconsistent(format!(
+                    "the mark of steps[{}] on item {}: {e}",
+                    m.step, m.item
+                ))
+            })?;
         }
         Ok(())
     }

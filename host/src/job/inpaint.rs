@@ -311,8 +311,9 @@ fn coding_noise(
 /// Finds the places of the mark of `item`'s input over the output times
 /// `range` (µs into the input): pairs of nearby frames sampled across it
 /// show where something stays pinned to the screen while the picture moves,
-/// and when. A mark found in one place throughout is found again with
-/// [`detect_mask`] (which also sees what stays still inside it); a mark
+/// and when. A mark found at one place only is found again with
+/// [`detect_mask`] over the whole range (which also sees what stays still
+/// inside it), and removed throughout; a mark
 /// that moves has each place's first and last frames narrowed down frame by
 /// frame between the samples either side.
 fn find_places_in(
@@ -328,10 +329,9 @@ fn find_places_in(
     }
     let mut decoder = open_decoder(item)?;
     let found = sample_places(&mut decoder, span.clone(), width, height)?;
-    let moves = found
-        .iter()
-        .any(|p| p.before.is_some() || p.after.is_some());
-    if !moves {
+    // A mark found at one place only stays put: the statistics over the
+    // whole input find it best, and it is removed throughout.
+    if found.len() < 2 {
         let mask = detect_mask_in(&mut decoder, span, width, height)?;
         return Ok(vec![Place {
             mask,
@@ -440,53 +440,53 @@ fn sample_places(
 }
 
 /// The first frame in `(before, place.first]` that shows the mark at
-/// `place`, by bisection.
+/// `place`, by bisection: each frame tried is compared with the nearest
+/// frames known to show it and known not to, so that how far the picture
+/// has moved weighs alike on both sides.
 fn first_frame_at(decoder: &mut Decoder, place: &FoundPlace, before: u64) -> Result<u64, String> {
     let size = (place.mask.width(), place.mask.height());
-    let (present, absent) = (
-        frame_at(decoder, place.first, size)?,
-        frame_at(decoder, before, size)?,
-    );
-    let (mut lo, mut hi) = (before, place.first);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
+    let mut absent = (before, frame_at(decoder, before, size)?);
+    let mut present = (place.first, frame_at(decoder, place.first, size)?);
+    while present.0 - absent.0 > 1 {
+        let mid = absent.0 + (present.0 - absent.0) / 2;
         let probe = frame_at(decoder, mid, size)?;
-        if place.is_present(
-            planes(&probe)?[0],
-            planes(&present)?[0],
-            planes(&absent)?[0],
-        ) {
-            hi = mid;
+        if shows(place, &probe, &present.1, &absent.1)? {
+            present = (mid, probe);
         } else {
-            lo = mid;
+            absent = (mid, probe);
         }
     }
-    Ok(hi)
+    Ok(present.0)
 }
 
 /// The first frame in `(place.last, after]` that no longer shows the mark
-/// at `place`, by bisection: where its time range ends.
+/// at `place`, by bisection as in [`first_frame_at`]: where its time range
+/// ends.
 fn first_frame_gone(decoder: &mut Decoder, place: &FoundPlace, after: u64) -> Result<u64, String> {
     let size = (place.mask.width(), place.mask.height());
-    let (present, absent) = (
-        frame_at(decoder, place.last, size)?,
-        frame_at(decoder, after, size)?,
-    );
-    let (mut lo, mut hi) = (place.last, after);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
+    let mut present = (place.last, frame_at(decoder, place.last, size)?);
+    let mut absent = (after, frame_at(decoder, after, size)?);
+    while absent.0 - present.0 > 1 {
+        let mid = present.0 + (absent.0 - present.0) / 2;
         let probe = frame_at(decoder, mid, size)?;
-        if place.is_present(
-            planes(&probe)?[0],
-            planes(&present)?[0],
-            planes(&absent)?[0],
-        ) {
-            lo = mid;
+        if shows(place, &probe, &present.1, &absent.1)? {
+            present = (mid, probe);
         } else {
-            hi = mid;
+            absent = (mid, probe);
         }
     }
-    Ok(hi)
+    Ok(absent.0)
+}
+
+/// Whether `probe` shows the mark at `place`, as `present` does and
+/// `absent` does not.
+fn shows(
+    place: &FoundPlace,
+    probe: &VideoFrame,
+    present: &VideoFrame,
+    absent: &VideoFrame,
+) -> Result<bool, String> {
+    Ok(place.is_present(planes(probe)?[0], planes(present)?[0], planes(absent)?[0]))
 }
 
 fn open_decoder(item: &PlanItem) -> Result<Decoder, String> {
