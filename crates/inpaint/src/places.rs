@@ -203,6 +203,8 @@ pub struct PlaceFinder {
     /// Working-plane scale: frames are averaged down by this factor each way.
     scale: usize,
     samples: Vec<Sample>,
+    /// Pyramids of the frames the last sample used, by index: nearby samples share frames.
+    pyramids: Vec<(u64, std::sync::Arc<Pyramid>)>,
 }
 
 /// A working-plane copy of a luma plane.
@@ -250,7 +252,7 @@ impl Work {
     }
 
     /// Mean absolute difference with `other` displaced by (`dx`, `dy`) (`other`'s pixel at
-    /// `p + d` against ours at `p`), over every `step`-th pixel of the overlap.
+    /// `p + d` against ours at `p`), over every `step`-th row of the overlap.
     fn difference(&self, other: &Self, dx: isize, dy: isize, step: usize) -> f32 {
         let (w, h) = (self.w as isize, self.h as isize);
         let (x0, x1) = ((-dx).max(0), (w - dx).min(w));
@@ -258,38 +260,57 @@ impl Work {
         if x1 - x0 < w / 2 || y1 - y0 < h / 2 {
             return f32::MAX;
         }
-        let (mut sum, mut n) = (0u64, 0u64);
+        let (x0, x1) = (x0 as usize, x1 as usize);
+        let mut sum = 0u64;
+        let mut rows = 0u64;
         for y in (y0..y1).step_by(step) {
-            let a = &self.data[(y * w) as usize..][..self.w];
-            let b = &other.data[((y + dy) * w) as usize..][..self.w];
-            for x in (x0..x1).step_by(step) {
-                sum += u64::from(a[x as usize].abs_diff(b[(x + dx) as usize]));
-                n += 1;
-            }
+            let a = &self.data[y as usize * self.w..][x0..x1];
+            let b =
+                &other.data[(y + dy) as usize * self.w..][(x0 as isize + dx) as usize..][..x1 - x0];
+            // Whole rows at a time, in 32-bit lanes: a row of differences fits easily.
+            sum += u64::from(
+                a.iter()
+                    .zip(b)
+                    .map(|(&p, &q)| u32::from(p.abs_diff(q)))
+                    .sum::<u32>(),
+            );
+            rows += 1;
         }
-        sum as f32 / n.max(1) as f32
+        sum as f32 / (rows * (x1 - x0) as u64).max(1) as f32
+    }
+}
+
+/// A working plane and its 2×2-averaged halvings, down to where [`MAX_MOTION`] is a few
+/// pixels (or the plane is small): what [`translation`] searches.
+struct Pyramid {
+    levels: Vec<Work>,
+}
+
+impl Pyramid {
+    fn of(work: Work) -> Self {
+        let mut levels = vec![work];
+        while let Some(last) = levels.last() {
+            if (MAX_MOTION >> (levels.len() - 1)) <= 4 || last.w < 64 || last.h < 64 {
+                break;
+            }
+            let next = last.halved();
+            levels.push(next);
+        }
+        Self { levels }
+    }
+
+    fn plane(&self) -> &Work {
+        &self.levels[0]
     }
 }
 
 /// The translation from `a` to `b` (where `a`'s picture at `p` is in `b` at `p + d`), in
 /// whole working-plane pixels, and the mean absolute difference it leaves: a full search on
-/// the coarsest level of a pyramid, refined by ±1 on each finer one.
-fn translation(a: &Work, b: &Work) -> ((isize, isize), f32) {
-    let mut coarser: Vec<(Work, Work)> = Vec::new();
-    loop {
-        let (la, lb) = coarser.last().map_or((a, b), |(x, y)| (x, y));
-        if (MAX_MOTION >> coarser.len()) <= 4 || la.w < 64 || la.h < 64 {
-            break;
-        }
-        let next = (la.halved(), lb.halved());
-        coarser.push(next);
-    }
-    let levels: Vec<(&Work, &Work)> = std::iter::once((a, b))
-        .chain(coarser.iter().map(|(x, y)| (x, y)))
-        .collect();
-    let coarsest = levels.len() - 1;
+/// the coarsest level of the pyramids, refined by ±1 on each finer one.
+fn translation(a: &Pyramid, b: &Pyramid) -> ((isize, isize), f32) {
+    let coarsest = a.levels.len().min(b.levels.len()) - 1;
     let reach = (MAX_MOTION >> coarsest).max(2) as isize;
-    let (ca, cb) = levels[coarsest];
+    let (ca, cb) = (&a.levels[coarsest], &b.levels[coarsest]);
     let mut best = (0isize, 0isize);
     let mut best_d = f32::MAX;
     for dy in -reach..=reach {
@@ -300,10 +321,11 @@ fn translation(a: &Work, b: &Work) -> ((isize, isize), f32) {
             }
         }
     }
-    for (la, lb) in levels[..coarsest].iter().rev() {
+    for (la, lb) in a.levels[..coarsest].iter().zip(&b.levels).rev() {
         let centre = (best.0 * 2, best.1 * 2);
         best_d = f32::MAX;
-        let step = if la.w * la.h > 1 << 18 { 2 } else { 1 };
+        // Rows enough for some 64k pixels tell ±1 apart as well as all of them.
+        let step = (la.w * la.h).div_ceil(1 << 16).max(1);
         for dy in -1..=1 {
             for dx in -1..=1 {
                 let d = la.difference(lb, centre.0 + dx, centre.1 + dy, step);
@@ -375,6 +397,7 @@ impl PlaceFinder {
             height,
             scale,
             samples: Vec::new(),
+            pyramids: Vec::new(),
         }
     }
 
@@ -386,7 +409,9 @@ impl PlaceFinder {
     /// Adds a sample: frame `first` (its index and its Y, U and V planes, 4:2:0) paired with the
     /// one of `later` (frames a few on; the mark must not move in between) that the picture
     /// moved to by whole pixels most exactly. Returns whether it was used: `false` when the
-    /// picture moved less than a pixel to each.
+    /// picture moved less than a pixel to each. Frames are known by their index (one index,
+    /// one picture), so that samples close together measure a frame they share once; samples
+    /// are added in the order of their first frame.
     pub fn add(
         &mut self,
         (frame, first): (u64, [Plane<'_>; 3]),
@@ -405,22 +430,34 @@ impl PlaceFinder {
                 });
             }
         }
-        let a = Work::of(&first[0], self.scale);
-        let (w, h) = (a.w, a.h);
-        if w < 8 || h < 8 {
+        if self.width / self.scale < 8 || self.height / self.scale < 8 {
             return Ok(false);
         }
+        let mut kept = std::mem::take(&mut self.pyramids);
+        kept.retain(|(n, _)| *n >= frame);
+        let scale = self.scale;
+        let mut pyramid = |n: u64, plane: &Plane<'_>| {
+            if let Some((_, p)) = kept.iter().find(|(k, _)| *k == n) {
+                return p.clone();
+            }
+            let p = std::sync::Arc::new(Pyramid::of(Work::of(plane, scale)));
+            kept.push((n, p.clone()));
+            p
+        };
+        let a = pyramid(frame, &first[0]);
         // The later frame the picture moved to by whole pixels most exactly (a fraction of a
         // pixel left over mismatches the picture's edges as much as the mark's), the nearest
         // of those about as exact: the mark is less likely to move in between.
         let mut moved = Vec::with_capacity(later.len());
-        for (k, (_, planes)) in later.iter().enumerate() {
-            let b = Work::of(&planes[0], self.scale);
+        for (k, (n, planes)) in later.iter().enumerate() {
+            let b = pyramid(*n, &planes[0]);
             let (d, residual) = translation(&a, &b);
             if d != (0, 0) {
                 moved.push((k, b, d, residual));
             }
         }
+        self.pyramids = kept;
+        let (a, (w, h)) = (a.plane(), (a.plane().w, a.plane().h));
         let Some(exact) = moved.iter().map(|m| m.3).min_by(f32::total_cmp) else {
             return Ok(false);
         };
@@ -429,7 +466,7 @@ impl PlaceFinder {
             return Ok(false);
         };
         let (later, second) = (later[k].0, &later[k].1);
-        let (still, moved) = residuals(&a, &b, (dx, dy));
+        let (still, moved) = residuals(a, b.plane(), (dx, dy));
         // Where the displaced frame has no counterpart (the picture entering at the edges),
         // nothing can be pinned.
         let inside = |x: usize, d: isize, len: usize| {

@@ -401,15 +401,25 @@ fn sample_places(
 ) -> Result<Vec<FoundPlace>, String> {
     let mut finder = PlaceFinder::new(width, height);
     let total = span.end - span.start;
-    let step = (total / PLACE_SAMPLES).max(1);
+    let step = total.div_ceil(PLACE_SAMPLES).max(1);
     // Frames decoded for the pairs: samples close together share them, and
     // the decoder never seeks back.
     let mut window: Vec<(u64, VideoFrame)> = Vec::new();
     let mut n = span.start;
     while n + 1 < span.end {
         window.retain(|(i, _)| *i >= n);
-        let wanted = std::iter::once(n).chain(PLACE_PAIR_GAPS.iter().map(|g| n + g));
-        for i in wanted.filter(|&i| i < span.end) {
+        // Every frame up to the farthest pair when the samples are closer
+        // than that (later samples pair frames this one skips), else only
+        // this sample's.
+        let reach = PLACE_PAIR_GAPS[PLACE_PAIR_GAPS.len() - 1];
+        let wanted: Vec<u64> = if step <= reach {
+            (n..=n + reach).collect()
+        } else {
+            std::iter::once(n)
+                .chain(PLACE_PAIR_GAPS.iter().map(|g| n + g))
+                .collect()
+        };
+        for i in wanted.into_iter().filter(|&i| i < span.end) {
             if !window.iter().any(|(j, _)| *j == i)
                 && let Some(frame) = next_at(decoder, i, (width, height))?
             {
