@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -116,7 +116,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
                     report.output.duration_us as f64 / 1e6,
                     report.segments.len(),
                     report.queue,
-                    reporter.started.elapsed().as_secs_f64(),
+                    reporter.created.elapsed().as_secs_f64(),
                     log_path.display()
                 );
                 if let Some(dir) = &report.kept_work_dir {
@@ -181,7 +181,9 @@ struct Reporter {
     json: bool,
     bar: Option<ProgressBar>,
     log: JobLog,
-    started: Instant,
+    created: Instant,
+    /// When the frames started (µs after `created`): the rate leaves planning out.
+    frames_from_us: AtomicU64,
     total: AtomicU64,
     done: AtomicU64,
     last_line: Mutex<Instant>,
@@ -203,7 +205,8 @@ impl Reporter {
             json,
             bar,
             log,
-            started: Instant::now(),
+            created: Instant::now(),
+            frames_from_us: AtomicU64::new(0),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             last_line: Mutex::new(Instant::now()),
@@ -211,7 +214,9 @@ impl Reporter {
     }
 
     fn fps(&self) -> f64 {
-        self.done.load(Ordering::Relaxed) as f64 / self.started.elapsed().as_secs_f64().max(1e-3)
+        let from = Duration::from_micros(self.frames_from_us.load(Ordering::Relaxed));
+        let running = self.created.elapsed().saturating_sub(from);
+        self.done.load(Ordering::Relaxed) as f64 / running.as_secs_f64().max(1e-3)
     }
 
     fn finish(&self) {
@@ -231,6 +236,13 @@ impl Progress for Reporter {
     fn planned(&self, plan: &Plan) {
         let total = plan.total_frames();
         self.total.store(total, Ordering::Relaxed);
+        // Planning (finding and learning a mark) is not frames: rate and ETA start here.
+        let now = self.created.elapsed();
+        self.frames_from_us
+            .store(now.as_micros() as u64, Ordering::Relaxed);
+        if let Ok(mut last) = self.last_line.lock() {
+            *last = Instant::now();
+        }
         self.log.line(&format!(
             "plan: job {} -> queue `{}`, output {}x{} at {}/{} fps, {} frames in {} segments",
             plan.job_id,
@@ -265,6 +277,7 @@ impl Progress for Reporter {
             );
         } else if let Some(bar) = &self.bar {
             bar.set_length(total);
+            bar.reset_eta();
         } else {
             eprintln!(
                 "planned {} frames in {} segments",
