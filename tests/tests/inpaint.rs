@@ -402,12 +402,11 @@ fn per_place(clean: &Path, marked: &Path, output: &Path) -> Vec<(f64, f64, bool)
         .map(|((x0, y0), frames)| {
             let inside =
                 |x: u32, y: u32| (*x0..x0 + LOGO.2).contains(&x) && (*y0..y0 + LOGO.3).contains(&y);
-            let psnr = |f: &[Vec<u8>]| {
-                psnr_where(&f[frames.clone()], &clean[frames.clone()], 320, &inside)
-            };
+            let psnr =
+                |f: &[Vec<u8>]| psnr_where(&f[frames.clone()], &clean[frames.clone()], 320, inside);
             let untouched = (0..75)
                 .filter(|i| !frames.contains(i))
-                .all(|i| psnr_where(&output[i..=i], &marked[i..=i], 320, &inside).is_infinite());
+                .all(|i| psnr_where(&output[i..=i], &marked[i..=i], 320, inside).is_infinite());
             (psnr(&marked), psnr(&output), untouched)
         })
         .collect()

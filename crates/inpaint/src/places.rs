@@ -81,7 +81,7 @@ const PLACE_UNCHANGED: f32 = 0.9;
 /// Largest frame side of the working plane: larger frames are averaged down.
 const WORKING_PIXELS: usize = 1920 * 1088;
 /// Distance (pixels) from a place's mask within which [`FoundPlace::refine`] adds to it.
-pub const NEAR_REFINE: usize = 8;
+const NEAR_REFINE: usize = 8;
 /// Most pinned pixels a place keeps to tell whether it is present in a frame.
 const MAX_POINTS: usize = 4096;
 
@@ -144,7 +144,7 @@ impl std::fmt::Debug for FoundPlace {
 
 impl FoundPlace {
     /// Adds to the place's mask what [`detect_mask`](crate::detect_mask) finds on `frames`
-    /// (luma planes shown while the mark is here) within [`NEAR_REFINE`] pixels of it. Frames
+    /// (luma planes shown while the mark is here) within `NEAR_REFINE` (8) pixels of it. Frames
     /// that tell nothing (too few, a still picture) leave it as it is.
     pub fn refine<'a>(
         &mut self,
