@@ -342,11 +342,11 @@ fn find_places_in(
     let mut places = Vec::with_capacity(found.len());
     for mut place in found {
         let first = match place.before {
-            Some(before) => first_frame_at(&mut decoder, &place, before)?,
+            Some(before) => bisect(&mut decoder, &place, place.first, before)?.0,
             None => span.start,
         };
         let end = match place.after {
-            Some(after) => first_frame_gone(&mut decoder, &place, after)?,
+            Some(after) => bisect(&mut decoder, &place, place.last, after)?.1,
             None => span.end,
         };
         // What the pairs could not pin (edges along the motion), from frames of the stay.
@@ -449,16 +449,23 @@ fn sample_places(
         .map_err(|e| e.to_string())
 }
 
-/// The first frame in `(before, place.first]` that shows the mark at
-/// `place`, by bisection: each frame tried is compared with the nearest
-/// frames known to show it and known not to, so that how far the picture
-/// has moved weighs alike on both sides.
-fn first_frame_at(decoder: &mut Decoder, place: &FoundPlace, before: u64) -> Result<u64, String> {
+/// Narrows down, by bisection, where the mark at `place` comes or goes
+/// between frame `present` (which shows it) and frame `absent` (which does
+/// not), on either side: the two neighbouring frames, the one that shows it
+/// first. Each frame tried is compared with the nearest frames known to show
+/// it and known not to, so that how far the picture has moved weighs alike
+/// on both sides.
+fn bisect(
+    decoder: &mut Decoder,
+    place: &FoundPlace,
+    present: u64,
+    absent: u64,
+) -> Result<(u64, u64), String> {
     let size = (place.mask.width(), place.mask.height());
-    let mut absent = (before, frame_at(decoder, before, size)?);
-    let mut present = (place.first, frame_at(decoder, place.first, size)?);
-    while present.0 - absent.0 > 1 {
-        let mid = absent.0 + (present.0 - absent.0) / 2;
+    let mut present = (present, frame_at(decoder, present, size)?);
+    let mut absent = (absent, frame_at(decoder, absent, size)?);
+    while present.0.abs_diff(absent.0) > 1 {
+        let mid = present.0.min(absent.0) + present.0.abs_diff(absent.0) / 2;
         let probe = frame_at(decoder, mid, size)?;
         if shows(place, &probe, &present.1, &absent.1)? {
             present = (mid, probe);
@@ -466,26 +473,7 @@ fn first_frame_at(decoder: &mut Decoder, place: &FoundPlace, before: u64) -> Res
             absent = (mid, probe);
         }
     }
-    Ok(present.0)
-}
-
-/// The first frame in `(place.last, after]` that no longer shows the mark
-/// at `place`, by bisection as in [`first_frame_at`]: where its time range
-/// ends.
-fn first_frame_gone(decoder: &mut Decoder, place: &FoundPlace, after: u64) -> Result<u64, String> {
-    let size = (place.mask.width(), place.mask.height());
-    let mut present = (place.last, frame_at(decoder, place.last, size)?);
-    let mut absent = (after, frame_at(decoder, after, size)?);
-    while absent.0 - present.0 > 1 {
-        let mid = present.0 + (absent.0 - present.0) / 2;
-        let probe = frame_at(decoder, mid, size)?;
-        if shows(place, &probe, &present.1, &absent.1)? {
-            present = (mid, probe);
-        } else {
-            absent = (mid, probe);
-        }
-    }
-    Ok(absent.0)
+    Ok((present.0, absent.0))
 }
 
 /// Whether `probe` shows the mark at `place`, as `present` does and
@@ -539,16 +527,7 @@ fn next_at(
 
 /// The Y, U and V planes of `frame`.
 fn planes(frame: &VideoFrame) -> Result<[Plane<'_>; 3], String> {
-    let plane = |i: usize| {
-        Plane::new(
-            frame.plane(i),
-            frame.plane_width(i),
-            frame.plane_height(i),
-            frame.stride(i),
-        )
-        .map_err(|e| e.to_string())
-    };
-    Ok([plane(0)?, plane(1)?, plane(2)?])
+    super::steps::planes_of(frame).map_err(|e| e.to_string())
 }
 
 /// Frames sampled across the input to find the mark.

@@ -676,7 +676,10 @@ impl InpaintStage {
     }
 }
 
-fn planes_of(frame: &VideoFrame) -> Result<[Plane<'_>; 3], framejet_inpaint::InpaintError> {
+/// The Y, U and V planes of `frame`, as the inpaint crate reads them.
+pub(super) fn planes_of(
+    frame: &VideoFrame,
+) -> Result<[Plane<'_>; 3], framejet_inpaint::InpaintError> {
     let plane = |i: usize| {
         Plane::new(
             frame.plane(i),
