@@ -517,6 +517,10 @@ fn a_time_range_must_be_sane() {
             "steps[0].mask[1]: give a place either `rect` or `png`",
         ),
         (json!({"mask": []}), "a list of places needs at least one"),
+        (
+            json!({"mask": [{"rect": [0, 0, 8, 8]}], "logo_at": [0, 0]}),
+            "steps[0].logo_at: with a list of places",
+        ),
     ] {
         let mut step = json!({"native": "inpaint", "mask": {"rect": [0, 0, 8, 8]}});
         for (k, v) in range.as_object().unwrap() {

@@ -146,7 +146,8 @@ pub struct InpaintStep {
     /// A PNG of the mark with its alpha, for semi-transparent marks.
     #[serde(default)]
     pub logo: Option<PathBuf>,
-    /// Where to put the logo PNG's top-left corner (default: the mask's).
+    /// Where to put the logo PNG's top-left corner (default: the mask's; with
+    /// a list of places, each place's, and this may not be given).
     #[serde(default)]
     pub logo_at: Option<[i32; 2]>,
     /// Write the mask used as a PNG beside the output.
@@ -544,6 +545,7 @@ impl JobSpec {
                 StepSpec::Native(NativeStep::Inpaint(InpaintStep {
                     mask,
                     logo,
+                    logo_at,
                     from,
                     to,
                     ..
@@ -564,6 +566,12 @@ impl JobSpec {
                                 return Err(SpecError::invalid(
                                     format!("steps[{i}].mask"),
                                     "a list of places needs at least one",
+                                ));
+                            }
+                            if logo_at.is_some() {
+                                return Err(SpecError::invalid(
+                                    format!("steps[{i}].logo_at"),
+                                    "with a list of places the logo goes at each place's top-left corner: leave `logo_at` out",
                                 ));
                             }
                             for (k, place) in places.iter().enumerate() {
