@@ -1069,7 +1069,9 @@ fn a_busy_worker_fetches_the_input_of_its_next_task_before_a_slot_frees() {
     let mut fleet = TestFleet::new();
     let dir = fleet.dir.path().to_path_buf();
     let dir = dir.as_path();
-    let a = testsrc_clip(dir, "first.mp4", "640x480", 150, false);
+    // The first segment runs long enough (several progress ticks) for its
+    // end to be seen coming before it is there, however fast the machine.
+    let a = testsrc_clip(dir, "first.mp4", "640x480", 450, false);
     let b = testsrc_clip(dir, "second.mp4", "320x240", 60, false);
     let spec = write_job(
         dir,
