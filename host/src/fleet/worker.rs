@@ -1301,9 +1301,6 @@ impl Worker {
         Ok(())
     }
 
-    /// Waits for `run`, keeping the task ours (in-progress acks), turning
-    /// a cancel or a passed deadline into the cancel flag, and publishing
-    /// progress and log lines.
     /// Waits for `run`, acking in progress, publishing progress and log
     /// lines, and cancelling it when its job ends or passes its deadline.
     /// A task of `task_frames` frames (0: unknown) wakes a prefetch when
