@@ -64,6 +64,8 @@ const ACCEPT_BELOW: f32 = 0.75;
 const COVERED_ALPHA: f32 = 0.03;
 /// Mean opacity over the mask below which a model is taken to have missed the mark.
 const WEAK_MODEL: f32 = 0.03;
+/// Gaps (pixels) across which an estimate's unmarked pixels count as enclosed by the mark.
+const HOLE_CLOSE: usize = 2;
 /// Known pixels around the mask that a fill reads.
 const FILL_MARGIN: usize = 2;
 
@@ -148,8 +150,9 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
-    /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask).
-    pub fn new(mask: &Mask, logo: Option<&LogoModel>) -> Self {
+    /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask),
+    /// `trusted` when that is the mark's own image rather than an estimate.
+    pub fn new(mask: &Mask, logo: Option<&LogoModel>, trusted: bool) -> Self {
         let (w, h) = (mask.width(), mask.height());
         let bits = mask.plane_bits(0);
         let alpha = |x: usize, y: usize| -> f32 {
@@ -201,10 +204,13 @@ impl Guard {
             }
         }
         // The fallback fills what the mark covers (grown by a pixel for its soft edges, and
-        // within the mask): pixels the model finds unmarked, or all but unmarked, are
-        // background already, and the nearer the known pixels, the better the fill.
-        // A model that finds next to no mark inside the mask it was given has missed it (the
-        // mask is there because there is a mark): its fallback fills the whole mask.
+        // within the mask): pixels the model leaves unmarked, or all but unmarked, are
+        // background already, and the nearer the known pixels, the better the fill. An
+        // estimate may leave unmarked what lies inside the mark (where nothing moved under
+        // it, nothing told the mark from the picture: a disc taken for a ring), so for an
+        // estimate what the mark encloses is filled too. A model that finds next to no mark
+        // inside the mask it was given has missed it (the mask is there because there is a
+        // mark): its fallback fills the whole mask.
         let (mass, masked) = (0..w * h)
             .filter(|&i| bits[i] != 0)
             .fold((0.0f32, 0usize), |(m, n), i| {
@@ -214,6 +220,11 @@ impl Guard {
         let covered: Vec<u8> = (0..w * h)
             .map(|i| u8::from(missed || alpha(i % w, i / w) > COVERED_ALPHA))
             .collect();
+        let covered = if trusted {
+            covered
+        } else {
+            crate::morph::fill_holes(&crate::morph::close(&covered, w, h, HOLE_CLOSE), w, h)
+        };
         let covered: Vec<u8> = crate::morph::dilate(&covered, w, h, 1)
             .iter()
             .zip(bits)
@@ -484,7 +495,7 @@ mod tests {
     #[test]
     fn a_ghost_of_the_mark_is_caught_and_texture_is_not() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo));
+        let guard = Guard::new(&mask, Some(&logo), true);
         let right: Vec<Score> = (0..24).map(|t| guard.score(&textured(t))).collect();
         let mut verdicts = Verdicts::new(false);
         assert!(
@@ -535,7 +546,7 @@ mod tests {
     #[test]
     fn the_fallback_fills_what_the_mark_covers_and_keeps_the_rest() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo));
+        let guard = Guard::new(&mask, Some(&logo), true);
         let before = ramp_spoilt_where(|_, _| false);
         let mut frame = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         guard.fill(&mut frame, None);
@@ -556,6 +567,53 @@ mod tests {
     }
 
     #[test]
+    fn an_estimates_fallback_also_fills_what_the_mark_encloses() {
+        // A ring: its inside is unmarked, which an estimate may get wrong where nothing moved
+        // under the mark (a disc taken for a ring), so only the mark's own image keeps it.
+        let (lw, lh) = (40, 24);
+        let mut rgba = vec![0u8; lw * lh * 4];
+        for y in 0..lh {
+            for x in 0..lw {
+                let d = ((x as f32 - 12.0).powi(2) + (y as f32 - 12.0).powi(2)).sqrt();
+                if (5.0..9.0).contains(&d) {
+                    rgba[(y * lw + x) * 4..][..4].copy_from_slice(&[255, 255, 255, 200]);
+                }
+            }
+        }
+        let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
+        let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
+        let centre = 32 * W + 42;
+        assert!(logo.alpha(0, 42, 32) == 0.0);
+        let before = ramp_spoilt_where(|_, _| false);
+        // The ring and its inside spoilt (the mark is a disc).
+        let disc = |x: usize, y: usize| (x as f32 - 42.0).hypot(y as f32 - 32.0) < 9.0;
+        for (trusted, centre_kept) in [(true, true), (false, false)] {
+            let guard = Guard::new(&mask, Some(&logo), trusted);
+            let mut frame = ramp_spoilt_where(disc);
+            guard.fill(&mut frame, None);
+            let got = frame.data(0);
+            assert_eq!(
+                got[centre] == 250,
+                centre_kept,
+                "trusted {trusted}: {}",
+                got[centre]
+            );
+            for (i, (&got, &want)) in got.iter().zip(before.data(0)).enumerate() {
+                let (x, y) = (i % W, i / W);
+                // Clear of the ring, unmarked pixels are background either way; with the
+                // inside filled too, the whole ramp comes back.
+                let clear = (x as f32 - 42.0).hypot(y as f32 - 32.0) >= 11.0;
+                if clear || !centre_kept {
+                    assert!(
+                        got.abs_diff(want) <= 1,
+                        "trusted {trusted}, ({x}, {y}): {got}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_model_that_misses_the_mark_falls_back_to_filling_the_whole_mask() {
         let (lw, lh) = (40, 24);
         // An estimate that found next to nothing: a faint speck in a mask drawn around a mark.
@@ -563,7 +621,7 @@ mod tests {
         rgba[(12 * lw + 12) * 4..][..4].copy_from_slice(&[255, 255, 255, 40]);
         let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
-        let guard = Guard::new(&mask, Some(&logo));
+        let guard = Guard::new(&mask, Some(&logo), true);
         let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
         guard.fill(&mut frame, None);
         for y in 20..44 {
@@ -577,7 +635,7 @@ mod tests {
     #[test]
     fn a_fallback_on_a_still_camera_starts_from_the_one_before() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo));
+        let guard = Guard::new(&mask, Some(&logo), true);
         let spoilt = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         let mut fresh = spoilt.clone();
         let first = guard.fill(&mut fresh, None);

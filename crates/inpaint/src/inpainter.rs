@@ -559,7 +559,7 @@ impl Engine {
         let holes_per_frame = planes.iter().map(|p| p.holes.len() as u64).sum();
         // Only a mark given by its image is trusted as it is: its shape is exact.
         let trusted = matches!(config.mark, MarkModel::Given(_));
-        let guard = Guard::new(mask, logo.as_ref());
+        let guard = Guard::new(mask, logo.as_ref(), trusted);
         Self {
             guard,
             verdicts: Verdicts::new(trusted),
