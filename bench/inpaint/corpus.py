@@ -1,8 +1,9 @@
 """Watermark removal on kinds of video it was not tuned for: framejet's `inpaint` job step
 against FFmpeg's delogo and removelogo, OpenCV's Telea and Navier-Stokes and the untouched
 input, on generated clips of many kinds (pans slow and fast, a zoom, a still camera, a scene
-cut, a moving object, lossy H.264 and H.265 inputs, text and logo marks, semi-transparent and
-opaque, over texture and over smooth gradients), inside the mask, against the clean clip.
+cut, a moving object, a game of life, lossy H.264 and H.265 inputs, text and logo marks, a mark
+that jumps between places, semi-transparent and opaque, over texture and over smooth
+gradients), inside the mask, against the clean clip.
 
     corpus.py --framejet BIN --out DIR [--size 640x360] [--kinds a,b] [--check]
 
@@ -54,6 +55,8 @@ KINDS = {
     "still-semi": dict(scene="still", mark="semi", codec="lossless", target=-0.3, check="target", auto=None),
     "scene-cut-text": dict(scene="cut", mark="text", codec="lossless", target=6.0, check="target", auto="check"),
     "object-opaque": dict(scene="object", mark="box", codec="lossless", target=-0.3, check="target", auto=None),
+    "life-opaque": dict(scene="life", mark="box", codec="h264:23", target=-0.3, check="target", auto=None),
+    "life-semi": dict(scene="life", mark="semi", codec="h264:23", target=-0.3, check="target", auto=None),
     "gradient-semi": dict(scene="gradient", mark="semi", codec="lossless", target=-0.3, check="target", auto="check"),
     "h264-crf23-semi": dict(scene="pan:3:1", mark="semi", codec="h264:23", target=6.0, check="target", auto="check"),
     "h265-crf28-semi": dict(scene="pan:3:1", mark="text", codec="h265:28", target=-0.3, check="target", auto="check"),
@@ -142,6 +145,13 @@ def clean_clip(out: Path, scene: str, w: int, h: int) -> Path:
                "-loop", "1", "-framerate", str(FPS), "-i", str(cells),
                "-filter_complex", filt, "-frames:v", str(n), "-f", "yuv4mpegpipe", str(y4m))
         return y4m
+    elif kind == "life":
+        # A still camera on a game of life: sparse cells that come and go in place on black,
+        # nothing moves as a whole.
+        src = (f"life=size=240x135:rate={FPS}:ratio=0.12:random_seed=5:mold=0"
+               f":life_color=#40d0b0:death_color=#000000")
+        vf = f"scale=1920:1080:flags=neighbor,{tail}"
+        inputs = ["-f", "lavfi", "-i", src]
     elif kind == "gradient":
         # Smooth colour fields that drift (written out: FFmpeg's `gradients` source is not
         # the same from run to run).
