@@ -128,7 +128,11 @@ struct PlaneFill {
 
 /// What a fallback fill put in each plane's filled pixels (in the order of the fill region's
 /// rows): where the next frame's starts when the camera is still.
-pub(crate) struct Fallback([Vec<f32>; 3]);
+pub(crate) struct Fallback {
+    values: [Vec<f32>; 3],
+    /// Whether it filled the whole mask.
+    whole: bool,
+}
 
 /// An edge of the mark: the pixel on its more opaque side, the one on the other, and the
 /// mark's colour there (luma).
@@ -146,7 +150,11 @@ pub(crate) struct Guard {
     edges: Pairs,
     flat: Pairs,
     ring: Pairs,
+    /// The fill of what the mark covers.
     planes: [PlaneFill; 3],
+    /// For an estimate, the fill of the whole mask, for a still camera: where nothing moved
+    /// under the mark, nothing told its faint or flat parts from the picture.
+    whole: Option<[PlaneFill; 3]>,
 }
 
 impl Guard {
@@ -208,7 +216,8 @@ impl Guard {
         // background already, and the nearer the known pixels, the better the fill. An
         // estimate may leave unmarked what lies inside the mark (where nothing moved under
         // it, nothing told the mark from the picture: a disc taken for a ring), so for an
-        // estimate what the mark encloses is filled too. A model that finds next to no mark
+        // estimate what the mark encloses is filled too, and on a still camera the whole mask
+        // (`Guard::whole`: nothing moved under the mark). A model that finds next to no mark
         // inside the mask it was given has missed it (the mask is there because there is a
         // mark): its fallback fills the whole mask.
         let (mass, masked) = (0..w * h)
@@ -230,34 +239,9 @@ impl Guard {
             .zip(bits)
             .map(|(&c, &m)| c & u8::from(m != 0))
             .collect();
-        let planes = std::array::from_fn(|p| {
-            let (pw, ph) = mask.plane_size(p);
-            let bounds = if p == 0 {
-                mask.bounds()
-            } else {
-                mask.bounds().halved(pw, ph)
-            };
-            let region = bounds.grown(FILL_MARGIN, pw, ph);
-            let scale = if p == 0 { 1 } else { 2 };
-            let is_covered = |x: usize, y: usize| {
-                (y * scale..((y + 1) * scale).min(h)).any(|ly| {
-                    (x * scale..((x + 1) * scale).min(w)).any(|lx| covered[ly * w + lx] != 0)
-                })
-            };
-            let mut unknown = Vec::with_capacity(region.width() * region.height());
-            for y in region.y0..region.y1 {
-                unknown.extend((region.x0..region.x1).map(|x| u8::from(is_covered(x, y))));
-            }
-            PlaneFill {
-                w: pw,
-                filled: (0..unknown.len() as u32)
-                    .filter(|&i| unknown[i as usize] != 0)
-                    .collect(),
-                stencils: fill::Stencils::new(&unknown, region.width(), region.height()),
-                region,
-                unknown,
-            }
-        });
+        let planes = plane_fills(mask, &covered);
+        let whole = (!trusted && covered.iter().zip(bits).any(|(&c, &m)| m != 0 && c == 0))
+            .then(|| plane_fills(mask, bits));
         let ring_pixels = ring
             .0
             .iter()
@@ -273,6 +257,7 @@ impl Guard {
             flat,
             ring,
             planes,
+            whole,
         }
     }
 
@@ -318,60 +303,106 @@ impl Guard {
         }
     }
 
-    /// Fills every masked pixel of `frame`, all planes, smoothly from its surroundings. With
-    /// `previous` (the fallback of the frame before, the camera still), the fill starts from
-    /// it and moves only part of the way, as the restorer's own fill of a still camera does:
-    /// a few sweeps instead of a fresh solve, and no flicker from the noise around the mask.
-    pub fn fill(&self, frame: &mut Yuv420Frame, previous: Option<&Fallback>) -> Fallback {
+    /// Fills what the mark covers in `frame` (for an estimate on a still camera, `still`, the
+    /// whole mask), all planes, smoothly from its surroundings. With `previous` (the fallback
+    /// of the frame before, the camera still), the fill starts from it and moves only part of
+    /// the way, as the restorer's own fill of a still camera does: a few sweeps instead of a
+    /// fresh solve, and no flicker from the noise around the mask.
+    pub fn fill(
+        &self,
+        frame: &mut Yuv420Frame,
+        previous: Option<&Fallback>,
+        still: bool,
+    ) -> Fallback {
+        let (setups, whole) = match &self.whole {
+            Some(whole) if still => (whole, true),
+            _ => (&self.planes, false),
+        };
+        let previous = previous.filter(|f| f.whole == whole);
         let [y, u, v] = frame.data_mut_all();
-        let previous = |p: usize| previous.map(|f| f.0[p].as_slice());
+        let previous = |p: usize| previous.map(|f| f.values[p].as_slice());
         let (fy, (fu, fv)) = rayon::join(
-            || self.fill_plane(0, y, previous(0)),
+            || fill_plane(&setups[0], y, previous(0)),
             || {
                 rayon::join(
-                    || self.fill_plane(1, u, previous(1)),
-                    || self.fill_plane(2, v, previous(2)),
+                    || fill_plane(&setups[1], u, previous(1)),
+                    || fill_plane(&setups[2], v, previous(2)),
                 )
             },
         );
-        Fallback([fy, fu, fv])
+        Fallback {
+            values: [fy, fu, fv],
+            whole,
+        }
     }
+}
 
-    /// [`Guard::fill`] of plane `p`; returns the values it filled in.
-    fn fill_plane(&self, p: usize, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
-        let setup = &self.planes[p];
-        let r = setup.region;
-        let (rw, rh) = (r.width(), r.height());
-        let mut values = Vec::with_capacity(rw * rh);
-        for y in r.y0..r.y1 {
-            values.extend(
-                plane[y * setup.w + r.x0..y * setup.w + r.x1]
-                    .iter()
-                    .map(|&v| f32::from(v)),
-            );
-        }
-        let filled = &setup.filled;
-        let out: Vec<f32> = match previous {
-            Some(prev) => {
-                for (&i, &v) in filled.iter().zip(prev) {
-                    values[i as usize] = v;
-                }
-                setup.stencils.relax(&mut values, WARM_SWEEPS);
-                (filled.iter().zip(prev))
-                    .map(|(&i, &v)| v + STILL_BLEND * (values[i as usize] - v))
-                    .collect()
-            }
-            None => {
-                fill::fill(&mut values, &setup.unknown, rw, rh);
-                filled.iter().map(|&i| values[i as usize]).collect()
-            }
-        };
-        for (&i, &v) in filled.iter().zip(&out) {
-            let i = i as usize;
-            plane[(r.y0 + i / rw) * setup.w + r.x0 + i % rw] = to_pixel(v);
-        }
-        out
+/// [`Guard::fill`] of one plane with its `setup`; returns the values it filled in.
+fn fill_plane(setup: &PlaneFill, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
+    let r = setup.region;
+    let (rw, rh) = (r.width(), r.height());
+    let mut values = Vec::with_capacity(rw * rh);
+    for y in r.y0..r.y1 {
+        values.extend(
+            plane[y * setup.w + r.x0..y * setup.w + r.x1]
+                .iter()
+                .map(|&v| f32::from(v)),
+        );
     }
+    let filled = &setup.filled;
+    let out: Vec<f32> = match previous {
+        Some(prev) => {
+            for (&i, &v) in filled.iter().zip(prev) {
+                values[i as usize] = v;
+            }
+            setup.stencils.relax(&mut values, WARM_SWEEPS);
+            (filled.iter().zip(prev))
+                .map(|(&i, &v)| v + STILL_BLEND * (values[i as usize] - v))
+                .collect()
+        }
+        None => {
+            fill::fill(&mut values, &setup.unknown, rw, rh);
+            filled.iter().map(|&i| values[i as usize]).collect()
+        }
+    };
+    for (&i, &v) in filled.iter().zip(&out) {
+        let i = i as usize;
+        plane[(r.y0 + i / rw) * setup.w + r.x0 + i % rw] = to_pixel(v);
+    }
+    out
+}
+
+/// The fills of `unknown` (full-resolution bits, within `mask`), per plane: a chroma pixel is
+/// unknown when any luma pixel it covers is.
+fn plane_fills(mask: &Mask, unknown: &[u8]) -> [PlaneFill; 3] {
+    let (w, h) = (mask.width(), mask.height());
+    std::array::from_fn(|p| {
+        let (pw, ph) = mask.plane_size(p);
+        let bounds = if p == 0 {
+            mask.bounds()
+        } else {
+            mask.bounds().halved(pw, ph)
+        };
+        let region = bounds.grown(FILL_MARGIN, pw, ph);
+        let scale = if p == 0 { 1 } else { 2 };
+        let is_unknown = |x: usize, y: usize| {
+            (y * scale..((y + 1) * scale).min(h))
+                .any(|ly| (x * scale..((x + 1) * scale).min(w)).any(|lx| unknown[ly * w + lx] != 0))
+        };
+        let mut bits = Vec::with_capacity(region.width() * region.height());
+        for y in region.y0..region.y1 {
+            bits.extend((region.x0..region.x1).map(|x| u8::from(is_unknown(x, y))));
+        }
+        PlaneFill {
+            w: pw,
+            filled: (0..bits.len() as u32)
+                .filter(|&i| bits[i as usize] != 0)
+                .collect(),
+            stencils: fill::Stencils::new(&bits, region.width(), region.height()),
+            region,
+            unknown: bits,
+        }
+    })
 }
 
 /// The decisions over a stream of frames: the smoothed excess and directed step, and whether
@@ -549,7 +580,7 @@ mod tests {
         let guard = Guard::new(&mask, Some(&logo), true);
         let before = ramp_spoilt_where(|_, _| false);
         let mut frame = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
-        guard.fill(&mut frame, None);
+        guard.fill(&mut frame, None, false);
         for (i, (&got, &want)) in frame.data(0).iter().zip(before.data(0)).enumerate() {
             assert!(
                 got.abs_diff(want) <= 1,
@@ -562,7 +593,7 @@ mod tests {
         let corner = 21 * W + 67;
         assert!(mask.contains(67, 21) && logo.alpha(0, 67, 21) == 0.0);
         frame.data_mut(0)[corner] = 7;
-        guard.fill(&mut frame, None);
+        guard.fill(&mut frame, None, false);
         assert_eq!(frame.data(0)[corner], 7);
     }
 
@@ -590,7 +621,7 @@ mod tests {
         for (trusted, centre_kept) in [(true, true), (false, false)] {
             let guard = Guard::new(&mask, Some(&logo), trusted);
             let mut frame = ramp_spoilt_where(disc);
-            guard.fill(&mut frame, None);
+            guard.fill(&mut frame, None, false);
             let got = frame.data(0);
             assert_eq!(
                 got[centre] == 250,
@@ -614,6 +645,32 @@ mod tests {
     }
 
     #[test]
+    fn an_estimates_fallback_on_a_still_camera_fills_the_whole_mask() {
+        // Nothing moved under the mark: the estimate's unmarked pixels are not trusted.
+        let (mask, logo) = setup();
+        let before = ramp_spoilt_where(|_, _| false);
+        let corner = 21 * W + 67;
+        assert!(mask.contains(67, 21) && logo.alpha(0, 67, 21) == 0.0);
+        for (trusted, still, kept) in [
+            (false, true, false),
+            (false, false, true),
+            (true, true, true),
+        ] {
+            let guard = Guard::new(&mask, Some(&logo), trusted);
+            let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
+            let fallback = guard.fill(&mut frame, None, still);
+            assert_eq!(fallback.whole, !kept);
+            let got = frame.data(0)[corner];
+            assert_eq!(got == 250, kept, "trusted {trusted}, still {still}: {got}");
+            if !kept {
+                for (i, (&got, &want)) in frame.data(0).iter().zip(before.data(0)).enumerate() {
+                    assert!(got.abs_diff(want) <= 1, "({}, {}): {got}", i % W, i / W);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_model_that_misses_the_mark_falls_back_to_filling_the_whole_mask() {
         let (lw, lh) = (40, 24);
         // An estimate that found next to nothing: a faint speck in a mask drawn around a mark.
@@ -623,7 +680,7 @@ mod tests {
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
         let guard = Guard::new(&mask, Some(&logo), true);
         let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
-        guard.fill(&mut frame, None);
+        guard.fill(&mut frame, None, false);
         for y in 20..44 {
             for x in 30..70 {
                 let got = frame.data(0)[y * W + x];
@@ -638,18 +695,21 @@ mod tests {
         let guard = Guard::new(&mask, Some(&logo), true);
         let spoilt = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         let mut fresh = spoilt.clone();
-        let first = guard.fill(&mut fresh, None);
+        let first = guard.fill(&mut fresh, None, false);
         // The same surroundings: starting from the solution, it stays there.
         let mut warm = spoilt.clone();
-        guard.fill(&mut warm, Some(&first));
+        guard.fill(&mut warm, Some(&first), false);
         for (i, (&got, &want)) in warm.data(0).iter().zip(fresh.data(0)).enumerate() {
             assert!(got.abs_diff(want) <= 1, "pixel {i}: {got}, fresh {want}");
         }
         // It moves at most a quarter of the way from where it starts: from black, at most a
         // quarter of the ramp's level (less inside, where a few sweeps reach less).
-        let black = Fallback(first.0.clone().map(|p| vec![0.0; p.len()]));
+        let black = Fallback {
+            values: first.values.clone().map(|p| vec![0.0; p.len()]),
+            whole: first.whole,
+        };
         let mut from_black = spoilt.clone();
-        guard.fill(&mut from_black, Some(&black));
+        guard.fill(&mut from_black, Some(&black), false);
         let (mut moved, mut n) = (0.0, 0.0);
         for (i, (&got, &want)) in from_black.data(0).iter().zip(fresh.data(0)).enumerate() {
             if spoilt.data(0)[i] == 250 {

@@ -425,6 +425,8 @@ const AVERAGE_MIN_GAIN: f64 = 0.5;
 struct Decided {
     frame: Yuv420Frame,
     fill: Fill,
+    /// Whether the camera stood still since the frame before.
+    still: bool,
 }
 
 /// Whether a frame is filled from its surroundings instead of restored, and from where the
@@ -451,7 +453,7 @@ fn fill_decided(
     }
     let mut fallbacks: Vec<Option<Fallback>> = decided
         .par_iter_mut()
-        .map(|d| (d.fill == Fill::Fresh).then(|| guard.fill(&mut d.frame, None)))
+        .map(|d| (d.fill == Fill::Fresh).then(|| guard.fill(&mut d.frame, None, d.still)))
         .collect();
     let mut carried = carried;
     for (i, d) in decided.iter_mut().enumerate() {
@@ -460,7 +462,7 @@ fn fill_decided(
                 0 => carried.take(),
                 _ => fallbacks[i - 1].take(),
             };
-            fallbacks[i] = Some(guard.fill(&mut d.frame, previous.as_ref()));
+            fallbacks[i] = Some(guard.fill(&mut d.frame, previous.as_ref(), d.still));
         }
     }
     let last = fallbacks.pop().flatten();
@@ -1131,11 +1133,11 @@ impl Engine {
             // A frame filled from its surroundings alone has nothing to check. A still
             // camera's fallback starts from the frame before's, when that fell back too.
             let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
-            let fill = if spatial_only || !self.verdicts.reject(&r.score) {
+            let rejected = !spatial_only && self.verdicts.reject(&r.score);
+            let still = rejected && self.still_since_previous(t);
+            let fill = if !rejected {
                 Fill::No
-            } else if self.last_fell_back.is_some_and(|p| p + 1 == t)
-                && self.still_since_previous(t)
-            {
+            } else if still && self.last_fell_back.is_some_and(|p| p + 1 == t) {
                 Fill::FromPrevious
             } else {
                 Fill::Fresh
@@ -1155,6 +1157,7 @@ impl Engine {
             out.push(Decided {
                 frame: r.frame,
                 fill,
+                still,
             });
         }
         self.emitted += n as u64;
