@@ -1370,7 +1370,10 @@ fn a_high_priority_task_goes_before_the_task_a_busy_worker_holds() {
                 "steps": [{"plugin": "text-reveal", "params": {"words": ["HELD"], "size": 48}}],
                 "segment": {"plugin": "segment-keyframes",
                             "params": {"min_segments": 2, "max_segments": 2, "min_frames": 1}},
-                "output": {"container": "mkv", "video": {"codec": "ffv1"}, "audio": {"codec": "none"}}}),
+                // A slow encoder: the last quarter of segment 0 must outlast submitting and
+                // planning the high job, however fast the machine.
+                "output": {"container": "mkv", "video": {"codec": "h264", "preset": "slower"},
+                           "audio": {"codec": "none"}}}),
     );
     let urgent = write_job(
         dir,
