@@ -322,11 +322,11 @@ impl Guard {
         let [y, u, v] = frame.data_mut_all();
         let previous = |p: usize| previous.map(|f| f.values[p].as_slice());
         let (fy, (fu, fv)) = rayon::join(
-            || fill_plane(&setups[0], y, previous(0)),
+            || setups[0].fill(y, previous(0)),
             || {
                 rayon::join(
-                    || fill_plane(&setups[1], u, previous(1)),
-                    || fill_plane(&setups[2], v, previous(2)),
+                    || setups[1].fill(u, previous(1)),
+                    || setups[2].fill(v, previous(2)),
                 )
             },
         );
@@ -337,39 +337,41 @@ impl Guard {
     }
 }
 
-/// [`Guard::fill`] of one plane with its `setup`; returns the values it filled in.
-fn fill_plane(setup: &PlaneFill, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
-    let r = setup.region;
-    let (rw, rh) = (r.width(), r.height());
-    let mut values = Vec::with_capacity(rw * rh);
-    for y in r.y0..r.y1 {
-        values.extend(
-            plane[y * setup.w + r.x0..y * setup.w + r.x1]
-                .iter()
-                .map(|&v| f32::from(v)),
-        );
-    }
-    let filled = &setup.filled;
-    let out: Vec<f32> = match previous {
-        Some(prev) => {
-            for (&i, &v) in filled.iter().zip(prev) {
-                values[i as usize] = v;
+impl PlaneFill {
+    /// [`Guard::fill`] of its plane; returns the values it filled in.
+    fn fill(&self, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
+        let r = self.region;
+        let (rw, rh) = (r.width(), r.height());
+        let mut values = Vec::with_capacity(rw * rh);
+        for y in r.y0..r.y1 {
+            values.extend(
+                plane[y * self.w + r.x0..y * self.w + r.x1]
+                    .iter()
+                    .map(|&v| f32::from(v)),
+            );
+        }
+        let filled = &self.filled;
+        let out: Vec<f32> = match previous {
+            Some(prev) => {
+                for (&i, &v) in filled.iter().zip(prev) {
+                    values[i as usize] = v;
+                }
+                self.stencils.relax(&mut values, WARM_SWEEPS);
+                (filled.iter().zip(prev))
+                    .map(|(&i, &v)| v + STILL_BLEND * (values[i as usize] - v))
+                    .collect()
             }
-            setup.stencils.relax(&mut values, WARM_SWEEPS);
-            (filled.iter().zip(prev))
-                .map(|(&i, &v)| v + STILL_BLEND * (values[i as usize] - v))
-                .collect()
+            None => {
+                fill::fill(&mut values, &self.unknown, rw, rh);
+                filled.iter().map(|&i| values[i as usize]).collect()
+            }
+        };
+        for (&i, &v) in filled.iter().zip(&out) {
+            let i = i as usize;
+            plane[(r.y0 + i / rw) * self.w + r.x0 + i % rw] = to_pixel(v);
         }
-        None => {
-            fill::fill(&mut values, &setup.unknown, rw, rh);
-            filled.iter().map(|&i| values[i as usize]).collect()
-        }
-    };
-    for (&i, &v) in filled.iter().zip(&out) {
-        let i = i as usize;
-        plane[(r.y0 + i / rw) * setup.w + r.x0 + i % rw] = to_pixel(v);
+        out
     }
-    out
 }
 
 /// The fills of `unknown` (full-resolution bits, within `mask`), per plane: a chroma pixel is

@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
@@ -182,8 +182,8 @@ struct Reporter {
     bar: Option<ProgressBar>,
     log: JobLog,
     created: Instant,
-    /// When the frames started (µs after `created`): the rate leaves planning out.
-    frames_from_us: AtomicU64,
+    /// When the frames started, once planned: the rate leaves planning out.
+    frames_from: OnceLock<Instant>,
     total: AtomicU64,
     done: AtomicU64,
     last_line: Mutex<Instant>,
@@ -206,7 +206,7 @@ impl Reporter {
             bar,
             log,
             created: Instant::now(),
-            frames_from_us: AtomicU64::new(0),
+            frames_from: OnceLock::new(),
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             last_line: Mutex::new(Instant::now()),
@@ -214,9 +214,8 @@ impl Reporter {
     }
 
     fn fps(&self) -> f64 {
-        let from = Duration::from_micros(self.frames_from_us.load(Ordering::Relaxed));
-        let running = self.created.elapsed().saturating_sub(from);
-        self.done.load(Ordering::Relaxed) as f64 / running.as_secs_f64().max(1e-3)
+        let from = self.frames_from.get().unwrap_or(&self.created);
+        self.done.load(Ordering::Relaxed) as f64 / from.elapsed().as_secs_f64().max(1e-3)
     }
 
     fn finish(&self) {
@@ -237,9 +236,7 @@ impl Progress for Reporter {
         let total = plan.total_frames();
         self.total.store(total, Ordering::Relaxed);
         // Planning (finding and learning a mark) is not frames: rate and ETA start here.
-        let now = self.created.elapsed();
-        self.frames_from_us
-            .store(now.as_micros() as u64, Ordering::Relaxed);
+        let _ = self.frames_from.set(Instant::now());
         if let Ok(mut last) = self.last_line.lock() {
             *last = Instant::now();
         }

@@ -405,21 +405,19 @@ fn sample_places(
     // Frames decoded for the pairs: samples close together share them, and
     // the decoder never seeks back.
     let mut window: Vec<(u64, VideoFrame)> = Vec::new();
+    // The frames each sample decodes, from its first: every one up to the
+    // farthest pair when samples are closer than that (later samples pair
+    // frames this one skips), else only this sample's.
+    let reach = PLACE_PAIR_GAPS[PLACE_PAIR_GAPS.len() - 1];
+    let offsets: Vec<u64> = if step <= reach {
+        (0..=reach).collect()
+    } else {
+        std::iter::once(0).chain(PLACE_PAIR_GAPS).collect()
+    };
     let mut n = span.start;
     while n + 1 < span.end {
         window.retain(|(i, _)| *i >= n);
-        // Every frame up to the farthest pair when the samples are closer
-        // than that (later samples pair frames this one skips), else only
-        // this sample's.
-        let reach = PLACE_PAIR_GAPS[PLACE_PAIR_GAPS.len() - 1];
-        let wanted: Vec<u64> = if step <= reach {
-            (n..=n + reach).collect()
-        } else {
-            std::iter::once(n)
-                .chain(PLACE_PAIR_GAPS.iter().map(|g| n + g))
-                .collect()
-        };
-        for i in wanted.into_iter().filter(|&i| i < span.end) {
+        for i in offsets.iter().map(|o| n + o).filter(|&i| i < span.end) {
             if !window.iter().any(|(j, _)| *j == i)
                 && let Some(frame) = next_at(decoder, i, (width, height))?
             {
