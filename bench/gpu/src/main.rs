@@ -199,6 +199,7 @@ fn gpu_inpaint(s: &GpuStream, w: usize, h: usize, frames: usize) -> f64 {
                     y0: 0,
                     dx: 6.0 * d as f32 + 0.25,
                     dy: 0.0,
+                    linear: [0.0; 4],
                 })
                 .collect();
             temporal_fill(s, &mut target.planes[0], &hole_state, &sources, &taps).unwrap();

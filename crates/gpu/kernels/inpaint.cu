@@ -46,20 +46,39 @@ __device__ bool fj_clear(const u8* exact, const u8* wide, int w, int h, float x,
     return wide[i] == 0;
 }
 
+// motion.rs `Motion::at`: the displacement at plane pixel (`x`, `y`) of a motion that is
+// (`dx`, `dy`) at (`cx`, `cy`) with the linear part [`a` -`b`; `b` `a`].
+__device__ void fj_displacement(float x, float y, float dx, float dy, float a, float b, float cx,
+                                float cy, float* ox, float* oy) {
+    float qx = x - cx, qy = y - cy;
+    *ox = dx + a * qx - b * qy;
+    *oy = dy + b * qx + a * qy;
+}
+
 // temporal::fill_reference, one source: each hole `k` (plane coordinates `holes[2k]`,
 // `holes[2k+1]`) not yet `filled` takes what the source shows at its moved position, if that
 // read is clear. `target` holds the plane from (`tx0`, `ty0`) on. Launched once per source,
-// nearest in time first.
+// nearest in time first. The source's motion is (`dx`, `dy`), with the linear part `la`, `lb`
+// about (`lcx`, `lcy`) (zero for a translation: temporal.rs `Source::at`).
 extern "C" __global__ void fj_temporal_fill(u8* target, int pitch, int tx0, int ty0,
                                             const u32* holes, int n,
                                             u8* filled, const u8* source, int sw, int sh,
-                                            int sx0, int sy0, float dx, float dy,
+                                            int sx0, int sy0, float dx, float dy, float la,
+                                            float lb, float lcx, float lcy,
                                             const u8* exact, const u8* wide, const float* taps) {
     int k = FJ_X;
     if (k >= n || filled[k]) return;
     u32 x = holes[2 * k], y = holes[2 * k + 1];
-    float sx = (float)x + (dx - (float)sx0);
-    float sy = (float)y + (dy - (float)sy0);
+    float sx, sy;
+    if (la == 0.0f && lb == 0.0f) {
+        sx = (float)x + (dx - (float)sx0);
+        sy = (float)y + (dy - (float)sy0);
+    } else {
+        float mx, my;
+        fj_displacement((float)x, (float)y, dx, dy, la, lb, lcx, lcy, &mx, &my);
+        sx = (float)x + mx - (float)sx0;
+        sy = (float)y + my - (float)sy0;
+    }
     if (!fj_clear(exact, wide, sw, sh, sx, sy)) return;
     target[((int)y - ty0) * pitch + (int)x - tx0] = fj_to_pixel(fj_sample(source, sw, sh, sx, sy, taps));
     filled[k] = 1;
@@ -158,18 +177,22 @@ extern "C" __global__ void fj_average_columns(const float* rows, int nx, int ny,
 }
 
 // average.rs `add_sampled`: the listed rect pixels (indices in a rect `rw` wide from (`rx0`,
-// `ry0`)) read one by one where clear of the source's holes.
+// `ry0`)) read one by one where clear of the source's holes. The source's motion as in
+// `fj_temporal_fill`.
 extern "C" __global__ void fj_average_sampled(const u32* pixels, int n, int rx0, int ry0,
                                               int rw, float* sum, unsigned short* count,
                                               const u8* source, int sw, int sh, int sx0,
-                                              int sy0, float dx, float dy, const u8* exact,
+                                              int sy0, float dx, float dy, float la, float lb,
+                                              float lcx, float lcy, const u8* exact,
                                               const u8* wide, const float* taps) {
     int k = FJ_X;
     if (k >= n) return;
     u32 i = pixels[k];
     int x = (int)(i % (u32)rw) + rx0, y = (int)(i / (u32)rw) + ry0;
-    float sx = (float)x + dx - (float)sx0;
-    float sy = (float)y + dy - (float)sy0;
+    float mx, my;
+    fj_displacement((float)x, (float)y, dx, dy, la, lb, lcx, lcy, &mx, &my);
+    float sx = (float)x + mx - (float)sx0;
+    float sy = (float)y + my - (float)sy0;
     if (!fj_clear(exact, wide, sw, sh, sx, sy)) return;
     sum[i] += fj_sample(source, sw, sh, sx, sy, taps);
     count[i] += 1;

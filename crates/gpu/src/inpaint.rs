@@ -125,6 +125,9 @@ pub struct DeviceSource<'a, B: Backend> {
     pub y0: usize,
     pub dx: f32,
     pub dy: f32,
+    /// A zoom or rotation: `[a, b, cx, cy]` as `TemporalSource::linear` (zero for a
+    /// translation).
+    pub linear: [f32; 4],
 }
 
 /// Fills the open holes of `target` from `sources`, nearest first: one launch per source,
@@ -165,6 +168,10 @@ pub fn temporal_fill_at<B: Backend>(
             .i32(s.y0 as i32)
             .f32(s.dx)
             .f32(s.dy)
+            .f32(s.linear[0])
+            .f32(s.linear[1])
+            .f32(s.linear[2])
+            .f32(s.linear[3])
             .ptr(b.addr(s.exact))
             .ptr(b.addr(s.wide))
             .ptr(b.addr(&taps.0));
@@ -454,6 +461,7 @@ where
                     y0: s.y0,
                     dx: s.dx,
                     dy: s.dy,
+                    linear: s.linear,
                 })
                 .collect();
             temporal_fill_at(b, &mut dev, (x0, y0), &state, &views, taps)?;
@@ -548,6 +556,15 @@ fn average_sums<B: Backend>(
     let d_sum = b.upload_new(bytes_of(sum))?;
     let d_count = b.upload_new(bytes_of(count))?;
     let pixels = sparse.map(|p| b.upload_new(bytes_of(p))).transpose()?;
+    // A zoom or a rotation moves no rectangle as a whole: every pixel is read on its own.
+    let every: Option<(Vec<u32>, B::Buffer)> =
+        if sparse.is_none() && sources.iter().any(|s| s.linear[..2] != [0.0, 0.0]) {
+            let all: Vec<u32> = (0..sum.len() as u32).collect();
+            let buffer = b.upload_new(bytes_of(&all))?;
+            Some((all, buffer))
+        } else {
+            None
+        };
     if taps.is_none() {
         *taps = Some(DeviceTaps::upload(b)?);
     }
@@ -558,7 +575,14 @@ fn average_sums<B: Backend>(
         let plane = b.upload_new(s.plane)?;
         let exact = b.upload_new(s.blocked)?;
         let wide = b.upload_new(s.wide)?;
-        if let (Some(pixels), Some(list)) = (&pixels, sparse) {
+        let sampled = match (&pixels, sparse, &every) {
+            (Some(pixels), Some(list), _) => Some((pixels, list)),
+            (None, _, Some((all, buffer))) if s.linear[..2] != [0.0, 0.0] => {
+                Some((buffer, all.as_slice()))
+            }
+            _ => None,
+        };
+        if let Some((pixels, list)) = sampled {
             let args = Args::new()
                 .ptr(b.addr(pixels))
                 .i32(list.len() as i32)
@@ -574,6 +598,10 @@ fn average_sums<B: Backend>(
                 .i32(s.y0 as i32)
                 .f32(s.dx)
                 .f32(s.dy)
+                .f32(s.linear[0])
+                .f32(s.linear[1])
+                .f32(s.linear[2])
+                .f32(s.linear[3])
                 .ptr(b.addr(&exact))
                 .ptr(b.addr(&wide))
                 .ptr(b.addr(&taps.0));

@@ -214,13 +214,17 @@ fn invert_reference(m: &Marked) -> Vec<u8> {
     plane
 }
 
-/// The holes of the mark's box in frame 3, filled from frames 2, 4, 1, 5 moved by fractional
-/// and whole offsets, each source blocked where the mark sits.
+/// A source of a temporal case: plane, blocked map, motion at the centre and linear part
+/// (`TemporalSource`'s).
+type CaseSource = (Vec<u8>, Vec<u8>, f32, f32, [f32; 4]);
+
+/// The holes of the mark's box in frame 3, filled from frames 2, 3, 4, 1, 5 moved by fractional
+/// and whole offsets and a zoom, each source blocked where the mark sits.
 struct Temporal {
     target: Vec<u8>,
     w: usize,
     holes: Vec<(u32, u32)>,
-    sources: Vec<(Vec<u8>, Vec<u8>, f32, f32)>,
+    sources: Vec<CaseSource>,
     crop: [usize; 4],
 }
 
@@ -240,7 +244,7 @@ impl Temporal {
         self.sources
             .iter()
             .zip(wide)
-            .map(|((plane, blocked, dx, dy), wide)| TemporalSource {
+            .map(|((plane, blocked, dx, dy, linear), wide)| TemporalSource {
                 plane,
                 blocked,
                 wide,
@@ -250,6 +254,7 @@ impl Temporal {
                 y0: cy,
                 dx: *dx,
                 dy: *dy,
+                linear: *linear,
             })
             .collect()
     }
@@ -264,17 +269,22 @@ fn temporal_case() -> Temporal {
         .filter(|&(x, y)| m.alpha[(y as usize - y0) * (x1 - x0) + x as usize - x0] > 0.0)
         .collect();
     // Sources cropped to the box grown by 150 x 100 px, blocked over the mark grown by 2 px,
-    // moved far enough that most holes find background: fractional and whole offsets.
+    // moved far enough that most holes find background: fractional and whole offsets, and a
+    // zoom with a slight rotation about the mark's centre.
     let crop = [x0 - 150, y0 - 100, x1 - x0 + 300, y1 - y0 + 200];
+    let centre = [(x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0];
+    let translation = [0.0; 4];
+    let zoom = [0.06, 0.015, centre[0], centre[1]];
     let motions = [
-        (2, 100.45f32, -1.1f32),
-        (4, -110.0, 0.0),
-        (1, 12.5, 60.9),
-        (5, -20.0, -70.0),
+        (2, 100.45f32, -1.1f32, translation),
+        (3, 30.0, -58.5, zoom),
+        (4, -110.0, 0.0, translation),
+        (1, 12.5, 60.9, translation),
+        (5, -20.0, -70.0, translation),
     ];
     let sources = motions
         .iter()
-        .map(|&(i, dx, dy)| {
+        .map(|&(i, dx, dy, linear)| {
             let [cx, cy, cw, ch] = crop;
             let plane: Vec<u8> = (0..ch)
                 .flat_map(|y| f[i].planes[0][(cy + y) * f[i].w + cx..][..cw].to_vec())
@@ -285,7 +295,7 @@ fn temporal_case() -> Temporal {
                     u8::from(x + 2 >= x0 && x < x1 + 2 && y + 2 >= y0 && y < y1 + 2)
                 })
                 .collect();
-            (plane, blocked, dx, dy)
+            (plane, blocked, dx, dy, linear)
         })
         .collect();
     Temporal {
@@ -305,7 +315,7 @@ fn temporal_on<B: Backend>(b: &B, t: &Temporal) -> Result<(Vec<u8>, Vec<bool>), 
     let holes = DeviceHoles::upload(b, &t.holes, &vec![false; t.holes.len()]).map_err(gpu_err)?;
     let taps = DeviceTaps::upload(b).map_err(gpu_err)?;
     let mut buffers = Vec::new();
-    for (plane, blocked, _, _) in &t.sources {
+    for (plane, blocked, ..) in &t.sources {
         let wide = reference::widen(blocked, cw, ch);
         buffers.push((
             b.upload_new(plane).map_err(gpu_err)?,
@@ -316,17 +326,20 @@ fn temporal_on<B: Backend>(b: &B, t: &Temporal) -> Result<(Vec<u8>, Vec<bool>), 
     let sources: Vec<DeviceSource<'_, B>> = buffers
         .iter()
         .zip(&t.sources)
-        .map(|((plane, exact, wide), (_, _, dx, dy))| DeviceSource {
-            plane,
-            exact,
-            wide,
-            w: cw,
-            h: ch,
-            x0: cx,
-            y0: cy,
-            dx: *dx,
-            dy: *dy,
-        })
+        .map(
+            |((plane, exact, wide), (_, _, dx, dy, linear))| DeviceSource {
+                plane,
+                exact,
+                wide,
+                w: cw,
+                h: ch,
+                x0: cx,
+                y0: cy,
+                dx: *dx,
+                dy: *dy,
+                linear: *linear,
+            },
+        )
         .collect();
     temporal_fill(b, &mut target, &holes, &sources, &taps).map_err(gpu_err)?;
     let mut out = vec![0; t.target.len()];

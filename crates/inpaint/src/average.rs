@@ -13,10 +13,10 @@
 //! frames averaged). On a lossless input un-blended pixels are as close to the mean as the
 //! ring's are and the weight is about zero: the frame's own value, exact, is kept.
 //!
-//! A source frame is read by shifting the whole working rectangle at once (the motion is one
+//! A source frame is read by shifting the whole working rectangle at once (when its motion is a
 //! translation): `sampling::sample`'s Catmull-Rom weights (`taps_at`) along rows, then along
 //! columns; where the pixels used are a small part of the rectangle (an opaque mark's
-//! soft edge), each is read on its own.
+//! soft edge), or the motion is a zoom or a rotation, each is read on its own.
 
 use crate::blend::{Inversion, PixelKind};
 use crate::mask::Bounds;
@@ -149,13 +149,14 @@ impl AveragePlane {
         let (rw, rh) = (self.rect.width(), self.rect.height());
         let mut sum = vec![0.0f32; rw * rh];
         let mut count = vec![0u16; rw * rh];
-        let mut rows = Vec::new();
-        for source in sources {
-            match &self.sparse {
-                Some(pixels) => add_sampled(source, self.rect, pixels, &mut sum, &mut count),
-                None => add_shifted(source, self.rect, holes, &mut sum, &mut count, &mut rows),
-            }
-        }
+        sums_reference(
+            self.rect,
+            self.sparse.as_deref(),
+            holes,
+            sources,
+            &mut sum,
+            &mut count,
+        );
         (sum, count)
     }
 
@@ -358,9 +359,15 @@ pub(crate) fn sums_reference(
     count: &mut [u16],
 ) {
     let mut rows = Vec::new();
+    let every = || 0..(rect.width() * rect.height()) as u32;
     for source in sources {
         match sparse {
-            Some(pixels) => add_sampled(source, rect, pixels, sum, count),
+            Some(pixels) => add_sampled(source, rect, pixels.iter().copied(), sum, count),
+            // A zoom or a rotation moves no rectangle as a whole: each pixel is read on its
+            // own, clear of the source's holes.
+            None if !source.motion.is_translation() => {
+                add_sampled(source, rect, every(), sum, count)
+            }
             None => add_shifted(source, rect, holes, sum, count, &mut rows),
         }
     }
@@ -417,17 +424,14 @@ pub struct ShiftedBox {
 fn add_sampled(
     source: &Source<'_>,
     rect: Bounds,
-    pixels: &[u32],
+    pixels: impl IntoIterator<Item = u32>,
     sum: &mut [f32],
     count: &mut [u16],
 ) {
-    let rw = rect.width();
-    for &i in pixels {
-        let (x, y) = (i as usize % rw + rect.x0, i as usize / rw + rect.y0);
-        let (sx, sy) = (
-            x as f32 + source.motion.dx - source.x0 as f32,
-            y as f32 + source.motion.dy - source.y0 as f32,
-        );
+    let rw = rect.width() as u32;
+    for i in pixels {
+        let (x, y) = (i % rw + rect.x0 as u32, i / rw + rect.y0 as u32);
+        let (sx, sy) = moved(source, x, y);
         if source.blocked.clear(sx, sy) {
             sum[i as usize] += sample(source.plane, source.w, source.h, sx, sy);
             count[i as usize] += 1;
@@ -438,9 +442,17 @@ fn add_sampled(
 /// Whether `source`'s read for plane pixel (`x`, `y`) is clear of its holes.
 #[inline]
 fn clear(blocked: &Blocked, source: &Source<'_>, x: usize, y: usize) -> bool {
-    blocked.clear(
-        x as f32 + source.motion.dx - source.x0 as f32,
-        y as f32 + source.motion.dy - source.y0 as f32,
+    let (sx, sy) = moved(source, x as u32, y as u32);
+    blocked.clear(sx, sy)
+}
+
+/// Where plane pixel (`x`, `y`) is read in `source`'s crop (the device kernels' arithmetic).
+#[inline(always)]
+fn moved(source: &Source<'_>, x: u32, y: u32) -> (f32, f32) {
+    let (dx, dy) = source.motion.at(x as f32, y as f32);
+    (
+        x as f32 + dx - source.x0 as f32,
+        y as f32 + dy - source.y0 as f32,
     )
 }
 
@@ -503,7 +515,13 @@ mod tests {
             );
             let all: Vec<u32> = (0..size as u32).collect();
             let (mut sampled, mut count_sampled) = (vec![0.0; size], vec![0u16; size]);
-            add_sampled(&source, rect, &all, &mut sampled, &mut count_sampled);
+            add_sampled(
+                &source,
+                rect,
+                all.iter().copied(),
+                &mut sampled,
+                &mut count_sampled,
+            );
             for i in 0..size {
                 if count_shifted[i] == 1 && count_sampled[i] == 1 {
                     // Sampling reads fractions to 1/64 of a pixel.

@@ -220,6 +220,14 @@ impl PlaneJob {
             })
     }
 
+    /// Where crop pixel (`x`, `y`) is in another frame's crop, moved by `d` (on this plane).
+    #[inline]
+    fn moved(&self, x: usize, y: usize, d: Motion) -> (f32, f32) {
+        let (x, y) = (x as f32, y as f32);
+        let (dx, dy) = d.at(x + self.region.x0 as f32, y + self.region.y0 as f32);
+        (x + dx, y + dy)
+    }
+
     fn blocked_at(&self, x: usize, y: usize) -> bool {
         self.blocked.at(x - self.region.x0, y - self.region.y0)
     }
@@ -256,7 +264,7 @@ fn accumulate_row(
     for &(t, s, d) in pairs {
         let d = if job.index == 0 { d } else { d.halved() };
         let (pt, ps) = (&crops[t].planes[job.index], &crops[s].planes[job.index]);
-        if d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
+        if d.is_translation() && d.dx.fract() == 0.0 && d.dy.fract() == 0.0 {
             let (dx, dy) = (d.dx as isize, d.dy as isize);
             // Frame t's pixels against frame s's at the moved position, and back.
             whole.add(job, runs, lines.as_ref(), cy, (dx, dy), ps, pt);
@@ -264,6 +272,7 @@ fn accumulate_row(
             continue;
         }
         let weight = sample_weight(d);
+        let back = d.neg();
         for j in runs.iter().flat_map(|&(j0, j1)| j0 as usize..j1 as usize) {
             let cx = cx0 + j;
             let mut add = |bg: f32, obs: u8| {
@@ -275,11 +284,11 @@ fn accumulate_row(
                 }
                 add_sample(&mut row[j], weight, bg, f32::from(obs));
             };
-            let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
+            let (fx, fy) = job.moved(cx, cy, d);
             if job.blocked.clear(fx, fy) {
                 add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
             }
-            let (bx, by) = (cx as f32 - d.dx, cy as f32 - d.dy);
+            let (bx, by) = job.moved(cx, cy, back);
             if job.blocked.clear(bx, by) {
                 add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
             }
@@ -899,13 +908,13 @@ fn peel_row(
     for &(t, s, d) in pairs {
         let d = if job.index == 0 { d } else { d.halved() };
         let weight = sample_weight(d);
-        for (from, to, d) in [(t, s, d), (s, t, Motion::new(-d.dx, -d.dy))] {
+        for (from, to, d) in [(t, s, d), (s, t, d.neg())] {
             let (background, observed) =
                 (&crops[to].planes[job.index], &crops[from].planes[job.index]);
             let at = |x: usize, y: usize| taken_off(job, solved, background, x, y);
             for &j in &columns {
                 let cx = b.x0 - job.region.x0 + j;
-                let (fx, fy) = (cx as f32 + d.dx, cy as f32 + d.dy);
+                let (fx, fy) = job.moved(cx, cy, d);
                 if fx < 0.0
                     || fy < 0.0
                     || fx > (rw - 1) as f32
@@ -1165,7 +1174,7 @@ impl MarkLearner {
                     .iter()
                     .try_fold(Motion::default(), |acc, l| l.map(|m| acc.add(m)))?;
                 // A still pair reveals nothing.
-                (guess.dx.abs() >= 0.5 || guess.dy.abs() >= 0.5).then_some((s, guess))
+                (!guess.within_half_pixel()).then_some((s, guess))
             })
             .min_by(|a, b| a.1.off_grid().total_cmp(&b.1.off_grid()))?;
         let luma = |i: usize| &self.crops[i].planes[0];
@@ -1177,7 +1186,10 @@ impl MarkLearner {
                 guess,
                 CONFIRM_RESIDUAL * self.max_residual,
             )
-            .or_else(|| self.search.refine_either(luma(t), luma(s), guess));
+            .or_else(|| {
+                self.search
+                    .refine_either(luma(t), luma(s), guess, self.max_residual)
+            });
         Some(((t, s), found))
     }
 

@@ -8,8 +8,8 @@
 //!    region around the mark and kept as a source of background for its neighbours: `window`
 //!    frames ahead (more at the start, when the learning frames are all held), `memory`
 //!    frames behind.
-//! 2. **Motion** (on arrival): the translation from the previous frame is measured around the
-//!    mark (`motion.rs`); a frame that no motion matches and whose picture changed is a scene
+//! 2. **Motion** (on arrival): the motion from the previous frame (a translation, or with a
+//!    zoom or rotation as well) is measured around the mark (`motion.rs`); a frame that no motion matches and whose picture changed is a scene
 //!    cut (`cut.rs`), and no frame is restored from one across it.
 //! 3. **Averaging** (when the look-ahead is there): un-blended pixels are mixed with what the
 //!    frames around show at their places, where a lossy input's noise shows (`average.rs`).
@@ -882,7 +882,7 @@ impl Engine {
     /// Measures the pair (`a`, `b`), `a < b`, from the consecutive motions between them.
     fn measure(&self, (a, b): (u64, u64)) -> Option<Match> {
         let guess = predicted(&self.matches(), a, b)?;
-        if guess.dx.abs() < 0.5 && guess.dy.abs() < 0.5 {
+        if guess.within_half_pixel() {
             return Some(Match {
                 motion: Motion::default(),
                 residual: f32::INFINITY,
@@ -891,7 +891,7 @@ impl Engine {
         let (a, b) = (&self.kept(a)?.crop.planes[0], &self.kept(b)?.crop.planes[0]);
         self.search
             .confirm(a, b, guess, CONFIRM_RESIDUAL * self.max_residual)
-            .or_else(|| self.search.refine_either(a, b, guess))
+            .or_else(|| self.search.refine_either(a, b, guess, self.max_residual))
     }
 
     /// The sources for frame `t`, found lazily: candidates are measured and tried on the luma

@@ -1,42 +1,89 @@
 //! Motion of the background around the mark, between two frames.
 //!
 //! The mark stays put while the picture moves, so a masked pixel's background is often in plain
-//! view in another frame, displaced by the camera's motion. The model is one translation per
-//! frame pair, measured on luma in a band around the mask (the mask itself, grown by a safety
-//! margin, is left out): locally, where it matters, most camera motion is close to a
-//! translation, and the ring check below rejects the pairs where it is not.
+//! view in another frame, displaced by the camera's motion. The model is a translation per
+//! frame pair, or a similarity (a zoom or a slight rotation as well, about the mark's centre)
+//! where that explains the picture clearly better, measured on luma in a band around the mask
+//! (the mask itself, grown by a safety margin, is left out). The ring check below rejects the
+//! pairs that neither explains.
 //!
 //! - Between consecutive frames, a coarse-to-fine block match (mean absolute difference over a
 //!   pyramid, full search at the coarsest level, ±1 refinement at each finer one) finds the
 //!   integer translation within `max_motion` pixels.
-//! - For any pair of frames, the sum of the consecutive translations is refined directly at
-//!   full resolution: ±1 pixel, re-centred while the minimum moves, then to sub-pixel precision
-//!   by Lucas-Kanade (Gauss-Newton) steps; fractions within 1/16 of a whole pixel snap to it,
-//!   so that a whole-pixel motion copies pixels instead of interpolating them.
+//! - For any pair of frames, the consecutive motions composed are refined directly at full
+//!   resolution: ±1 pixel, re-centred while the minimum moves, then to sub-pixel precision by
+//!   Lucas-Kanade (Gauss-Newton) steps; fractions within 1/16 of a whole pixel snap to it, so
+//!   that a whole-pixel motion copies pixels instead of interpolating them. A similarity is
+//!   fitted the same way (four unknowns, robustly weighted) and kept when it explains the ring
+//!   at least 5% better than the translation: a zoom's displacement grows across the mark,
+//!   which no single translation follows between frames far apart.
 //! - Every pair is scored by the mean absolute difference over a thin ring just outside the
 //!   mask, after compensation: the background the fill will copy sits right inside that ring.
 //!
 //! All of it works on the frames cropped to the working region (`region.rs`).
 //!
-//! Convention: `Motion { dx, dy }` from frame `t` to frame `s` means the background at `p` in
-//! `t` is at `p + (dx, dy)` in `s`.
+//! Convention: a [`Motion`] from frame `t` to frame `s` means the background at `p` in `t` is
+//! at `p + motion.at(p)` in `s`.
 
 use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::region::Region;
 use crate::sampling::{Blocked, sample};
 
-/// A translation in pixels (sub-pixel).
+/// The background's displacement from one frame to another: a translation, or a similarity (a
+/// zoom or a rotation as well) about a centre. Pixel `p` moves by `(dx, dy) + L (p - c)`, with
+/// `L = [a -b; b a]` (scale `s` and angle `θ`: `a = s cos θ - 1`, `b = s sin θ`) and `c` the
+/// centre, in plane coordinates. A translation has `a = b = 0`; for one, the centre is
+/// immaterial.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct Motion {
+    /// The displacement at the centre.
     pub dx: f32,
     pub dy: f32,
+    /// The linear part.
+    pub a: f32,
+    pub b: f32,
+    /// The centre (plane coordinates).
+    pub cx: f32,
+    pub cy: f32,
 }
 
 impl Motion {
     /// A translation by (`dx`, `dy`).
     pub fn new(dx: f32, dy: f32) -> Self {
-        Self { dx, dy }
+        Self {
+            dx,
+            dy,
+            ..Self::default()
+        }
+    }
+
+    /// A similarity: displacement (`dx`, `dy`) at `centre`, linear part (`a`, `b`).
+    pub fn similarity(dx: f32, dy: f32, a: f32, b: f32, (cx, cy): (f32, f32)) -> Self {
+        Self {
+            dx,
+            dy,
+            a,
+            b,
+            cx,
+            cy,
+        }
+    }
+
+    /// Whether every pixel moves alike.
+    #[inline]
+    pub fn is_translation(self) -> bool {
+        self.a == 0.0 && self.b == 0.0
+    }
+
+    /// The displacement of the pixel at (`x`, `y`) (plane coordinates).
+    #[inline(always)]
+    pub fn at(self, x: f32, y: f32) -> (f32, f32) {
+        let (qx, qy) = (x - self.cx, y - self.cy);
+        (
+            self.dx + self.a * qx - self.b * qy,
+            self.dy + self.b * qx + self.a * qy,
+        )
     }
 
     /// The same motion on a plane subsampled by two.
@@ -44,37 +91,84 @@ impl Motion {
         Self {
             dx: self.dx * 0.5,
             dy: self.dy * 0.5,
+            cx: self.cx * 0.5,
+            cy: self.cy * 0.5,
+            ..self
         }
     }
 
-    /// This motion followed by `other`.
+    /// This motion followed by `other` (with either one's centre).
     pub fn add(self, other: Self) -> Self {
+        let (cx, cy) = if self.is_translation() {
+            (other.cx, other.cy)
+        } else {
+            (self.cx, self.cy)
+        };
+        let first = self.at(cx, cy);
+        let then = other.at(cx + first.0, cy + first.1);
+        // L = L1 + L2 + L2 L1, a similarity again.
+        let (a1, b1, a2, b2) = (self.a, self.b, other.a, other.b);
         Self {
-            dx: self.dx + other.dx,
-            dy: self.dy + other.dy,
+            dx: first.0 + then.0,
+            dy: first.1 + then.1,
+            a: a1 + a2 + (a2 * a1 - b2 * b1),
+            b: b1 + b2 + (a2 * b1 + b2 * a1),
+            cx,
+            cy,
         }
     }
 
     /// The motion back.
     pub fn neg(self) -> Self {
+        if self.is_translation() {
+            return Self::new(-self.dx, -self.dy);
+        }
+        // The inverse of I + L is [p b; -b p] / (p² + b²), with p = 1 + a.
+        let p = 1.0 + self.a;
+        let n = p * p + self.b * self.b;
+        let (ia, ib) = (p / n, -self.b / n);
         Self {
-            dx: -self.dx,
-            dy: -self.dy,
+            dx: -(ia * self.dx - ib * self.dy),
+            dy: -(ib * self.dx + ia * self.dy),
+            a: ia - 1.0,
+            b: ib,
+            ..self
         }
     }
 
-    /// How far from whole pixels: the larger fractional distance of the components (0 to 0.5).
+    /// How far from whole pixels: the larger fractional distance of the components (0 to 0.5);
+    /// 0.5 for a zoom or a rotation, which never copies pixels as they are.
     pub fn off_grid(self) -> f32 {
+        if !self.is_translation() {
+            return 0.5;
+        }
         (self.dx - self.dx.round())
             .abs()
             .max((self.dy - self.dy.round()).abs())
     }
 
-    /// Less than an eighth of a pixel either way: no motion.
+    /// Less than half a pixel either way, and no zoom or rotation to speak of: too little to
+    /// reveal anything.
+    pub fn within_half_pixel(self) -> bool {
+        self.dx.abs() < 0.5
+            && self.dy.abs() < 0.5
+            && self.a.abs() < STILL_LINEAR
+            && self.b.abs() < STILL_LINEAR
+    }
+
+    /// Less than an eighth of a pixel either way, and no zoom or rotation to speak of: no
+    /// motion.
     pub fn is_still(self) -> bool {
-        self.dx.abs() < 0.125 && self.dy.abs() < 0.125
+        self.dx.abs() < 0.125
+            && self.dy.abs() < 0.125
+            && self.a.abs() < STILL_LINEAR
+            && self.b.abs() < STILL_LINEAR
     }
 }
+
+/// A linear part this small moves a pixel 64 pixels from the centre by under an eighth of a
+/// pixel.
+const STILL_LINEAR: f32 = 1.0 / 512.0;
 
 /// A measured translation and how well it explains the ring around the mask.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,6 +213,12 @@ pub(crate) struct MotionSearch {
     /// The ring's bounds.
     ring_bounds: Option<Bounds>,
     max_motion: usize,
+    /// Plane coordinates of the crop's top-left pixel.
+    origin: (f32, f32),
+    /// The centre of a zoom or rotation: the middle of the mask's bounds (plane coordinates).
+    centre: (f32, f32),
+    /// Half the diagonal of the band: the similarity fit's unit of distance.
+    radius: f32,
 }
 
 /// Whether `n` of `total` points is enough to judge a displacement: an eighth of them (large
@@ -146,6 +246,44 @@ const MAX_POINTS: usize = 4096;
 /// Fractions of a pixel closer than this to a whole pixel are snapped to it (a copy beats an
 /// interpolation).
 const SNAP: f32 = 1.0 / 16.0;
+
+/// Gauss-Newton steps of the similarity fit.
+const SIMILARITY_STEPS: usize = 6;
+/// Largest linear part a similarity may have: a zoom by a quarter between two frames.
+const MAX_LINEAR: f32 = 0.25;
+/// Least displacement a similarity's linear part makes at the band's edge (pixels) to count.
+const MIN_REACH: f32 = 0.25;
+/// How much better than the translation a similarity must explain the ring to be taken: a
+/// translation copies whole pixels where it can, and a zoom fitted to noise is no zoom.
+const SIMILARITY_GAIN: f32 = 0.05;
+
+/// Solves `h x = g` for a symmetric 4x4 `h` (Gaussian elimination, partial pivoting); `None`
+/// when it is (nearly) singular.
+fn solve4(mut h: [[f64; 4]; 4], mut g: [f64; 4]) -> Option<[f64; 4]> {
+    let scale = (0..4).map(|i| h[i][i].abs()).fold(0.0, f64::max);
+    for col in 0..4 {
+        let pivot = (col..4).max_by(|&i, &j| h[i][col].abs().total_cmp(&h[j][col].abs()))?;
+        if h[pivot][col].abs() <= 1e-9 * scale {
+            return None;
+        }
+        h.swap(col, pivot);
+        g.swap(col, pivot);
+        let pivot = h[col];
+        for row in col + 1..4 {
+            let f = h[row][col] / pivot[col];
+            for (cell, &p) in h[row][col..].iter_mut().zip(&pivot[col..]) {
+                *cell -= f * p;
+            }
+            g[row] -= f * g[col];
+        }
+    }
+    let mut x = [0.0; 4];
+    for row in (0..4).rev() {
+        let rest: f64 = (row + 1..4).map(|k| h[row][k] * x[k]).sum();
+        x[row] = (g[row] - rest) / h[row][row];
+    }
+    Some(x)
+}
 
 /// Keeps about `max` of `points`, evenly spread.
 fn thin(points: Vec<(u32, u32)>, max: usize) -> Vec<(u32, u32)> {
@@ -239,6 +377,12 @@ impl MotionSearch {
             ring_bounds: Bounds::of_points(ring.iter().copied()),
             ring: thin(ring, MAX_POINTS / 2),
             max_motion,
+            origin: (r.x0 as f32, r.y0 as f32),
+            centre: (
+                (bounds.x0 + bounds.x1) as f32 * 0.5,
+                (bounds.y0 + bounds.y1) as f32 * 0.5,
+            ),
+            radius: 0.5 * (band.width() as f32).hypot(band.height() as f32).max(1.0),
         }
     }
 
@@ -358,10 +502,18 @@ impl MotionSearch {
         best.map(|(_, dx, dy)| Motion::new(dx as f32, dy as f32))
     }
 
+    /// Where crop pixel (`x`, `y`) of one frame is in the other's crop, moved by `motion`.
+    #[inline]
+    fn moved(&self, x: u32, y: u32, motion: Motion) -> (f32, f32) {
+        let (x, y) = (x as f32, y as f32);
+        let (dx, dy) = motion.at(x + self.origin.0, y + self.origin.1);
+        (x + dx, y + dy)
+    }
+
     /// Mean absolute difference over the ring after compensating `motion`.
     fn ring_residual(&self, a: &[u8], b: &[u8], motion: Motion) -> Option<f32> {
         let (mut sum, mut n) = (0.0f32, 0usize);
-        if motion.dx.fract() == 0.0 && motion.dy.fract() == 0.0 {
+        if motion.is_translation() && motion.dx.fract() == 0.0 && motion.dy.fract() == 0.0 {
             // Whole pixels, read as they are: what `sample` returns there.
             let (dx, dy) = (motion.dx as isize, motion.dy as isize);
             let moved_inside = self.ring_bounds.is_some_and(|r| {
@@ -393,7 +545,7 @@ impl MotionSearch {
             return enough(n, self.ring.len()).then(|| sum / n as f32);
         }
         for &(x, y) in &self.ring {
-            let (sx, sy) = (x as f32 + motion.dx, y as f32 + motion.dy);
+            let (sx, sy) = self.moved(x, y, motion);
             if !self.blocked.clear(sx, sy) {
                 continue;
             }
@@ -454,6 +606,57 @@ impl MotionSearch {
         Motion::new(snap(d.dx), snap(d.dy))
     }
 
+    /// Gauss-Newton steps from `start` to the similarity (a translation with a zoom and a
+    /// rotation about the mark's centre) that best aligns `b` to `a` over the matching points;
+    /// `None` when the points do not pin it down or it strays beyond a plausible zoom.
+    fn similarity_fit(&self, a: &[u8], b: &[u8], start: Motion) -> Option<Motion> {
+        let (w, r) = (self.w, f64::from(self.radius));
+        let (cx, cy) = self.centre;
+        let at_centre = start.at(cx, cy);
+        let mut m = Motion::similarity(at_centre.0, at_centre.1, start.a, start.b, self.centre);
+        for _ in 0..SIMILARITY_STEPS {
+            // Normal equations in (dx, dy, a·r, b·r): all four in pixels at the band's edge.
+            let (mut h, mut g, mut n) = ([[0.0f64; 4]; 4], [0.0f64; 4], 0usize);
+            for &(x, y) in &self.points {
+                let (sx, sy) = self.moved(x, y, m);
+                if !self.blocked.clear(sx, sy) {
+                    continue;
+                }
+                let i = y as usize * w + x as usize;
+                let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
+                let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
+                let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
+                let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
+                let qx = (f64::from(x) + f64::from(self.origin.0) - f64::from(cx)) / r;
+                let qy = (f64::from(y) + f64::from(self.origin.1) - f64::from(cy)) / r;
+                let j = [gx, gy, gx * qx + gy * qy, gy * qx - gx * qy];
+                for (row, &jr) in h.iter_mut().zip(&j) {
+                    for (cell, &jc) in row.iter_mut().zip(&j) {
+                        *cell += weight * jr * jc;
+                    }
+                }
+                for (gk, &jk) in g.iter_mut().zip(&j) {
+                    *gk += weight * jk * e;
+                }
+                n += 1;
+            }
+            if !enough(n, self.points.len()) {
+                return None;
+            }
+            let step = solve4(h, g)?;
+            m.dx -= step[0] as f32;
+            m.dy -= step[1] as f32;
+            m.a -= (step[2] / r) as f32;
+            m.b -= (step[3] / r) as f32;
+            if step.iter().all(|s| s.abs() < 0.01) {
+                break;
+            }
+        }
+        // A zoom that moves the band's edge by less than a fraction of a pixel is noise.
+        let reach = m.a.abs().max(m.b.abs()) * self.radius;
+        (m.a.abs() <= MAX_LINEAR && m.b.abs() <= MAX_LINEAR && reach >= MIN_REACH).then_some(m)
+    }
+
     /// The motion between consecutive frames `a` and `b` (luma crops). Cameras mostly keep
     /// their motion, so the previous pair's (`last`) is refined first and taken when it
     /// explains the ring to within `tolerance` levels; otherwise (a first frame, a change of
@@ -478,7 +681,10 @@ impl MotionSearch {
     /// search to improve, and checking it costs one pass over the ring instead of a search.
     pub fn confirm(&self, a: &[u8], b: &[u8], guess: Motion, tolerance: f32) -> Option<Match> {
         let whole = Motion::new(guess.dx.round(), guess.dy.round());
-        if (guess.dx - whole.dx).abs() >= SNAP || (guess.dy - whole.dy).abs() >= SNAP {
+        if !guess.is_translation()
+            || (guess.dx - whole.dx).abs() >= SNAP
+            || (guess.dy - whole.dy).abs() >= SNAP
+        {
             return None;
         }
         let residual = self.ring_residual(a, b, whole)?;
@@ -488,23 +694,56 @@ impl MotionSearch {
         })
     }
 
-    /// Like [`refine`](Self::refine), measured from `b` to `a` (and turned around) when it
-    /// cannot be measured from `a` to `b`: near a frame edge, the ring moved one way leaves the
-    /// picture while moved the other way it stays in.
-    pub fn refine_either(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
-        self.refine(a, b, guess).or_else(|| {
-            self.refine(b, a, guess.neg()).map(|m| Match {
-                motion: m.motion.neg(),
-                residual: m.residual,
-            })
-        })
+    /// Like [`refine`](Self::refine), also measured from `b` to `a` (and turned around) when
+    /// the motion from `a` to `b` cannot be measured or explains the ring to no better than
+    /// `good` levels; the better of the two is kept. Near a frame edge, the ring moved one way
+    /// leaves the picture while moved the other way it stays in; and a zoom out keeps in the
+    /// region what a zoom in pushes out of it.
+    pub fn refine_either(&self, a: &[u8], b: &[u8], guess: Motion, good: f32) -> Option<Match> {
+        let forward = self.refine(a, b, guess);
+        if forward.is_some_and(|m| m.residual <= good) {
+            return forward;
+        }
+        let back = self.refine(b, a, guess.neg()).map(|m| Match {
+            motion: m.motion.neg(),
+            residual: m.residual,
+        });
+        match (forward, back) {
+            (Some(f), Some(b)) => Some(if b.residual < f.residual { b } else { f }),
+            (f, b) => f.or(b),
+        }
     }
 
     /// Refines `guess` (luma crops of frame `a` and frame `b`) at full resolution: whole pixels
-    /// by search, then a sub-pixel step, scored on the ring. `None` when the frames cannot be
-    /// compared (the displacement leaves the region).
+    /// by search, then a sub-pixel step, scored on the ring; then a zoom or rotation, fitted
+    /// from the guess's (or from the translation found), kept where it explains the ring
+    /// clearly better than the translation. `None` when the frames cannot be compared (the
+    /// displacement leaves the region).
     pub fn refine(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
-        let (mut cx, mut cy) = (guess.dx.round() as isize, guess.dy.round() as isize);
+        let translation = self.refine_translation(a, b, guess);
+        let start = match translation {
+            Some(t) if guess.is_translation() => t.motion,
+            _ => guess,
+        };
+        let similar = self.similarity_fit(a, b, start).and_then(|m| {
+            let residual = self.ring_residual(a, b, m)?;
+            Some(Match {
+                motion: m,
+                residual,
+            })
+        });
+        match (translation, similar) {
+            (Some(t), Some(s)) if s.residual < (1.0 - SIMILARITY_GAIN) * t.residual => Some(s),
+            (None, s) => s,
+            (t, _) => t,
+        }
+    }
+
+    /// The translation part of [`refine`](Self::refine), from the guess's displacement at the
+    /// mark's centre.
+    fn refine_translation(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
+        let (gx, gy) = guess.at(self.centre.0, self.centre.1);
+        let (mut cx, mut cy) = (gx.round() as isize, gy.round() as isize);
         for _ in 0..4 {
             let mut best = (f32::INFINITY, 0, 0);
             for ey in -1..=1 {
@@ -584,5 +823,75 @@ mod tests {
             "{r:?}"
         );
         assert!(r.residual < 1.0, "{r:?}");
+    }
+
+    #[test]
+    fn finds_a_zoom_and_a_rotation_about_a_point_off_the_mark() {
+        let (w, h) = (320, 240);
+        let mask = Mask::from_rect(Rect::new(190, 140, 48, 24), w, h).unwrap();
+        let search = MotionSearch::new(&mask, 16);
+        let crop = |f: Vec<u8>| search.region().crop_plane(0, &f, w);
+        let a = crop(texture(w, h, 0.0, 0.0));
+        // Frame b is frame a zoomed by `scale` and turned by `angle` about the picture's
+        // centre: what is at p in a is at C + scale R (p - C) in b.
+        let (cx, cy) = (160.0f32, 120.0f32);
+        for (scale, angle) in [(1.04f32, 0.0f32), (0.97, 0.0), (1.0, 0.03), (1.02, -0.02)] {
+            let (sa, ca) = angle.sin_cos();
+            let b: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                    // Back to a's coordinates: R⁻¹ (p - C) / scale + C.
+                    let (u, v) = ((ca * x + sa * y) / scale, (-sa * x + ca * y) / scale);
+                    let (u, v) = (u + cx, v + cy);
+                    let t = texture(1, 1, u, v);
+                    t[0]
+                })
+                .collect();
+            let b = crop(b);
+            let (ea, eb) = (scale * ca - 1.0, scale * sa);
+            let centre = (214.0f32, 152.0f32);
+            let expected = Motion::similarity(
+                ea * (centre.0 - cx) - eb * (centre.1 - cy),
+                eb * (centre.0 - cx) + ea * (centre.1 - cy),
+                ea,
+                eb,
+                centre,
+            );
+            // Where the consecutive search starts: the whole-pixel translation at the mark.
+            let guess = Motion::new(expected.dx.round(), expected.dy.round());
+            let r = search.refine(&a, &b, guess).unwrap();
+            let m = r.motion;
+            assert!(!m.is_translation(), "{scale} {angle}: {r:?}");
+            for (x, y) in [(190.0, 140.0), (238.0, 164.0), (214.0, 152.0)] {
+                let (got, want) = (m.at(x, y), expected.at(x, y));
+                assert!(
+                    (got.0 - want.0).abs() < 0.1 && (got.1 - want.1).abs() < 0.1,
+                    "{scale} {angle} at ({x}, {y}): {got:?} against {want:?}"
+                );
+            }
+            assert!(r.residual < 1.0, "{scale} {angle}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn similarities_compose_and_invert() {
+        let first = Motion::similarity(3.0, -1.0, 0.03, 0.01, (100.0, 50.0));
+        let then = Motion::similarity(-2.0, 0.5, -0.02, 0.02, (100.0, 50.0));
+        let both = first.add(then);
+        for (x, y) in [(100.0f32, 50.0f32), (20.0, 80.0), (160.0, 10.0)] {
+            let d1 = first.at(x, y);
+            let (x1, y1) = (x + d1.0, y + d1.1);
+            let d2 = then.at(x1, y1);
+            let d = both.at(x, y);
+            assert!((d.0 - (d1.0 + d2.0)).abs() < 1e-3 && (d.1 - (d1.1 + d2.1)).abs() < 1e-3);
+            let back = first.neg().at(x1, y1);
+            assert!((x1 + back.0 - x).abs() < 1e-3 && (y1 + back.1 - y).abs() < 1e-3);
+        }
+        assert_eq!(Motion::new(2.0, 3.0).neg(), Motion::new(-2.0, -3.0));
+        let (d, d1) = (
+            Motion::new(2.0, 3.0).add(first).at(0.0, 0.0),
+            first.at(2.0, 3.0),
+        );
+        assert!((d.0 - (d1.0 + 2.0)).abs() < 1e-3 && (d.1 - (d1.1 + 3.0)).abs() < 1e-3);
     }
 }

@@ -65,7 +65,9 @@ pub fn widen(exact: &[u8], w: usize, h: usize) -> Vec<u8> {
 
 /// A frame that may show a hole's background: its plane cropped to `w` x `h` at (`x0`, `y0`),
 /// `blocked` (same crop) 1 where it is not background, `wide` the same widened to a read's
-/// footprint ([`widen`]), and where the target's background sits in it (`dx`, `dy`).
+/// footprint ([`widen`]), and where the target's background sits in it: moved by (`dx`, `dy`)
+/// at (`linear[2]`, `linear[3]`), with the linear part `[a -b; b a]`, `a = linear[0]`,
+/// `b = linear[1]` (all zero for a translation).
 pub struct TemporalSource<'a> {
     pub plane: &'a [u8],
     pub blocked: &'a [u8],
@@ -76,6 +78,7 @@ pub struct TemporalSource<'a> {
     pub y0: usize,
     pub dx: f32,
     pub dy: f32,
+    pub linear: [f32; 4],
 }
 
 /// The views a device takes of the inpainter's sources.
@@ -94,6 +97,7 @@ pub(crate) fn views<'a>(sources: &'a [Source<'_>]) -> Vec<TemporalSource<'a>> {
                 y0: s.y0,
                 dx: s.motion.dx,
                 dy: s.motion.dy,
+                linear: [s.motion.a, s.motion.b, s.motion.cx, s.motion.cy],
             }
         })
         .collect()
@@ -115,7 +119,10 @@ fn with_sources<T>(sources: &[TemporalSource<'_>], f: impl FnOnce(&[Source<'_>])
             h: s.h,
             x0: s.x0,
             y0: s.y0,
-            motion: Motion::new(s.dx, s.dy),
+            motion: {
+                let [a, b, cx, cy] = s.linear;
+                Motion::similarity(s.dx, s.dy, a, b, (cx, cy))
+            },
         })
         .collect();
     f(&sources)

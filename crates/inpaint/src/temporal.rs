@@ -28,11 +28,29 @@ pub(crate) struct Source<'a> {
     pub motion: Motion,
 }
 
+impl Source<'_> {
+    /// Where plane pixel (`x`, `y`) of the target is in this source's crop.
+    #[inline(always)]
+    pub fn at(&self, x: u32, y: u32) -> (f32, f32) {
+        let m = self.motion;
+        if m.is_translation() {
+            return (
+                x as f32 + (m.dx - self.x0 as f32),
+                y as f32 + (m.dy - self.y0 as f32),
+            );
+        }
+        let (dx, dy) = m.at(x as f32, y as f32);
+        (
+            x as f32 + dx - self.x0 as f32,
+            y as f32 + dy - self.y0 as f32,
+        )
+    }
+}
+
 /// The value `source` gives for hole pixel (`x`, `y`) (plane coordinates), if it shows it.
 #[inline]
 fn pick(source: &Source<'_>, x: u32, y: u32) -> Option<u8> {
-    let sx = x as f32 + (source.motion.dx - source.x0 as f32);
-    let sy = y as f32 + (source.motion.dy - source.y0 as f32);
+    let (sx, sy) = source.at(x, y);
     source
         .blocked
         .clear(sx, sy)
@@ -166,6 +184,10 @@ impl OpenHoles {
     /// the source row at the moved position (the motion is one offset for every pixel). Whole-
     /// pixel motion copies those pixels directly.
     pub fn fill_from(&mut self, target: &mut [u8], w: usize, source: &Source<'_>) {
+        if !source.motion.is_translation() {
+            self.fill_each_from(target, w, source);
+            return;
+        }
         let (dx, dy) = (
             source.motion.dx - source.x0 as f32,
             source.motion.dy - source.y0 as f32,
@@ -210,6 +232,36 @@ impl OpenHoles {
                     }
                 }
                 *open &= !shown;
+                left |= *open;
+            }
+            if left != 0 {
+                self.live[kept] = r;
+                kept += 1;
+            }
+        }
+        self.live.truncate(kept);
+    }
+
+    /// [`fill_from`](Self::fill_from) for a zoom or a rotation, whose moved rows are not rows:
+    /// each open pixel on its own.
+    fn fill_each_from(&mut self, target: &mut [u8], w: usize, source: &Source<'_>) {
+        let mut kept = 0;
+        for k in 0..self.live.len() {
+            let r = self.live[k];
+            let y = self.y0 + r;
+            let open = &mut self.bits[r as usize * self.words..][..self.words];
+            let mut left = 0;
+            for (i, open) in open.iter_mut().enumerate() {
+                let mut rest = *open;
+                while rest != 0 {
+                    let bit = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    let x = self.x0 + 64 * i as u32 + bit;
+                    if let Some(v) = pick(source, x, y) {
+                        target[y as usize * w + x as usize] = v;
+                        *open &= !(1 << bit);
+                    }
+                }
                 left |= *open;
             }
             if left != 0 {
@@ -294,7 +346,7 @@ mod tests {
     fn wide_holes_with_gaps_fill_as_the_reference_does_for_any_motion() {
         // A plane 230 pixels wide whose holes span four 64-pixel words with gaps, a crop that
         // starts inside the plane, and motions whole and fractional, either way, some beyond
-        // the crop.
+        // the crop, and a zoom and a rotation.
         let (w, h) = (230, 30);
         let (cx, cy, cw, ch) = (5, 3, 220, 26);
         let holes: Vec<(u32, u32)> = (8..22)
@@ -306,28 +358,30 @@ mod tests {
             blocked[(y as usize - cy) * cw + x as usize - cx] = 1;
         }
         let blocked = Blocked::new(blocked, cw, ch);
-        let planes: Vec<Vec<u8>> = (0..6)
+        let motions = [
+            Motion::new(6.0, 2.0),
+            Motion::similarity(1.0, -0.5, 0.04, 0.0, (110.0, 15.0)),
+            Motion::new(-6.0, -2.0),
+            Motion::new(1.5, 0.5),
+            Motion::similarity(-2.0, 1.0, -0.02, 0.01, (110.0, 15.0)),
+            Motion::new(-70.0, 1.0),
+            Motion::new(130.25, -3.75),
+            Motion::new(-3.0, 0.0),
+        ];
+        let planes: Vec<Vec<u8>> = (0..motions.len())
             .map(|k| (0..cw * ch).map(|i| (i * (7 + k) % 251) as u8).collect())
             .collect();
-        let motions = [
-            (6.0, 2.0),
-            (-6.0, -2.0),
-            (1.5, 0.5),
-            (-70.0, 1.0),
-            (130.25, -3.75),
-            (-3.0, 0.0),
-        ];
         let sources: Vec<Source<'_>> = planes
             .iter()
             .zip(motions)
-            .map(|(plane, (dx, dy))| Source {
+            .map(|(plane, motion)| Source {
                 plane,
                 blocked: &blocked,
                 w: cw,
                 h: ch,
                 x0: cx,
                 y0: cy,
-                motion: Motion::new(dx, dy),
+                motion,
             })
             .collect();
         for n in 1..=sources.len() {
