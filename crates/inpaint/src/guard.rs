@@ -12,8 +12,10 @@
 //! - **flat**: pairs inside the mask where the opacity is even;
 //! - **ring**: pairs outside the mask, in a band around it.
 //!
-//! The frame's *excess* is how far the edges stand out from the rest (flat and ring), and how
-//! far the inside stands out from the ring, each relative to a tolerance for noise
+//! The frame's *excess* is how far the edges stand out from the rest (flat and ring together,
+//! or the ring alone where it is busier: an edge pair is half outside the mask, and a smooth
+//! background inside, copied or filled, must not make the ring's own texture at the mark's
+//! outline look like a seam), and how far the inside stands out from the ring, each relative to a tolerance for noise
 //! ([`Score::excess`]); above 1 the restoration is suspect. With a model of the mark, a
 //! sharper test joins them: across each edge, the step of the restored frame is taken in the
 //! direction the mark pushes it (towards the mark's colour, on the more opaque side). The
@@ -91,7 +93,7 @@ impl Score {
     /// a `trusted` model (a mark's own image) the inside is not held to the ring's texture:
     /// there, texture inside that differs from the ring's is the background's own.
     fn excess(&self, trusted: bool) -> f32 {
-        let edges = self.edges / (EDGE_RATIO * self.rest + EDGE_NOISE);
+        let edges = self.edges / (EDGE_RATIO * self.rest.max(self.ring) + EDGE_NOISE);
         if trusted {
             return edges;
         }
@@ -560,6 +562,34 @@ mod tests {
         let mut verdicts = Verdicts::new(false);
         let still = (0..24).filter(|_| verdicts.reject(&wrong[0])).count();
         eprintln!("ghost over a still background: {still} of 24 frames rejected");
+    }
+
+    #[test]
+    fn a_smooth_inside_beside_busy_texture_is_no_seam() {
+        // The mark over a smooth part of the picture, restored exactly, with busy texture all
+        // around it: the mask's outline steps from texture to smooth, as the picture does.
+        let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
+        let guard = Guard::new(&mask, None, false);
+        let mut frame = textured(0);
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            let (x, y) = (i % W, i / W);
+            if (30..70).contains(&x) && (20..44).contains(&y) {
+                *v = (90 + x / 8) as u8;
+            }
+        }
+        let score = guard.score(&frame);
+        assert!(score.excess(false) < 1.0, "{score:?}");
+        // A seam along the outline of the same frame is caught.
+        for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
+            let (x, y) = (i % W, i / W);
+            if [30, 69].contains(&x) && (20..44).contains(&y)
+                || [20, 43].contains(&y) && (30..70).contains(&x)
+            {
+                *v = 250;
+            }
+        }
+        let score = guard.score(&frame);
+        assert!(score.excess(false) > 1.0, "{score:?}");
     }
 
     /// A smooth luma ramp (`40 + x + y`), with the pixels where `spoilt` holds set to 250.
