@@ -106,7 +106,7 @@ pub trait KernelDevice: Send + Sync + std::fmt::Debug {
 ///
 /// | setting | default | meaning |
 /// | --- | --- | --- |
-/// | [`window`](Self::window) | 8 | frames of look-ahead searched for revealed background |
+/// | [`window`](Self::window) | 16 | frames of look-ahead searched for revealed background |
 /// | [`memory`](Self::memory) | 48 | frames behind searched for revealed background |
 /// | [`average`](Self::average) | 8 | frames either side whose view of an un-blended pixel it is averaged with |
 /// | [`coding_noise`](Self::coding_noise) | measured on the first 4 frames | whether the input is noisy enough under the mark for that averaging to pay |
@@ -131,7 +131,7 @@ pub struct InpaintConfig {
 impl Default for InpaintConfig {
     fn default() -> Self {
         Self {
-            window: 8,
+            window: 16,
             memory: 48,
             average: 8,
             noise: CodingNoise::Probe,
