@@ -1064,7 +1064,8 @@ pub(crate) struct MarkLearner {
 
 impl MarkLearner {
     pub(crate) fn new(mask: &Mask, config: &InpaintConfig) -> Self {
-        let search = MotionSearch::new(mask, config.max_motion);
+        let search =
+            MotionSearch::new(mask, config.max_motion).links_similar_from(config.max_residual);
         let jobs: [PlaneJob; 3] = std::array::from_fn(|p| PlaneJob::new(mask, search.region(), p));
         Self {
             width: mask.width(),

@@ -477,7 +477,11 @@ impl Engine {
         logo: Option<LogoModel>,
         search: Option<MotionSearch>,
     ) -> Self {
-        let search = search.unwrap_or_else(|| MotionSearch::new(mask, config.max_motion));
+        // The learner's search tries similarities only where no translation will do; restoring,
+        // a similarity that explains the ring better is the better source.
+        let search = search
+            .unwrap_or_else(|| MotionSearch::new(mask, config.max_motion))
+            .links_similar_from(0.0);
         let region = *search.region();
         let planes = std::array::from_fn(|p| {
             let (w, h) = mask.plane_size(p);

@@ -15,8 +15,8 @@
 //!   Lucas-Kanade (Gauss-Newton) steps; fractions within 1/16 of a whole pixel snap to it, so
 //!   that a whole-pixel motion copies pixels instead of interpolating them. A similarity is
 //!   fitted the same way (four unknowns, robustly weighted) and kept when it explains the ring
-//!   at least 5% better than the translation: a zoom's displacement grows across the mark,
-//!   which no single translation follows between frames far apart.
+//!   clearly better than the translation (by 5% and by a level): a zoom's displacement grows
+//!   across the mark, which no single translation follows between frames far apart.
 //! - Every pair is scored by the mean absolute difference over a thin ring just outside the
 //!   mask, after compensation: the background the fill will copy sits right inside that ring.
 //!
@@ -219,6 +219,9 @@ pub(crate) struct MotionSearch {
     centre: (f32, f32),
     /// Half the diagonal of the band: the similarity fit's unit of distance.
     radius: f32,
+    /// The translation's residual (levels) from which a similarity is tried between
+    /// consecutive frames (see [`Self::links_similar_from`]).
+    links_similar_from: f32,
 }
 
 /// Whether `n` of `total` points is enough to judge a displacement: an eighth of them (large
@@ -253,9 +256,13 @@ const SIMILARITY_STEPS: usize = 6;
 const MAX_LINEAR: f32 = 0.25;
 /// Least displacement a similarity's linear part makes at the band's edge (pixels) to count.
 const MIN_REACH: f32 = 0.25;
-/// How much better than the translation a similarity must explain the ring to be taken: a
-/// translation copies whole pixels where it can, and a zoom fitted to noise is no zoom.
+/// How much better than the translation a similarity must explain the ring to be taken, as a
+/// share of the translation's residual and in levels: a translation copies whole pixels where
+/// it can, and a zoom fitted to noise, or to a picture that changes as well as moves (its
+/// colours cycling, say), is no zoom. A real zoom or turn between frames far apart leaves a
+/// translation several levels off on any texture.
 const SIMILARITY_GAIN: f32 = 0.05;
+const SIMILARITY_LEVELS: f32 = 1.0;
 
 /// Solves `h x = g` for a symmetric 4x4 `h` (Gaussian elimination, partial pivoting); `None`
 /// when it is (nearly) singular.
@@ -383,7 +390,19 @@ impl MotionSearch {
                 (bounds.y0 + bounds.y1) as f32 * 0.5,
             ),
             radius: 0.5 * (band.width() as f32).hypot(band.height() as f32).max(1.0),
+            links_similar_from: 0.0,
         }
+    }
+
+    /// Between consecutive frames, tries a similarity only where the translation explains the
+    /// ring worse than `levels`. For a mark's estimate: pairs of frames far apart start from
+    /// the consecutive motions composed, and pairs that move by (nearly) whole pixels are
+    /// chosen for their exact samples; a zoom in one link makes every composition through it
+    /// a zoom, which never copies pixels. A real zoom still shows between frames far apart,
+    /// where the pair's own refinement finds it.
+    pub fn links_similar_from(mut self, levels: f32) -> Self {
+        self.links_similar_from = levels;
+        self
     }
 
     /// The working region (the crops this search expects).
@@ -668,11 +687,11 @@ impl MotionSearch {
         last: Option<Motion>,
         tolerance: f32,
     ) -> Option<Match> {
-        last.and_then(|m| self.refine(a, b, m))
+        last.and_then(|m| self.refine_from(a, b, m, self.links_similar_from))
             .filter(|m| m.residual <= tolerance)
             .or_else(|| {
                 let guess = self.coarse_to_fine(&self.pyramid(a), &self.pyramid(b))?;
-                self.refine(a, b, guess)
+                self.refine_from(a, b, guess, self.links_similar_from)
             })
     }
 
@@ -720,11 +739,20 @@ impl MotionSearch {
     /// clearly better than the translation. `None` when the frames cannot be compared (the
     /// displacement leaves the region).
     pub fn refine(&self, a: &[u8], b: &[u8], guess: Motion) -> Option<Match> {
+        self.refine_from(a, b, guess, 0.0)
+    }
+
+    /// [`refine`](Self::refine), trying a similarity only where the translation explains the
+    /// ring worse than `similar_from` levels.
+    fn refine_from(&self, a: &[u8], b: &[u8], guess: Motion, similar_from: f32) -> Option<Match> {
         let translation = self.refine_translation(a, b, guess);
         let start = match translation {
             Some(t) if guess.is_translation() => t.motion,
             _ => guess,
         };
+        if translation.is_some_and(|t| t.residual <= similar_from) {
+            return translation;
+        }
         let similar = self.similarity_fit(a, b, start).and_then(|m| {
             let residual = self.ring_residual(a, b, m)?;
             Some(Match {
@@ -733,7 +761,12 @@ impl MotionSearch {
             })
         });
         match (translation, similar) {
-            (Some(t), Some(s)) if s.residual < (1.0 - SIMILARITY_GAIN) * t.residual => Some(s),
+            (Some(t), Some(s))
+                if s.residual < (1.0 - SIMILARITY_GAIN) * t.residual
+                    && t.residual - s.residual >= SIMILARITY_LEVELS =>
+            {
+                Some(s)
+            }
             (None, s) => s,
             (t, _) => t,
         }
