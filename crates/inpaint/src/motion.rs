@@ -750,7 +750,9 @@ impl MotionSearch {
             Some(t) if guess.is_translation() => t.motion,
             _ => guess,
         };
-        if translation.is_some_and(|t| t.residual <= similar_from) {
+        // A similarity must gain SIMILARITY_LEVELS: below that residual none can.
+        if translation.is_some_and(|t| t.residual <= similar_from || t.residual < SIMILARITY_LEVELS)
+        {
             return translation;
         }
         let similar = self.similarity_fit(a, b, start).and_then(|m| {
