@@ -575,25 +575,43 @@ impl MotionSearch {
         enough(n, self.ring.len()).then(|| sum / n as f32)
     }
 
+    /// One matching point's part in a Gauss-Newton step towards aligning `b` to `a` under `m`:
+    /// `a`'s luma gradient at (`x`, `y`), how far `b` at the moved place is from `a` there, and
+    /// the weight of that difference; `None` where the moved place is not clear of the mask.
+    #[inline]
+    fn step_term(
+        &self,
+        a: &[u8],
+        b: &[u8],
+        x: u32,
+        y: u32,
+        m: Motion,
+    ) -> Option<(f64, f64, f64, f64)> {
+        let (sx, sy) = self.moved(x, y, m);
+        if !self.blocked.clear(sx, sy) {
+            return None;
+        }
+        let w = self.w;
+        let i = y as usize * w + x as usize;
+        let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
+        let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
+        let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
+        // Large differences are occlusions or noise spikes: weigh them down (Huber).
+        let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
+        Some((gx, gy, e, weight))
+    }
+
     /// Gauss-Newton (Lucas-Kanade) steps from `start` to the sub-pixel translation that best
     /// aligns `b` to `a` over the matching points, at most one pixel away.
     fn lucas_kanade(&self, a: &[u8], b: &[u8], start: Motion) -> Motion {
-        let w = self.w;
         let mut d = start;
         for _ in 0..4 {
             let (mut sxx, mut sxy, mut syy, mut ex, mut ey, mut n) =
                 (0.0f64, 0.0, 0.0, 0.0, 0.0, 0usize);
             for &(x, y) in &self.fine_points {
-                let (sx, sy) = (x as f32 + d.dx, y as f32 + d.dy);
-                if !self.blocked.clear(sx, sy) {
+                let Some((gx, gy, e, weight)) = self.step_term(a, b, x, y, d) else {
                     continue;
-                }
-                let i = y as usize * w + x as usize;
-                let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
-                let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
-                let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
-                // Large differences are occlusions or noise spikes: weigh them down (Huber).
-                let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
+                };
                 sxx += weight * gx * gx;
                 sxy += weight * gx * gy;
                 syy += weight * gy * gy;
@@ -629,7 +647,7 @@ impl MotionSearch {
     /// rotation about the mark's centre) that best aligns `b` to `a` over the matching points;
     /// `None` when the points do not pin it down or it strays beyond a plausible zoom.
     fn similarity_fit(&self, a: &[u8], b: &[u8], start: Motion) -> Option<Motion> {
-        let (w, r) = (self.w, f64::from(self.radius));
+        let r = f64::from(self.radius);
         let (cx, cy) = self.centre;
         let at_centre = start.at(cx, cy);
         let mut m = Motion::similarity(at_centre.0, at_centre.1, start.a, start.b, self.centre);
@@ -637,15 +655,9 @@ impl MotionSearch {
             // Normal equations in (dx, dy, a·r, b·r): all four in pixels at the band's edge.
             let (mut h, mut g, mut n) = ([[0.0f64; 4]; 4], [0.0f64; 4], 0usize);
             for &(x, y) in &self.points {
-                let (sx, sy) = self.moved(x, y, m);
-                if !self.blocked.clear(sx, sy) {
+                let Some((gx, gy, e, weight)) = self.step_term(a, b, x, y, m) else {
                     continue;
-                }
-                let i = y as usize * w + x as usize;
-                let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
-                let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
-                let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
-                let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
+                };
                 let qx = (f64::from(x) + f64::from(self.origin.0) - f64::from(cx)) / r;
                 let qy = (f64::from(y) + f64::from(self.origin.1) - f64::from(cy)) / r;
                 let j = [gx, gy, gx * qx + gy * qy, gy * qx - gx * qy];
