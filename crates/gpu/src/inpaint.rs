@@ -130,6 +130,28 @@ pub struct DeviceSource<'a, B: Backend> {
     pub linear: [f32; 4],
 }
 
+impl<'a, B: Backend> DeviceSource<'a, B> {
+    /// `source` with its plane and maps already on the device (`plane`, `exact`, `wide`: its
+    /// `plane`, `blocked` and `wide` uploaded).
+    pub fn of(
+        source: &TemporalSource<'_>,
+        (plane, exact, wide): (&'a B::Buffer, &'a B::Buffer, &'a B::Buffer),
+    ) -> Self {
+        Self {
+            plane,
+            exact,
+            wide,
+            w: source.w,
+            h: source.h,
+            x0: source.x0,
+            y0: source.y0,
+            dx: source.dx,
+            dy: source.dy,
+            linear: source.linear,
+        }
+    }
+}
+
 /// Fills the open holes of `target` from `sources`, nearest first: one launch per source,
 /// each hole taking the first source whose read at its moved position is clear.
 pub fn temporal_fill<B: Backend>(
@@ -451,18 +473,7 @@ where
             let views: Vec<DeviceSource<'_, B>> = buffers
                 .iter()
                 .zip(sources)
-                .map(|((plane, exact, wide), s)| DeviceSource {
-                    plane,
-                    exact,
-                    wide,
-                    w: s.w,
-                    h: s.h,
-                    x0: s.x0,
-                    y0: s.y0,
-                    dx: s.dx,
-                    dy: s.dy,
-                    linear: s.linear,
-                })
+                .map(|((plane, exact, wide), s)| DeviceSource::of(s, (plane, exact, wide)))
                 .collect();
             temporal_fill_at(b, &mut dev, (x0, y0), &state, &views, taps)?;
             let mut out = vec![0; bw * bh];

@@ -309,37 +309,24 @@ fn temporal_case() -> Temporal {
 
 fn temporal_on<B: Backend>(b: &B, t: &Temporal) -> Result<(Vec<u8>, Vec<bool>), Failed> {
     let h = t.target.len() / t.w;
-    let [cx, cy, cw, ch] = t.crop;
     let mut target = DevicePlane::new(b, t.w, h).map_err(gpu_err)?;
     target.upload(b, &t.target, t.w).map_err(gpu_err)?;
     let holes = DeviceHoles::upload(b, &t.holes, &vec![false; t.holes.len()]).map_err(gpu_err)?;
     let taps = DeviceTaps::upload(b).map_err(gpu_err)?;
+    let wide = t.wide();
+    let views = t.views(&wide);
     let mut buffers = Vec::new();
-    for (plane, blocked, ..) in &t.sources {
-        let wide = reference::widen(blocked, cw, ch);
+    for v in &views {
         buffers.push((
-            b.upload_new(plane).map_err(gpu_err)?,
-            b.upload_new(blocked).map_err(gpu_err)?,
-            b.upload_new(&wide).map_err(gpu_err)?,
+            b.upload_new(v.plane).map_err(gpu_err)?,
+            b.upload_new(v.blocked).map_err(gpu_err)?,
+            b.upload_new(v.wide).map_err(gpu_err)?,
         ));
     }
     let sources: Vec<DeviceSource<'_, B>> = buffers
         .iter()
-        .zip(&t.sources)
-        .map(
-            |((plane, exact, wide), (_, _, dx, dy, linear))| DeviceSource {
-                plane,
-                exact,
-                wide,
-                w: cw,
-                h: ch,
-                x0: cx,
-                y0: cy,
-                dx: *dx,
-                dy: *dy,
-                linear: *linear,
-            },
-        )
+        .zip(&views)
+        .map(|((plane, exact, wide), v)| DeviceSource::of(v, (plane, exact, wide)))
         .collect();
     temporal_fill(b, &mut target, &holes, &sources, &taps).map_err(gpu_err)?;
     let mut out = vec![0; t.target.len()];

@@ -150,17 +150,19 @@ impl Motion {
     /// Less than half a pixel either way, and no zoom or rotation to speak of: too little to
     /// reveal anything.
     pub fn within_half_pixel(self) -> bool {
-        self.dx.abs() < 0.5
-            && self.dy.abs() < 0.5
-            && self.a.abs() < STILL_LINEAR
-            && self.b.abs() < STILL_LINEAR
+        self.within(0.5)
     }
 
     /// Less than an eighth of a pixel either way, and no zoom or rotation to speak of: no
     /// motion.
     pub fn is_still(self) -> bool {
-        self.dx.abs() < 0.125
-            && self.dy.abs() < 0.125
+        self.within(0.125)
+    }
+
+    /// Less than `pixels` either way at the centre, and a linear part under [`STILL_LINEAR`].
+    fn within(self, pixels: f32) -> bool {
+        self.dx.abs() < pixels
+            && self.dy.abs() < pixels
             && self.a.abs() < STILL_LINEAR
             && self.b.abs() < STILL_LINEAR
     }
@@ -170,7 +172,7 @@ impl Motion {
 /// pixel.
 const STILL_LINEAR: f32 = 1.0 / 512.0;
 
-/// A measured translation and how well it explains the ring around the mask.
+/// A measured motion and how well it explains the ring around the mask.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Match {
     pub motion: Motion,
