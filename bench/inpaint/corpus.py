@@ -41,9 +41,7 @@ FRAMES = 75
 # mark, and a mask must be given).
 # The aims: +6 dB where the video holds the information (a semi-transparent mark over texture
 # or motion, lossless or CRF <= 23; an opaque mark where motion reveals the background), -0.3
-# elsewhere. A kind is checked at its aim once framejet reaches it, at the floor until then:
-# rotate-crf23-text (H.264 spends its bits badly on a turning picture, and un-blending
-# amplifies what it leaves: about +4 dB).
+# elsewhere.
 # `moves`: a mark that jumps between places, as (first frame, where at 1080p); the job is given
 # the places with their time ranges, and `"mask": "auto"` must find them and when.
 KINDS = {
@@ -53,7 +51,7 @@ KINDS = {
     "zoom-semi": dict(scene="zoom", mark="semi", codec="lossless", target=6.0, check="target", auto="report"),
     "zoom-opaque": dict(scene="zoom", mark="box", codec="lossless", target=6.0, check="target", auto="report"),
     "rotate-text": dict(scene="rotate", mark="text", codec="lossless", target=6.0, check="target", auto="report"),
-    "rotate-crf23-text": dict(scene="rotate", mark="text", codec="h264:23", target=6.0, check="floor", auto=None),
+    "rotate-crf23-text": dict(scene="rotate", mark="text", codec="h264:23", target=6.0, check="target", auto=None),
     "still-opaque": dict(scene="still", mark="box", codec="lossless", target=-0.3, check="target", auto=None),
     "still-semi": dict(scene="still", mark="semi", codec="lossless", target=-0.3, check="target", auto=None),
     "scene-cut-text": dict(scene="cut", mark="text", codec="lossless", target=6.0, check="target", auto="check"),

@@ -10,7 +10,8 @@
 //! `motion.rs`). Each frame is paired with one later frame in each range of distances 1, 2–3,
 //! 4–7, … 32–47 (so that pixels deep inside a large mark get pairs too): the one whose motion
 //! is closest to whole pixels, as whole-pixel samples are exact copies while interpolated ones
-//! soften fine texture (and so bias the fit); samples are weighted by that closeness. A pair
+//! soften fine texture (and so bias the fit); each sample is weighted by how close its own
+//! position is to whole pixels (a zoom or a turn moves every pixel by its own amount). A pair
 //! counts when the motion explains the ring around the mark. Each pair gives a sample both ways
 //! (`t` from `s` and `s` from `t`).
 //!
@@ -24,7 +25,10 @@
 //!   untouched;
 //! - luma pixels whose background barely varies (a smooth background) take the mark's colour
 //!   from the pixels around that have a line, and their opacity from their two means
-//!   (`from_mark_colour`), so the outline stays sharp;
+//!   (`from_mark_colour`), so the outline stays sharp; a pixel whose means give an opacity
+//!   outside 0..1, or that stays put where that opacity says it would follow its background,
+//!   is not of the colour around it (the rim of a disc inside a badge) and is left to its
+//!   neighbours;
 //! - pixels without enough samples (the camera moves less than the mark is wide, so their
 //!   background shows only under other parts of the mark) are peeled from the outside in: the
 //!   mark found so far is taken off the frames, and each such pixel is sampled against the
@@ -271,26 +275,25 @@ fn accumulate_row(
             whole.add(job, runs, lines.as_ref(), cy, (-dx, -dy), pt, ps);
             continue;
         }
-        let weight = sample_weight(d);
         let back = d.neg();
         for j in runs.iter().flat_map(|&(j0, j1)| j0 as usize..j1 as usize) {
             let cx = cx0 + j;
-            let mut add = |bg: f32, obs: u8| {
+            let mut add = |(x, y): (f32, f32), bg: f32, obs: u8| {
                 if lines
                     .as_ref()
                     .is_some_and(|l| !l.accepts(j, f32::from(obs), bg))
                 {
                     return;
                 }
-                add_sample(&mut row[j], weight, bg, f32::from(obs));
+                add_sample(&mut row[j], position_weight(x, y), bg, f32::from(obs));
             };
             let (fx, fy) = job.moved(cx, cy, d);
             if job.blocked.clear(fx, fy) {
-                add(sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
+                add((fx, fy), sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
             }
             let (bx, by) = job.moved(cx, cy, back);
             if job.blocked.clear(bx, by) {
-                add(sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+                add((bx, by), sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
             }
         }
     }
@@ -515,11 +518,14 @@ fn add_moments(
     }
 }
 
-/// Weight of the samples of a pair with this motion (on the plane sampled): 1 for exact
-/// copies, down to 0.25 for half-pixel interpolation, which softens fine texture and so
-/// biases the fit.
-fn sample_weight(m: Motion) -> f64 {
-    1.0 - 1.5 * f64::from(m.off_grid())
+/// Weight of a sample read at (`x`, `y`) (crop coordinates): 1 for an exact copy, down to
+/// 0.25 half a pixel from whole pixels, where interpolation softens fine texture and so biases
+/// the fit. A zoom or a turn moves each pixel by its own amount, so some of its samples are
+/// near-exact copies and weigh as such.
+#[inline(always)]
+fn position_weight(x: f32, y: f32) -> f64 {
+    let off = (x - x.round()).abs().max((y - y.round()).abs());
+    1.0 - 1.5 * f64::from(off)
 }
 
 /// Fills the unknown entries of a plane's map (alpha, or `alpha * logo`) smoothly from the
@@ -555,6 +561,14 @@ const MIN_CONTRAST: f64 = 24.0;
 const CONFIDENT_VAR: f64 = 100.0;
 /// Reach (pixels) of the median that gives each pixel the mark's colour.
 const COLOUR_RADIUS: usize = 3;
+/// How far outside 0..1 an opacity told from the mark's colour may be and still be taken
+/// (clamped): the noise of the two means.
+const COLOUR_SLACK: f64 = 0.15;
+/// Least share of the variance that an opacity `alpha` told from the mark's colour predicts
+/// for the pixel under the mark, `(1 - alpha)² var(background)`, that it must show: one that
+/// stays put while the background under it varies is more opaque than its colour says (the
+/// rim of a disc of another colour inside an opaque badge).
+const FOLLOWS: f64 = 0.25;
 /// Opacity of a pixel whose mean under the mark is this close (levels) to its mean background
 /// is taken as none.
 const NO_MARK: f64 = 1.5;
@@ -630,8 +644,15 @@ fn from_mark_colour(
             let colour = local(x - b.x0, y - b.y0);
             let logo = f64::from(colour);
             if (logo - s.mx).abs() >= MIN_CONTRAST {
-                let a = (seen / (logo - s.mx)).clamp(0.0, 1.0) as f32;
-                (alpha[i], premul[i], known[i]) = (a, a * colour, true);
+                // An opacity well outside 0..1 says that this pixel is not of the colour
+                // around it (the edge of a disc of another colour inside a badge): it is left
+                // to its neighbours.
+                let a = seen / (logo - s.mx);
+                let follows = s.vy >= FOLLOWS * (1.0 - a).powi(2) * s.vx;
+                if (-COLOUR_SLACK..=1.0 + COLOUR_SLACK).contains(&a) && follows {
+                    let a = a.clamp(0.0, 1.0) as f32;
+                    (alpha[i], premul[i], known[i]) = (a, a * colour, true);
+                }
             }
         }
     }
@@ -907,7 +928,6 @@ fn peel_row(
     }
     for &(t, s, d) in pairs {
         let d = if job.index == 0 { d } else { d.halved() };
-        let weight = sample_weight(d);
         for (from, to, d) in [(t, s, d), (s, t, d.neg())] {
             let (background, observed) =
                 (&crops[to].planes[job.index], &crops[from].planes[job.index]);
@@ -938,7 +958,7 @@ fn peel_row(
                 {
                     continue;
                 }
-                add_sample(&mut row[j], weight, bg, obs);
+                add_sample(&mut row[j], position_weight(fx, fy), bg, obs);
             }
         }
     }
@@ -1355,5 +1375,62 @@ mod tests {
             "alpha off by {mean} on average, by over 0.1 at {off} of {} pixels",
             errors.len()
         );
+    }
+
+    /// Moments of `samples` (background, observed), each of weight 1.
+    fn moments_of(samples: impl Iterator<Item = (f32, f32)>) -> Moments {
+        let mut m = Moments::default();
+        for (bg, obs) in samples {
+            add_sample(&mut m, 1.0, bg, obs);
+        }
+        m
+    }
+
+    /// An opaque badge whose pixels are told by their lines, but for two whose background
+    /// barely varies in the samples: one on the rim of a disc of another colour, which stays
+    /// put, and one semi-transparent over the badge's colour, which follows its background.
+    /// The mark's colour around (the badge's) gives the first an opacity its samples deny: it
+    /// is left to its neighbours; the second takes its opacity from that colour.
+    #[test]
+    fn an_opacity_from_the_colour_around_must_match_how_the_pixel_follows_its_background() {
+        let (w, h) = (64, 48);
+        let mark = Rect::new(20, 16, 24, 16);
+        let mask = Mask::from_rect(mark, w, h).expect("a valid mask");
+        let region = Region::new(&mask, 8);
+        let job = PlaneJob::new(&mask, &region, 0);
+        let b = job.bounds;
+        let size = b.width() * b.height();
+        // A background that varies widely, and one that barely does (a smooth patch).
+        let wide = |k: usize| 40.0 + (k * 37 % 160) as f32;
+        let smooth = |k: usize| 152.0 + (k % 5) as f32 - 2.0;
+        let badge = 54.0;
+        let mut moments: Vec<Moments> = (0..size)
+            .map(|_| moments_of((0..40).map(|k| (wide(k), badge))))
+            .collect();
+        let (rim, semi) = (b.width() * 8 + 10, b.width() * 8 + 14);
+        moments[rim] = moments_of((0..40).map(|k| (smooth(k), 111.0)));
+        moments[semi] = moments_of((0..40).map(|k| (smooth(k), 0.5 * badge + 0.5 * smooth(k))));
+        let solved = solve(
+            &job,
+            &moments,
+            Fits {
+                min_var: 4.0,
+                min_rho: 0.5,
+            },
+            None,
+        );
+        assert!(solved.known_count() >= size - 1);
+        assert!(
+            !solved.known_alpha[rim],
+            "the rim pixel took opacity {}",
+            solved.alpha[rim]
+        );
+        assert!(solved.known_alpha[semi]);
+        assert!(
+            (solved.alpha[semi] - 0.5).abs() < 0.05,
+            "opacity {}",
+            solved.alpha[semi]
+        );
+        assert_eq!(solved.alpha[b.width() * 2 + 3], 1.0);
     }
 }
