@@ -46,8 +46,8 @@ FRAMES = 75
 # the places with their time ranges, and `"mask": "auto"` must find them and when.
 KINDS = {
     "slow-pan-semi": dict(scene="pan:2:1", mark="semi", codec="lossless", target=6.0, check="target", auto="check"),
-    "fast-pan-opaque": dict(scene="pan:14:3", mark="box", codec="lossless", target=6.0, check="target", auto="check"),
-    "fast-pan-semi-text": dict(scene="pan:-13:2", mark="text", codec="lossless", target=6.0, check="target", auto="check"),
+    "fast-pan-opaque": dict(scene="pan:42:3", mark="box", codec="lossless", target=6.0, check="target", auto="check"),
+    "fast-pan-semi-text": dict(scene="pan:-40:2", mark="text", codec="lossless", target=6.0, check="target", auto="check"),
     "zoom-semi": dict(scene="zoom", mark="semi", codec="lossless", target=6.0, check="target", auto="report"),
     "zoom-opaque": dict(scene="zoom", mark="box", codec="lossless", target=6.0, check="target", auto="report"),
     "rotate-text": dict(scene="rotate", mark="text", codec="lossless", target=6.0, check="target", auto="report"),
