@@ -77,8 +77,11 @@ pub struct InpaintStats {
     /// Hole pixels filled from their surroundings.
     pub spatial: u64,
     /// Frames whose restoration did not hold (it left the mark's edges behind, or a seam, or
-    /// noise): every masked pixel was filled from the surroundings instead.
+    /// noise): what the mark covers was filled from the surroundings instead, where it did
+    /// not hold (the tiles of the mask that failed the check) or all over.
     pub fallback_frames: u64,
+    /// Of those, frames filled in some tiles of the mask only.
+    pub fallback_in_part: u64,
     /// Scene cuts among the frames output: frames that no frame before them helped restore.
     pub scene_cuts: u64,
     /// With [`Kernels::Device`], the first call the device failed (that call, and any later
@@ -425,6 +428,8 @@ const AVERAGE_MIN_GAIN: f64 = 0.5;
 struct Decided {
     frame: Yuv420Frame,
     fill: Fill,
+    /// The guard's tiles to fill (see [`Verdicts::reject`]); empty when none.
+    tiles: Vec<bool>,
     /// Whether the camera stood still since the frame before.
     still: bool,
 }
@@ -453,7 +458,10 @@ fn fill_decided(
     }
     let mut fallbacks: Vec<Option<Fallback>> = decided
         .par_iter_mut()
-        .map(|d| (d.fill == Fill::Fresh).then(|| guard.fill(&mut d.frame, None, d.still)))
+        .map(|d| match d.fill {
+            Fill::Fresh => guard.fill(&mut d.frame, None, d.still, &d.tiles),
+            _ => None,
+        })
         .collect();
     let mut carried = carried;
     for (i, d) in decided.iter_mut().enumerate() {
@@ -462,7 +470,7 @@ fn fill_decided(
                 0 => carried.take(),
                 _ => fallbacks[i - 1].take(),
             };
-            fallbacks[i] = Some(guard.fill(&mut d.frame, previous.as_ref(), d.still));
+            fallbacks[i] = guard.fill(&mut d.frame, previous.as_ref(), d.still, &d.tiles);
         }
     }
     let last = fallbacks.pop().flatten();
@@ -1137,18 +1145,23 @@ impl Engine {
             // A frame filled from its surroundings alone has nothing to check. A still
             // camera's fallback starts from the frame before's, when that fell back too.
             let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
-            let rejected = !spatial_only && self.verdicts.reject(&r.score);
-            let still = rejected && self.still_since_previous(t);
-            let fill = if !rejected {
+            let tiles = match spatial_only {
+                true => None,
+                false => self.verdicts.reject(&r.score),
+            };
+            let still = tiles.is_some() && self.still_since_previous(t);
+            let fill = if tiles.is_none() {
                 Fill::No
             } else if still && self.last_fell_back.is_some_and(|p| p + 1 == t) {
                 Fill::FromPrevious
             } else {
                 Fill::Fresh
             };
+            let tiles = tiles.unwrap_or_default();
             if fill != Fill::No {
                 self.last_fell_back = Some(t);
                 stats.fallback_frames += 1;
+                stats.fallback_in_part += u64::from(tiles.contains(&false));
             }
             stats.scene_cuts += u64::from(self.cuts.contains(&t));
             stats.unblended += self.unblended_per_frame;
@@ -1161,6 +1174,7 @@ impl Engine {
             out.push(Decided {
                 frame: r.frame,
                 fill,
+                tiles,
                 still,
             });
         }

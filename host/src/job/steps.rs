@@ -632,13 +632,14 @@ impl InpaintStage {
             && stats.frames > 0
         {
             let mut message = format!(
-                "{name}: {} frames seen (the segment's and its context); per frame {} pixels un-blended ({} of them averaged with other frames' view, the input's coding noise), {} filled from other frames, {} from the surroundings; {} frames whose restoration did not hold filled from the surroundings instead; {} scene cuts (no frame restored from one across a cut); {}",
+                "{name}: {} frames seen (the segment's and its context); per frame {} pixels un-blended ({} of them averaged with other frames' view, the input's coding noise), {} filled from other frames, {} from the surroundings; {} frames whose restoration did not hold filled from the surroundings instead ({} of them only where it did not hold); {} scene cuts (no frame restored from one across a cut); {}",
                 stats.frames,
                 stats.unblended / stats.frames,
                 stats.averaged / stats.frames,
                 stats.from_other_frames / stats.frames,
                 stats.spatial / stats.frames,
                 stats.fallback_frames,
+                stats.fallback_in_part,
                 stats.scene_cuts,
                 self.kernels
             );
