@@ -6,8 +6,12 @@
 //! the screen* while the picture moves. Each sample is a pair of nearby frames:
 //!
 //! 1. The picture's motion between them is measured as one translation (a coarse-to-fine
-//!    search over a box pyramid). A pair that moves less than a pixel tells nothing and is
-//!    refused, so the caller can offer a later second frame.
+//!    search over a box pyramid), or as a zoom and a turn as well where that explains the
+//!    picture clearly better (fitted to the motions of a grid of blocks, those that do not
+//!    follow the rest left out: [`similarity`]); with a translation alone, the middle of a
+//!    zoom, which barely moves, and everything that the translation misplaces would look
+//!    pinned. A pair that moves no pixel by a whole pixel tells nothing and is refused, so the
+//!    caller can offer a later second frame.
 //! 2. Per pixel, the difference between the two frames where they are (`still`) and after
 //!    compensating the motion (`moved`), each averaged over 3×3: a pixel is *pinned* when
 //!    `still` is small and `moved` is much larger (the mark's edges: what stays put is
@@ -338,9 +342,240 @@ fn translation(a: &Pyramid, b: &Pyramid) -> ((isize, isize), f32) {
     (best, best_d)
 }
 
+/// How the picture moved from one frame to the other: the second shows at `p + d(p)` what the
+/// first shows at `p`, with `d(p) = t + [[s, -r], [r, s]] (p - c)` about a centre `c` (a zoom
+/// by `1 + s` and a turn by `r` radians, both small); a translation where `s = r = 0`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Warp {
+    t: (f32, f32),
+    s: f32,
+    r: f32,
+    c: (f32, f32),
+}
+
+impl Warp {
+    fn translation((dx, dy): (isize, isize)) -> Self {
+        Self {
+            t: (dx as f32, dy as f32),
+            s: 0.0,
+            r: 0.0,
+            c: (0.0, 0.0),
+        }
+    }
+
+    /// Where the picture at (`x`, `y`) has moved to.
+    fn at(&self, x: f32, y: f32) -> (f32, f32) {
+        let (u, v) = (x - self.c.0, y - self.c.1);
+        (
+            x + self.t.0 + self.s * u - self.r * v,
+            y + self.t.1 + self.r * u + self.s * v,
+        )
+    }
+
+    /// The same motion on a plane whose pixels are `k` of these.
+    fn scaled(&self, k: f32) -> Self {
+        Self {
+            t: (self.t.0 / k, self.t.1 / k),
+            c: (self.c.0 / k, self.c.1 / k),
+            ..*self
+        }
+    }
+
+    /// Whether it moves no pixel of a `w`x`h` plane by a whole pixel: such a pair tells nothing.
+    fn is_still(&self, w: usize, h: usize) -> bool {
+        [
+            (0.0, 0.0),
+            (w as f32, 0.0),
+            (0.0, h as f32),
+            (w as f32, h as f32),
+        ]
+        .iter()
+        .all(|&(x, y)| {
+            let (mx, my) = self.at(x, y);
+            (mx - x).abs() < 1.0 && (my - y).abs() < 1.0
+        })
+    }
+}
+
+/// A block's centre and how far it moved (pixels of the pyramid level searched).
+struct BlockMotion {
+    at: (f32, f32),
+    moved: (f32, f32),
+}
+
+/// Blocks across and down whose motions [`similarity`] fits.
+const WARP_GRID: (usize, usize) = (8, 6);
+/// Side of those blocks, and how far around the translation each is searched (pixels of
+/// the pyramid level searched).
+const WARP_BLOCK: usize = 16;
+const WARP_REACH: isize = 6;
+/// Widest pyramid level the blocks are searched on.
+const WARP_WIDTH: usize = 480;
+/// Fewest blocks with texture enough for a fit.
+const WARP_MIN_BLOCKS: usize = 12;
+/// How much less a zoom or a turn must leave of the picture's difference than the
+/// translation to be taken instead.
+const WARP_GAIN: f32 = 0.8;
+
+/// The similarity from `a` to `b` that explains the picture around the translation `d` (whole
+/// working-plane pixels): each of a grid of blocks is matched around it on a coarse level,
+/// to a tenth of a pixel or so, and a zoom, a turn and a shift fitted to their motions, the
+/// blocks that do not follow the rest (a mark, a moving object) dropped. `None` where too few
+/// blocks have texture to match.
+fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Warp> {
+    let level = (0..a.levels.len().min(b.levels.len()))
+        .find(|&l| a.levels[l].w <= WARP_WIDTH)
+        .unwrap_or(a.levels.len().min(b.levels.len()) - 1);
+    let (la, lb) = (&a.levels[level], &b.levels[level]);
+    let k = (1usize << level) as f32;
+    let t = (
+        (d.0 as f32 / k).round() as isize,
+        (d.1 as f32 / k).round() as isize,
+    );
+    let margin = WARP_BLOCK as isize / 2 + WARP_REACH + t.0.abs().max(t.1.abs()) + 1;
+    let (w, h) = (la.w as isize, la.h as isize);
+    if w < 2 * margin + 2 || h < 2 * margin + 2 {
+        return None;
+    }
+    let sad = |cx: isize, cy: isize, dx: isize, dy: isize| -> u32 {
+        let half = WARP_BLOCK as isize / 2;
+        let mut sum = 0u32;
+        for y in cy - half..cy + half {
+            let ra = &la.data[y as usize * la.w..];
+            let rb = &lb.data[(y + dy) as usize * lb.w..];
+            for x in cx - half..cx + half {
+                sum += u32::from(ra[x as usize].abs_diff(rb[(x + dx) as usize]));
+            }
+        }
+        sum
+    };
+    // Each block's motion: the best whole-pixel match, then a parabola through it and its
+    // neighbours along each axis.
+    let mut found: Vec<BlockMotion> = Vec::new();
+    for gy in 0..WARP_GRID.1 {
+        for gx in 0..WARP_GRID.0 {
+            let cx = margin + (w - 2 * margin) * (2 * gx as isize + 1) / (2 * WARP_GRID.0 as isize);
+            let cy = margin + (h - 2 * margin) * (2 * gy as isize + 1) / (2 * WARP_GRID.1 as isize);
+            let mut costs =
+                Vec::with_capacity(((2 * WARP_REACH + 1) * (2 * WARP_REACH + 1)) as usize);
+            let mut best = (u32::MAX, 0, 0);
+            for dy in t.1 - WARP_REACH..=t.1 + WARP_REACH {
+                for dx in t.0 - WARP_REACH..=t.0 + WARP_REACH {
+                    let c = sad(cx, cy, dx, dy);
+                    costs.push(c);
+                    if c < best.0 {
+                        best = (c, dx, dy);
+                    }
+                }
+            }
+            let (c0, bx, by) = best;
+            // A block without texture matches anywhere about as well.
+            costs.sort_unstable();
+            let typical = costs[costs.len() / 2];
+            if typical < WARP_BLOCK as u32 * WARP_BLOCK as u32 * 4 || c0 * 2 > typical {
+                continue;
+            }
+            let vertex = |minus: u32, plus: u32| {
+                let (m, p, c) = (minus as f32, plus as f32, c0 as f32);
+                let curve = m + p - 2.0 * c;
+                if curve <= 0.0 {
+                    0.0
+                } else {
+                    (0.5 * (m - p) / curve).clamp(-0.5, 0.5)
+                }
+            };
+            let inner = |v: isize, reach_from: isize| (v - reach_from).abs() < WARP_REACH;
+            let fx = if inner(bx, t.0) {
+                vertex(sad(cx, cy, bx - 1, by), sad(cx, cy, bx + 1, by))
+            } else {
+                0.0
+            };
+            let fy = if inner(by, t.1) {
+                vertex(sad(cx, cy, bx, by - 1), sad(cx, cy, bx, by + 1))
+            } else {
+                0.0
+            };
+            found.push(BlockMotion {
+                at: (cx as f32, cy as f32),
+                moved: (bx as f32 + fx, by as f32 + fy),
+            });
+        }
+    }
+    let c = (w as f32 / 2.0, h as f32 / 2.0);
+    let mut keep = vec![true; found.len()];
+    let mut warp = None;
+    for _ in 0..3 {
+        let used: Vec<&BlockMotion> = (found.iter().zip(&keep))
+            .filter(|(_, k)| **k)
+            .map(|(f, _)| f)
+            .collect();
+        if used.len() < WARP_MIN_BLOCKS {
+            return None;
+        }
+        let n = used.len() as f32;
+        let mean = |f: fn(&BlockMotion) -> f32| used.iter().map(|&b| f(b)).sum::<f32>() / n;
+        let (pu, pv) = (mean(|b| b.at.0), mean(|b| b.at.1));
+        let (du, dv) = (mean(|b| b.moved.0), mean(|b| b.moved.1));
+        let (mut num_s, mut num_r, mut den) = (0.0f32, 0.0f32, 0.0f32);
+        for b in &used {
+            let (u, v) = (b.at.0 - pu, b.at.1 - pv);
+            let (ex, ey) = (b.moved.0 - du, b.moved.1 - dv);
+            num_s += u * ex + v * ey;
+            num_r += u * ey - v * ex;
+            den += u * u + v * v;
+        }
+        if den <= 0.0 {
+            return None;
+        }
+        let (s, r) = (num_s / den, num_r / den);
+        // The shift at the centre: the mean motion, less what the zoom and turn add at the
+        // blocks' mean position.
+        let (u, v) = (pu - c.0, pv - c.1);
+        let fitted = Warp {
+            t: (du - (s * u - r * v), dv - (r * u + s * v)),
+            s,
+            r,
+            c,
+        };
+        let residual = |b: &BlockMotion| {
+            let (mx, my) = fitted.at(b.at.0, b.at.1);
+            (mx - b.at.0 - b.moved.0).hypot(my - b.at.1 - b.moved.1)
+        };
+        let mut errors: Vec<f32> = used.iter().map(|&b| residual(b)).collect();
+        errors.sort_by(f32::total_cmp);
+        let limit = (2.5 * errors[errors.len() / 2]).max(0.5);
+        for (f, k) in found.iter().zip(keep.iter_mut()) {
+            *k = residual(f) <= limit;
+        }
+        warp = Some(fitted);
+    }
+    warp.map(|w| w.scaled(1.0 / k))
+}
+
+/// Mean absolute difference between `a` and `b` where `warp` moves `a`'s pixels (nearest
+/// pixel), over every `step`-th row, where the moved position is inside `b`.
+fn warped_difference(a: &Work, b: &Work, warp: &Warp, step: usize) -> f32 {
+    let (mut sum, mut n) = (0u64, 0u64);
+    for y in (0..a.h).step_by(step) {
+        for x in 0..a.w {
+            let (mx, my) = warp.at(x as f32, y as f32);
+            let (mx, my) = (mx.round(), my.round());
+            if mx < 0.0 || my < 0.0 || mx >= b.w as f32 || my >= b.h as f32 {
+                continue;
+            }
+            sum += u64::from(a.data[y * a.w + x].abs_diff(b.data[my as usize * b.w + mx as usize]));
+            n += 1;
+        }
+    }
+    if n * 2 < (a.w * a.h.div_ceil(step)) as u64 {
+        return f32::MAX;
+    }
+    sum as f32 / n as f32
+}
+
 /// Per pixel of `a`, the 3×3 mean absolute difference with `b` where they are (`still`) and
-/// with `b` displaced by `d` (`moved`).
-fn residuals(a: &Work, b: &Work, (dx, dy): (isize, isize)) -> (Vec<f32>, Vec<f32>) {
+/// with `b` where `warp` moves it (`moved`, nearest pixel, clamped to the plane).
+fn residuals(a: &Work, b: &Work, warp: &Warp) -> (Vec<f32>, Vec<f32>) {
     let (w, h) = (a.w, a.h);
     let mut still = vec![0.0f32; w * h];
     let mut moved = vec![0.0f32; w * h];
@@ -351,12 +586,12 @@ fn residuals(a: &Work, b: &Work, (dx, dy): (isize, isize)) -> (Vec<f32>, Vec<f32
         .for_each(|(y, (s_row, m_row))| {
             let ra = &a.data[y * w..][..w];
             let rb = &b.data[y * w..][..w];
-            let my = (y as isize + dy).clamp(0, h as isize - 1) as usize;
-            let rm = &b.data[my * w..][..w];
             for x in 0..w {
                 s_row[x] = f32::from(ra[x].abs_diff(rb[x]));
-                let mx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
-                m_row[x] = f32::from(ra[x].abs_diff(rm[mx]));
+                let (mx, my) = warp.at(x as f32, y as f32);
+                let mx = (mx.round().max(0.0) as usize).min(w - 1);
+                let my = (my.round().max(0.0) as usize).min(h - 1);
+                m_row[x] = f32::from(ra[x].abs_diff(b.data[my * w + mx]));
             }
         });
     (box3(&still, w, h), box3(&moved, w, h))
@@ -448,33 +683,51 @@ impl PlaceFinder {
         // The later frame the picture moved to by whole pixels most exactly (a fraction of a
         // pixel left over mismatches the picture's edges as much as the mark's), the nearest
         // of those about as exact: the mark is less likely to move in between.
-        let mut moved = Vec::with_capacity(later.len());
+        let mut measured = Vec::with_capacity(later.len());
         for (k, (n, planes)) in later.iter().enumerate() {
             let b = pyramid(*n, &planes[0]);
             let (d, residual) = translation(&a, &b);
-            if d != (0, 0) {
-                moved.push((k, b, d, residual));
-            }
+            measured.push((k, b, d, residual));
         }
         self.pyramids = kept;
-        let (a, (w, h)) = (a.plane(), (a.plane().w, a.plane().h));
-        let Some(exact) = moved.iter().map(|m| m.3).min_by(f32::total_cmp) else {
+        let (w, h) = (a.plane().w, a.plane().h);
+        let exact = (measured.iter())
+            .filter(|m| m.2 != (0, 0))
+            .map(|m| m.3)
+            .min_by(f32::total_cmp);
+        // Where no translation moves the picture (a zoom or a turn about the middle), the
+        // farthest frame, which has moved the most.
+        let choice = match exact {
+            Some(exact) => {
+                (measured.into_iter()).find(|m| m.2 != (0, 0) && m.3 <= exact * NEAR_EXACT + 0.1)
+            }
+            None => measured.pop(),
+        };
+        let Some((k, b, d, _)) = choice else {
             return Ok(false);
         };
-        let Some((k, b, (dx, dy), _)) = moved.into_iter().find(|m| m.3 <= exact * NEAR_EXACT + 0.1)
-        else {
+        // A zoom or a turn that explains the picture clearly better than the translation.
+        let mut warp = Warp::translation(d);
+        if let Some(zoomed) = similarity(&a, &b, d) {
+            let step = (w * h).div_ceil(1 << 16).max(1);
+            let plain = warped_difference(a.plane(), b.plane(), &warp, step);
+            if warped_difference(a.plane(), b.plane(), &zoomed, step) < WARP_GAIN * plain {
+                warp = zoomed;
+            }
+        }
+        if warp.is_still(w, h) {
             return Ok(false);
-        };
+        }
+        let a = a.plane();
         let (later, second) = (later[k].0, &later[k].1);
-        let (still, moved) = residuals(a, b.plane(), (dx, dy));
-        // Where the displaced frame has no counterpart (the picture entering at the edges),
+        let (still, moved) = residuals(a, b.plane(), &warp);
+        // Where the moved frame has no counterpart (the picture entering at the edges),
         // nothing can be pinned.
-        let inside = |x: usize, d: isize, len: usize| {
-            let (lo, hi) = (
-                (-d).max(0) as usize + BORDER,
-                (len as isize - d.max(0)) as usize,
-            );
-            x >= lo && x + BORDER < hi
+        let inside = |x: usize, y: usize, warp: &Warp, (w, h): (usize, usize)| {
+            let (mx, my) = warp.at(x as f32, y as f32);
+            let border = BORDER as f32;
+            let within = |v: f32, len: usize| v >= border && v + border < len as f32;
+            within(x as f32, w) && within(y as f32, h) && within(mx, w) && within(my, h)
         };
         let mut pinned = Bits::new(w * h);
         let mut unchanged = Bits::new(w * h);
@@ -483,29 +736,28 @@ impl PlaceFinder {
                 unchanged.set(i);
             }
             if moved[i] >= PINNED_RATIO * still[i] + PINNED_MARGIN
-                && inside(i % w, dx, w)
-                && inside(i / w, dy, h)
+                && inside(i % w, i / w, &warp, (w, h))
             {
                 pinned.set(i);
             }
         }
         // A mark's colour may stand out where its brightness does not: its chroma pinned
-        // pins the luma pixels it covers. Chroma moves by half the luma motion, rounded.
+        // pins the luma pixels it covers. A chroma pixel here is `q` working-plane pixels.
         let cs = (self.scale / 2).max(1);
+        let q = (2 * cs) as f32 / self.scale as f32;
+        let chroma_warp = warp.scaled(q);
         for p in 1..3 {
             let (ca, cb) = (Work::of(&first[p], cs), Work::of(&second[p], cs));
             if ca.w == 0 || ca.h == 0 {
                 continue;
             }
-            let half = |d: isize| (d as f32 * self.scale as f32 / (2 * cs) as f32).round() as isize;
-            let (still, moved) = residuals(&ca, &cb, (half(dx), half(dy)));
+            let (still, moved) = residuals(&ca, &cb, &chroma_warp);
             for y in 0..h {
                 let cy = (y * self.scale / (2 * cs)).min(ca.h - 1);
                 for x in 0..w {
                     let c = cy * ca.w + (x * self.scale / (2 * cs)).min(ca.w - 1);
                     if moved[c] >= PINNED_RATIO * still[c] + PINNED_MARGIN
-                        && inside(x, dx, w)
-                        && inside(y, dy, h)
+                        && inside(x, y, &warp, (w, h))
                     {
                         pinned.set(y * w + x);
                     }
@@ -929,5 +1181,86 @@ mod tests {
             vec![(0, 29), (30, 54), (55, 74)]
         );
         assert_eq!(spans(Vec::new()), Vec::<(u64, u64)>::new());
+    }
+
+    /// A working plane of a smooth-edged texture seen through `warp` (what the first frame
+    /// shows at `p`, this one shows at `warp(p)`), as the second frame of a pair.
+    fn warped_texture(w: usize, h: usize, warp: &Warp) -> Pyramid {
+        // Value noise: random levels on a lattice 4 pixels apart, bilinear between them.
+        let lattice = |i: i64, j: i64| {
+            let k = (i.wrapping_mul(73_856_093) ^ j.wrapping_mul(19_349_663)) as u64;
+            (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as f32
+        };
+        let texture = |x: f32, y: f32| {
+            let (x, y) = (x / 4.0 + 100.0, y / 4.0 + 100.0);
+            let (i, j) = (x.floor(), y.floor());
+            let (fx, fy) = (x - i, y - j);
+            let (i, j) = (i as i64, j as i64);
+            let top = lattice(i, j) * (1.0 - fx) + lattice(i + 1, j) * fx;
+            let bottom = lattice(i, j + 1) * (1.0 - fx) + lattice(i + 1, j + 1) * fx;
+            top * (1.0 - fy) + bottom * fy
+        };
+        // The inverse of a small warp, to a few hundredths of a pixel: two fixed-point steps.
+        let source = |x: f32, y: f32| {
+            let (mut sx, mut sy) = (x, y);
+            for _ in 0..4 {
+                let (mx, my) = warp.at(sx, sy);
+                (sx, sy) = (sx + x - mx, sy + y - my);
+            }
+            (sx, sy)
+        };
+        let data = (0..w * h)
+            .map(|i| {
+                let (sx, sy) = source((i % w) as f32, (i / w) as f32);
+                texture(sx, sy).round().clamp(0.0, 255.0) as u8
+            })
+            .collect();
+        Pyramid::of(Work { w, h, data })
+    }
+
+    #[test]
+    fn a_zoom_and_a_turn_are_fitted_from_block_motions() {
+        let (w, h) = (640, 360);
+        let c = (w as f32 / 2.0, h as f32 / 2.0);
+        let still = Warp {
+            t: (0.0, 0.0),
+            s: 0.0,
+            r: 0.0,
+            c,
+        };
+        let a = warped_texture(w, h, &still);
+        for truth in [
+            Warp { s: 0.02, ..still },
+            Warp {
+                r: 0.015,
+                t: (3.0, -2.0),
+                ..still
+            },
+        ] {
+            let b = warped_texture(w, h, &truth);
+            let (d, _) = translation(&a, &b);
+            let found = similarity(&a, &b, d).expect("texture enough");
+            // Within a pixel everywhere on the plane.
+            for (x, y) in [
+                (0.0, 0.0),
+                (w as f32, 0.0),
+                (0.0, h as f32),
+                (w as f32, h as f32),
+                c,
+            ] {
+                let (fx, fy) = found.at(x, y);
+                let (tx, ty) = truth.at(x, y);
+                assert!(
+                    (fx - tx).hypot(fy - ty) < 1.0,
+                    "{truth:?}: found {found:?}, at ({x}, {y}) off by ({}, {})",
+                    fx - tx,
+                    fy - ty
+                );
+            }
+            let step = 1;
+            let plain = warped_difference(a.plane(), b.plane(), &Warp::translation(d), step);
+            let zoomed = warped_difference(a.plane(), b.plane(), &found, step);
+            assert!(zoomed < WARP_GAIN * plain, "{zoomed} against {plain}");
+        }
     }
 }
