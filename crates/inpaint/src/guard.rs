@@ -80,7 +80,7 @@ const HOLE_CLOSE: usize = 2;
 /// Known pixels around the mask that a fill reads.
 const FILL_MARGIN: usize = 2;
 /// Side (luma pixels) of the square tiles the mask is also checked in.
-pub(crate) const TILE: usize = 48;
+const TILE: usize = 48;
 /// Fewest ring pairs beside a tile for them to be its reference; with fewer (a tile inside a
 /// large mask), the whole ring is.
 const MIN_TILE_RING: usize = 48;
