@@ -438,7 +438,8 @@ impl Guard {
 
     /// Fills what the mark covers in `frame` (for an estimate on a still camera, `still`, the
     /// whole mask), all planes, smoothly from its surroundings, in the `tiles` marked (as
-    /// [`Verdicts::reject`] gives them). Over every tile, with `previous` (the fallback of the
+    /// [`Verdicts::reject`] gives them; every tile while the camera is `still`). Over every
+    /// tile, with `previous` (the fallback of the
     /// frame before, the camera still), the fill starts from it and moves only part of the
     /// way, as the restorer's own fill of a still camera does: a few sweeps instead of a fresh
     /// solve, and no flicker from the noise around the mask. Returns what it filled, for the
@@ -451,7 +452,10 @@ impl Guard {
         tiles: &[bool],
     ) -> Option<Fallback> {
         let whole = still && self.whole.is_some();
-        if tiles.iter().any(|&t| !t) {
+        // On a still camera every tile is filled: its fill starts from the frame before's,
+        // which is far cheaper than a fresh one, and nothing moved under the mark to restore
+        // it from in the first place.
+        if !still && tiles.iter().any(|&t| !t) {
             self.fill_tiles(frame, whole, tiles);
             return None;
         }

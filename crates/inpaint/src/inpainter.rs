@@ -1161,7 +1161,8 @@ impl Engine {
             if fill != Fill::No {
                 self.last_fell_back = Some(t);
                 stats.fallback_frames += 1;
-                stats.fallback_in_part += u64::from(tiles.contains(&false));
+                // A still camera's fallback fills every tile (see `Guard::fill`).
+                stats.fallback_in_part += u64::from(!still && tiles.contains(&false));
             }
             stats.scene_cuts += u64::from(self.cuts.contains(&t));
             stats.unblended += self.unblended_per_frame;
