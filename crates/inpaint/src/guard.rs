@@ -301,7 +301,8 @@ pub(crate) struct Guard {
     /// For an estimate, the fill of the whole mask, for a still camera: where nothing moved
     /// under the mark, nothing told its faint or flat parts from the picture.
     whole: Option<[PlaneFill; 3]>,
-    /// What `planes` and `whole` fill, as luma bits (for a fill of some tiles only).
+    /// What `planes` and `whole` fill, as luma bits over the mask's bounds (for a fill of
+    /// some tiles only).
     covered: Vec<u8>,
     masked: Vec<u8>,
     width: usize,
@@ -393,6 +394,12 @@ impl Guard {
         let planes = plane_fills(mask, &covered);
         let whole = (!trusted && covered.iter().zip(bits).any(|(&c, &m)| m != 0 && c == 0))
             .then(|| plane_fills(mask, bits));
+        let in_bounds = |bits: &[u8]| -> Vec<u8> {
+            let b = tiling.bounds;
+            (b.y0..b.y1)
+                .flat_map(|y| bits[y * w + b.x0..y * w + b.x1].iter().copied())
+                .collect()
+        };
         let ring_pixels = (tiles.iter())
             .flat_map(|t| t.ring.0.iter().map(|&(a, _)| a))
             .collect::<std::collections::BTreeSet<_>>()
@@ -405,8 +412,8 @@ impl Guard {
             ring_pixels,
             planes,
             whole,
-            covered,
-            masked: bits.to_vec(),
+            covered: in_bounds(&covered),
+            masked: in_bounds(bits),
             width: w,
             height: h,
         }
@@ -498,7 +505,8 @@ impl Guard {
         let bw = bounds.width();
         let unknown: Vec<u8> = (bounds.y0..bounds.y1)
             .flat_map(|y| (bounds.x0..bounds.x1).map(move |x| (x, y)))
-            .map(|(x, y)| u8::from(base[y * w + x] != 0 && tiles[self.tiling.of(x, y)]))
+            .zip(base)
+            .map(|((x, y), &b)| u8::from(b != 0 && tiles[self.tiling.of(x, y)]))
             .collect();
         let unknown_at = |x: usize, y: usize| {
             (bounds.x0..bounds.x1).contains(&x)

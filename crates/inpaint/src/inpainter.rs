@@ -1145,9 +1145,10 @@ impl Engine {
             // A frame filled from its surroundings alone has nothing to check. A still
             // camera's fallback starts from the frame before's, when that fell back too.
             let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
-            let tiles = match spatial_only {
-                true => None,
-                false => self.verdicts.reject(&r.score),
+            let tiles = if spatial_only {
+                None
+            } else {
+                self.verdicts.reject(&r.score)
             };
             let still = tiles.is_some() && self.still_since_previous(t);
             let fill = if tiles.is_none() {
