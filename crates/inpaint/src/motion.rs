@@ -88,11 +88,16 @@ impl Motion {
 
     /// The same motion on a plane subsampled by two.
     pub fn halved(self) -> Self {
+        self.scaled(2.0)
+    }
+
+    /// The same motion on a plane whose pixels are `k` of these.
+    pub fn scaled(self, k: f32) -> Self {
         Self {
-            dx: self.dx * 0.5,
-            dy: self.dy * 0.5,
-            cx: self.cx * 0.5,
-            cy: self.cy * 0.5,
+            dx: self.dx / k,
+            dy: self.dy / k,
+            cx: self.cx / k,
+            cy: self.cy / k,
             ..self
         }
     }

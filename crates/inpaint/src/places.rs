@@ -45,6 +45,7 @@ use crate::detect::DetectOptions;
 use crate::error::InpaintError;
 use crate::mask::Mask;
 use crate::morph;
+use crate::motion::Motion;
 use crate::plane::Plane;
 
 /// Fewest consecutive samples a stay lasts.
@@ -342,59 +343,22 @@ fn translation(a: &Pyramid, b: &Pyramid) -> ((isize, isize), f32) {
     (best, best_d)
 }
 
-/// How the picture moved from one frame to the other: the second shows at `p + d(p)` what the
-/// first shows at `p`, with `d(p) = t + [[s, -r], [r, s]] (p - c)` about a centre `c` (a zoom
-/// by `1 + s` and a turn by `r` radians, both small); a translation where `s = r = 0`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Warp {
-    t: (f32, f32),
-    s: f32,
-    r: f32,
-    c: (f32, f32),
+/// Where `motion` takes the picture at (`x`, `y`).
+fn moved_to(motion: Motion, x: f32, y: f32) -> (f32, f32) {
+    let (dx, dy) = motion.at(x, y);
+    (x + dx, y + dy)
 }
 
-impl Warp {
-    fn translation((dx, dy): (isize, isize)) -> Self {
-        Self {
-            t: (dx as f32, dy as f32),
-            s: 0.0,
-            r: 0.0,
-            c: (0.0, 0.0),
-        }
-    }
-
-    /// Where the picture at (`x`, `y`) has moved to.
-    fn at(&self, x: f32, y: f32) -> (f32, f32) {
-        let (u, v) = (x - self.c.0, y - self.c.1);
-        (
-            x + self.t.0 + self.s * u - self.r * v,
-            y + self.t.1 + self.r * u + self.s * v,
-        )
-    }
-
-    /// The same motion on a plane whose pixels are `k` of these.
-    fn scaled(&self, k: f32) -> Self {
-        Self {
-            t: (self.t.0 / k, self.t.1 / k),
-            c: (self.c.0 / k, self.c.1 / k),
-            ..*self
-        }
-    }
-
-    /// Whether it moves no pixel of a `w`x`h` plane by a whole pixel: such a pair tells nothing.
-    fn is_still(&self, w: usize, h: usize) -> bool {
-        [
-            (0.0, 0.0),
-            (w as f32, 0.0),
-            (0.0, h as f32),
-            (w as f32, h as f32),
-        ]
+/// Whether `motion` moves no pixel of a `w`x`h` plane by a whole pixel: such a pair tells
+/// nothing.
+fn moves_nothing(motion: Motion, w: usize, h: usize) -> bool {
+    let (w, h) = (w as f32, h as f32);
+    [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)]
         .iter()
         .all(|&(x, y)| {
-            let (mx, my) = self.at(x, y);
-            (mx - x).abs() < 1.0 && (my - y).abs() < 1.0
+            let (dx, dy) = motion.at(x, y);
+            dx.abs() < 1.0 && dy.abs() < 1.0
         })
-    }
 }
 
 /// A block's centre and how far it moved (pixels of the pyramid level searched).
@@ -422,7 +386,7 @@ const WARP_GAIN: f32 = 0.8;
 /// to a tenth of a pixel or so, and a zoom, a turn and a shift fitted to their motions, the
 /// blocks that do not follow the rest (a mark, a moving object) dropped. `None` where too few
 /// blocks have texture to match.
-fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Warp> {
+fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Motion> {
     let level = (0..a.levels.len().min(b.levels.len()))
         .find(|&l| a.levels[l].w <= WARP_WIDTH)
         .unwrap_or(a.levels.len().min(b.levels.len()) - 1);
@@ -503,7 +467,7 @@ fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Warp> {
     }
     let c = (w as f32 / 2.0, h as f32 / 2.0);
     let mut keep = vec![true; found.len()];
-    let mut warp = None;
+    let mut fit = None;
     for _ in 0..3 {
         let used: Vec<&BlockMotion> = (found.iter().zip(&keep))
             .filter(|(_, k)| **k)
@@ -531,15 +495,10 @@ fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Warp> {
         // The shift at the centre: the mean motion, less what the zoom and turn add at the
         // blocks' mean position.
         let (u, v) = (pu - c.0, pv - c.1);
-        let fitted = Warp {
-            t: (du - (s * u - r * v), dv - (r * u + s * v)),
-            s,
-            r,
-            c,
-        };
+        let fitted = Motion::similarity(du - (s * u - r * v), dv - (r * u + s * v), s, r, c);
         let residual = |b: &BlockMotion| {
-            let (mx, my) = fitted.at(b.at.0, b.at.1);
-            (mx - b.at.0 - b.moved.0).hypot(my - b.at.1 - b.moved.1)
+            let (dx, dy) = fitted.at(b.at.0, b.at.1);
+            (dx - b.moved.0).hypot(dy - b.moved.1)
         };
         let mut errors: Vec<f32> = used.iter().map(|&b| residual(b)).collect();
         errors.sort_by(f32::total_cmp);
@@ -547,18 +506,18 @@ fn similarity(a: &Pyramid, b: &Pyramid, d: (isize, isize)) -> Option<Warp> {
         for (f, k) in found.iter().zip(keep.iter_mut()) {
             *k = residual(f) <= limit;
         }
-        warp = Some(fitted);
+        fit = Some(fitted);
     }
-    warp.map(|w| w.scaled(1.0 / k))
+    fit.map(|m| m.scaled(1.0 / k))
 }
 
-/// Mean absolute difference between `a` and `b` where `warp` moves `a`'s pixels (nearest
+/// Mean absolute difference between `a` and `b` where `motion` moves `a`'s pixels (nearest
 /// pixel), over every `step`-th row, where the moved position is inside `b`.
-fn warped_difference(a: &Work, b: &Work, warp: &Warp, step: usize) -> f32 {
+fn warped_difference(a: &Work, b: &Work, motion: Motion, step: usize) -> f32 {
     let (mut sum, mut n) = (0u64, 0u64);
     for y in (0..a.h).step_by(step) {
         for x in 0..a.w {
-            let (mx, my) = warp.at(x as f32, y as f32);
+            let (mx, my) = moved_to(motion, x as f32, y as f32);
             let (mx, my) = (mx.round(), my.round());
             if mx < 0.0 || my < 0.0 || mx >= b.w as f32 || my >= b.h as f32 {
                 continue;
@@ -574,8 +533,8 @@ fn warped_difference(a: &Work, b: &Work, warp: &Warp, step: usize) -> f32 {
 }
 
 /// Per pixel of `a`, the 3×3 mean absolute difference with `b` where they are (`still`) and
-/// with `b` where `warp` moves it (`moved`, nearest pixel, clamped to the plane).
-fn residuals(a: &Work, b: &Work, warp: &Warp) -> (Vec<f32>, Vec<f32>) {
+/// with `b` where `motion` moves it (`moved`, nearest pixel, clamped to the plane).
+fn residuals(a: &Work, b: &Work, motion: Motion) -> (Vec<f32>, Vec<f32>) {
     let (w, h) = (a.w, a.h);
     let mut still = vec![0.0f32; w * h];
     let mut moved = vec![0.0f32; w * h];
@@ -588,7 +547,7 @@ fn residuals(a: &Work, b: &Work, warp: &Warp) -> (Vec<f32>, Vec<f32>) {
             let rb = &b.data[y * w..][..w];
             for x in 0..w {
                 s_row[x] = f32::from(ra[x].abs_diff(rb[x]));
-                let (mx, my) = warp.at(x as f32, y as f32);
+                let (mx, my) = moved_to(motion, x as f32, y as f32);
                 let mx = (mx.round().max(0.0) as usize).min(w - 1);
                 let my = (my.round().max(0.0) as usize).min(h - 1);
                 m_row[x] = f32::from(ra[x].abs_diff(b.data[my * w + mx]));
@@ -707,24 +666,24 @@ impl PlaceFinder {
             return Ok(false);
         };
         // A zoom or a turn that explains the picture clearly better than the translation.
-        let mut warp = Warp::translation(d);
+        let mut motion = Motion::new(d.0 as f32, d.1 as f32);
         if let Some(zoomed) = similarity(&a, &b, d) {
             let step = (w * h).div_ceil(1 << 16).max(1);
-            let plain = warped_difference(a.plane(), b.plane(), &warp, step);
-            if warped_difference(a.plane(), b.plane(), &zoomed, step) < WARP_GAIN * plain {
-                warp = zoomed;
+            let plain = warped_difference(a.plane(), b.plane(), motion, step);
+            if warped_difference(a.plane(), b.plane(), zoomed, step) < WARP_GAIN * plain {
+                motion = zoomed;
             }
         }
-        if warp.is_still(w, h) {
+        if moves_nothing(motion, w, h) {
             return Ok(false);
         }
         let a = a.plane();
         let (later, second) = (later[k].0, &later[k].1);
-        let (still, moved) = residuals(a, b.plane(), &warp);
+        let (still, moved) = residuals(a, b.plane(), motion);
         // Where the moved frame has no counterpart (the picture entering at the edges),
         // nothing can be pinned.
-        let inside = |x: usize, y: usize, warp: &Warp, (w, h): (usize, usize)| {
-            let (mx, my) = warp.at(x as f32, y as f32);
+        let inside = |x: usize, y: usize| {
+            let (mx, my) = moved_to(motion, x as f32, y as f32);
             let border = BORDER as f32;
             let within = |v: f32, len: usize| v >= border && v + border < len as f32;
             within(x as f32, w) && within(y as f32, h) && within(mx, w) && within(my, h)
@@ -735,9 +694,7 @@ impl PlaceFinder {
             if still[i] <= STILL {
                 unchanged.set(i);
             }
-            if moved[i] >= PINNED_RATIO * still[i] + PINNED_MARGIN
-                && inside(i % w, i / w, &warp, (w, h))
-            {
+            if moved[i] >= PINNED_RATIO * still[i] + PINNED_MARGIN && inside(i % w, i / w) {
                 pinned.set(i);
             }
         }
@@ -745,20 +702,18 @@ impl PlaceFinder {
         // pins the luma pixels it covers. A chroma pixel here is `q` working-plane pixels.
         let cs = (self.scale / 2).max(1);
         let q = (2 * cs) as f32 / self.scale as f32;
-        let chroma_warp = warp.scaled(q);
+        let chroma_motion = motion.scaled(q);
         for p in 1..3 {
             let (ca, cb) = (Work::of(&first[p], cs), Work::of(&second[p], cs));
             if ca.w == 0 || ca.h == 0 {
                 continue;
             }
-            let (still, moved) = residuals(&ca, &cb, &chroma_warp);
+            let (still, moved) = residuals(&ca, &cb, chroma_motion);
             for y in 0..h {
                 let cy = (y * self.scale / (2 * cs)).min(ca.h - 1);
                 for x in 0..w {
                     let c = cy * ca.w + (x * self.scale / (2 * cs)).min(ca.w - 1);
-                    if moved[c] >= PINNED_RATIO * still[c] + PINNED_MARGIN
-                        && inside(x, y, &warp, (w, h))
-                    {
+                    if moved[c] >= PINNED_RATIO * still[c] + PINNED_MARGIN && inside(x, y) {
                         pinned.set(y * w + x);
                     }
                 }
@@ -1183,9 +1138,9 @@ mod tests {
         assert_eq!(spans(Vec::new()), Vec::<(u64, u64)>::new());
     }
 
-    /// A working plane of a smooth-edged texture seen through `warp` (what the first frame
-    /// shows at `p`, this one shows at `warp(p)`), as the second frame of a pair.
-    fn warped_texture(w: usize, h: usize, warp: &Warp) -> Pyramid {
+    /// A working plane of a smooth-edged texture seen through `motion` (what the first frame
+    /// shows at `p`, this one shows where `motion` takes `p`), as the second frame of a pair.
+    fn warped_texture(w: usize, h: usize, motion: Motion) -> Pyramid {
         // Value noise: random levels on a lattice 4 pixels apart, bilinear between them.
         let lattice = |i: i64, j: i64| {
             let k = (i.wrapping_mul(73_856_093) ^ j.wrapping_mul(19_349_663)) as u64;
@@ -1200,11 +1155,11 @@ mod tests {
             let bottom = lattice(i, j + 1) * (1.0 - fx) + lattice(i + 1, j + 1) * fx;
             top * (1.0 - fy) + bottom * fy
         };
-        // The inverse of a small warp, to a few hundredths of a pixel: two fixed-point steps.
+        // The inverse of a small motion, to a few hundredths of a pixel: fixed-point steps.
         let source = |x: f32, y: f32| {
             let (mut sx, mut sy) = (x, y);
             for _ in 0..4 {
-                let (mx, my) = warp.at(sx, sy);
+                let (mx, my) = moved_to(motion, sx, sy);
                 (sx, sy) = (sx + x - mx, sy + y - my);
             }
             (sx, sy)
@@ -1222,22 +1177,12 @@ mod tests {
     fn a_zoom_and_a_turn_are_fitted_from_block_motions() {
         let (w, h) = (640, 360);
         let c = (w as f32 / 2.0, h as f32 / 2.0);
-        let still = Warp {
-            t: (0.0, 0.0),
-            s: 0.0,
-            r: 0.0,
-            c,
-        };
-        let a = warped_texture(w, h, &still);
+        let a = warped_texture(w, h, Motion::new(0.0, 0.0));
         for truth in [
-            Warp { s: 0.02, ..still },
-            Warp {
-                r: 0.015,
-                t: (3.0, -2.0),
-                ..still
-            },
+            Motion::similarity(0.0, 0.0, 0.02, 0.0, c),
+            Motion::similarity(3.0, -2.0, 0.0, 0.015, c),
         ] {
-            let b = warped_texture(w, h, &truth);
+            let b = warped_texture(w, h, truth);
             let (d, _) = translation(&a, &b);
             let found = similarity(&a, &b, d).expect("texture enough");
             // Within a pixel everywhere on the plane.
@@ -1258,8 +1203,13 @@ mod tests {
                 );
             }
             let step = 1;
-            let plain = warped_difference(a.plane(), b.plane(), &Warp::translation(d), step);
-            let zoomed = warped_difference(a.plane(), b.plane(), &found, step);
+            let plain = warped_difference(
+                a.plane(),
+                b.plane(),
+                Motion::new(d.0 as f32, d.1 as f32),
+                step,
+            );
+            let zoomed = warped_difference(a.plane(), b.plane(), found, step);
             assert!(zoomed < WARP_GAIN * plain, "{zoomed} against {plain}");
         }
     }
