@@ -79,8 +79,10 @@ const TICK: Duration = Duration::from_millis(250);
 const HAND_BACK_PAUSE: Duration = Duration::from_millis(500);
 /// Plans kept in memory, by digest.
 const PLAN_CACHE: usize = 16;
-/// How far into a segment (frames done, as a fraction) a worker whose
-/// every slot is busy holds one more task, to fetch its input early.
+/// How far into a segment (frames done by the next progress tick at the
+/// current pace, as a fraction) a worker whose every slot is busy holds one
+/// more task, to fetch its input early. Looking a tick ahead lets a segment
+/// shorter than a few ticks still announce its end.
 const NEAR_END: f64 = 0.75;
 
 /// A task held beyond the slots while they finish: in-progress-acked while
@@ -182,6 +184,7 @@ pub(crate) async fn serve(
         busy: AtomicUsize::new(0),
         trimming: AtomicBool::new(false),
         near_end: tokio::sync::Notify::new(),
+        nearing: AtomicUsize::new(0),
     });
 
     let consumers = consumers(&fleet, &options.queues).await?;
@@ -267,7 +270,9 @@ pub(crate) async fn serve(
             // Every slot is busy (or this would have a permit) and one is
             // near its end.
             _ = worker.near_end.notified(), if held.is_none() && armed.is_empty() => {
-                held = worker.hold(&consumers).await;
+                if worker.nearing.load(Ordering::Relaxed) > 0 {
+                    held = worker.hold(&consumers).await;
+                }
                 continue;
             }
             _ = super::worker::stopped(&mut stop) => break,
@@ -620,6 +625,25 @@ struct Worker {
     trimming: AtomicBool,
     /// Woken when a running segment is near its end ([`NEAR_END`]).
     near_end: tokio::sync::Notify,
+    /// Running segments past [`NEAR_END`], so that a wake-up kept while the
+    /// pull loop was busy holds a task only while one still is.
+    nearing: AtomicUsize,
+}
+
+/// One count of a running segment near its end, given back when its watch ends.
+struct Nearing<'a>(&'a AtomicUsize);
+
+impl<'a> Nearing<'a> {
+    fn count(nearing: &'a AtomicUsize) -> Self {
+        nearing.fetch_add(1, Ordering::Relaxed);
+        Self(nearing)
+    }
+}
+
+impl Drop for Nearing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A slot taken by a running task. It frees when the task's work is done,
@@ -1315,8 +1339,10 @@ impl Worker {
     ) -> Result<T, FleetError> {
         let ack_every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
         let mut near_end = task_frames == 0;
+        let mut _nearing = None;
         let mut last_ack = tokio::time::Instant::now();
         let mut last_frames = 0;
+        let mut done_at_last_tick = 0;
         let mut ticker = tokio::time::interval(TICK);
         loop {
             tokio::select! {
@@ -1353,9 +1379,13 @@ impl Worker {
                         last_frames = done;
                         self.fleet.emit(&watch.job, progress(done)).await;
                     }
-                    if !near_end && done as f64 >= NEAR_END * task_frames as f64 {
+                    let by_next_tick = done + done.saturating_sub(done_at_last_tick);
+                    done_at_last_tick = done;
+                    if !near_end && by_next_tick as f64 >= NEAR_END * task_frames as f64 {
                         near_end = true;
-                        self.near_end.notify_waiters();
+                        _nearing = Some(Nearing::count(&self.nearing));
+                        // Kept until the pull loop next waits, should it be busy now.
+                        self.near_end.notify_one();
                     }
                     self.flush_logs(watch).await;
                 }
