@@ -65,8 +65,8 @@ fn choice() -> GpuChoice {
 pub fn gpu() -> Result<Arc<Gpu>, String> {
     OPENED
         .get_or_init(|| match choice() {
-            GpuChoice::Off => Err("off (--gpu off)".into()),
-            GpuChoice::Emulate => Err("emulated (--gpu emulate)".into()),
+            GpuChoice::Off => Err("--gpu off".into()),
+            GpuChoice::Emulate => Err("--gpu emulate".into()),
             GpuChoice::Auto => Gpu::open(None).map_err(|e| e.to_string()),
             GpuChoice::Ordinal(n) => Gpu::open(Some(n)).map_err(|e| e.to_string()),
         })
@@ -137,7 +137,7 @@ pub fn inpaint_kernels(hw: HwSpec) -> (Kernels, String) {
         ),
         Err(why) => (
             Kernels::Optimised,
-            format!("kernels on the CPU (GPU {why})"),
+            format!("kernels on the CPU ({why})"),
         ),
     }
 }
