@@ -325,11 +325,18 @@ impl Guard {
         };
         let tiling = Tiling::new(mask.bounds());
         let mut tiles: Vec<Part> = (0..tiling.len()).map(|_| Part::default()).collect();
+        // The morphology below runs on a window around the mask, not the frame: nothing it
+        // sets reaches the window's edge (a closing stays within the mask's bounds, the ring
+        // within RING of them), so the result is the frame's.
+        let win = mask.bounds().grown(RING.max(HOLE_CLOSE) + 2, w, h);
+        let ww = win.width();
+        let at = |i: usize| (win.x0 + i % ww, win.y0 + i / ww);
+        let local = |x: usize, y: usize| (y - win.y0) * ww + (x - win.x0);
+        let win_bits: Vec<u8> = (win.y0..win.y1)
+            .flat_map(|y| bits[y * w + win.x0..y * w + win.x1].iter().copied())
+            .collect();
         let b = mask.bounds().grown(RING, w, h);
-        let near = {
-            let bits: Vec<u8> = bits.to_vec();
-            crate::morph::dilate(&bits, w, h, RING)
-        };
+        let near = crate::morph::dilate(&win_bits, ww, win.height(), RING);
         for y in b.y0..b.y1 {
             for x in b.x0..b.x1 {
                 let part = &mut tiles[tiling.of(x, y)];
@@ -357,7 +364,7 @@ impl Guard {
                         }
                     } else if mi && mj && step <= FLAT_STEP {
                         part.flat.0.push(pair);
-                    } else if !mi && !mj && near[i] != 0 && near[j] != 0 {
+                    } else if !mi && !mj && near[local(x, y)] != 0 && near[local(nx, ny)] != 0 {
                         part.ring.0.push(pair);
                     }
                 }
@@ -372,25 +379,33 @@ impl Guard {
         // (`Guard::whole`: nothing moved under the mark). A model that finds next to no mark
         // inside the mask it was given has missed it (the mask is there because there is a
         // mark): its fallback fills the whole mask.
-        let (mass, masked) = (0..w * h)
-            .filter(|&i| bits[i] != 0)
+        let (mass, masked) = (0..win_bits.len())
+            .filter(|&i| win_bits[i] != 0)
             .fold((0.0f32, 0usize), |(m, n), i| {
-                (m + alpha(i % w, i / w), n + 1)
+                let (x, y) = at(i);
+                (m + alpha(x, y), n + 1)
             });
         let missed = mass < WEAK_MODEL * masked as f32;
-        let covered: Vec<u8> = (0..w * h)
-            .map(|i| u8::from(missed || alpha(i % w, i / w) > COVERED_ALPHA))
+        let near_mark: Vec<u8> = (0..win_bits.len())
+            .map(|i| {
+                let (x, y) = at(i);
+                u8::from(missed || alpha(x, y) > COVERED_ALPHA)
+            })
             .collect();
-        let covered = if trusted {
-            covered
+        let near_mark = if trusted {
+            near_mark
         } else {
-            crate::morph::fill_holes(&crate::morph::close(&covered, w, h, HOLE_CLOSE), w, h)
+            let (ww, wh) = (ww, win.height());
+            crate::morph::fill_holes(&crate::morph::close(&near_mark, ww, wh, HOLE_CLOSE), ww, wh)
         };
-        let covered: Vec<u8> = crate::morph::dilate(&covered, w, h, 1)
-            .iter()
-            .zip(bits)
-            .map(|(&c, &m)| c & u8::from(m != 0))
-            .collect();
+        let near_mark = crate::morph::dilate(&near_mark, ww, win.height(), 1);
+        let mut covered = vec![0u8; w * h];
+        for (y, row) in (win.y0..win.y1).zip(near_mark.chunks_exact(ww)) {
+            let frame_row = y * w + win.x0..y * w + win.x1;
+            for ((c, &n), &m) in covered[frame_row.clone()].iter_mut().zip(row).zip(&bits[frame_row]) {
+                *c = n & u8::from(m != 0);
+            }
+        }
         let planes = plane_fills(mask, &covered);
         let whole = (!trusted && covered.iter().zip(bits).any(|(&c, &m)| m != 0 && c == 0))
             .then(|| plane_fills(mask, bits));
