@@ -147,7 +147,8 @@ impl Default for InpaintConfig {
 impl InpaintConfig {
     /// Frames after the one being restored that are searched for revealed background: the
     /// look-ahead, so the delay between a frame going in and coming out. Each costs a full
-    /// frame of memory.
+    /// frame of memory. At the start of a stream, where nothing is behind, the first frames
+    /// wait for as many frames as the [`memory`](Self::memory) (with a window of 0, none wait).
     pub fn window(mut self, frames: usize) -> Self {
         self.window = frames;
         self

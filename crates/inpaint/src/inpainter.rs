@@ -1,12 +1,13 @@
 //! [`Inpainter`]: the streaming watermark remover. Frames go in one at a time and come out in
-//! order, the same number, after a bounded delay: `window` frames of look-ahead, plus the
-//! learning frames when the mark is estimated from the video.
+//! order, the same number, after a bounded delay: `window` frames of look-ahead, and at the
+//! start `memory` frames (or the learning frames, when the mark is estimated from the video),
+//! as nothing is behind the first frames.
 //!
 //! Per frame:
 //! 1. **Un-blend** (on arrival): semi-transparent pixels are restored exactly by inverting the
 //!    blend (`blend.rs`); opaque pixels become holes. The frame is cropped to the working
 //!    region around the mark and kept as a source of background for its neighbours: `window`
-//!    frames ahead (more at the start, when the learning frames are all held), `memory`
+//!    frames ahead (at the start, as many as the memory or the learning frames), `memory`
 //!    frames behind.
 //! 2. **Motion** (on arrival): the motion from the previous frame (a translation, or with a
 //!    zoom or rotation as well) is measured around the mark (`motion.rs`); a frame that no motion matches and whose picture changed is a scene
@@ -320,6 +321,10 @@ struct Kept {
 struct Engine {
     look_ahead: usize,
     memory: usize,
+    /// Frames held before the first comes out: nothing is behind the first frames, so their
+    /// look-ahead reaches as far as the memory would (the learning frames, when the mark is
+    /// learnt, are held already).
+    opening: u64,
     max_residual: f32,
     kernels: Kernels,
     logo: Option<LogoModel>,
@@ -593,6 +598,11 @@ impl Engine {
             holes_per_frame,
             look_ahead: config.window,
             memory: config.memory,
+            opening: if config.window == 0 {
+                0
+            } else {
+                config.window.max(config.memory) as u64
+            },
             max_residual: config.max_residual,
             kernels: config.kernels.clone(),
             logo,
@@ -851,6 +861,9 @@ impl Engine {
 
     /// How many frames, from the next to emit on, have their look-ahead kept.
     fn ready(&self) -> usize {
+        if self.emitted == 0 && self.pushed < self.opening {
+            return 0;
+        }
         self.pushed
             .saturating_sub(self.look_ahead as u64)
             .saturating_sub(self.emitted) as usize
