@@ -160,7 +160,9 @@ pub struct SegmentTask {
 pub struct SegmentContextFrames {
     /// Frames before the range.
     pub before: u64,
-    /// Frames after it.
+    /// Frames after it (a segment among the first frames of an inpaint
+    /// step's range decodes until `before` frames past that range's start:
+    /// those first frames wait for as many as the step holds behind).
     pub after: u64,
 }
 

@@ -15,7 +15,7 @@ use framejet_spec::plan::{MaskRuns, MaskSummary};
 use std::ops::Range;
 
 use super::plan::{OutputFormat, PlanItem};
-use super::spec::{InpaintStep, MaskSpec};
+use super::spec::{InpaintStep, MaskSpec, NativeStep, StepSpec};
 
 /// One place of an inpaint step's mark on one input: its mask and the
 /// output times (µs into the input) it is used in.
@@ -94,6 +94,30 @@ pub(crate) fn summarize(
         detected,
         mask: detected.then(|| MaskRuns::from(&found.mask)),
     }
+}
+
+/// The output frames of input `item` at which an inpaint step's frames
+/// start going through its inpainter: the first frame of each place's time
+/// range. The first frames wait for as many frames as the step's memory
+/// (nothing is behind them), so a segment among them decodes that far.
+pub(crate) fn stream_starts(plan: &super::plan::Plan, item: usize) -> Vec<u64> {
+    let out = &plan.output;
+    plan.masks
+        .iter()
+        .filter(|m| m.item == item)
+        .filter_map(|m| {
+            let StepSpec::Native(NativeStep::Inpaint(step)) = plan.spec.steps.get(m.step)? else {
+                return None;
+            };
+            let start = m.active_us.map_or(step.active_us().start, |[a, _]| a).max(0);
+            let (num, den) = (i128::from(out.frame_rate.0), i128::from(out.frame_rate.1));
+            let mut j = u64::try_from(i128::from(start) * num / (1_000_000 * den.max(1))).ok()?;
+            while out.pts_us(j) < start {
+                j += 1;
+            }
+            Some(j)
+        })
+        .collect()
 }
 
 /// The places of inpaint step `step` (`spec`) on item `item` of `plan` for

@@ -295,11 +295,18 @@ fn decode_range(
     let out = &plan.output;
     let busy = &flow.times.decode;
     let stopped = || flow.stopped();
-    let range = task.output_start.saturating_sub(plan.context.before)
-        ..task
-            .output_end
-            .saturating_add(plan.context.after)
-            .min(item.output_frames);
+    let (before, after) = (plan.context.before, plan.context.after);
+    let mut end = task.output_end.saturating_add(after);
+    if before > 0 {
+        // The first frames of an inpaint step's range wait for as many
+        // frames as it holds behind: a segment among them decodes that far.
+        for start in super::inpaint::stream_starts(plan, task.item) {
+            if start < task.output_end && start.saturating_add(before) > task.output_start {
+                end = end.max(start.saturating_add(before.max(after)));
+            }
+        }
+    }
+    let range = task.output_start.saturating_sub(before)..end.min(item.output_frames);
     let retimed = |mut frame: VideoFrame, j: u64| {
         frame.index = j;
         frame.pts_us = out.pts_us(j);
