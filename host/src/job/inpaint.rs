@@ -281,9 +281,9 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>);
 /// the same frames (see [`InpaintConfig::coding_noise`]): once from all the
 /// places' frames where their masks are one mark at several places (see
 /// [`LogoModel::estimate_places`]), else per place. `None` for a place with
-/// too few frames to tell.
+/// too few frames to tell. The frames are used up by the measurement.
 pub(crate) fn estimate_marks(
-    places: &[(Vec<Yuv420Frame>, &Mask)],
+    places: Vec<(Vec<Yuv420Frame>, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {
     let config = InpaintConfig::default();
     let usable = |frames: &[Yuv420Frame]| frames.len() >= 2;
@@ -295,11 +295,11 @@ pub(crate) fn estimate_marks(
         None
     };
     let mut marks = Vec::with_capacity(places.len());
-    for (k, (frames, mask)) in places.iter().enumerate() {
+    for (k, (frames, mask)) in places.into_iter().enumerate() {
         let model = match &joint {
             Some(models) => models[k].clone(),
-            None if usable(frames) => {
-                LogoModel::estimate(frames, mask, &config).map_err(|e| e.to_string())?
+            None if usable(&frames) => {
+                LogoModel::estimate(&frames, mask, &config).map_err(|e| e.to_string())?
             }
             None => {
                 marks.push(None);
@@ -317,7 +317,7 @@ pub(crate) fn estimate_marks(
 /// estimated `model`, averaging every frame, to measure how much averaging
 /// takes off the input's coding noise under the mark.
 fn coding_noise(
-    frames: &[Yuv420Frame],
+    frames: Vec<Yuv420Frame>,
     mask: &Mask,
     model: &LogoModel,
 ) -> Result<Option<f64>, framejet_inpaint::InpaintError> {
@@ -326,7 +326,7 @@ fn coding_noise(
         .measure_coding_noise();
     let mut inpainter = Inpainter::new(config, mask.clone())?;
     for frame in frames {
-        inpainter.push(frame.clone())?;
+        inpainter.push(frame)?;
     }
     inpainter.finish()?;
     Ok(inpainter.coding_noise())

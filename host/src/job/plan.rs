@@ -444,7 +444,7 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                 seen_places.push((frames.unwrap_or_default(), &place.mask));
             }
             let estimated =
-                estimate_place_marks(&seen_places).map_err(|m| JobError::media(field(), m))?;
+                estimate_place_marks(seen_places).map_err(|m| JobError::media(field(), m))?;
             for (k, mark) in estimated.into_iter().enumerate() {
                 if let Some((model, coding_noise)) = mark {
                     marks.push(EstimatedMark {
