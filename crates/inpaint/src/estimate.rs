@@ -697,10 +697,21 @@ fn estimate_plane(
     let Solved {
         mut alpha,
         mut premul,
-        known_alpha,
+        mut known_alpha,
         known_premul,
         ..
     } = solved;
+    // A luma pixel that no pair ever saw background through cannot be un-blended, as nothing
+    // tells its opacity (interpolated from the pixels around, the inside of an opaque badge
+    // wider than the pairs moved came out semi-transparent and was un-blended into noise): it
+    // is taken as opaque, so that it is filled from other frames. Chroma follows luma.
+    if luma.is_none() {
+        for (i, m) in moments.iter().enumerate() {
+            if !known_alpha[i] && m[0] == 0.0 {
+                (alpha[i], known_alpha[i]) = (1.0, true);
+            }
+        }
+    }
     if known_alpha.iter().any(|&k| !k) {
         interpolate(job, &mut alpha, &known_alpha);
     }

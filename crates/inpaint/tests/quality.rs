@@ -258,6 +258,31 @@ fn the_first_frames_see_as_far_ahead_as_later_ones_see_behind() {
 }
 
 #[test]
+fn what_no_pair_saw_through_is_estimated_opaque() {
+    // A plan samples short runs of frames across a video. Under a slow pan (1 px a frame) runs
+    // of eight frames never show the background behind the middle of the 40-pixel opaque badge:
+    // that middle must come out opaque (filled from other frames), not semi-transparent
+    // (un-blended into noise).
+    // The runs lie further apart than the largest motion searched: no pair spans two of them.
+    let clean = clip(W, H, 120, 1.0, 0.0, 0.0);
+    let logo = opaque_logo();
+    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let runs: Vec<Yuv420Frame> = [0..8, 50..58, 100..108]
+        .into_iter()
+        .flat_map(|run| marked[run].to_vec())
+        .collect();
+    let model = LogoModel::estimate(&runs, &mask, &InpaintConfig::default()).unwrap();
+    let inside: Vec<f32> = (OPAQUE_AT.1..OPAQUE_AT.1 + logo.h)
+        .flat_map(|y| (OPAQUE_AT.0..OPAQUE_AT.0 + logo.w).map(move |x| (x, y)))
+        .map(|(x, y)| model.alpha(0, x, y))
+        .collect();
+    let below = inside.iter().filter(|&&a| a < 0.9).count();
+    eprintln!("{below} of the badge's {} pixels estimated below 0.9", inside.len());
+    assert!(below * 20 < inside.len(), "{below} of {}", inside.len());
+}
+
+#[test]
 fn opaque_mark_on_a_still_background_is_filled_steadily() {
     // A fixed camera with sensor noise: nothing reveals the background, the fill is spatial.
     let clean = clip(W, H, FRAMES, 0.0, 0.0, 2.0);
