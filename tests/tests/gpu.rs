@@ -86,7 +86,10 @@ fn the_watermark_job_on_the_gpu_path_matches_the_cpu_run() {
     const FLOOR_DB: f64 = 45.0;
     let dir = tempfile::TempDir::new().unwrap();
     let (cpu, cpu_log) = example_job(dir.path(), "watermark-removal", "off");
-    assert!(cpu_log.contains("kernels on the CPU (--gpu off)"), "{cpu_log}");
+    assert!(
+        cpu_log.contains("kernels on the CPU (--gpu off)"),
+        "{cpu_log}"
+    );
     // Each segment says where its time went, stage by stage.
     let timed = cpu_log
         .lines()

@@ -379,12 +379,13 @@ impl Guard {
         // (`Guard::whole`: nothing moved under the mark). A model that finds next to no mark
         // inside the mask it was given has missed it (the mask is there because there is a
         // mark): its fallback fills the whole mask.
-        let (mass, masked) = (0..win_bits.len())
-            .filter(|&i| win_bits[i] != 0)
-            .fold((0.0f32, 0usize), |(m, n), i| {
+        let (mass, masked) = (0..win_bits.len()).filter(|&i| win_bits[i] != 0).fold(
+            (0.0f32, 0usize),
+            |(m, n), i| {
                 let (x, y) = at(i);
                 (m + alpha(x, y), n + 1)
-            });
+            },
+        );
         let missed = mass < WEAK_MODEL * masked as f32;
         let near_mark: Vec<u8> = (0..win_bits.len())
             .map(|i| {
@@ -402,7 +403,11 @@ impl Guard {
         let mut covered = vec![0u8; w * h];
         for (y, row) in (win.y0..win.y1).zip(near_mark.chunks_exact(ww)) {
             let frame_row = y * w + win.x0..y * w + win.x1;
-            for ((c, &n), &m) in covered[frame_row.clone()].iter_mut().zip(row).zip(&bits[frame_row]) {
+            for ((c, &n), &m) in covered[frame_row.clone()]
+                .iter_mut()
+                .zip(row)
+                .zip(&bits[frame_row])
+            {
                 *c = n & u8::from(m != 0);
             }
         }

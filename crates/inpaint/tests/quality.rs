@@ -254,7 +254,10 @@ fn the_first_frames_see_as_far_ahead_as_later_ones_see_behind() {
          with the memory as short as the look-ahead {short:.2} dB ({short_spatial})"
     );
     assert!(ours >= 38.0, "{ours:.2} dB");
-    assert!(short < 38.0, "the floor does not tell the short start apart: {short:.2} dB");
+    assert!(
+        short < 38.0,
+        "the floor does not tell the short start apart: {short:.2} dB"
+    );
 }
 
 #[test]
@@ -278,7 +281,10 @@ fn what_no_pair_saw_through_is_estimated_opaque() {
         .map(|(x, y)| model.alpha(0, x, y))
         .collect();
     let below = inside.iter().filter(|&&a| a < 0.9).count();
-    eprintln!("{below} of the badge's {} pixels estimated below 0.9", inside.len());
+    eprintln!(
+        "{below} of the badge's {} pixels estimated below 0.9",
+        inside.len()
+    );
     assert!(below * 20 < inside.len(), "{below} of {}", inside.len());
 }
 

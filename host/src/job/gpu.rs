@@ -135,10 +135,7 @@ pub fn inpaint_kernels(hw: HwSpec) -> (Kernels, String) {
             Kernels::Device(Arc::new(device)),
             format!("kernels on {name}"),
         ),
-        Err(why) => (
-            Kernels::Optimised,
-            format!("kernels on the CPU ({why})"),
-        ),
+        Err(why) => (Kernels::Optimised, format!("kernels on the CPU ({why})")),
     }
 }
 

@@ -109,7 +109,10 @@ pub(crate) fn stream_starts(plan: &super::plan::Plan, item: usize) -> Vec<u64> {
             let StepSpec::Native(NativeStep::Inpaint(step)) = plan.spec.steps.get(m.step)? else {
                 return None;
             };
-            let start = m.active_us.map_or(step.active_us().start, |[a, _]| a).max(0);
+            let start = m
+                .active_us
+                .map_or(step.active_us().start, |[a, _]| a)
+                .max(0);
             let (num, den) = (i128::from(out.frame_rate.0), i128::from(out.frame_rate.1));
             let mut j = u64::try_from(i128::from(start) * num / (1_000_000 * den.max(1))).ok()?;
             while out.pts_us(j) < start {
