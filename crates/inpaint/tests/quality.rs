@@ -33,6 +33,18 @@ fn semi_model(logo: &Logo) -> LogoModel {
     .unwrap()
 }
 
+/// `n` frames panning 1 px a frame under the opaque mark: the clean clip, the marked one and
+/// the mask.
+fn slow_pan_under_the_badge(
+    n: usize,
+) -> (Vec<Yuv420Frame>, Vec<Yuv420Frame>, framejet_inpaint::Mask) {
+    let clean = clip(W, H, n, 1.0, 0.0, 0.0);
+    let logo = opaque_logo();
+    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
+    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    (clean, marked, mask)
+}
+
 /// Checks `out` against `floor` and checks that doing nothing and a flat fill both miss it.
 fn assert_floor(
     name: &str,
@@ -238,10 +250,7 @@ fn the_first_frames_see_as_far_ahead_as_later_ones_see_behind() {
     // A slow pan (1 px a frame) under the 40-pixel opaque mark: the first frames have nothing
     // behind them, and the 16 frames of look-ahead uncover only 16 pixels of it. They wait for
     // as many frames as the memory holds, so their background comes from other frames too.
-    let clean = clip(W, H, 64, 1.0, 0.0, 0.0);
-    let logo = opaque_logo();
-    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
-    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
+    let (clean, marked, mask) = slow_pan_under_the_badge(64);
     let first = |config: InpaintConfig| {
         let (out, inpainter) = run_to_end(config.mark(MarkModel::Opaque), &mask, &marked);
         let psnr = psnr_in_mask(&out[..8], &clean[..8], &mask);
@@ -263,14 +272,12 @@ fn the_first_frames_see_as_far_ahead_as_later_ones_see_behind() {
 #[test]
 fn what_no_pair_saw_through_is_estimated_opaque() {
     // A plan samples short runs of frames across a video. Under a slow pan (1 px a frame) runs
-    // of eight frames never show the background behind the middle of the 40-pixel opaque badge:
-    // that middle must come out opaque (filled from other frames), not semi-transparent
-    // (un-blended into noise).
-    // The runs lie further apart than the largest motion searched: no pair spans two of them.
-    let clean = clip(W, H, 120, 1.0, 0.0, 0.0);
+    // of eight frames, further apart than the largest motion searched (no pair spans two of
+    // them), never show the background behind the middle of the 40-pixel opaque badge: that
+    // middle must come out opaque (filled from other frames), not semi-transparent (un-blended
+    // into noise).
+    let (_, marked, mask) = slow_pan_under_the_badge(120);
     let logo = opaque_logo();
-    let marked = overlay(&clean, &logo, OPAQUE_AT.0, OPAQUE_AT.1);
-    let mask = logo_mask(&logo, OPAQUE_AT.0, OPAQUE_AT.1, W, H, 1);
     let runs: Vec<Yuv420Frame> = [0..8, 50..58, 100..108]
         .into_iter()
         .flat_map(|run| marked[run].to_vec())
