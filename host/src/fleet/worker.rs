@@ -1339,6 +1339,7 @@ impl Worker {
     ) -> Result<T, FleetError> {
         let ack_every = (self.fleet.settings.ack_wait / 3).max(Duration::from_millis(100));
         let mut near_end = task_frames == 0;
+        // Counts this task among those near their end from then until the watch ends.
         let mut _nearing = None;
         let mut last_ack = tokio::time::Instant::now();
         let mut last_frames = 0;
