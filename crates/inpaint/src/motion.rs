@@ -86,6 +86,13 @@ impl Motion {
         )
     }
 
+    /// Where the pixel at (`x`, `y`) moves to (plane coordinates).
+    #[inline(always)]
+    pub fn moved_to(self, x: f32, y: f32) -> (f32, f32) {
+        let (dx, dy) = self.at(x, y);
+        (x + dx, y + dy)
+    }
+
     /// The same motion on a plane subsampled by two.
     pub fn halved(self) -> Self {
         self.scaled(2.0)

@@ -343,12 +343,6 @@ fn translation(a: &Pyramid, b: &Pyramid) -> ((isize, isize), f32) {
     (best, best_d)
 }
 
-/// Where `motion` takes the picture at (`x`, `y`).
-fn moved_to(motion: Motion, x: f32, y: f32) -> (f32, f32) {
-    let (dx, dy) = motion.at(x, y);
-    (x + dx, y + dy)
-}
-
 /// Whether `motion` moves no pixel of a `w`x`h` plane by a whole pixel: such a pair tells
 /// nothing.
 fn moves_nothing(motion: Motion, w: usize, h: usize) -> bool {
@@ -517,7 +511,7 @@ fn warped_difference(a: &Work, b: &Work, motion: Motion, step: usize) -> f32 {
     let (mut sum, mut n) = (0u64, 0u64);
     for y in (0..a.h).step_by(step) {
         for x in 0..a.w {
-            let (mx, my) = moved_to(motion, x as f32, y as f32);
+            let (mx, my) = motion.moved_to(x as f32, y as f32);
             let (mx, my) = (mx.round(), my.round());
             if mx < 0.0 || my < 0.0 || mx >= b.w as f32 || my >= b.h as f32 {
                 continue;
@@ -547,7 +541,7 @@ fn residuals(a: &Work, b: &Work, motion: Motion) -> (Vec<f32>, Vec<f32>) {
             let rb = &b.data[y * w..][..w];
             for x in 0..w {
                 s_row[x] = f32::from(ra[x].abs_diff(rb[x]));
-                let (mx, my) = moved_to(motion, x as f32, y as f32);
+                let (mx, my) = motion.moved_to(x as f32, y as f32);
                 let mx = (mx.round().max(0.0) as usize).min(w - 1);
                 let my = (my.round().max(0.0) as usize).min(h - 1);
                 m_row[x] = f32::from(ra[x].abs_diff(b.data[my * w + mx]));
@@ -683,7 +677,7 @@ impl PlaceFinder {
         // Where the moved frame has no counterpart (the picture entering at the edges),
         // nothing can be pinned.
         let inside = |x: usize, y: usize| {
-            let (mx, my) = moved_to(motion, x as f32, y as f32);
+            let (mx, my) = motion.moved_to(x as f32, y as f32);
             let border = BORDER as f32;
             let within = |v: f32, len: usize| v >= border && v + border < len as f32;
             within(x as f32, w) && within(y as f32, h) && within(mx, w) && within(my, h)
@@ -1159,7 +1153,7 @@ mod tests {
         let source = |x: f32, y: f32| {
             let (mut sx, mut sy) = (x, y);
             for _ in 0..4 {
-                let (mx, my) = moved_to(motion, sx, sy);
+                let (mx, my) = motion.moved_to(sx, sy);
                 (sx, sy) = (sx + x - mx, sy + y - my);
             }
             (sx, sy)
