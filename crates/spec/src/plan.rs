@@ -161,8 +161,9 @@ pub struct SegmentContextFrames {
     /// Frames before the range.
     pub before: u64,
     /// Frames after it (a segment among the first frames of an inpaint
-    /// step's range decodes until `before` frames past that range's start:
-    /// those first frames wait for as many as the step holds behind).
+    /// step's range decodes until `before` frames past that range's start,
+    /// or `after` if more: those first frames wait for as many frames as the
+    /// step holds behind, or as its look-ahead).
     pub after: u64,
 }
 
