@@ -109,7 +109,7 @@ fn plan_and_run(
     options: &LocalOptions<'_>,
     t0: Instant,
 ) -> Result<(Plan, JobReport), JobError> {
-    let plan = plan(
+    let mut plan = plan(
         spec,
         options.registry,
         &PlanOptions {
@@ -118,6 +118,8 @@ fn plan_and_run(
             one_machine: true,
         },
     )?;
+    // Fewer segments than `jobs` (a short video) leave cores to each encoder.
+    plan.encoder_threads = encoder_threads(options.jobs.min(plan.segments.len()));
     let plan_time = t0.elapsed();
     options.progress.planned(&plan);
 
