@@ -258,7 +258,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3,
                     help="timed runs of framejet, framejet-logo and delogo (median taken)")
     args = ap.parse_args()
-    out = args.out
+    out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     tex = make_texture(out)
     methods = args.methods.split(",")

@@ -4,6 +4,7 @@
 //! decoded.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use framejet_media::MediaKind;
 pub use framejet_spec::plan::{
@@ -480,6 +481,7 @@ fn plan_segments(
         .map_err(|e| JobError::plugin("segment.plugin", e))?;
     plugins.insert(step.plugin.clone(), segmenter.digest().to_string());
     let params = step.params.to_string();
+    let context_before = segment_context(&spec.steps).before;
     let mut tasks = Vec::new();
     for (i, item) in items.iter().enumerate() {
         if item.still {
@@ -507,9 +509,19 @@ fn plan_segments(
             keyframes: item.keyframes.clone(),
             has_audio: item.has_audio,
         };
-        let segments = segmenter
+        let mut segments: Vec<Range<u64>> = segmenter
             .plan_segments(&info, &params, env.clone())
-            .map_err(|e| JobError::plugin("segment", e))?;
+            .map_err(|e| JobError::plugin("segment", e))?
+            .into_iter()
+            .map(|s| s.start..s.end)
+            .collect();
+        cut_past_context(
+            &mut segments,
+            &item.keyframes,
+            context_before,
+            |n| item.output_frame_for(n, output),
+            |j| item.source_frame_at(j, output),
+        );
         for s in segments {
             let output_start = item.output_frame_for(s.start, output);
             let output_end = item.output_frame_for(s.end, output);
@@ -528,6 +540,46 @@ fn plan_segments(
     Ok(tasks)
 }
 
+/// Moves the cuts between `segments` (source frames, in order) where the `before` output
+/// frames of context a segment decodes ahead of its range would otherwise be decoded from a
+/// keyframe far behind them and mostly thrown away (a cut on a keyframe of an input with long
+/// groups of pictures, 250 frames with x264's defaults). Such a cut moves to where that
+/// context starts on the next keyframe, when the frames it saves decoding are more than those
+/// it moves from one segment to the other and both segments keep frames; the output is the
+/// same wherever the cuts are. `to_output` and `to_source` map source frames to the first
+/// output frame showing them and back. Frame 0 counts as a keyframe.
+fn cut_past_context(
+    segments: &mut [Range<u64>],
+    keyframes: &[u64],
+    before: u64,
+    to_output: impl Fn(u64) -> u64,
+    to_source: impl Fn(u64) -> u64,
+) {
+    if before == 0 {
+        return;
+    }
+    for j in 1..segments.len() {
+        let cut = segments[j].start;
+        // The first frame the segment decodes, and the keyframes either side of it.
+        let first = to_source(to_output(cut).saturating_sub(before));
+        let after = keyframes.partition_point(|&k| k <= first);
+        let behind = after.checked_sub(1).map_or(0, |i| keyframes[i]);
+        let Some(&next) = keyframes.get(after) else {
+            continue;
+        };
+        let wanted = to_output(next) + before;
+        let mut moved = to_source(wanted);
+        while to_output(moved) < wanted && moved < segments[j].end {
+            moved += 1;
+        }
+        let saved = first - behind;
+        if saved > moved.abs_diff(cut) && segments[j - 1].start < moved && moved < segments[j].end {
+            segments[j - 1].end = moved;
+            segments[j].start = moved;
+        }
+    }
+}
+
 /// A job id from the clock and the process: unique enough on one machine.
 pub fn new_job_id() -> String {
     let now = std::time::SystemTime::now()
@@ -538,4 +590,46 @@ pub fn new_job_id() -> String {
         now.as_secs(),
         now.subsec_nanos() ^ std::process::id()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_move_where_the_context_decodes_from_a_keyframe() {
+        let same = |n: u64| n;
+        // Keyframes every 250 frames, cuts on two of them, 48 frames of context: decoded from
+        // the keyframe before, 202 frames would be thrown away each time.
+        let mut segments = vec![0..250, 250..500, 500..600];
+        cut_past_context(&mut segments, &[0, 250, 500], 48, same, same);
+        assert_eq!(segments, vec![0..298, 298..548, 548..600]);
+
+        // Keyframes every 50 frames: 2 frames thrown away do not pay for moving 48.
+        let every_50: Vec<u64> = (0..12).map(|k| k * 50).collect();
+        let mut segments = vec![0..250, 250..600];
+        cut_past_context(&mut segments, &every_50, 48, same, same);
+        assert_eq!(segments, vec![0..250, 250..600]);
+
+        // Every frame a keyframe (an intra-only codec): nothing is thrown away.
+        let every: Vec<u64> = (0..600).collect();
+        let mut segments = vec![0..250, 250..600];
+        cut_past_context(&mut segments, &every, 48, same, same);
+        assert_eq!(segments, vec![0..250, 250..600]);
+
+        // A segment too short to give 48 frames away keeps its start; the next cut moves to
+        // where its context starts on the keyframe at 250. No context, no move.
+        let mut segments = vec![0..250, 250..260, 260..400];
+        cut_past_context(&mut segments, &[0, 250, 260], 48, same, same);
+        assert_eq!(segments, vec![0..250, 250..298, 298..400]);
+        let mut segments = vec![0..250, 250..500];
+        cut_past_context(&mut segments, &[0, 250], 0, same, same);
+        assert_eq!(segments, vec![0..250, 250..500]);
+
+        // 50 fps shown at 25 fps: output frame j shows source frame 2j, so 48 output frames of
+        // context are 96 source frames.
+        let mut segments = vec![0..500, 500..1000];
+        cut_past_context(&mut segments, &[0, 500], 48, |n| n.div_ceil(2), |j| 2 * j);
+        assert_eq!(segments, vec![0..596, 596..1000]);
+    }
 }
