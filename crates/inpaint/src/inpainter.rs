@@ -19,12 +19,10 @@
 //!    Frames are tried nearest first until every hole is filled; pairs whose motion does not
 //!    explain the ring around the mark are skipped.
 //! 5. **Spatial fill**: what no frame shows is filled smoothly from its surroundings
-//!    (`fill.rs`). Where the camera is still, a hole keeps the background the previous frame
-//!    had from other frames (a camera that stops after a pan keeps what the pan revealed for
-//!    as long as it stands still), and the fill of the rest starts from the previous frame's
-//!    (a few relaxation sweeps instead of a solve from scratch) and is smoothed over time
-//!    (each frame moves a quarter of the way from the previous fill to the new one), so noise
-//!    around the mark does not make the fill flicker.
+//!    (`fill.rs`). Where the camera is still, the fill starts from the previous frame's (a few
+//!    relaxation sweeps instead of a solve from scratch) and is smoothed over time (each frame
+//!    moves a quarter of the way from the previous fill to the new one), so noise around the
+//!    mark does not make the fill flicker.
 //! 6. **Check** (as frames go out, in order): a restoration that leaves the mark's edges, a
 //!    seam or amplified noise behind is replaced by a fill of everything the mark covers from
 //!    the surroundings (`guard.rs`), so a wrong model or a motion miss never does worse than
@@ -360,8 +358,8 @@ struct Engine {
     matches: Mutex<HashMap<(u64, u64), Option<Match>>>,
     /// The first call a [`Kernels::Device`] failed.
     device_error: Mutex<Option<String>>,
-    /// The previous output's hole values: where a still camera's next frame starts.
-    previous_holes: Option<(u64, HoleValues)>,
+    /// The previous output's spatial fill values per plane and hole pixel (NaN: not spatial).
+    previous_spatial: Option<(u64, [Vec<f32>; 3])>,
     /// The last frame decided to fall back to a fill from its surroundings.
     last_fell_back: Option<u64>,
     /// Frames decided, with their fallback fills still to do (on the core the next frame's
@@ -378,28 +376,19 @@ struct Engine {
 /// the next, and other pairs keyed (earlier, later).
 type LearntMatches = (Vec<Option<Match>>, Vec<((usize, usize), Option<Match>)>);
 
-/// Frames restored one after the other, each from the previous one's hole values (a still
+/// Frames restored one after the other, each from the previous one's spatial fill (a still
 /// camera); the first from `carried`, when given.
 struct Run {
-    carried: Option<HoleValues>,
+    carried: Option<[Vec<f32>; 3]>,
     frames: Vec<(u64, Yuv420Frame)>,
 }
 
-/// A restored frame's hole pixels per plane, as the next frame of a still camera takes them:
-/// `seen`, the background other frames showed (directly, or through the frames before while
-/// the camera stood still; NaN elsewhere), and `spatial`, the spatial fill values (see
-/// `fill_spatially`; NaN where the pixel was not filled spatially).
-struct HoleValues {
-    seen: [Vec<f32>; 3],
-    spatial: [Vec<f32>; 3],
-}
-
-/// A frame restored, with its hole values and how many of its hole pixels (all planes) came
-/// from other frames.
+/// A frame restored, with its spatial fill values per plane (see `fill_spatially`) and how
+/// many of its hole pixels (all planes) came from other frames.
 struct Restored {
     frame: Yuv420Frame,
     score: Score,
-    holes: HoleValues,
+    spatial: [Vec<f32>; 3],
     from_other_frames: u64,
     /// What averaging with other frames did.
     averaged: Averaged,
@@ -628,7 +617,7 @@ impl Engine {
             matches: Mutex::new(HashMap::new()),
             device_error: Mutex::new(None),
             cuts: BTreeSet::new(),
-            previous_holes: None,
+            previous_spatial: None,
             last_fell_back: None,
             to_fill: Vec::new(),
             carried_fallback: None,
@@ -1119,7 +1108,7 @@ impl Engine {
             .map(|t| self.still_since_previous(t))
             .collect();
         let mut carried = self
-            .previous_holes
+            .previous_spatial
             .take()
             .filter(|(i, _)| still[0] && i + 1 == first)
             .map(|(_, v)| v);
@@ -1145,7 +1134,7 @@ impl Engine {
             .flat_map_iter(|run| {
                 let mut out: Vec<Restored> = Vec::with_capacity(run.frames.len());
                 for (t, frame) in run.frames {
-                    let previous = out.last().map(|r| &r.holes).or(run.carried.as_ref());
+                    let previous = out.last().map(|r| &r.spatial).or(run.carried.as_ref());
                     let r = self.restore(t, frame, previous);
                     out.push(r);
                 }
@@ -1196,7 +1185,7 @@ impl Engine {
             stats.from_other_frames += r.from_other_frames;
             stats.spatial += self.holes_per_frame - r.from_other_frames;
             stats.frames += 1;
-            self.previous_holes = Some((t, r.holes));
+            self.previous_spatial = Some((t, r.spatial));
             out.push(Decided {
                 frame: r.frame,
                 fill,
@@ -1223,12 +1212,9 @@ impl Engine {
         out
     }
 
-    /// Restores frame `t` (un-blended already): its holes from other frames, then spatially.
-    /// With `previous` (frame `t - 1`'s hole values: the camera is still), a hole that no
-    /// other frame shows now takes the background frame `t - 1` had from other frames, so a
-    /// camera that stops after a pan keeps what the pan revealed beyond the memory, and the
-    /// rest of the spatial fill starts from frame `t - 1`'s.
-    fn restore(&self, t: u64, mut out: Yuv420Frame, previous: Option<&HoleValues>) -> Restored {
+    /// Restores frame `t` (un-blended already): its holes from other frames, then spatially,
+    /// from `previous` (frame `t - 1`'s spatial fill) when the camera is still.
+    fn restore(&self, t: u64, mut out: Yuv420Frame, previous: Option<&[Vec<f32>; 3]>) -> Restored {
         let averaged = self.average(t, &mut out);
         let mut filled: [Vec<bool>; 3] =
             std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
@@ -1238,26 +1224,21 @@ impl Engine {
         } else {
             Vec::new()
         };
-        // Chroma from the same sources; then every plane's background seen before, and its
-        // spatial fill.
+        let previous = |p: usize| previous.map(|v| &v[p]);
+
+        // Chroma from the same sources; then every plane's spatial fill.
         let [fy, fu, fv] = &mut filled;
-        let rest = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
-            let setup = &self.planes[p];
-            if p > 0 && !filled.is_empty() {
+        let chroma = |plane: &mut [u8], p: usize, filled: &mut Vec<bool>| {
+            if !filled.is_empty() {
                 let list: Vec<Source<'_>> =
                     sources.iter().map(|&(s, m)| self.source(p, s, m)).collect();
                 self.temporal(plane, p, filled, &list);
             }
-            if let Some(previous) = previous {
-                carry_seen(plane, setup, filled, &previous.seen[p]);
-            }
-            let spatial =
-                self.fill_spatially(plane, setup, filled, previous.map(|v| &v.spatial[p]));
-            (seen_values(plane, setup, filled), spatial)
+            self.fill_spatially(plane, &self.planes[p], filled, previous(p))
         };
-        let ((seen_y, sy), ((seen_u, su), (seen_v, sv))) = rayon::join(
-            || rest(luma, 0, fy),
-            || rayon::join(|| rest(cb, 1, fu), || rest(cr, 2, fv)),
+        let (sy, (su, sv)) = rayon::join(
+            || self.fill_spatially(luma, &self.planes[0], fy, previous(0)),
+            || rayon::join(|| chroma(cb, 1, fu), || chroma(cr, 2, fv)),
         );
         let from_other_frames = filled
             .iter()
@@ -1266,10 +1247,7 @@ impl Engine {
         Restored {
             score: self.guard.score(&out),
             frame: out,
-            holes: HoleValues {
-                seen: [seen_y, seen_u, seen_v],
-                spatial: [sy, su, sv],
-            },
+            spatial: [sy, su, sv],
             from_other_frames,
             averaged,
         }
@@ -1368,34 +1346,6 @@ impl Engine {
         }
         spatial
     }
-}
-
-/// Gives the holes of a plane that are not `filled` yet the background the frame before
-/// showed there (`seen`, NaN where it had none), and marks them filled.
-fn carry_seen(plane: &mut [u8], setup: &PlaneSetup, filled: &mut [bool], seen: &[f32]) {
-    for ((&(x, y), f), &v) in setup.holes.iter().zip(filled.iter_mut()).zip(seen) {
-        if !*f && !v.is_nan() {
-            plane[y as usize * setup.w + x as usize] = to_pixel(v);
-            *f = true;
-        }
-    }
-}
-
-/// The background a plane's holes show where they were `filled` from other frames (NaN
-/// elsewhere).
-fn seen_values(plane: &[u8], setup: &PlaneSetup, filled: &[bool]) -> Vec<f32> {
-    setup
-        .holes
-        .iter()
-        .zip(filled)
-        .map(|(&(x, y), &f)| {
-            if f {
-                f32::from(plane[y as usize * setup.w + x as usize])
-            } else {
-                f32::NAN
-            }
-        })
-        .collect()
 }
 
 /// The pixels of `region` of a plane `w` wide, as values for a spatial fill.

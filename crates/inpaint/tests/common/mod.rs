@@ -54,21 +54,10 @@ fn texture(plane: usize, x: f32, y: f32) -> f32 {
 /// camera pans by (`vx`, `vy`) pixels per frame), plus uniform noise of ±`noise` levels that
 /// changes every frame.
 pub fn clip(w: usize, h: usize, n: usize, vx: f32, vy: f32, noise: f32) -> Vec<Yuv420Frame> {
-    clip_along(w, h, n, |t| (t as f32 * vx, t as f32 * vy), noise)
-}
-
-/// Like [`clip`], with the texture at `offset(t)` in frame `t`.
-pub fn clip_along(
-    w: usize,
-    h: usize,
-    n: usize,
-    offset: impl Fn(usize) -> (f32, f32),
-    noise: f32,
-) -> Vec<Yuv420Frame> {
     let (cw, ch) = chroma_size(w, h);
     (0..n)
         .map(|t| {
-            let (ox, oy) = offset(t);
+            let (ox, oy) = (t as f32 * vx, t as f32 * vy);
             let mut f = Yuv420Frame::new(w, h);
             for p in 0..3 {
                 let (pw, ph) = if p == 0 { (w, h) } else { (cw, ch) };
