@@ -218,6 +218,81 @@ fn bad_masks_are_refused_before_any_frame_is_processed() {
 }
 
 #[test]
+fn a_cut_moves_where_its_context_decodes_from_a_keyframe_and_the_frames_stay_the_same() {
+    // 200 frames with a keyframe every 100: cut on the keyframe at 100, the second segment's
+    // 48 frames of context (52..100) would be decoded from frame 0. The plan moves the cut
+    // to 148, where the context starts on that keyframe; the output is the one segment's.
+    let dir = TempDir::new().unwrap();
+    let (_, logo, _) = clips(dir.path());
+    let marked = dir.path().join("long-gop.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:rate=25:d=8",
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        &format!(
+            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
+            LOGO.0, LOGO.1
+        ),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-g",
+        "100",
+        "-keyint_min",
+        "100",
+        "-sc_threshold",
+        "0",
+        marked.to_str().unwrap(),
+    ]);
+    let run = |name: &str, segments: u32| {
+        let output = dir.path().join(format!("{name}.mkv"));
+        let job = write_job(
+            dir.path(),
+            &format!("{name}.json"),
+            &json!({
+                "inputs": [{"src": marked}],
+                "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
+                           "logo": logo}],
+                "segment": {"plugin": "segment-keyframes",
+                            "params": {"min_segments": segments, "max_segments": segments}},
+                "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+            }),
+        );
+        let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.mkv.log"))).unwrap();
+        let report: serde_json::Value = log
+            .lines()
+            .find_map(|l| l.split_once(" report ").map(|(_, r)| r))
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_else(|| panic!("no report in the job log:\n{log}"));
+        let frames: Vec<u64> = report["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["frames"].as_u64().unwrap())
+            .collect();
+        (frame_md5s(&output), frames)
+    };
+    let (one, one_frames) = run("one", 1);
+    let (two, two_frames) = run("two", 2);
+    assert_eq!(one_frames, [200]);
+    assert_eq!(two_frames, [148, 52], "the cut moved from 100 to 148");
+    assert_eq!(one.len(), 200);
+    assert!(
+        one == two,
+        "cut in two, the frames differ from one segment's"
+    );
+}
+
+#[test]
 fn a_scene_cut_is_found_and_reported() {
     // testsrc2's moving pattern, cut at 1.2 s to a Mandelbrot render, under a logo.
     let dir = TempDir::new().unwrap();

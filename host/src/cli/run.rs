@@ -110,11 +110,11 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
                 println!("{}", serde_json::json!({"event": "done", "report": report}));
             } else {
                 println!(
-                    "wrote {} ({} frames, {:.1} s, {} segments, queue `{}`) in {:.1} s; log: {}",
+                    "wrote {} ({} frames, {:.1} s, {}, queue `{}`) in {:.1} s; log: {}",
                     args.output.display(),
                     report.output.frames,
                     report.output.duration_us as f64 / 1e6,
-                    report.segments.len(),
+                    segments(report.segments.len()),
                     report.queue,
                     reporter.created.elapsed().as_secs_f64(),
                     log_path.display()
@@ -241,7 +241,7 @@ impl Progress for Reporter {
             *last = Instant::now();
         }
         self.log.line(&format!(
-            "plan: job {} -> queue `{}`, output {}x{} at {}/{} fps, {} frames in {} segments",
+            "plan: job {} -> queue `{}`, output {}x{} at {}/{} fps, {} frames in {}",
             plan.job_id,
             plan.route.queue,
             plan.output.width,
@@ -249,7 +249,7 @@ impl Progress for Reporter {
             plan.output.frame_rate.0,
             plan.output.frame_rate.1,
             total,
-            plan.segments.len()
+            segments(plan.segments.len())
         ));
         for m in &plan.masks {
             self.log.line(&format!("inpaint mask {}", m.describe()));
@@ -277,9 +277,9 @@ impl Progress for Reporter {
             bar.reset_eta();
         } else {
             eprintln!(
-                "planned {} frames in {} segments",
+                "planned {} frames in {}",
                 total,
-                plan.segments.len()
+                segments(plan.segments.len())
             );
         }
     }
@@ -347,4 +347,13 @@ fn auto_jobs() -> usize {
     let gpu = crate::job::gpu::share();
     tracing::debug!("{}", gpu.summary);
     gpu.slots.map_or(cores, |by_gpu| cores.min(by_gpu))
+}
+
+/// "1 segment", "2 segments".
+fn segments(n: usize) -> String {
+    if n == 1 {
+        "1 segment".to_string()
+    } else {
+        format!("{n} segments")
+    }
 }
