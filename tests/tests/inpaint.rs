@@ -225,32 +225,20 @@ fn a_cut_moves_where_its_context_decodes_from_a_keyframe_and_the_frames_stay_the
     let dir = TempDir::new().unwrap();
     let (_, logo, _) = clips(dir.path());
     let marked = dir.path().join("long-gop.mkv");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=320x240:rate=25:d=8",
-        "-i",
-        logo.to_str().unwrap(),
-        "-filter_complex",
-        &format!(
-            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
-            LOGO.0, LOGO.1
-        ),
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-qp",
-        "0",
-        "-g",
-        "100",
-        "-keyint_min",
-        "100",
-        "-sc_threshold",
-        "0",
-        marked.to_str().unwrap(),
-    ]);
+    let overlay = format!(
+        "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
+        LOGO.0, LOGO.1
+    );
+    let mut args: Vec<&str> = "-f lavfi -i testsrc2=s=320x240:rate=25:d=8 -i"
+        .split(' ')
+        .collect();
+    args.extend([logo.to_str().unwrap(), "-filter_complex", &overlay]);
+    // Lossless H.264 with a keyframe every 100 frames and none elsewhere.
+    args.extend(
+        "-c:v libx264 -preset ultrafast -qp 0 -g 100 -keyint_min 100 -sc_threshold 0".split(' '),
+    );
+    args.push(marked.to_str().unwrap());
+    ffmpeg(&args);
     let run = |name: &str, segments: u32| {
         let output = dir.path().join(format!("{name}.mkv"));
         let job = write_job(
