@@ -196,7 +196,7 @@ dirty = " (with uncommitted changes)" if os.popen("git -C '$root' status --porce
 p("# framejet vs the FFmpeg command line: 720p -> 1080p pad + logo, x264 veryfast CRF 23, AAC")
 p("")
 p(f"- machine: {cpu}, **nproc = $cores** (FFmpeg's x264 and decoder use all of them; framejet runs")
-p(f"  \`--jobs N\` segments (default N = nproc), each with x264 threads = ceil(nproc / N))")
+p(f"  \`--jobs N\` segments (default N = nproc), each with x264 threads = min(nproc, 2 * ceil(nproc / min(N, segments))))")
 p(f"- load average before / after: $load_before / $load_after (the machine may be shared)")
 p(f"- FFmpeg {ffv}; framejet {commit}{dirty}; input: $source 1280x720 30 fps, H.264 (-g 60), MP3 stereo 48 kHz")
 p(f"- {int('$runs')} runs per tool, interleaved; wall time and CPU time (user + sys) are medians, peak RSS the max")
@@ -234,7 +234,7 @@ for (len_, tool) in sorted(med):
     if m:
         seg_desc = ", ".join(f"#{i} {f} fr {int(ms)/1000:.1f} s" for i, f, ms in segs)
         audio = f" (audio beside them {int(m[3])/1000:.2f} s)" if m[3] else ""
-        p(f"- {len_} s {tool}: plan {int(m[1])/1000:.2f} s, segments {int(m[2])/1000:.2f} s{audio}, finalize {int(m[4])/1000:.2f} s; {len(segs)} segments ({seg_desc})")
+        p(f"- {len_} s {tool}: plan {int(m[1])/1000:.2f} s, segments {int(m[2])/1000:.2f} s{audio}, finalize {int(m[4])/1000:.2f} s; {len(segs)} segment{'' if len(segs) == 1 else 's'} ({seg_desc})")
 p("")
 p("Checks (against the FFmpeg output of the same input):")
 p("")

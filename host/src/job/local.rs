@@ -249,11 +249,14 @@ fn run_segments(
     Ok(done)
 }
 
-/// Threads per segment encoder when `jobs` segments run at once: the
-/// machine's cores shared out.
+/// Threads per segment encoder when `jobs` segments run at once: twice the
+/// machine's cores shared out, at most all of them. While every segment
+/// runs, the cores are a little oversubscribed; when the last segments run
+/// alone (segments cut on keyframes differ in length), their encoders still
+/// keep every core busy, as an encoder cannot take more threads once open.
 fn encoder_threads(jobs: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.div_ceil(jobs.max(1))
+    (2 * cores.div_ceil(jobs.max(1))).min(cores)
 }
 
 /// A new directory beside the output for the intermediate files:
