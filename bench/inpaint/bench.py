@@ -255,6 +255,10 @@ def main():
     ap.add_argument("--methods",
                     default="framejet,framejet-logo,delogo,removelogo,telea,ns,framejet-job,delogo-job")
     ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--job-crf", type=int, default=0,
+                    help="x264 CRF of the whole jobs' input and output (0: lossless)")
+    ap.add_argument("--job-preset", default="ultrafast",
+                    help="x264 preset of the whole jobs' input and output")
     ap.add_argument("--runs", type=int, default=3,
                     help="timed runs of framejet, framejet-logo and delogo (median taken)")
     args = ap.parse_args()
@@ -295,19 +299,21 @@ def main():
                 ref_change = clean_change(clean, mask_y)
                 # Every method reads the same decoded y4m and writes y4m: the timings are of
                 # the removal (and raw I/O), not of decoding.
-                # Whole jobs read and write lossless H.264 (x264 ultrafast, CRF 0): cheap to
-                # decode and encode next to FFV1, so the removal still shows in the timing.
-                marked_h264 = out / f"marked_{scene}_{mark}_{w}x{h}.h264.mkv"
+                # Whole jobs read and write H.264 at --job-crf and --job-preset (by default
+                # lossless, x264 ultrafast CRF 0: cheap to decode and encode next to FFV1, so the
+                # removal still shows in the timing).
+                crf, preset = str(args.job_crf), args.job_preset
+                marked_h264 = out / f"marked_{scene}_{mark}_{w}x{h}.crf{crf}.h264.mkv"
                 if any(m.endswith("-job") for m in methods):
                     sh(["ffmpeg", "-v", "error", "-i", str(marked), "-c:v", "libx264", "-preset",
-                        "ultrafast", "-crf", "0", "-y", str(marked_h264)])
+                        preset, "-crf", crf, "-y", str(marked_h264)])
                 job_json = out / f"job_{scene}_{mark}_{w}x{h}.json"
                 job_json.write_text(json.dumps({
                     "inputs": [{"src": str(marked_h264)}],
                     "steps": [{"native": "inpaint", "mask": {"png": str(mask_png)}}],
                     "output": {"container": "mkv", "audio": {"codec": "none"},
-                               "video": {"codec": "h264", "rate": {"crf": 0},
-                                         "preset": "ultrafast", "hw": "cpu"}},
+                               "video": {"codec": "h264", "rate": {"crf": args.job_crf},
+                                         "preset": preset, "hw": "cpu"}},
                 }))
                 marked_y4m = out / f"marked_{scene}_{mark}_{w}x{h}.y4m"
                 decode_y4m(marked, marked_y4m)
@@ -321,10 +327,10 @@ def main():
                     "framejet-logo": f"{args.bin} --mask {mask_png} --logo {logo_path} --logo-at {lx},{ly} < {marked_y4m} > {{dst}}",
                     "delogo": f"{ffmpeg} delogo=x={dx0}:y={dy0}:w={dw}:h={dh} -f yuv4mpegpipe -y {{dst}}",
                     "removelogo": f"{ffmpeg} removelogo=filename={mask_png} -f yuv4mpegpipe -y {{dst}}",
-                    # Whole jobs: lossless H.264 in and out, no y4m.
+                    # Whole jobs: H.264 in and out, no y4m.
                     "framejet-job": f"{args.framejet} run {job_json} -o {{dst}} -y --json > {{dst}}.events",
                     "delogo-job": f"ffmpeg -v error -i {marked_h264} -vf delogo=x={dx0}:y={dy0}:w={dw}:h={dh} "
-                                  f"-c:v libx264 -preset ultrafast -crf 0 -y {{dst}}",
+                                  f"-c:v libx264 -preset {preset} -crf {crf} -y {{dst}}",
                 }
                 wanted = [m for m in methods if not (m == "framejet-logo" and mark != "semi")]
                 out_of = lambda method: out / f"out_{scene}_{mark}_{method}_{w}x{h}.y4m"
@@ -422,7 +428,7 @@ def write_table(rows, args):
             best = max(base, key=lambda r: r["psnr_y"])
             lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {ours[0]['psnr_y']:.2f} | {best['method']} "
                          f"{best['psnr_y']:.2f} | {ours[0]['psnr_y'] - best['psnr_y']:+.2f} |")
-    # Speed: removal alone (y4m in and out), and whole jobs (lossless H.264 in and out).
+    # Speed: removal alone (y4m in and out), and whole jobs (H.264 in and out).
     lines += ["", "## Speed against delogo (frames per second, wall clock; CPU ms per frame)", "",
               "| size | scene | mark | framejet | framejet, logo PNG | delogo | framejet job | delogo job |",
               "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
