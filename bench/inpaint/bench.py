@@ -356,6 +356,15 @@ def main():
                         mkv = out_of(method).with_suffix(".mkv")
                         timings.setdefault(method, []).append(
                             run_pipeline(commands[method].format(dst=mkv)))
+                        print(f"  timed {method}: {timings[method][-1][0]:.2f} s wall, "
+                              f"{timings[method][-1][1]:.2f} s CPU", flush=True)
+                        # framejet's job log: where the time went (plan, segments, join) and
+                        # what the step did.
+                        log = Path(f"{mkv}.log")
+                        if log.exists():
+                            for line in log.read_text().splitlines():
+                                if "timings:" in line or "[INFO] step" in line:
+                                    print("   ", line.split(" ", 1)[-1], flush=True)
                 median = lambda times, k: sorted(t[k] for t in times)[len(times) // 2]
                 for method in wanted:
                     dst = out_of(method)
