@@ -171,7 +171,8 @@ fn open_segment(
     ),
     MediaError,
 > {
-    let mut input = util::open_input(path).map_err(|e| MediaError::segment(path, e.to_string()))?;
+    let mut input =
+        util::open_input_for_packets(path).map_err(|e| MediaError::segment(path, e.to_string()))?;
     let Some(stream_index) = crate::probe::video_stream_index(&input) else {
         return Err(MediaError::segment(path, "no video stream"));
     };

@@ -87,6 +87,30 @@ pub(crate) fn file_url(path: &Path) -> Result<CString, MediaError> {
 /// Only the `file` protocol is allowed, also for anything the file refers to (playlists,
 /// external references), so an input can never make the worker open network URLs.
 pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input, MediaError> {
+    open_input_with(path, Analysis::Full)
+}
+
+/// [`open_input`] for reading packets, not decoding them (joining segments): the stream
+/// analysis, which decodes the first frames of each stream (about 80 ms at 1080p), runs only
+/// when the container's header leaves a video stream's codec or size unknown. A decoder needs
+/// the analysis: it tells how far the stream reorders frames where the header does not.
+pub(crate) fn open_input_for_packets(
+    path: &Path,
+) -> Result<ffmpeg::format::context::Input, MediaError> {
+    open_input_with(path, Analysis::WhenHeaderIsIncomplete)
+}
+
+/// Whether opening an input runs FFmpeg's stream analysis.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Analysis {
+    Full,
+    WhenHeaderIsIncomplete,
+}
+
+fn open_input_with(
+    path: &Path,
+    analysis: Analysis,
+) -> Result<ffmpeg::format::context::Input, MediaError> {
     ensure_init();
     check_input_file(path)?;
     let c = file_url(path)?;
@@ -108,6 +132,9 @@ pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input, 
     }
     // SAFETY: `ps` is an opened input context; ownership moves into `Input`, which closes it.
     let mut input = unsafe { ffmpeg::format::context::Input::wrap(ps) };
+    if analysis == Analysis::WhenHeaderIsIncomplete && header_describes_video(&input) {
+        return Ok(input);
+    }
     // SAFETY: the context is open; null options are allowed.
     let r = unsafe { ffi::avformat_find_stream_info(input.as_mut_ptr(), ptr::null_mut()) };
     if r < 0 {
@@ -117,6 +144,29 @@ pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input, 
         ));
     }
     Ok(input)
+}
+
+/// Whether an input just opened lists its streams in its header (not a stream format such as
+/// MPEG-TS, whose streams appear as packets are read) and gives each video stream's codec and
+/// size: what copying its packets needs.
+fn header_describes_video(input: &ffmpeg::format::context::Input) -> bool {
+    // SAFETY: reading the flags of an open format context.
+    let no_header = unsafe { (*input.as_ptr()).ctx_flags } & ffi::AVFMTCTX_NOHEADER != 0;
+    let mut videos = input
+        .streams()
+        .filter(|s| s.parameters().medium() == ffmpeg::media::Type::Video)
+        .peekable();
+    if no_header || videos.peek().is_none() {
+        return false;
+    }
+    videos.all(|s| {
+        // SAFETY: reading plain fields of the stream's codec parameters.
+        let (codec, w, h) = unsafe {
+            let p = s.parameters().as_ptr();
+            ((*p).codec_id, (*p).width, (*p).height)
+        };
+        codec != ffi::AVCodecID::AV_CODEC_ID_NONE && w > 0 && h > 0
+    })
 }
 
 /// FFmpeg's text for an error code.
