@@ -206,6 +206,39 @@ pub(crate) fn sample_runs(
     out: &OutputFormat,
     span: Range<u64>,
 ) -> Result<Vec<Vec<VideoFrame>>, String> {
+    sample_runs_as(item, out, span, Ok)
+}
+
+/// The frames of [`sample_runs`], one after the other, as the inpaint
+/// step's own frames when it is the job's first step (it sees them as
+/// decoded), `None` when one is not `width`x`height`. Each frame is copied
+/// as it is decoded, so the decoder reuses its buffers while it decodes the
+/// next frames on the other cores.
+pub(crate) fn sample_step_frames(
+    item: &PlanItem,
+    out: &OutputFormat,
+    span: Range<u64>,
+    (width, height): (u32, u32),
+) -> Result<Option<Vec<Yuv420Frame>>, String> {
+    let runs = sample_runs_as(item, out, span, |frame| {
+        if (frame.width(), frame.height()) != (width, height) {
+            return Ok(None);
+        }
+        let [y, u, v] = planes(&frame)?;
+        Yuv420Frame::from_planes(y, u, v)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    })?;
+    Ok(runs.into_iter().flatten().collect())
+}
+
+/// [`sample_runs`], each frame made into a `T` by `keep` as it is decoded.
+fn sample_runs_as<T>(
+    item: &PlanItem,
+    out: &OutputFormat,
+    span: Range<u64>,
+    mut keep: impl FnMut(VideoFrame) -> Result<T, String>,
+) -> Result<Vec<Vec<T>>, String> {
     if item.still || span.end.saturating_sub(span.start) < 2 {
         return Ok(Vec::new());
     }
@@ -251,7 +284,7 @@ pub(crate) fn sample_runs(
             let j = item.output_frame_for(frame.index, out);
             frame.index = j;
             frame.pts_us = out.pts_us(j);
-            frames.push(frame);
+            frames.push(keep(frame)?);
         }
         runs.push(frames);
     }

@@ -17,7 +17,7 @@ use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 use super::JobError;
 use super::inpaint::{
     estimate_marks as estimate_place_marks, planned_places, resolve_places, sample_runs,
-    source_span, step_frames, summarize,
+    sample_step_frames, source_span, step_frames, summarize,
 };
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
@@ -398,7 +398,8 @@ fn segment_context(steps: &[StepSpec]) -> SegmentContextFrames {
 /// the steps before it (steps in ascending order, so an earlier inpaint
 /// step removes its mark with the model already estimated).
 fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobError> {
-    // Sampled once per input and span of it (steps with the same time range share them).
+    // Sampled once per input and span of it for the steps after the first (steps with the same
+    // time range share them).
     let mut runs: BTreeMap<(usize, u64, u64), Vec<Vec<framejet_media::VideoFrame>>> =
         BTreeMap::new();
     for i in 0..plan.spec.steps.len() {
@@ -417,16 +418,18 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
             let mut seen_places = Vec::with_capacity(places.len());
             for place in &places {
                 let span = source_span(item, &plan.output, place.active_us.clone());
-                let sampled = match runs.entry((n, span.start, span.end)) {
-                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                        sample_runs(item, &plan.output, span)
-                            .map_err(|m| JobError::media(field(), m))?,
-                    ),
-                };
-                // The first step sees the decoded frames as they are.
-                let mut seen = Vec::new();
-                if i > 0 {
+                let frames = if i == 0 {
+                    // The first step sees the frames as decoded.
+                    sample_step_frames(item, &plan.output, span, (w, h))
+                } else {
+                    let sampled = match runs.entry((n, span.start, span.end)) {
+                        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                            sample_runs(item, &plan.output, span)
+                                .map_err(|m| JobError::media(field(), m))?,
+                        ),
+                    };
+                    let mut seen = Vec::new();
                     for run in sampled.iter() {
                         let mut chain =
                             StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
@@ -435,10 +438,6 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                         }
                         chain.finish(&mut seen)?;
                     }
-                }
-                let frames = if i == 0 {
-                    step_frames(sampled.iter().flatten(), w, h)
-                } else {
                     step_frames(&seen, w, h)
                 };
                 let frames = frames.map_err(|m| JobError::media(field(), m))?;
