@@ -250,13 +250,16 @@ fn run_segments(
 }
 
 /// Threads per segment encoder when `jobs` segments run at once: twice the
-/// machine's cores shared out, at most all of them. While every segment
-/// runs, the cores are a little oversubscribed; when the last segments run
-/// alone (segments cut on keyframes differ in length), their encoders still
-/// keep every core busy, as an encoder cannot take more threads once open.
+/// machine's cores shared out, at most as many as x264 takes by itself for
+/// the whole machine (one and a half a core: a frame waits on the rows of
+/// the frames it refers to, so a thread a core leaves cores idle). While
+/// every segment runs, the cores are a little oversubscribed; when the last
+/// segments run alone (segments cut on keyframes differ in length), their
+/// encoders still keep every core busy, as an encoder cannot take more
+/// threads once open.
 fn encoder_threads(jobs: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (2 * cores.div_ceil(jobs.max(1))).min(cores)
+    (2 * cores.div_ceil(jobs.max(1))).min((3 * cores).div_ceil(2))
 }
 
 /// A new directory beside the output for the intermediate files:
