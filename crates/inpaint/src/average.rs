@@ -21,7 +21,7 @@
 use crate::blend::{Inversion, PixelKind};
 use crate::mask::Bounds;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, floor, sample, taps_at};
+use crate::sampling::{Blocked, floor, taps_at};
 use crate::temporal::Source;
 
 /// Pixels of known background around the mark whose distance from the mean calibrates it
@@ -432,8 +432,8 @@ fn add_sampled(
     for i in pixels {
         let (x, y) = (i % rw + rect.x0 as u32, i / rw + rect.y0 as u32);
         let (sx, sy) = moved(source, x, y);
-        if source.blocked.clear(sx, sy) {
-            sum[i as usize] += sample(source.plane, source.w, source.h, sx, sy);
+        if let Some(v) = source.blocked.sample_clear(source.plane, sx, sy) {
+            sum[i as usize] += v;
             count[i as usize] += 1;
         }
     }

@@ -64,7 +64,7 @@ use crate::morph;
 use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size};
 use crate::region::{Crop, Region};
-use crate::sampling::{Blocked, runs_of, sample, sample_by};
+use crate::sampling::{Blocked, runs_of, sample_by};
 
 /// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
 /// to whole pixels (exact samples, where interpolation would soften texture).
@@ -262,7 +262,7 @@ fn accumulate_row(
         return;
     }
     let lines = lines.map(|l| RowLines::new(&l[(y - b.y0) * n..][..n]));
-    let (rw, rh) = (job.region.width(), job.region.height());
+    let rw = job.region.width();
     let (cx0, cy) = (b.x0 - job.region.x0, y - job.region.y0);
     let mut whole = WholeRow::new(whole, n);
     for &(t, s, d) in pairs {
@@ -288,12 +288,12 @@ fn accumulate_row(
                 add_sample(&mut row[j], position_weight(x, y), bg, f32::from(obs));
             };
             let (fx, fy) = job.moved(cx, cy, d);
-            if job.blocked.clear(fx, fy) {
-                add((fx, fy), sample(ps, rw, rh, fx, fy), pt[cy * rw + cx]);
+            if let Some(v) = job.blocked.sample_clear(ps, fx, fy) {
+                add((fx, fy), v, pt[cy * rw + cx]);
             }
             let (bx, by) = job.moved(cx, cy, back);
-            if job.blocked.clear(bx, by) {
-                add((bx, by), sample(pt, rw, rh, bx, by), ps[cy * rw + cx]);
+            if let Some(v) = job.blocked.sample_clear(pt, bx, by) {
+                add((bx, by), v, ps[cy * rw + cx]);
             }
         }
     }

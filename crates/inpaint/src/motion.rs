@@ -28,7 +28,7 @@
 use crate::mask::{Bounds, Mask};
 use crate::morph;
 use crate::region::Region;
-use crate::sampling::{Blocked, sample};
+use crate::sampling::Blocked;
 
 /// The background's displacement from one frame to another: a translation, or a similarity (a
 /// zoom or a rotation as well) about a centre. Pixel `p` moves by `(dx, dy) + L (p - c)`, with
@@ -579,10 +579,9 @@ impl MotionSearch {
         }
         for &(x, y) in &self.ring {
             let (sx, sy) = self.moved(x, y, motion);
-            if !self.blocked.clear(sx, sy) {
+            let Some(v) = self.blocked.sample_clear(b, sx, sy) else {
                 continue;
-            }
-            let v = sample(b, self.w, self.h, sx, sy);
+            };
             sum += (f32::from(a[y as usize * self.w + x as usize]) - v).abs();
             n += 1;
         }
@@ -602,14 +601,12 @@ impl MotionSearch {
         m: Motion,
     ) -> Option<(f64, f64, f64, f64)> {
         let (sx, sy) = self.moved(x, y, m);
-        if !self.blocked.clear(sx, sy) {
-            return None;
-        }
+        let v = self.blocked.sample_clear(b, sx, sy)?;
         let w = self.w;
         let i = y as usize * w + x as usize;
         let gx = 0.5 * (f64::from(a[i + 1]) - f64::from(a[i - 1]));
         let gy = 0.5 * (f64::from(a[i + w]) - f64::from(a[i - w]));
-        let e = f64::from(sample(b, w, self.h, sx, sy)) - f64::from(a[i]);
+        let e = f64::from(v) - f64::from(a[i]);
         // Large differences are occlusions or noise spikes: weigh them down (Huber).
         let weight = if e.abs() > 16.0 { 16.0 / e.abs() } else { 1.0 };
         Some((gx, gy, e, weight))

@@ -271,11 +271,70 @@ impl Blocked {
             self.wide[i] == 0
         }
     }
+
+    /// [`sample`] of `plane` (of this map's size) at (`x`, `y`) where the read is
+    /// [`clear`](Self::clear), `None` where it is not. A clear read's footprint lies inside the
+    /// plane, so no edge is clamped: the value `sample` gives, for less work.
+    #[inline]
+    pub fn sample_clear(&self, plane: &[u8], x: f32, y: f32) -> Option<f32> {
+        let (ix, iy) = (floor(x), floor(y));
+        if ix < 0 || iy < 0 || ix >= self.w as i32 || iy >= self.h as i32 {
+            return None;
+        }
+        let (ux, uy, w) = (ix as usize, iy as usize, self.w);
+        let (tx, ty) = (x - ix as f32, y - iy as f32);
+        if tx == 0.0 && ty == 0.0 {
+            let i = uy * w + ux;
+            return (self.exact[i] == 0).then(|| f32::from(plane[i]));
+        }
+        if self.wide[uy * w + ux] != 0 {
+            return None;
+        }
+        let (wx, wy) = (taps_at(tx), taps_at(ty));
+        // Clear means the footprint, BEFORE pixels up and left of the read, is in the plane.
+        let first = (uy - BEFORE) * w + ux - BEFORE;
+        let mut acc = 0.0;
+        for (j, wyj) in wy.iter().enumerate() {
+            let row = &plane[first + j * w..][..TAPS];
+            let mut r = 0.0;
+            for k in 0..TAPS {
+                r += wx[k] * f32::from(row[k]);
+            }
+            acc += wyj * r;
+        }
+        Some(acc)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clear_sample_is_the_clamped_sample_where_the_read_is_clear() {
+        let (w, h) = (23, 17);
+        let plane: Vec<u8> = (0..w * h).map(|i| (i * 97 % 251) as u8).collect();
+        let mut bits = vec![0u8; w * h];
+        for (x, y) in [(7, 6), (8, 6), (15, 11)] {
+            bits[y * w + x] = 1;
+        }
+        let b = Blocked::new(bits, w, h);
+        let mut reads = 0;
+        for sy in -8..(h as i32 + 2) * 4 {
+            for sx in -8..(w as i32 + 2) * 4 {
+                // Quarter pixels, whole pixels, and positions off the 1/64 grid.
+                let (x, y) = (sx as f32 * 0.25 + 0.003 * (sx % 3) as f32, sy as f32 * 0.25);
+                let clamped = b.clear(x, y).then(|| sample(&plane, w, h, x, y).to_bits());
+                assert_eq!(
+                    b.sample_clear(&plane, x, y).map(f32::to_bits),
+                    clamped,
+                    "({x}, {y})"
+                );
+                reads += usize::from(clamped.is_some());
+            }
+        }
+        assert!(reads > 1000, "{reads} clear reads");
+    }
 
     #[test]
     fn whole_pixels_are_read_exactly_and_blocking_covers_the_footprint() {

@@ -53,8 +53,8 @@ fn pick(source: &Source<'_>, x: u32, y: u32) -> Option<u8> {
     let (sx, sy) = source.at(x, y);
     source
         .blocked
-        .clear(sx, sy)
-        .then(|| to_pixel(sample(source.plane, source.w, source.h, sx, sy)))
+        .sample_clear(source.plane, sx, sy)
+        .map(to_pixel)
 }
 
 /// Scalar reference: for each hole pixel not yet `filled`, writes the first source (in order)
