@@ -196,7 +196,7 @@ dirty = " (with uncommitted changes)" if os.popen("git -C '$root' status --porce
 p("# framejet vs the FFmpeg command line: 720p -> 1080p pad + logo, x264 veryfast CRF 23, AAC")
 p("")
 p(f"- machine: {cpu}, **nproc = $cores** (FFmpeg's x264 and decoder use all of them; framejet runs")
-p(f"  \`--jobs N\` segments (default N = nproc), each with x264 threads = min(nproc, 2 * ceil(nproc / min(N, segments))))")
+p(f"  \`--jobs N\` segments (default N = nproc), each with x264 threads = min(ceil(1.5 * nproc), 2 * ceil(nproc / min(N, segments))))")
 p(f"- load average before / after: $load_before / $load_after (the machine may be shared)")
 p(f"- FFmpeg {ffv}; framejet {commit}{dirty}; input: $source 1280x720 30 fps, H.264 (-g 60), MP3 stereo 48 kHz")
 p(f"- {int('$runs')} runs per tool, interleaved; wall time and CPU time (user + sys) are medians, peak RSS the max")
