@@ -160,8 +160,13 @@ struct VideoShape {
     extradata: Vec<u8>,
 }
 
+/// Opens a segment: with FFmpeg's stream analysis when `analyse` (the first segment's first
+/// open, whose codec parameters the output takes: some muxers need what only the analysis
+/// finds, such as VP9's pixel format for MP4's `vpcC`), else reading its header alone (about
+/// 80 ms less per open at 1080p, as the analysis decodes frames).
 fn open_segment(
     path: &Path,
+    analyse: bool,
 ) -> Result<
     (
         SegmentReader,
@@ -171,8 +176,12 @@ fn open_segment(
     ),
     MediaError,
 > {
-    let mut input =
-        util::open_input_for_packets(path).map_err(|e| MediaError::segment(path, e.to_string()))?;
+    let input = if analyse {
+        util::open_input(path)
+    } else {
+        util::open_input_for_packets(path)
+    };
+    let mut input = input.map_err(|e| MediaError::segment(path, e.to_string()))?;
     let Some(stream_index) = crate::probe::video_stream_index(&input) else {
         return Err(MediaError::segment(path, "no video stream"));
     };
@@ -243,7 +252,7 @@ struct VideoJoin {
 /// How far a segment's first decode timestamp lies before its first presentation timestamp
 /// (0 without B-frames), in `time_base`. Reads one packet.
 fn segment_delay(path: &Path, time_base: FfRational) -> Result<i64, MediaError> {
-    let (mut seg, ..) = open_segment(path)?;
+    let (mut seg, ..) = open_segment(path, false)?;
     let mut packet = ffmpeg::Packet::empty();
     loop {
         match crate::util::read_packet(&mut packet, &mut seg.input) {
@@ -279,7 +288,7 @@ impl VideoJoin {
                     return Ok(None);
                 };
                 self.next += 1;
-                let (reader, shape, _, _) = open_segment(&path)?;
+                let (reader, shape, _, _) = open_segment(&path, false)?;
                 if (shape.codec, shape.width, shape.height)
                     != (self.shape.codec, self.shape.width, self.shape.height)
                 {
@@ -570,7 +579,7 @@ pub fn concat_segments(
     let container = Container::resolve(options.container, output)?;
     check_durations(&options.audio)?;
     // The joined timeline uses the first segment's stream time base.
-    let (first_reader, shape, params, rate) = open_segment(first)?;
+    let (first_reader, shape, params, rate) = open_segment(first, true)?;
     let time_base = first_reader.time_base;
     drop(first_reader);
     // Every segment is checked (and its B-frame delay read) before the output is created.

@@ -90,10 +90,12 @@ pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input, 
     open_input_with(path, Analysis::Full)
 }
 
-/// [`open_input`] for reading packets, not decoding them (joining segments): the stream
-/// analysis, which decodes the first frames of each stream (about 80 ms at 1080p), runs only
-/// when the container's header leaves a video stream's codec or size unknown. A decoder needs
-/// the analysis: it tells how far the stream reorders frames where the header does not.
+/// [`open_input`] for reading the packets of a file whose streams were analysed before (a
+/// segment the join opened once with the analysis): the stream analysis, which decodes the
+/// first frames of each stream (about 80 ms at 1080p), runs only when the container's header
+/// leaves a video stream's codec or size unknown. Neither a decoder nor a muxer copying the
+/// stream's parameters can do without it: it tells how far the stream reorders frames, and
+/// its pixel format, where the header does not.
 pub(crate) fn open_input_for_packets(
     path: &Path,
 ) -> Result<ffmpeg::format::context::Input, MediaError> {
