@@ -69,14 +69,21 @@ pub(crate) fn sample_by(
     if tx == 0.0 && ty == 0.0 {
         return at(clamp_x(ix), clamp_y(iy));
     }
-    let (wx, wy) = (taps_at(tx), taps_at(ty));
     let columns: [usize; TAPS] = std::array::from_fn(|k| clamp_x(ix - BEFORE as i32 + k as i32));
+    let rows: [usize; TAPS] = std::array::from_fn(|j| clamp_y(iy - BEFORE as i32 + j as i32));
+    interpolate(tx, ty, |j, k| at(columns[k], rows[j]))
+}
+
+/// The Catmull-Rom mix of a read's 4×4 footprint at fraction (`tx`, `ty`) past its pixel, where
+/// `at(j, k)` is the footprint's pixel in row `j`, column `k`: rows first, then the column.
+#[inline(always)]
+fn interpolate(tx: f32, ty: f32, at: impl Fn(usize, usize) -> f32) -> f32 {
+    let (wx, wy) = (taps_at(tx), taps_at(ty));
     let mut acc = 0.0;
     for (j, wyj) in wy.iter().enumerate() {
-        let row = clamp_y(iy - BEFORE as i32 + j as i32);
         let mut r = 0.0;
-        for k in 0..TAPS {
-            r += wx[k] * at(columns[k], row);
+        for (k, wxk) in wx.iter().enumerate() {
+            r += wxk * at(j, k);
         }
         acc += wyj * r;
     }
@@ -260,16 +267,24 @@ impl Blocked {
     /// Whether [`sample`] at (`x`, `y`) reads background only.
     #[inline]
     pub fn clear(&self, x: f32, y: f32) -> bool {
+        self.clear_read(x, y).is_some()
+    }
+
+    /// For a [`clear`](Self::clear) read at (`x`, `y`): its pixel and its fraction past it.
+    #[inline(always)]
+    fn clear_read(&self, x: f32, y: f32) -> Option<((usize, usize), (f32, f32))> {
         let (ix, iy) = (floor(x), floor(y));
         if ix < 0 || iy < 0 || ix >= self.w as i32 || iy >= self.h as i32 {
-            return false;
+            return None;
         }
-        let i = iy as usize * self.w + ix as usize;
-        if x == ix as f32 && y == iy as f32 {
-            self.exact[i] == 0
+        let (ux, uy) = (ix as usize, iy as usize);
+        let (tx, ty) = (x - ix as f32, y - iy as f32);
+        let map = if tx == 0.0 && ty == 0.0 {
+            &self.exact
         } else {
-            self.wide[i] == 0
-        }
+            &self.wide
+        };
+        (map[uy * self.w + ux] == 0).then_some(((ux, uy), (tx, ty)))
     }
 
     /// [`sample`] of `plane` (of this map's size) at (`x`, `y`) where the read is
@@ -277,32 +292,16 @@ impl Blocked {
     /// plane, so no edge is clamped: the value `sample` gives, for less work.
     #[inline]
     pub fn sample_clear(&self, plane: &[u8], x: f32, y: f32) -> Option<f32> {
-        let (ix, iy) = (floor(x), floor(y));
-        if ix < 0 || iy < 0 || ix >= self.w as i32 || iy >= self.h as i32 {
-            return None;
-        }
-        let (ux, uy, w) = (ix as usize, iy as usize, self.w);
-        let (tx, ty) = (x - ix as f32, y - iy as f32);
+        let ((ux, uy), (tx, ty)) = self.clear_read(x, y)?;
+        let w = self.w;
         if tx == 0.0 && ty == 0.0 {
-            let i = uy * w + ux;
-            return (self.exact[i] == 0).then(|| f32::from(plane[i]));
+            return Some(f32::from(plane[uy * w + ux]));
         }
-        if self.wide[uy * w + ux] != 0 {
-            return None;
-        }
-        let (wx, wy) = (taps_at(tx), taps_at(ty));
         // Clear means the footprint, BEFORE pixels up and left of the read, is in the plane.
         let first = (uy - BEFORE) * w + ux - BEFORE;
-        let mut acc = 0.0;
-        for (j, wyj) in wy.iter().enumerate() {
-            let row = &plane[first + j * w..][..TAPS];
-            let mut r = 0.0;
-            for k in 0..TAPS {
-                r += wx[k] * f32::from(row[k]);
-            }
-            acc += wyj * r;
-        }
-        Some(acc)
+        Some(interpolate(tx, ty, |j, k| {
+            f32::from(plane[first + j * w + k])
+        }))
     }
 }
 

@@ -220,15 +220,7 @@ pub(crate) fn sample_step_frames(
     span: Range<u64>,
     (width, height): (u32, u32),
 ) -> Result<Option<Vec<Yuv420Frame>>, String> {
-    let runs = sample_runs_as(item, out, span, |frame| {
-        if (frame.width(), frame.height()) != (width, height) {
-            return Ok(None);
-        }
-        let [y, u, v] = planes(&frame)?;
-        Yuv420Frame::from_planes(y, u, v)
-            .map(Some)
-            .map_err(|e| e.to_string())
-    })?;
+    let runs = sample_runs_as(item, out, span, |frame| step_frame(&frame, width, height))?;
     Ok(runs.into_iter().flatten().collect())
 }
 
@@ -298,15 +290,21 @@ pub(crate) fn step_frames<'a>(
     width: u32,
     height: u32,
 ) -> Result<Option<Vec<Yuv420Frame>>, String> {
-    let mut yuv = Vec::new();
-    for frame in frames {
-        if (frame.width(), frame.height()) != (width, height) {
-            return Ok(None);
-        }
-        let [y, u, v] = planes(frame)?;
-        yuv.push(Yuv420Frame::from_planes(y, u, v).map_err(|e| e.to_string())?);
+    frames
+        .into_iter()
+        .map(|frame| step_frame(frame, width, height))
+        .collect::<Result<Option<Vec<_>>, _>>()
+}
+
+/// `frame` copied as the inpaint step's own frame, `None` when it is not `width`x`height`.
+fn step_frame(frame: &VideoFrame, width: u32, height: u32) -> Result<Option<Yuv420Frame>, String> {
+    if (frame.width(), frame.height()) != (width, height) {
+        return Ok(None);
     }
-    Ok(Some(yuv))
+    let [y, u, v] = planes(frame)?;
+    Yuv420Frame::from_planes(y, u, v)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// A place's estimated mark and the coding noise measured under it.
