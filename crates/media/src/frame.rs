@@ -52,8 +52,27 @@ impl VideoFrame {
         strides: [usize; 3],
     ) -> Result<VideoFrame, MediaError> {
         let mut frame = Self::alloc(width, height)?;
+        frame.copy_planes(planes, strides)?;
+        Ok(frame)
+    }
+
+    /// [`from_planes`](Self::from_planes) into a buffer of `pool` (of the pool's size): a
+    /// stream that makes a frame for each frame it reads reuses a few buffers instead of
+    /// faulting fresh memory in for every frame.
+    pub fn from_planes_in(
+        pool: &FramePool,
+        planes: [&[u8]; 3],
+        strides: [usize; 3],
+    ) -> Result<VideoFrame, MediaError> {
+        let mut frame = Self::from_pool(pool)?;
+        frame.copy_planes(planes, strides)?;
+        Ok(frame)
+    }
+
+    /// Copies `planes` (rows `strides` apart) into this frame's, checking their sizes.
+    fn copy_planes(&mut self, planes: [&[u8]; 3], strides: [usize; 3]) -> Result<(), MediaError> {
         for i in 0..3 {
-            let (pw, ph) = (frame.plane_width(i), frame.plane_height(i));
+            let (pw, ph) = (self.plane_width(i), self.plane_height(i));
             let need = strides[i]
                 .checked_mul(ph - 1)
                 .and_then(|n| n.checked_add(pw))
@@ -66,18 +85,20 @@ impl VideoFrame {
                 })?;
             if planes[i].len() < need {
                 return Err(MediaError::InvalidArgument(format!(
-                    "plane {i} of a {width}x{height} frame needs {need} bytes, got {}",
+                    "plane {i} of a {}x{} frame needs {need} bytes, got {}",
+                    self.width(),
+                    self.height(),
                     planes[i].len()
                 )));
             }
-            let dst_stride = frame.stride(i);
-            let dst = frame.plane_mut(i);
+            let dst_stride = self.stride(i);
+            let dst = self.plane_mut(i);
             for row in 0..ph {
                 let s = &planes[i][row * strides[i]..row * strides[i] + pw];
                 dst[row * dst_stride..row * dst_stride + pw].copy_from_slice(s);
             }
         }
-        Ok(frame)
+        Ok(())
     }
 
     /// Allocates an uninitialised (but owned, writable) yuv420p frame.
@@ -427,12 +448,13 @@ pub(crate) fn src_planes(frame: &ffmpeg::frame::Video) -> ([*const u8; 4], [i32;
     }
 }
 
-/// Recycled buffers for frames of one size: a frame from [`VideoFrame::from_pool`] returns its
-/// buffer here when its last reference drops (after encoding), so a pipeline that makes a new
-/// frame per input frame (scaling, rotation) reuses a few buffers instead of mapping and
-/// zeroing fresh memory for each frame. Thread-safe (FFmpeg's `AVBufferPool`); dropping the
+/// Recycled buffers for frames of one size: a frame made in the pool
+/// ([`VideoFrame::from_planes_in`], the [`Fitter`](crate::Fitter)'s frames) returns its buffer
+/// here when its last reference drops (after encoding), so a pipeline that makes a new frame
+/// per input frame reuses a few buffers instead of mapping and zeroing fresh memory for each
+/// frame. Thread-safe (FFmpeg's `AVBufferPool`); dropping the
 /// pool frees its buffers once every frame using them is gone.
-pub(crate) struct FramePool {
+pub struct FramePool {
     pool: *mut ffi::AVBufferPool,
     width: u32,
     height: u32,
@@ -450,7 +472,7 @@ const POOL_ALIGN: usize = 64;
 
 impl FramePool {
     /// A pool of yuv420p buffers for `width × height` frames.
-    pub(crate) fn new(width: u32, height: u32) -> Result<FramePool, MediaError> {
+    pub fn new(width: u32, height: u32) -> Result<FramePool, MediaError> {
         if width == 0 || height == 0 || width > 32768 || height > 32768 {
             return Err(MediaError::InvalidArgument(format!(
                 "frame size {width}x{height} is out of range"

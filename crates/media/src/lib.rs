@@ -67,5 +67,5 @@ pub use encoders::{EncoderCheckError, PRESETS, check_encoder, preset_option, vid
 pub use error::MediaError;
 pub use ffmpeg_log::{FfmpegLogHandler, FfmpegLogLine, set_ffmpeg_log_handler};
 pub use fit::{FitGeometry, FitMode, Fitter};
-pub use frame::VideoFrame;
+pub use frame::{FramePool, VideoFrame};
 pub use probe::{AudioInfo, MediaInfo, MediaKind, Probe, Rational, VideoInfo, probe, probe_input};

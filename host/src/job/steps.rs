@@ -540,6 +540,9 @@ pub(crate) struct InpaintStage {
     /// The frames handed to the inpainter: those it has returned are
     /// refilled, fresh ones are faulted in ahead on another core.
     pool: FramePool,
+    /// The buffers of the frames handed on, back from the encoder once
+    /// it is done with them.
+    out_pool: framejet_media::FramePool,
     /// Where to say, when done, how the frames were restored, as what.
     report: Option<(String, crate::plugin::LogSink)>,
     /// Where the kernels run, for that report.
@@ -595,6 +598,7 @@ impl InpaintStage {
             ended: false,
             pending: Default::default(),
             pool: FramePool::new(w, h),
+            out_pool: framejet_media::FramePool::new(width, height).map_err(|e| e.to_string())?,
             report: None,
             kernels,
         })
@@ -660,11 +664,10 @@ impl InpaintStage {
             let (index, pts_us) = self.pending.pop_front().ok_or_else(|| {
                 StepError::Other("inpainter returned more frames than it was given".into())
             })?;
-            let (w, h) = (result.width(), result.height());
-            let (cw, _) = chroma_size(w, h);
-            let mut frame = VideoFrame::from_planes(
-                w as u32,
-                h as u32,
+            let w = result.width();
+            let (cw, _) = chroma_size(w, result.height());
+            let mut frame = VideoFrame::from_planes_in(
+                &self.out_pool,
                 [result.data(0), result.data(1), result.data(2)],
                 [w, cw, cw],
             )
