@@ -1,6 +1,8 @@
 //! [`InpaintConfig`]: every knob of the inpainter, with documented defaults, as a builder.
 
 use crate::logo::LogoModel;
+use crate::mask::{Mask, Rect};
+use crate::motion::MotionSearch;
 
 /// What the inpainter knows about the mark's opacity.
 #[derive(Clone, Debug)]
@@ -179,6 +181,24 @@ impl InpaintConfig {
     /// Frames behind searched (see [`memory`](Self::memory)).
     pub fn memory_frames(&self) -> usize {
         self.memory
+    }
+
+    /// The part of a frame that an [`Inpainter`](crate::Inpainter) with this configuration, and
+    /// [`LogoModel::estimate`](crate::LogoModel::estimate), read for `mask`: its bounds grown by
+    /// the motion search's reach, clipped to the frame (luma pixels; on the chroma planes the
+    /// same area, halved and rounded outward). Pixels outside it are neither read nor written,
+    /// so frames that hold only this part ([`Yuv420Frame::from_planes_within`]) are restored and
+    /// measured exactly as whole ones are.
+    ///
+    /// [`Yuv420Frame::from_planes_within`]: crate::Yuv420Frame::from_planes_within
+    pub fn reach(&self, mask: &Mask) -> Rect {
+        let b = MotionSearch::region_for(mask, self.max_motion).bounds(0);
+        Rect::new(
+            b.x0 as i64,
+            b.y0 as i64,
+            b.width() as u64,
+            b.height() as u64,
+        )
     }
 
     /// How the mark's opacity is known.

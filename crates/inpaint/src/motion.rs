@@ -318,9 +318,15 @@ fn thin(points: Vec<(u32, u32)>, max: usize) -> Vec<(u32, u32)> {
 }
 
 impl MotionSearch {
+    /// The working region of a search for `mask` up to `max_motion` pixels per frame: the
+    /// mask's bounds grown by the reach of a match.
+    pub fn region_for(mask: &Mask, max_motion: usize) -> Region {
+        Region::new(mask, MATCH_MARGIN + 2 * max_motion)
+    }
+
     /// Sets up the search for `mask`, for translations up to `max_motion` pixels per frame.
     pub fn new(mask: &Mask, max_motion: usize) -> Self {
-        let region = Region::new(mask, MATCH_MARGIN + 2 * max_motion);
+        let region = Self::region_for(mask, max_motion);
         let r = region.bounds(0);
         let (w, h) = region.size(0);
         let bits = region.crop_plane(0, mask.plane_bits(0), mask.width());

@@ -5,6 +5,7 @@
 //! Owned frames store their planes tightly (stride = width); the kernels work on those.
 
 use crate::error::InpaintError;
+use crate::mask::{Bounds, Rect};
 use crate::pixels::PixelBuffer;
 
 /// `v` as a pixel value: rounded half away from zero and clamped, exactly
@@ -270,6 +271,51 @@ impl Yuv420Frame {
         }
         let mut frame = Self::zeroed(width, height);
         frame.copy_from([y, u, v])?;
+        Ok(frame)
+    }
+
+    /// A frame of the planes' size holding only their pixels inside `rect` (luma
+    /// coordinates, clipped to the frame; on the chroma planes the same area, halved and
+    /// rounded outward), 0 elsewhere. Memory that is never written costs nothing, so a frame
+    /// for an inpainter that reads only its [`reach`](crate::InpaintConfig::reach) costs the
+    /// pages of that part alone.
+    pub fn from_planes_within(
+        y: Plane<'_>,
+        u: Plane<'_>,
+        v: Plane<'_>,
+        rect: Rect,
+    ) -> Result<Self, InpaintError> {
+        let (width, height) = (y.width, y.height);
+        let (cw, ch) = chroma_size(width, height);
+        for (p, name) in [(&u, "U plane"), (&v, "V plane")] {
+            check_size(|| format!("the {name}"), (cw, ch), (p.width, p.height))?;
+        }
+        let clip = |at: i64, len: u64, size: usize| {
+            let start = usize::try_from(at.max(0)).unwrap_or(usize::MAX).min(size);
+            let end = usize::try_from(at.saturating_add_unsigned(len).max(0))
+                .unwrap_or(usize::MAX)
+                .min(size);
+            (start, end.max(start))
+        };
+        let luma = Bounds {
+            x0: clip(rect.x, rect.width, width).0,
+            x1: clip(rect.x, rect.width, width).1,
+            y0: clip(rect.y, rect.height, height).0,
+            y1: clip(rect.y, rect.height, height).1,
+        };
+        let mut frame = Self::zeroed(width, height);
+        for (index, p) in [y, u, v].iter().enumerate() {
+            let b = if index == 0 {
+                luma
+            } else {
+                luma.halved(cw, ch)
+            };
+            let w = frame.plane_size(index).0;
+            let plane = frame.data_mut(index);
+            for r in b.y0..b.y1 {
+                plane[r * w + b.x0..r * w + b.x1].copy_from_slice(&p.row(r)[b.x0..b.x1]);
+            }
+        }
         Ok(frame)
     }
 

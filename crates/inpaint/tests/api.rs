@@ -223,3 +223,89 @@ fn frames_mapped_from_a_file_are_restored_like_owned_ones_and_the_file_is_left_a
     let cut = map(last + 1).unwrap_err();
     assert_eq!(cut.kind(), std::io::ErrorKind::UnexpectedEof, "{cut}");
 }
+
+/// The pixels of `frames` inside `rect` (each plane's part of it, as `from_planes_within` keeps).
+fn within(frames: &[Yuv420Frame], rect: Rect) -> Vec<Yuv420Frame> {
+    frames
+        .iter()
+        .map(|f| {
+            let [y, u, v] = [0, 1, 2].map(|p| {
+                let (w, h) = f.plane_size(p);
+                framejet_inpaint::Plane::new(f.data(p), w, h, w).unwrap()
+            });
+            Yuv420Frame::from_planes_within(y, u, v, rect).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn frames_holding_only_the_reach_are_estimated_restored_and_measured_as_whole_ones() {
+    let (w, h, n) = (480, 320, 40);
+    // A pan with camera noise, under a semi-transparent logo (un-blended, averaged with
+    // other frames as a lossy input's would be) and an opaque one (filled from other frames).
+    let clean = with_noise(&clip(w, h, n, 3.0, 1.0, 0.0), 3.0);
+    let marked = overlay(
+        &overlay(&clean, &semi_logo(0.6), 150, 140),
+        &opaque_logo(),
+        250,
+        150,
+    );
+    let mask = Mask::from_bits(w, h, &{
+        let semi = logo_mask(&semi_logo(0.6), 150, 140, w, h, 2);
+        let opaque = logo_mask(&opaque_logo(), 250, 150, w, h, 2);
+        let mut bits = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                bits[y * w + x] = u8::from(semi.contains(x, y) || opaque.contains(x, y));
+            }
+        }
+        bits
+    })
+    .unwrap();
+    let config = InpaintConfig::default();
+    let reach = config.reach(&mask);
+    // The reach is the mask's bounds grown, and the frame is larger still.
+    let b = mask.bbox();
+    assert!(reach.x < b.x && reach.x + reach.width as i64 > b.x + b.width as i64);
+    assert!(reach.width < w as u64 && reach.height <= h as u64);
+    let windowed = within(&marked, reach);
+    let outside = (reach.x as usize + reach.width as usize + 1, 5);
+    assert_ne!(marked[0].data(0)[outside.1 * w + outside.0], 0);
+    assert_eq!(windowed[0].data(0)[outside.1 * w + outside.0], 0);
+
+    let whole_model = LogoModel::estimate(&marked, &mask, &config).unwrap();
+    let windowed_model = LogoModel::estimate(&windowed, &mask, &config).unwrap();
+    for p in 0..3 {
+        let (pw, ph) = if p == 0 { (w, h) } else { (w / 2, h / 2) };
+        for y in 0..ph {
+            for x in 0..pw {
+                assert_eq!(
+                    whole_model.alpha(p, x, y).to_bits(),
+                    windowed_model.alpha(p, x, y).to_bits(),
+                    "alpha of plane {p} at ({x}, {y})"
+                );
+            }
+        }
+    }
+
+    let measuring = InpaintConfig::default()
+        .mark(MarkModel::Estimated(whole_model))
+        .measure_coding_noise();
+    let (whole_out, whole) = run_to_end(measuring.clone(), &mask, &marked);
+    let (windowed_out, windowed_run) = run_to_end(measuring, &mask, &windowed);
+    assert!(whole.stats().from_other_frames > 0 && whole.stats().unblended > 0);
+    assert_eq!(whole.stats(), windowed_run.stats());
+    assert_eq!(
+        whole.coding_noise().map(f64::to_bits),
+        windowed_run.coding_noise().map(f64::to_bits)
+    );
+    assert!(whole.coding_noise().is_some());
+    for (a, b) in within(&whole_out, reach).iter().zip(&windowed_out) {
+        for p in 0..3 {
+            assert!(
+                a.data(p) == b.data(p),
+                "plane {p} of a restored frame differs"
+            );
+        }
+    }
+}

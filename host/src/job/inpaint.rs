@@ -210,17 +210,21 @@ pub(crate) fn sample_runs(
 }
 
 /// The frames of [`sample_runs`], one after the other, as the inpaint
-/// step's own frames when it is the job's first step (it sees them as
-/// decoded), `None` when one is not `width`x`height`. Each frame is copied
-/// as it is decoded, so the decoder reuses its buffers while it decodes the
-/// next frames on the other cores.
+/// step's own frames for `mask` when it is the job's first step (it sees
+/// them as decoded), `None` when one is not `width`x`height`. Each frame is
+/// copied as it is decoded, so the decoder reuses its buffers while it
+/// decodes the next frames on the other cores; only the part of it within
+/// `reach` is copied (see [`estimate_reach`]).
 pub(crate) fn sample_step_frames(
     item: &PlanItem,
     out: &OutputFormat,
     span: Range<u64>,
     (width, height): (u32, u32),
+    reach: Option<Rect>,
 ) -> Result<Option<Vec<Yuv420Frame>>, String> {
-    let runs = sample_runs_as(item, out, span, |frame| step_frame(&frame, width, height))?;
+    let runs = sample_runs_as(item, out, span, |frame| {
+        step_frame(&frame, width, height, reach)
+    })?;
     Ok(runs.into_iter().flatten().collect())
 }
 
@@ -283,28 +287,51 @@ fn sample_runs_as<T>(
     Ok(runs)
 }
 
-/// `frames` as the inpaint step's own frames, `None` when one is not
-/// `width`x`height` (the step then learns the mark from each segment).
+/// `frames` as the inpaint step's own frames (their part within `reach`, see
+/// [`estimate_reach`]), `None` when one is not `width`x`height` (the step
+/// then learns the mark from each segment).
 pub(crate) fn step_frames<'a>(
     frames: impl IntoIterator<Item = &'a VideoFrame>,
     width: u32,
     height: u32,
+    reach: Option<Rect>,
 ) -> Result<Option<Vec<Yuv420Frame>>, String> {
     frames
         .into_iter()
-        .map(|frame| step_frame(frame, width, height))
+        .map(|frame| step_frame(frame, width, height, reach))
         .collect::<Result<Option<Vec<_>>, _>>()
 }
 
-/// `frame` copied as the inpaint step's own frame, `None` when it is not `width`x`height`.
-fn step_frame(frame: &VideoFrame, width: u32, height: u32) -> Result<Option<Yuv420Frame>, String> {
+/// What of each frame [`estimate_marks`] reads for a step whose places have
+/// the masks `masks`: one place's estimate and measurement read its mask's
+/// reach alone ([`InpaintConfig::reach`]; the rest of a frame copied for
+/// them can stay 0, costing no memory); a mark at several places is
+/// estimated from them aligned, so all of every frame (`None`).
+pub(crate) fn estimate_reach(masks: &[&Mask]) -> Option<Rect> {
+    match masks {
+        [mask] => Some(InpaintConfig::default().reach(mask)),
+        _ => None,
+    }
+}
+
+/// `frame` copied as the inpaint step's own frame, only its part within
+/// `reach` where there is one, `None` when it is not `width`x`height`.
+fn step_frame(
+    frame: &VideoFrame,
+    width: u32,
+    height: u32,
+    reach: Option<Rect>,
+) -> Result<Option<Yuv420Frame>, String> {
     if (frame.width(), frame.height()) != (width, height) {
         return Ok(None);
     }
     let [y, u, v] = planes(frame)?;
-    Yuv420Frame::from_planes(y, u, v)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    match reach {
+        Some(rect) => Yuv420Frame::from_planes_within(y, u, v, rect),
+        None => Yuv420Frame::from_planes(y, u, v),
+    }
+    .map(Some)
+    .map_err(|e| e.to_string())
 }
 
 /// A place's estimated mark and the coding noise measured under it.
@@ -315,7 +342,8 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>);
 /// the same frames (see [`InpaintConfig::coding_noise`]): once from all the
 /// places' frames where their masks are one mark at several places (see
 /// [`LogoModel::estimate_places`]), else per place. `None` for a place with
-/// too few frames to tell. The frames are used up by the measurement.
+/// too few frames to tell. The frames are used up by the measurement. Both
+/// run with the default configuration (whose reach [`estimate_reach`] says).
 pub(crate) fn estimate_marks(
     places: Vec<(Vec<Yuv420Frame>, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {

@@ -16,8 +16,8 @@ use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
 use super::inpaint::{
-    estimate_marks as estimate_place_marks, planned_places, resolve_places, sample_runs,
-    sample_step_frames, source_span, step_frames, summarize,
+    estimate_marks as estimate_place_marks, estimate_reach, planned_places, resolve_places,
+    sample_runs, sample_step_frames, source_span, step_frames, summarize,
 };
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
@@ -415,12 +415,13 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
             let field = || format!("steps[{i}] (input `{}`)", item.src.display());
             let places = planned_places(plan, i, n, inpaint, w, h)
                 .map_err(|m| JobError::media(field(), m))?;
+            let reach = estimate_reach(&places.iter().map(|p| &p.mask).collect::<Vec<_>>());
             let mut seen_places = Vec::with_capacity(places.len());
             for place in &places {
                 let span = source_span(item, &plan.output, place.active_us.clone());
                 let frames = if i == 0 {
                     // The first step sees the frames as decoded.
-                    sample_step_frames(item, &plan.output, span, (w, h))
+                    sample_step_frames(item, &plan.output, span, (w, h), reach)
                 } else {
                     let sampled = match runs.entry((n, span.start, span.end)) {
                         std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
@@ -438,7 +439,7 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                         }
                         chain.finish(&mut seen)?;
                     }
-                    step_frames(&seen, w, h)
+                    step_frames(&seen, w, h, reach)
                 };
                 let frames = frames.map_err(|m| JobError::media(field(), m))?;
                 seen_places.push((frames.unwrap_or_default(), &place.mask));
