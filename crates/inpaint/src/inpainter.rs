@@ -321,9 +321,9 @@ struct Kept {
 struct Engine {
     look_ahead: usize,
     memory: usize,
-    /// Frames held before the first comes out: nothing is behind the first frames, so their
-    /// look-ahead reaches as far as the memory would (the learning frames, when the mark is
-    /// learnt, are held already).
+    /// Frames held before the first comes out: nothing is behind the first frames, so where
+    /// holes are filled from other frames their look-ahead reaches as far as the memory would
+    /// (the learning frames, when the mark is learnt, are held already).
     opening: u64,
     max_residual: f32,
     kernels: Kernels,
@@ -558,6 +558,13 @@ impl Engine {
             }
         });
         let has_holes = planes.iter().any(|p: &PlaneSetup| !p.holes.is_empty());
+        // Without holes nothing is filled from other frames: a frame waits only for the
+        // frames after it that it is averaged with.
+        let look_ahead = if has_holes {
+            config.window
+        } else {
+            config.window.min(config.average)
+        };
         let average = std::array::from_fn(|p| {
             let (w, h) = mask.plane_size(p);
             (config.average > 0)
@@ -596,12 +603,12 @@ impl Engine {
             },
             unblended_per_frame,
             holes_per_frame,
-            look_ahead: config.window,
+            look_ahead,
             memory: config.memory,
-            opening: if config.window == 0 {
-                0
-            } else {
-                config.window.max(config.memory) as u64
+            opening: match (look_ahead, has_holes) {
+                (0, _) => 0,
+                (_, true) => look_ahead.max(config.memory) as u64,
+                (_, false) => look_ahead as u64,
             },
             max_residual: config.max_residual,
             kernels: config.kernels.clone(),

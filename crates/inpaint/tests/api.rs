@@ -150,6 +150,34 @@ fn detection_refuses_what_it_cannot_judge() {
 }
 
 #[test]
+fn a_mark_without_holes_holds_only_the_frames_it_averages_with() {
+    // A known semi-transparent mark: every pixel is un-blended, none filled from other frames,
+    // so a frame waits for the frames after it that it is averaged with, not for the memory.
+    let clean = clip(64, 48, 60, 2.0, 1.0, 0.0);
+    let logo = semi_logo(0.5);
+    let marked = overlay(&with_noise(&clean, 4.0), &logo, 4, 8);
+    let mask = logo_mask(&logo, 4, 8, 64, 48, 1);
+    let model = LogoModel::estimate(&marked, &mask, &InpaintConfig::default()).unwrap();
+    let opaque = overlay(&clean, &opaque_logo(), 12, 10);
+    let opaque_mask = logo_mask(&opaque_logo(), 12, 10, 64, 48, 1);
+    let first_out = |config: InpaintConfig, mask: &Mask, frames: &[Yuv420Frame]| {
+        let mut inpainter = Inpainter::new(config, mask.clone()).unwrap();
+        frames
+            .iter()
+            .position(|f| !inpainter.push(f.clone()).unwrap().is_empty())
+            .map(|i| i + 1)
+    };
+    // Past its look-ahead a frame comes out two pushes later (restored while the next is
+    // un-blended, then checked).
+    let semi = InpaintConfig::default().mark(MarkModel::Estimated(model));
+    assert_eq!(first_out(semi.clone(), &mask, &marked), Some(8 + 1 + 2));
+    assert_eq!(first_out(semi.average(3), &mask, &marked), Some(3 + 1 + 2));
+    // Holes are filled from the frames either side, as far as the memory reaches.
+    let holes = InpaintConfig::default().mark(MarkModel::Opaque);
+    assert_eq!(first_out(holes, &opaque_mask, &opaque), Some(48 + 2));
+}
+
+#[test]
 fn every_frame_comes_back_in_order() {
     let clean = clip(64, 48, 30, 2.0, 1.0, 0.0);
     let marked = overlay(&clean, &opaque_logo(), 12, 10);
