@@ -25,6 +25,12 @@ fn quiet_svt_av1() {
 /// (scaled, inpainted) are pooled and recycled, so what stays on the heap is
 /// reused rather than piled up.
 ///
+/// Freed memory at the top of a heap goes back to the kernel past glibc's
+/// trim threshold, 128 KB once the mmap threshold is fixed: the buffers a
+/// step makes for each frame (a few hundred KB) were handed back and faulted
+/// in again, zeroed, on every frame. A threshold of 32 MB keeps a few frames'
+/// worth of such memory for reuse.
+///
 /// glibc also gives each new thread an arena of its own, up to eight per
 /// core, and keeps what each one freed. A worker runs every segment on
 /// fresh decoder, encoder and blocking-pool threads, so each segment of a
@@ -40,6 +46,7 @@ fn bound_heap_growth() {
         // before any thread starts.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 32 << 20);
             libc::mallopt(libc::M_ARENA_MAX, arenas);
         }
     }
