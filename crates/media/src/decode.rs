@@ -209,7 +209,8 @@ impl Decoder {
                 )));
             }
         };
-        let mut input = util::open_input(path)?;
+        // The probe analysed the streams: what the decoder needs of that analysis is in `info`.
+        let mut input = util::open_input_for_packets(path)?;
         let stream_index = info.video.stream_index;
         let mut hw_fallback = None;
         let (decoder, time_base) = {
@@ -224,12 +225,17 @@ impl Decoder {
                     MediaError::unsupported(path, format!("cannot set up the video decoder ({e})"))
                 })?;
             // SAFETY: configuring an unopened codec context: automatic thread count, frame and
-            // slice threading, and the packet time base for timestamp bookkeeping.
+            // slice threading, the packet time base for timestamp bookkeeping, and the reorder
+            // depth.
+            // Without the analysis, the header may leave the reorder depth at 0: the probe's
+            // is the stream's.
             unsafe {
                 let c = ctx.as_mut_ptr();
                 (*c).thread_count = 0;
                 (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
                 (*c).pkt_timebase = time_base.into();
+                let depth = i32::try_from(info.video.reorder_depth).unwrap_or(i32::MAX);
+                (*c).has_b_frames = (*c).has_b_frames.max(depth);
             }
             if let HwDecode::Cuda(ordinal) = hw {
                 match cuda_device(ordinal) {

@@ -151,6 +151,7 @@ fn probe_still(path: &Path) -> Result<MediaInfo, MediaError> {
             frame_count: 1,
             duration_us: 0,
             keyframes: vec![0],
+            reorder_depth: 0,
         },
         audio: None,
     })
@@ -245,9 +246,15 @@ fn probe_video(path: &Path) -> Result<(MediaInfo, FrameIndex), MediaError> {
         })?;
         let par = stream.parameters();
         // SAFETY: reading plain fields of the stream's codec parameters.
-        let (codec_id, width, height, format) = unsafe {
+        let (codec_id, width, height, format, video_delay) = unsafe {
             let p = par.as_ptr();
-            ((*p).codec_id, (*p).width, (*p).height, (*p).format)
+            (
+                (*p).codec_id,
+                (*p).width,
+                (*p).height,
+                (*p).format,
+                (*p).video_delay,
+            )
         };
         let pixel_format = util::pixel_format_name(format);
         if width <= 0 || height <= 0 {
@@ -266,14 +273,25 @@ fn probe_video(path: &Path) -> Result<(MediaInfo, FrameIndex), MediaError> {
             util::rational(stream.rate()),
             util::rational(stream.time_base()),
             stream.frames(),
+            u32::try_from(video_delay).unwrap_or(0),
         );
         let audio = audio_index
             .and_then(|ai| input.stream(ai))
             .map(|s| audio_info(&s, container_duration_us));
         (meta, audio)
     };
-    let (codec, pixel_format, width, height, rotation, avg_rate, r_rate, time_base, listed_frames) =
-        video_stream_meta;
+    let (
+        codec,
+        pixel_format,
+        width,
+        height,
+        rotation,
+        avg_rate,
+        r_rate,
+        time_base,
+        listed_frames,
+        reorder_depth,
+    ) = video_stream_meta;
     if !time_base.is_positive() {
         return Err(MediaError::corrupt(
             path,
@@ -452,6 +470,7 @@ fn probe_video(path: &Path) -> Result<(MediaInfo, FrameIndex), MediaError> {
             frame_count,
             duration_us: video_duration_us,
             keyframes: keyframes.clone(),
+            reorder_depth,
         },
         audio,
     };

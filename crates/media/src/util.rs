@@ -91,11 +91,12 @@ pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input, 
 }
 
 /// [`open_input`] for reading the packets of a file whose streams were analysed before (a
-/// segment the join opened once with the analysis): the stream analysis, which decodes the
-/// first frames of each stream (about 80 ms at 1080p), runs only when the container's header
-/// leaves a video stream's codec or size unknown. Neither a decoder nor a muxer copying the
-/// stream's parameters can do without it: it tells how far the stream reorders frames, and
-/// its pixel format, where the header does not.
+/// segment the join opened once with the analysis, an input the probe read): the stream
+/// analysis, which decodes the first frames of each stream (about 80 ms at 1080p), runs only
+/// when the container's header leaves a video stream's codec or size unknown. What else the
+/// analysis finds where the header does not say, the caller takes from the earlier open: how
+/// far the stream reorders frames (a decoder's, carried in the probe's `reorder_depth`), and
+/// its pixel format (a muxer copying the stream's parameters).
 pub(crate) fn open_input_for_packets(
     path: &Path,
 ) -> Result<ffmpeg::format::context::Input, MediaError> {

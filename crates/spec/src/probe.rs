@@ -136,6 +136,11 @@ pub struct VideoInfo {
     pub duration_us: i64,
     /// Display-order indexes of the keyframes, ascending (`[0]` for stills).
     pub keyframes: Vec<u64>,
+    /// Frames a decoder holds back to put the stream in display order (FFmpeg's
+    /// `video_delay`), as FFmpeg's stream analysis found it: decoders opened later take it
+    /// from here and skip the analysis, which decodes frames.
+    #[serde(default)]
+    pub reorder_depth: u32,
 }
 
 /// The audio stream of an input.

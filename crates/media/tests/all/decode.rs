@@ -21,14 +21,44 @@ fn decodes_every_frame_in_order() {
 
 #[test]
 fn matches_the_ffmpeg_cli() {
-    let p = video_320();
-    let raw = ffmpeg_raw_frames(&p, 3);
-    let mut d = Decoder::open(&p).unwrap();
-    let mut ours = Vec::new();
-    for _ in 0..3 {
-        ours.extend(packed(&d.next_frame().unwrap().unwrap()));
+    // Every frame of streams that reorder frames (B-frames), in MP4 and in Matroska, which the
+    // decoder opens without FFmpeg's stream analysis (the probe ran it).
+    for p in [video_320(), b_frames_mkv()] {
+        let info = framejet_media::probe(&p).unwrap();
+        assert!(info.video.reorder_depth > 0, "{}", p.display());
+        let frames = info.video.frame_count as u32;
+        let raw = ffmpeg_raw_frames(&p, frames);
+        let mut d = Decoder::open(&p).unwrap();
+        let mut ours = Vec::new();
+        while let Some(f) = d.next_frame().unwrap() {
+            ours.extend(packed(&f));
+        }
+        assert_eq!(ours.len(), raw.len(), "{}", p.display());
+        assert!(ours == raw, "{}: frames differ from FFmpeg's", p.display());
     }
-    assert_eq!(ours, raw);
+}
+
+/// H.264 in Matroska, 50 frames at 160x120 with up to three B-frames between references.
+fn b_frames_mkv() -> std::path::PathBuf {
+    ffmpeg_fixture(
+        "seek.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "3",
+            "-g",
+            "10",
+            "-sc_threshold",
+            "0",
+        ],
+    )
 }
 
 #[test]
@@ -60,25 +90,7 @@ fn seek_gives_the_same_pixels_as_decoding_from_the_start() {
 
 #[test]
 fn seek_in_matroska() {
-    let p = ffmpeg_fixture(
-        "seek.mkv",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-bf",
-            "3",
-            "-g",
-            "10",
-            "-sc_threshold",
-            "0",
-        ],
-    );
+    let p = b_frames_mkv();
     let all = checksums(&p);
     assert_eq!(all.len(), 50);
     let mut d = Decoder::open(&p).unwrap();
