@@ -277,6 +277,16 @@ impl Inpainter {
         }
     }
 
+    /// Whether un-blended pixels are averaged with other frames, so that
+    /// [`coding_noise`](Self::coding_noise) can measure anything: not for a mark with no
+    /// semi-transparent pixel, nor with averaging off. `true` while the mark is being learnt.
+    pub fn averages(&self) -> bool {
+        match &self.phase {
+            Phase::Running(engine) => engine.averages(),
+            _ => true,
+        }
+    }
+
     /// How the pixels of the frames output so far were restored.
     pub fn stats(&self) -> InpaintStats {
         self.stats.clone()

@@ -170,6 +170,18 @@ fn a_mark_without_holes_holds_only_the_frames_it_averages_with() {
     // Past its look-ahead a frame comes out two pushes later (restored while the next is
     // un-blended, then checked).
     let semi = InpaintConfig::default().mark(MarkModel::Estimated(model));
+    let opaque_config = InpaintConfig::default().mark(MarkModel::Opaque);
+    // Only the semi-transparent mark has pixels to average, and coding noise to measure.
+    assert!(
+        Inpainter::new(semi.clone(), mask.clone())
+            .unwrap()
+            .averages()
+    );
+    assert!(
+        !Inpainter::new(opaque_config, opaque_mask.clone())
+            .unwrap()
+            .averages()
+    );
     assert_eq!(first_out(semi.clone(), &mask, &marked), Some(8 + 1 + 2));
     assert_eq!(first_out(semi.average(3), &mask, &marked), Some(3 + 1 + 2));
     // Holes are filled from the frames either side, as far as the memory reaches.

@@ -387,6 +387,10 @@ fn coding_noise(
         .mark(MarkModel::Estimated(model.clone()))
         .measure_coding_noise();
     let mut inpainter = Inpainter::new(config, mask.clone())?;
+    if !inpainter.averages() {
+        // An opaque mark: nothing is un-blended, so nothing to measure.
+        return Ok(None);
+    }
     for frame in frames {
         inpainter.push(frame)?;
     }
