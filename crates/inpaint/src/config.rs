@@ -151,6 +151,8 @@ impl InpaintConfig {
     /// look-ahead, so the delay between a frame going in and coming out. Each costs a full
     /// frame of memory. At the start of a stream, where nothing is behind, the first frames
     /// wait for as many frames as the [`memory`](Self::memory) (with a window of 0, none wait).
+    /// A mark with nothing to fill (semi-transparent throughout) searches for no background:
+    /// its frames wait only for the frames after them they are [averaged](Self::average) with.
     pub fn window(mut self, frames: usize) -> Self {
         self.window = frames;
         self

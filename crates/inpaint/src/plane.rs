@@ -297,12 +297,11 @@ impl Yuv420Frame {
                 .min(size);
             (start, end.max(start))
         };
-        let luma = Bounds {
-            x0: clip(rect.x, rect.width, width).0,
-            x1: clip(rect.x, rect.width, width).1,
-            y0: clip(rect.y, rect.height, height).0,
-            y1: clip(rect.y, rect.height, height).1,
-        };
+        let ((x0, x1), (y0, y1)) = (
+            clip(rect.x, rect.width, width),
+            clip(rect.y, rect.height, height),
+        );
+        let luma = Bounds { x0, y0, x1, y1 };
         let mut frame = Self::zeroed(width, height);
         for (index, p) in [y, u, v].iter().enumerate() {
             let b = if index == 0 {

@@ -452,8 +452,8 @@ pub(crate) fn src_planes(frame: &ffmpeg::frame::Video) -> ([*const u8; 4], [i32;
 /// ([`VideoFrame::from_planes_in`], the [`Fitter`](crate::Fitter)'s frames) returns its buffer
 /// here when its last reference drops (after encoding), so a pipeline that makes a new frame
 /// per input frame reuses a few buffers instead of mapping and zeroing fresh memory for each
-/// frame. Thread-safe (FFmpeg's `AVBufferPool`); dropping the
-/// pool frees its buffers once every frame using them is gone.
+/// frame. Thread-safe (FFmpeg's `AVBufferPool`); dropping the pool frees its buffers once
+/// every frame using them is gone.
 pub struct FramePool {
     pool: *mut ffi::AVBufferPool,
     width: u32,
@@ -510,5 +510,36 @@ impl Drop for FramePool {
         // SAFETY: `pool` came from av_buffer_pool_init and is released once; buffers still
         // out keep FFmpeg's pool alive until they come back.
         unsafe { ffi::av_buffer_pool_uninit(&mut self.pool) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_made_in_a_pool_copy_the_planes_and_reuse_its_buffers() {
+        let pool = FramePool::new(6, 4).unwrap();
+        let y: Vec<u8> = (0..7 * 4).collect();
+        let (u, v) = ([100u8; 3 * 2], [200u8; 3 * 2]);
+        let frame = VideoFrame::from_planes_in(&pool, [&y, &u, &v], [7, 3, 3]).unwrap();
+        assert_eq!((frame.width(), frame.height()), (6, 4));
+        for row in 0..4 {
+            assert_eq!(
+                frame.plane(0)[row * frame.stride(0)..][..6],
+                y[row * 7..][..6]
+            );
+        }
+        assert_eq!(frame.plane(2)[frame.stride(2)], 200);
+        let buffer = frame.plane(0).as_ptr();
+        drop(frame);
+        let again = VideoFrame::from_planes_in(&pool, [&y, &u, &v], [7, 3, 3]).unwrap();
+        assert_eq!(
+            again.plane(0).as_ptr(),
+            buffer,
+            "the buffer given back is used again"
+        );
+        let short = VideoFrame::from_planes_in(&pool, [&y[..20], &u, &v], [7, 3, 3]);
+        assert!(short.is_err());
     }
 }

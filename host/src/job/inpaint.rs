@@ -210,11 +210,11 @@ pub(crate) fn sample_runs(
 }
 
 /// The frames of [`sample_runs`], one after the other, as the inpaint
-/// step's own frames for `mask` when it is the job's first step (it sees
-/// them as decoded), `None` when one is not `width`x`height`. Each frame is
-/// copied as it is decoded, so the decoder reuses its buffers while it
-/// decodes the next frames on the other cores; only the part of it within
-/// `reach` is copied (see [`estimate_reach`]).
+/// step's own frames when it is the job's first step (it sees them as
+/// decoded), `None` when one is not `width`x`height`. Each frame is copied
+/// as it is decoded, so the decoder reuses its buffers while it decodes the
+/// next frames on the other cores; only its part within `reach` where there
+/// is one (see [`estimate_reach`]).
 pub(crate) fn sample_step_frames(
     item: &PlanItem,
     out: &OutputFormat,
