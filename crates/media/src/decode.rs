@@ -209,8 +209,13 @@ impl Decoder {
                 )));
             }
         };
-        // The probe analysed the streams: what the decoder needs of that analysis is in `info`.
-        let mut input = util::open_input_for_packets(path)?;
+        // Where the probe kept what a decoder needs of FFmpeg's stream analysis (the reorder
+        // depth, which a header may not say), the input is opened without it.
+        let reorder_depth = info.video.reorder_depth;
+        let mut input = match reorder_depth {
+            Some(_) => util::open_input_for_packets(path)?,
+            None => util::open_input(path)?,
+        };
         let stream_index = info.video.stream_index;
         let mut hw_fallback = None;
         let (decoder, time_base) = {
@@ -226,16 +231,16 @@ impl Decoder {
                 })?;
             // SAFETY: configuring an unopened codec context: automatic thread count, frame and
             // slice threading, the packet time base for timestamp bookkeeping, and the reorder
-            // depth.
-            // Without the analysis, the header may leave the reorder depth at 0: the probe's
-            // is the stream's.
+            // depth the probe found (a header read without the analysis may leave it at 0).
             unsafe {
                 let c = ctx.as_mut_ptr();
                 (*c).thread_count = 0;
                 (*c).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
                 (*c).pkt_timebase = time_base.into();
-                let depth = i32::try_from(info.video.reorder_depth).unwrap_or(i32::MAX);
-                (*c).has_b_frames = (*c).has_b_frames.max(depth);
+                if let Some(depth) = reorder_depth {
+                    let depth = i32::try_from(depth).unwrap_or(i32::MAX);
+                    (*c).has_b_frames = (*c).has_b_frames.max(depth);
+                }
             }
             if let HwDecode::Cuda(ordinal) = hw {
                 match cuda_device(ordinal) {

@@ -151,7 +151,7 @@ fn probe_still(path: &Path) -> Result<MediaInfo, MediaError> {
             frame_count: 1,
             duration_us: 0,
             keyframes: vec![0],
-            reorder_depth: 0,
+            reorder_depth: Some(0),
         },
         audio: None,
     })
@@ -273,7 +273,7 @@ fn probe_video(path: &Path) -> Result<(MediaInfo, FrameIndex), MediaError> {
             util::rational(stream.rate()),
             util::rational(stream.time_base()),
             stream.frames(),
-            u32::try_from(video_delay).unwrap_or(0),
+            u32::try_from(video_delay).ok(),
         );
         let audio = audio_index
             .and_then(|ai| input.stream(ai))

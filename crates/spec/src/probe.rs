@@ -138,9 +138,10 @@ pub struct VideoInfo {
     pub keyframes: Vec<u64>,
     /// Frames a decoder holds back to put the stream in display order (FFmpeg's
     /// `video_delay`), as FFmpeg's stream analysis found it: decoders opened later take it
-    /// from here and skip the analysis, which decodes frames.
+    /// from here and skip the analysis, which decodes frames. `None` in a probe recorded
+    /// without it: decoders then run the analysis.
     #[serde(default)]
-    pub reorder_depth: u32,
+    pub reorder_depth: Option<u32>,
 }
 
 /// The audio stream of an input.
