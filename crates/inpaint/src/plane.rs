@@ -264,14 +264,8 @@ impl Yuv420Frame {
     /// Copies three planes (any strides) into a new frame; the chroma planes must be
     /// [`chroma_size`] of the luma size.
     pub fn from_planes(y: Plane<'_>, u: Plane<'_>, v: Plane<'_>) -> Result<Self, InpaintError> {
-        let (width, height) = (y.width, y.height);
-        let (cw, ch) = chroma_size(width, height);
-        for (p, name) in [(&u, "U plane"), (&v, "V plane")] {
-            check_size(|| format!("the {name}"), (cw, ch), (p.width, p.height))?;
-        }
-        let mut frame = Self::zeroed(width, height);
-        frame.copy_from([y, u, v])?;
-        Ok(frame)
+        let whole = Rect::new(0, 0, y.width as u64, y.height as u64);
+        Self::from_planes_within(y, u, v, whole)
     }
 
     /// A frame of the planes' size holding only their pixels inside `rect` (luma
