@@ -16,7 +16,7 @@ use std::ops::{Deref, DerefMut};
 /// The size of a transparent huge page on the platforms that have them.
 const HUGE_PAGE: usize = 2 << 20;
 /// The size of a page, or less: the stride at which every page of a buffer is touched.
-const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// A frame's bytes: zero-initialised, on the heap or in a mapping of its own, or a stretch of a
 /// file mapped copy-on-write.
@@ -40,6 +40,21 @@ impl PixelBuffer {
             && let Some(buffer) = Self::mapped(len)
         {
             return buffer;
+        }
+        Self::Heap(vec![0; len])
+    }
+
+    /// A buffer of `len` zero bytes of which only a part will be written: in small pages, so
+    /// that what is never written costs no memory and no zeroing (a huge page is zeroed whole
+    /// when any byte of it is first written).
+    pub(crate) fn zeroed_in_small_pages(len: usize) -> Self {
+        #[cfg(target_os = "linux")]
+        if len >= HUGE_PAGE
+            && let Ok(map) = memmap2::MmapMut::map_anon(len)
+        {
+            // Only advice: where it fails, the kernel's default serves.
+            let _ = map.advise(memmap2::Advice::NoHugePage);
+            return Self::Mapped { map, len };
         }
         Self::Heap(vec![0; len])
     }
@@ -160,8 +175,14 @@ mod tests {
 
     #[test]
     fn small_and_large_buffers_start_zeroed_and_clone_apart() {
-        for len in [0, 1000, HUGE_PAGE, 1920 * 1080 * 3 / 2] {
-            let mut a = PixelBuffer::zeroed(len);
+        let lens = [0, 1000, HUGE_PAGE, 1920 * 1080 * 3 / 2];
+        let made = |len| {
+            [
+                PixelBuffer::zeroed(len),
+                PixelBuffer::zeroed_in_small_pages(len),
+            ]
+        };
+        for (len, mut a) in lens.into_iter().flat_map(|len| made(len).map(|a| (len, a))) {
             assert_eq!(a.len(), len);
             assert!(a.iter().all(|&b| b == 0));
             if len == 0 {

@@ -272,7 +272,7 @@ impl Yuv420Frame {
     /// coordinates, clipped to the frame; on the chroma planes the same area, halved and
     /// rounded outward), 0 elsewhere. Memory that is never written costs nothing, so a frame
     /// for an inpainter that reads only its [`reach`](crate::InpaintConfig::reach) costs the
-    /// pages of that part alone.
+    /// (small) pages of that part alone.
     pub fn from_planes_within(
         y: Plane<'_>,
         u: Plane<'_>,
@@ -280,10 +280,51 @@ impl Yuv420Frame {
         rect: Rect,
     ) -> Result<Self, InpaintError> {
         let (width, height) = (y.width, y.height);
-        let (cw, ch) = chroma_size(width, height);
-        for (p, name) in [(&u, "U plane"), (&v, "V plane")] {
-            check_size(|| format!("the {name}"), (cw, ch), (p.width, p.height))?;
+        let whole = Bounds {
+            x0: 0,
+            y0: 0,
+            x1: width,
+            y1: height,
+        };
+        let mut frame = if Self::bounds_within(width, height, rect) == whole {
+            Self::zeroed(width, height)
+        } else {
+            Self::zeroed_within(width, height)
+        };
+        frame.copy_from_within([y, u, v], rect)?;
+        Ok(frame)
+    }
+
+    /// A zeroed frame of which only a part will be written ([`Yuv420Frame::copy_from_within`]):
+    /// in small pages, as a huge page is zeroed whole for the few rows of it written.
+    pub(crate) fn zeroed_within(width: usize, height: usize) -> Self {
+        Self {
+            width,
+            height,
+            pixels: PixelBuffer::zeroed_in_small_pages(frame_len(width, height)),
         }
+    }
+
+    /// [`Yuv420Frame::zeroed_within`] with the pages of its part within `rect` faulted in now.
+    pub(crate) fn zeroed_resident_within(width: usize, height: usize, rect: Rect) -> Self {
+        let mut frame = Self::zeroed_within(width, height);
+        for (index, b) in frame.plane_bounds_within(rect).into_iter().enumerate() {
+            let w = frame.plane_size(index).0;
+            let plane: &mut [u8] = std::hint::black_box(frame.data_mut(index));
+            if b.x0 < b.x1 && b.y0 < b.y1 {
+                // A write to each page the part's rows touch (see `PixelBuffer::zeroed_resident`).
+                let (first, last) = (b.y0 * w + b.x0, (b.y1 - 1) * w + b.x1 - 1);
+                for at in (first..=last).step_by(crate::pixels::PAGE) {
+                    plane[at] = 0;
+                }
+                plane[last] = 0;
+            }
+        }
+        frame
+    }
+
+    /// `rect` clipped to a `width`x`height` frame, as luma bounds.
+    fn bounds_within(width: usize, height: usize, rect: Rect) -> Bounds {
         let clip = |at: i64, len: u64, size: usize| {
             let start = usize::try_from(at.max(0)).unwrap_or(usize::MAX).min(size);
             let end = usize::try_from(at.saturating_add_unsigned(len).max(0))
@@ -295,21 +336,43 @@ impl Yuv420Frame {
             clip(rect.x, rect.width, width),
             clip(rect.y, rect.height, height),
         );
-        let luma = Bounds { x0, y0, x1, y1 };
-        let mut frame = Self::zeroed(width, height);
-        for (index, p) in [y, u, v].iter().enumerate() {
-            let b = if index == 0 {
-                luma
-            } else {
-                luma.halved(cw, ch)
-            };
-            let w = frame.plane_size(index).0;
-            let plane = frame.data_mut(index);
+        Bounds { x0, y0, x1, y1 }
+    }
+
+    /// The bounds of each plane's part within `rect` (see [`Yuv420Frame::from_planes_within`]).
+    fn plane_bounds_within(&self, rect: Rect) -> [Bounds; 3] {
+        let luma = Self::bounds_within(self.width, self.height, rect);
+        let (cw, ch) = chroma_size(self.width, self.height);
+        [luma, luma.halved(cw, ch), luma.halved(cw, ch)]
+    }
+
+    /// Overwrites this frame's part within `rect` (as [`Yuv420Frame::from_planes_within`]
+    /// takes it) with the same part of three planes (any strides) of its own size; the rest
+    /// is left as it is.
+    pub fn copy_from_within(
+        &mut self,
+        planes: [Plane<'_>; 3],
+        rect: Rect,
+    ) -> Result<(), InpaintError> {
+        for (index, p) in planes.iter().enumerate() {
+            check_size(
+                || format!("plane {index}"),
+                self.plane_size(index),
+                (p.width, p.height),
+            )?;
+        }
+        for (index, (p, b)) in planes
+            .iter()
+            .zip(self.plane_bounds_within(rect))
+            .enumerate()
+        {
+            let w = self.plane_size(index).0;
+            let plane = self.data_mut(index);
             for r in b.y0..b.y1 {
                 plane[r * w + b.x0..r * w + b.x1].copy_from_slice(&p.row(r)[b.x0..b.x1]);
             }
         }
-        Ok(frame)
+        Ok(())
     }
 
     /// Overwrites this frame with three planes (any strides) of its own size: how a caller
@@ -415,6 +478,35 @@ impl Yuv420Frame {
         }
     }
 
+    /// Copies this frame's part within `rect` (as [`Yuv420Frame::from_planes_within`] takes
+    /// it) into the same part of three planes of the same sizes (any strides); the rest of
+    /// them is left as it is.
+    pub fn copy_to_within(
+        &self,
+        mut planes: [PlaneMut<'_>; 3],
+        rect: Rect,
+    ) -> Result<(), InpaintError> {
+        for (i, dst) in planes.iter().enumerate() {
+            check_size(
+                || format!("destination plane {i}"),
+                self.plane_size(i),
+                (dst.width, dst.height),
+            )?;
+        }
+        for (i, (dst, b)) in planes
+            .iter_mut()
+            .zip(self.plane_bounds_within(rect))
+            .enumerate()
+        {
+            let w = self.plane_size(i).0;
+            for r in b.y0..b.y1 {
+                dst.row_mut(r)[b.x0..b.x1]
+                    .copy_from_slice(&self.data(i)[r * w + b.x0..r * w + b.x1]);
+            }
+        }
+        Ok(())
+    }
+
     /// Copies this frame into three planes of the same sizes (any strides).
     pub fn copy_to(&self, mut planes: [PlaneMut<'_>; 3]) -> Result<(), InpaintError> {
         for (i, dst) in planes.iter_mut().enumerate() {
@@ -491,5 +583,61 @@ mod tests {
             Yuv420Frame::from_i420(w, h, &frame.to_i420()).unwrap(),
             frame
         );
+    }
+
+    #[test]
+    fn a_part_is_copied_in_and_written_back_alone() {
+        // 1080p, so that a part-filled frame is a mapping in small pages.
+        let (w, h) = (1920, 1080);
+        let (cw, ch) = chroma_size(w, h);
+        let y: Vec<u8> = (0..w * h).map(|i| (i % 251) as u8).collect();
+        let u: Vec<u8> = (0..cw * ch).map(|i| (i % 241) as u8).collect();
+        let plane = |data, pw, ph| Plane::new(data, pw, ph, pw).unwrap();
+        let rect = Rect::new(101, 51, 40, 31);
+        let planes = || [plane(&y, w, h), plane(&u, cw, ch), plane(&u, cw, ch)];
+        let frame =
+            Yuv420Frame::from_planes_within(planes()[0], planes()[1], planes()[2], rect).unwrap();
+        // Inside the part (odd edges: chroma rounded outward) the planes' pixels, else 0.
+        assert_eq!(frame.data(0)[51 * w + 101], y[51 * w + 101]);
+        assert_eq!(frame.data(0)[81 * w + 140], y[81 * w + 140]);
+        assert_eq!(frame.data(0)[81 * w + 141], 0);
+        assert_eq!(frame.data(0)[50 * w + 101], 0);
+        assert_eq!(frame.data(1)[25 * cw + 50], u[25 * cw + 50]);
+        assert_eq!(frame.data(2)[40 * cw + 70], u[40 * cw + 70]);
+        assert_eq!(frame.data(1)[41 * cw + 70], 0);
+        // A recycled frame refilled within the part keeps the rest as it was.
+        let mut again = frame.clone();
+        again.data_mut(0).fill(9);
+        again.copy_from_within(planes(), rect).unwrap();
+        assert_eq!(again.data(0)[51 * w + 101], y[51 * w + 101]);
+        assert_eq!(again.data(0)[0], 9);
+        // Written back, the part alone lands; the rest of the destination is untouched.
+        let mut out_y = vec![7u8; w * h];
+        let mut out_u = vec![7u8; cw * ch];
+        let mut out_v = vec![7u8; cw * ch];
+        again
+            .copy_to_within(
+                [
+                    PlaneMut::new(&mut out_y, w, h, w).unwrap(),
+                    PlaneMut::new(&mut out_u, cw, ch, cw).unwrap(),
+                    PlaneMut::new(&mut out_v, cw, ch, cw).unwrap(),
+                ],
+                rect,
+            )
+            .unwrap();
+        let inside = |x: usize, y0: usize| (101..141).contains(&x) && (51..82).contains(&y0);
+        for (i, &b) in out_y.iter().enumerate() {
+            let want = if inside(i % w, i / w) { y[i] } else { 7 };
+            assert_eq!(b, want, "luma pixel {i}");
+        }
+        assert_eq!(out_v[25 * cw + 50], u[25 * cw + 50]);
+        assert_eq!(out_v[24 * cw + 50], 7);
+        // Frames a pool makes for the part are zero and of the frame's size.
+        let pool = crate::FramePool::within(w, h, rect);
+        let fresh = pool.take();
+        assert_eq!((fresh.width(), fresh.height()), (w, h));
+        assert!((0..3).all(|p| fresh.data(p).iter().all(|&b| b == 0)));
+        let resident = Yuv420Frame::zeroed_resident_within(w, h, rect);
+        assert!((0..3).all(|p| resident.data(p).iter().all(|&b| b == 0)));
     }
 }

@@ -13,6 +13,7 @@
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Mutex, PoisonError};
 
+use crate::mask::Rect;
 use crate::plane::Yuv420Frame;
 
 /// Fresh frames the pool's thread keeps ready.
@@ -24,6 +25,8 @@ const AHEAD: usize = 2;
 pub struct FramePool {
     width: usize,
     height: usize,
+    /// The part of each frame that is filled, where not all of it.
+    within: Option<Rect>,
     returned: Mutex<Vec<Yuv420Frame>>,
     /// Fresh frames, every page faulted in; disconnected if the thread could not start.
     fresh: Mutex<Receiver<Yuv420Frame>>,
@@ -33,13 +36,28 @@ impl FramePool {
     /// A pool of `width`x`height` frames, whose thread starts making fresh frames ready at
     /// once. The thread ends with the pool.
     pub fn new(width: usize, height: usize) -> Self {
+        Self::start(width, height, None)
+    }
+
+    /// A pool of `width`x`height` frames of which only the part within `rect` is filled
+    /// ([`Yuv420Frame::copy_from_within`], for an inpainter that reads its
+    /// [`reach`](crate::InpaintConfig::reach) alone): fresh frames are in small pages, with only
+    /// that part's faulted in.
+    pub fn within(width: usize, height: usize, rect: Rect) -> Self {
+        Self::start(width, height, Some(rect))
+    }
+
+    fn start(width: usize, height: usize, within: Option<Rect>) -> Self {
         let (ready, fresh) = sync_channel(AHEAD);
         // Without the thread, `take` faults fresh frames in itself: slower, still correct.
         let _ = std::thread::Builder::new()
             .name("framejet-frames".into())
             .spawn(move || {
                 loop {
-                    let frame = Yuv420Frame::zeroed_resident(width, height);
+                    let frame = match within {
+                        Some(rect) => Yuv420Frame::zeroed_resident_within(width, height, rect),
+                        None => Yuv420Frame::zeroed_resident(width, height),
+                    };
                     if ready.send(frame).is_err() {
                         return;
                     }
@@ -48,6 +66,7 @@ impl FramePool {
         Self {
             width,
             height,
+            within,
             returned: Mutex::new(Vec::new()),
             fresh: Mutex::new(fresh),
         }
@@ -65,7 +84,10 @@ impl FramePool {
                 let fresh = self.fresh.lock().unwrap_or_else(PoisonError::into_inner);
                 fresh.try_recv().ok()
             })
-            .unwrap_or_else(|| Yuv420Frame::zeroed(self.width, self.height))
+            .unwrap_or_else(|| match self.within {
+                Some(_) => Yuv420Frame::zeroed_within(self.width, self.height),
+                None => Yuv420Frame::zeroed(self.width, self.height),
+            })
     }
 
     /// Gives a frame back for [`FramePool::take`] to hand out again. Frames of another size,

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use framejet_inpaint::{
-    FramePool, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect,
-    Yuv420Frame, chroma_size,
+    FramePool, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Plane, PlaneMut,
+    Rect, Yuv420Frame,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -532,13 +532,17 @@ pub(crate) struct InpaintStage {
     active_us: std::ops::Range<i64>,
     /// Whether a frame after the range has come, so the inpainter is done.
     ended: bool,
-    /// Index and timestamp of the frames handed in and not yet handed out,
-    /// by arrival. The frames themselves live on only as the inpainter's
-    /// copies (it holds dozens while it learns the mark), so the decoder's
-    /// buffers go back at once.
-    pending: std::collections::VecDeque<(u64, i64)>,
-    /// The frames handed to the inpainter: those it has returned are
-    /// refilled, fresh ones are faulted in ahead on another core.
+    /// The frames handed in and not yet handed out, by arrival: copies in
+    /// `out_pool`'s buffers (the inpainter holds dozens while it looks
+    /// ahead), so the decoder's buffers go back at once. The inpainter's
+    /// restored part of each is written into it as it comes back.
+    pending: std::collections::VecDeque<VideoFrame>,
+    /// The part of a frame the inpainter reads and writes (its reach), or
+    /// all of it (kernels on a device take whole frames).
+    part: Rect,
+    /// The frames handed to the inpainter, holding only `part`: those it
+    /// has returned are refilled, fresh ones are faulted in ahead on
+    /// another core.
     pool: FramePool,
     /// The buffers of the frames handed on, back from the encoder once
     /// it is done with them.
@@ -591,13 +595,21 @@ impl InpaintStage {
             }
         }
         let (device, kernels) = super::gpu::inpaint_kernels(plan.spec.output.video.hw);
+        let (part, pool) = match device {
+            Kernels::Device(_) => (Rect::new(0, 0, w as u64, h as u64), FramePool::new(w, h)),
+            _ => {
+                let reach = config.reach(&mask);
+                (reach, FramePool::within(w, h, reach))
+            }
+        };
         let inpainter = Inpainter::new(config.kernels(device), mask).map_err(|e| e.to_string())?;
         Ok(Self {
             inpainter,
             active_us,
             ended: false,
             pending: Default::default(),
-            pool: FramePool::new(w, h),
+            part,
+            pool,
             out_pool: framejet_media::FramePool::new(width, height).map_err(|e| e.to_string())?,
             report: None,
             kernels,
@@ -616,13 +628,19 @@ impl InpaintStage {
             out.push(frame);
             return Ok(());
         }
-        let mut converted = self.pool.take();
-        converted
-            .copy_from(planes_of(&frame).map_err(other)?)
+        let mut part = self.pool.take();
+        part.copy_from_within(planes_of(&frame).map_err(other)?, self.part)
             .map_err(other)?;
-        self.pending.push_back((frame.index, frame.pts_us));
+        let mut copy = VideoFrame::from_planes_in(
+            &self.out_pool,
+            [frame.plane(0), frame.plane(1), frame.plane(2)],
+            [frame.stride(0), frame.stride(1), frame.stride(2)],
+        )
+        .map_err(other)?;
+        (copy.index, copy.pts_us) = (frame.index, frame.pts_us);
+        self.pending.push_back(copy);
         drop(frame);
-        let done = self.inpainter.push(converted).map_err(other)?;
+        let done = self.inpainter.push(part).map_err(other)?;
         self.emit(done, out)
     }
 
@@ -661,18 +679,10 @@ impl InpaintStage {
 
     fn emit(&mut self, done: Vec<Yuv420Frame>, out: &mut Vec<VideoFrame>) -> Result<(), StepError> {
         for result in done {
-            let (index, pts_us) = self.pending.pop_front().ok_or_else(|| {
+            let mut frame = self.pending.pop_front().ok_or_else(|| {
                 StepError::Other("inpainter returned more frames than it was given".into())
             })?;
-            let w = result.width();
-            let (cw, _) = chroma_size(w, result.height());
-            let mut frame = VideoFrame::from_planes_in(
-                &self.out_pool,
-                [result.data(0), result.data(1), result.data(2)],
-                [w, cw, cw],
-            )
-            .map_err(other)?;
-            (frame.index, frame.pts_us) = (index, pts_us);
+            copy_from_inpaint_within(&result, &mut frame, self.part).map_err(other)?;
             out.push(frame);
             self.pool.give_back(result);
         }
@@ -700,7 +710,13 @@ fn to_inpaint_frame(frame: &VideoFrame) -> Result<Yuv420Frame, framejet_inpaint:
     Yuv420Frame::from_planes(y, u, v)
 }
 
-fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
+/// Writes `src`'s part within `rect` into `dst` (see
+/// [`Yuv420Frame::copy_to_within`]).
+fn copy_from_inpaint_within(
+    src: &Yuv420Frame,
+    dst: &mut VideoFrame,
+    rect: Rect,
+) -> Result<(), String> {
     let sizes: [(usize, usize); 3] =
         std::array::from_fn(|i| (dst.plane_width(i), dst.plane_height(i)));
     let (planes, strides) = dst.planes_mut();
@@ -708,8 +724,13 @@ fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), Stri
     let view = |data, i: usize| {
         PlaneMut::new(data, sizes[i].0, sizes[i].1, strides[i]).map_err(|e| e.to_string())
     };
-    src.copy_to([view(y, 0)?, view(u, 1)?, view(v, 2)?])
+    src.copy_to_within([view(y, 0)?, view(u, 1)?, view(v, 2)?], rect)
         .map_err(|e| e.to_string())
+}
+
+fn copy_from_inpaint(src: &Yuv420Frame, dst: &mut VideoFrame) -> Result<(), String> {
+    let whole = Rect::new(0, 0, src.width() as u64, src.height() as u64);
+    copy_from_inpaint_within(src, dst, whole)
 }
 
 fn to_filter_frame(frame: &VideoFrame) -> FilterFrame {
