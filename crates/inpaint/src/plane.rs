@@ -311,13 +311,16 @@ impl Yuv420Frame {
         for (index, b) in frame.plane_bounds_within(rect).into_iter().enumerate() {
             let w = frame.plane_size(index).0;
             let plane: &mut [u8] = std::hint::black_box(frame.data_mut(index));
-            if b.x0 < b.x1 && b.y0 < b.y1 {
-                // A write to each page the part's rows touch (see `PixelBuffer::zeroed_resident`).
-                let (first, last) = (b.y0 * w + b.x0, (b.y1 - 1) * w + b.x1 - 1);
-                for at in (first..=last).step_by(crate::pixels::PAGE) {
-                    plane[at] = 0;
+            if b.x0 < b.x1 {
+                // A write to each page the part's rows lie on (see
+                // `PixelBuffer::zeroed_resident`).
+                for r in b.y0..b.y1 {
+                    let (first, last) = (r * w + b.x0, r * w + b.x1 - 1);
+                    for at in (first..last).step_by(crate::pixels::PAGE) {
+                        plane[at] = 0;
+                    }
+                    plane[last] = 0;
                 }
-                plane[last] = 0;
             }
         }
         frame

@@ -28,7 +28,8 @@ pub struct FramePool {
     /// The part of each frame that is filled, where not all of it.
     within: Option<Rect>,
     returned: Mutex<Vec<Yuv420Frame>>,
-    /// Fresh frames, every page faulted in; disconnected if the thread could not start.
+    /// Fresh frames, every page (of the part within `within`) faulted in; disconnected if the
+    /// thread could not start.
     fresh: Mutex<Receiver<Yuv420Frame>>,
 }
 

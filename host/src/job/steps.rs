@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use framejet_inpaint::{
-    FramePool, InpaintConfig, Inpainter, Kernels, LogoModel, MarkModel, Mask, Plane, PlaneMut,
-    Rect, Yuv420Frame,
+    FramePool, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect,
+    Yuv420Frame,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -537,8 +537,7 @@ pub(crate) struct InpaintStage {
     /// ahead), so the decoder's buffers go back at once. The inpainter's
     /// restored part of each is written into it as it comes back.
     pending: std::collections::VecDeque<VideoFrame>,
-    /// The part of a frame the inpainter reads and writes (its reach), or
-    /// all of it (kernels on a device take whole frames).
+    /// The part of a frame the inpainter reads and writes (its reach).
     part: Rect,
     /// The frames handed to the inpainter, holding only `part`: those it
     /// has returned are refilled, fresh ones are faulted in ahead on
@@ -595,13 +594,7 @@ impl InpaintStage {
             }
         }
         let (device, kernels) = super::gpu::inpaint_kernels(plan.spec.output.video.hw);
-        let (part, pool) = match device {
-            Kernels::Device(_) => (Rect::new(0, 0, w as u64, h as u64), FramePool::new(w, h)),
-            _ => {
-                let reach = config.reach(&mask);
-                (reach, FramePool::within(w, h, reach))
-            }
-        };
+        let part = config.reach(&mask);
         let inpainter = Inpainter::new(config.kernels(device), mask).map_err(|e| e.to_string())?;
         Ok(Self {
             inpainter,
@@ -609,7 +602,7 @@ impl InpaintStage {
             ended: false,
             pending: Default::default(),
             part,
-            pool,
+            pool: FramePool::within(w, h, part),
             out_pool: framejet_media::FramePool::new(width, height).map_err(|e| e.to_string())?,
             report: None,
             kernels,
