@@ -381,14 +381,7 @@ impl Yuv420Frame {
     /// Overwrites this frame with three planes (any strides) of its own size: how a caller
     /// that recycles frames refills one without allocating.
     pub fn copy_from(&mut self, planes: [Plane<'_>; 3]) -> Result<(), InpaintError> {
-        for (index, p) in planes.iter().enumerate() {
-            let (w, h) = self.plane_size(index);
-            check_size(|| format!("plane {index}"), (w, h), (p.width, p.height))?;
-            for (r, row) in self.data_mut(index).chunks_mut(w.max(1)).enumerate() {
-                row.copy_from_slice(p.row(r));
-            }
-        }
-        Ok(())
+        self.copy_from_within(planes, self.whole())
     }
 
     /// Builds a frame from tightly packed I420 bytes (Y, U, V one after the other), as in a
@@ -511,20 +504,13 @@ impl Yuv420Frame {
     }
 
     /// Copies this frame into three planes of the same sizes (any strides).
-    pub fn copy_to(&self, mut planes: [PlaneMut<'_>; 3]) -> Result<(), InpaintError> {
-        for (i, dst) in planes.iter_mut().enumerate() {
-            let (w, h) = self.plane_size(i);
-            check_size(
-                || format!("destination plane {i}"),
-                (w, h),
-                (dst.width, dst.height),
-            )?;
-            for r in 0..h {
-                dst.row_mut(r)
-                    .copy_from_slice(&self.data(i)[r * w..(r + 1) * w]);
-            }
-        }
-        Ok(())
+    pub fn copy_to(&self, planes: [PlaneMut<'_>; 3]) -> Result<(), InpaintError> {
+        self.copy_to_within(planes, self.whole())
+    }
+
+    /// All of the frame, as a rectangle.
+    fn whole(&self) -> Rect {
+        Rect::new(0, 0, self.width as u64, self.height as u64)
     }
 
     /// The frame as tightly packed I420 bytes (Y, U, V).
