@@ -280,13 +280,8 @@ impl Yuv420Frame {
         rect: Rect,
     ) -> Result<Self, InpaintError> {
         let (width, height) = (y.width, y.height);
-        let whole = Bounds {
-            x0: 0,
-            y0: 0,
-            x1: width,
-            y1: height,
-        };
-        let mut frame = if Self::bounds_within(width, height, rect) == whole {
+        let part = Self::bounds_within(width, height, rect);
+        let mut frame = if (part.width(), part.height()) == (width, height) {
             Self::zeroed(width, height)
         } else {
             Self::zeroed_within(width, height)

@@ -507,8 +507,8 @@ impl FramePool {
 /// An `AVBufferPool` of `size`-byte buffers. On Linux a buffer of a huge page and up is an
 /// anonymous mapping of its own, its whole huge pages advised to be backed by transparent huge
 /// pages: a pool fills up while an inpaint step looks dozens of frames ahead, and each fresh
-/// 1080p buffer then costs two page faults instead of 760 (the last, partly used huge page stays
-/// in small pages). Elsewhere, and for smaller buffers, FFmpeg's aligned allocator.
+/// 1080p buffer then costs about 250 page faults instead of 760 (the last, partly used huge page
+/// stays in small pages). Elsewhere, and for smaller buffers, FFmpeg's aligned allocator.
 fn new_buffer_pool(size: usize) -> *mut ffi::AVBufferPool {
     #[cfg(target_os = "linux")]
     if size >= huge::PAGE {
