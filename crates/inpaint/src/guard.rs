@@ -21,8 +21,11 @@
 //! direction the mark pushes it (towards the mark's colour, on the more opaque side). The
 //! background's own steps have no reason to follow that direction and average out; what is
 //! left of the mark (or an over-correction) does not, so their mean, against its standard
-//! error, tells a faint ghost on busy texture from the texture itself. The decision is smoothed over time
-//! with hysteresis ([`Verdicts`]), so borderline content does not flicker between the two.
+//! error, tells a faint ghost on busy texture from the texture itself. Such a ghost is filled
+//! only when it is also a good part of the texture's own step between neighbours: below that
+//! the texture hides it, and a fill would lose more of the texture than the ghost shows. The
+//! decision is smoothed over time with hysteresis ([`Verdicts`]), so borderline content does
+//! not flicker between the two.
 //!
 //! The same check runs on each square tile of the mask ([`TILE`] pixels a side) on its own,
 //! with the ring beside the tile as its reference where the tile has enough of one. A rejected
@@ -56,9 +59,11 @@ const MOVED_LEVELS: f32 = 2.0;
 /// Tolerance of the mean directed step across the mark's edges: standard errors, and levels.
 const DIRECTED_ERRORS: f32 = 3.0;
 const DIRECTED_NOISE: f32 = 1.5;
-/// Share of the texture around (its mean gradient, levels) that the directed step may reach
-/// as well: busy texture hides a faint ghost that a smooth background shows.
-const DIRECTED_MASKING: f32 = 0.1;
+/// Share of the texture's own mean step between neighbours (levels, around the mark) that the
+/// directed step must pass as well as its tolerance: busy texture hides a ghost below that,
+/// which a smooth background shows, and a fill of such texture loses more of it than the
+/// ghost shows.
+const DIRECTED_MASKING: f32 = 0.65;
 /// Edges where the mark's colour is within this of the background tell nothing of direction.
 const DIRECTED_CONTRAST: f32 = 12.0;
 /// Weight of a new frame's excess in the smoothed one.
@@ -738,10 +743,12 @@ impl Hysteresis {
         let independent = if trusted { 1 } else { s.independent };
         let shrink = (1.0 / (independent as f32).sqrt())
             .max((DIRECTED_SMOOTHING / (2.0 - DIRECTED_SMOOTHING)).sqrt());
+        // A ghost is filled only where it is both real (beyond its error) and large enough to
+        // show on the texture around: the error shrinks with the outline's length, so
+        // significance alone would fill a large mark's faint ghost on busy texture.
         let directed = s.directed.abs()
-            / (DIRECTED_ERRORS * s.directed_error * shrink
-                + DIRECTED_NOISE
-                + DIRECTED_MASKING * s.rest);
+            / (DIRECTED_ERRORS * s.directed_error * shrink + DIRECTED_NOISE)
+                .max(DIRECTED_MASKING * s.rest);
         let smoothed = s.excess.max(directed);
         self.rejecting = if self.rejecting {
             smoothed > ACCEPT_BELOW
@@ -1088,5 +1095,39 @@ mod tests {
             .filter(|&t| verdicts.reject(&ghost(t)).is_some())
             .count();
         assert_eq!(rejected, 0);
+    }
+
+    #[test]
+    fn a_faint_ghost_is_kept_however_long_the_outline() {
+        // Bars two pixels wide at alpha 0.5 across the mask: eight times the disc's outline, so
+        // the mean step across it is known to a third of the disc's error. An eighth of the
+        // mark left over busy texture is then certainly there, and still fainter than the
+        // texture's own steps: kept. A fifth of it shows: filled.
+        let (lw, lh) = (40, 24);
+        let mut rgba = vec![0u8; lw * lh * 4];
+        for y in 0..lh {
+            for x in (0..lw).filter(|x| x % 4 < 2) {
+                rgba[(y * lw + x) * 4..][..4].copy_from_slice(&[255, 255, 255, 128]);
+            }
+        }
+        let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
+        let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
+        let guard = Guard::new(&mask, Some(&logo), true);
+        let rejected = |left: f32| {
+            let mut verdicts = Verdicts::new(false);
+            (0..24)
+                .filter(|&t| {
+                    let mut ghost = textured(t);
+                    for (i, v) in ghost.data_mut(0).iter_mut().enumerate() {
+                        let a = logo.alpha(0, i % W, i / W);
+                        *v = (f32::from(*v) + left * a * (235.0 - f32::from(*v))).round() as u8;
+                    }
+                    verdicts.reject(&guard.score(&ghost)).is_some()
+                })
+                .count()
+        };
+        assert_eq!(rejected(0.0), 0, "the background alone is rejected");
+        assert_eq!(rejected(0.12), 0, "a faint ghost is filled");
+        assert!(rejected(0.2) > 12, "a ghost that shows is kept");
     }
 }
