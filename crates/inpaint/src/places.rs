@@ -27,7 +27,10 @@
 //! [`DetectOptions::grow`](crate::DetectOptions). [`FoundPlace::refine`] adds what
 //! [`detect_mask`](crate::detect_mask) finds still next to it over frames of its stay: the
 //! edges of a semi-transparent mark that lie along the motion are never pinned, but the
-//! picture under them is dimmed.
+//! picture under them is dimmed. For a mark found at one place,
+//! [`FoundPlace::refine_throughout`] looks over the whole video and takes all of what stays
+//! still where nearly all of it lies next to the place (else what stays still further off is
+//! picture that moves too little to tell, such as the middle of a zoom).
 //!
 //! A place's first and last frames are those of its first and last samples; the caller can
 //! narrow the gap to the samples either side frame by frame with [`FoundPlace::is_present`],
@@ -87,6 +90,9 @@ const PLACE_UNCHANGED: f32 = 0.9;
 const WORKING_PIXELS: usize = 1920 * 1088;
 /// Distance (pixels) from a place's mask within which [`FoundPlace::refine`] adds to it.
 const NEAR_REFINE: usize = 8;
+/// Share of what stays still that lies within `NEAR_REFINE` of a place for
+/// [`FoundPlace::refine_throughout`] to take all of it as the mark's.
+const STILL_BY_PLACE: f32 = 0.9;
 /// Most pinned pixels a place keeps to tell whether it is present in a frame.
 const MAX_POINTS: usize = 4096;
 
@@ -156,25 +162,44 @@ impl FoundPlace {
         frames: impl IntoIterator<Item = Plane<'a>>,
         options: &DetectOptions,
     ) -> Result<(), InpaintError> {
-        let found = match crate::detect::detect_mask(frames, options) {
-            Ok(found) => found,
-            Err(
-                InpaintError::TooFewFrames { .. }
-                | InpaintError::StaticVideo { .. }
-                | InpaintError::NoMarkFound
-                | InpaintError::MaskTooLarge { .. },
-            ) => return Ok(()),
-            Err(e) => return Err(e),
-        };
+        if let Some(found) = still(frames, options)? {
+            self.add(&found, false)?;
+        }
+        Ok(())
+    }
+
+    /// [`refine`](Self::refine) for a mark found at this one place, which stays there: `frames`
+    /// spread over the whole video. Where nearly all of what stays still (`STILL_BY_PLACE`,
+    /// nine tenths) lies next to the place, all of it is taken: the same mark, with its
+    /// parts that no pair pinned (a semi-transparent mark over moving texture is not still
+    /// either, and its faint parts may be pinned nowhere). Else only what lies next to it: the
+    /// rest is picture too still to tell from a mark (the middle of a zoom or a turn).
+    pub fn refine_throughout<'a>(
+        &mut self,
+        frames: impl IntoIterator<Item = Plane<'a>>,
+        options: &DetectOptions,
+    ) -> Result<(), InpaintError> {
+        if let Some(found) = still(frames, options)? {
+            self.add(&found, true)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `found`'s pixels within `NEAR_REFINE` of the mask, or all of them when `whole` and
+    /// [`STILL_BY_PLACE`] of them are.
+    fn add(&mut self, found: &Mask, whole: bool) -> Result<(), InpaintError> {
         let (w, h) = (self.mask.width(), self.mask.height());
-        let near = morph::dilate(self.mask.plane_bits(0), w, h, NEAR_REFINE);
+        let place = self.mask.plane_bits(0);
+        let found = found.plane_bits(0);
+        let near = morph::dilate(place, w, h, NEAR_REFINE);
+        let (mut by, mut all) = (0usize, 0usize);
+        for (&f, &n) in found.iter().zip(&near) {
+            all += usize::from(f != 0);
+            by += usize::from(f != 0 && n != 0);
+        }
+        let whole = whole && by as f32 >= STILL_BY_PLACE * all as f32;
         let bits: Vec<u8> = (0..w * h)
-            .map(|i| {
-                u8::from(
-                    self.mask.plane_bits(0)[i] != 0
-                        || (near[i] != 0 && found.contains(i % w, i / w)),
-                )
-            })
+            .map(|i| u8::from(place[i] != 0 || (found[i] != 0 && (whole || near[i] != 0))))
             .collect();
         self.mask = Mask::from_bits(w, h, &bits)?;
         Ok(())
@@ -197,6 +222,24 @@ impl FoundPlace {
             far += v.abs_diff(i32::from(absent.row(y)[x])) as u64;
         }
         near < far
+    }
+}
+
+/// What [`detect_mask`](crate::detect_mask) finds still on `frames`; `None` where they tell
+/// nothing (too few, a still picture, nothing or too much still).
+fn still<'a>(
+    frames: impl IntoIterator<Item = Plane<'a>>,
+    options: &DetectOptions,
+) -> Result<Option<Mask>, InpaintError> {
+    match crate::detect::detect_mask(frames, options) {
+        Ok(found) => Ok(Some(found)),
+        Err(
+            InpaintError::TooFewFrames { .. }
+            | InpaintError::StaticVideo { .. }
+            | InpaintError::NoMarkFound
+            | InpaintError::MaskTooLarge { .. },
+        ) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -1206,5 +1249,48 @@ mod tests {
             let zoomed = warped_difference(a.plane(), b.plane(), found, step);
             assert!(zoomed < WARP_GAIN * plain, "{zoomed} against {plain}");
         }
+    }
+
+    /// A place of a 40x20 block at (40, 40) on a 200x120 frame, and what stays still: `extra`
+    /// rectangles `(x, y, w, h)` beside the block itself.
+    fn place_and_still(extra: &[(usize, usize, usize, usize)]) -> (FoundPlace, Mask) {
+        let (w, h) = (200, 120);
+        let rect = |bits: &mut [u8], (x0, y0, rw, rh): (usize, usize, usize, usize)| {
+            for y in y0..y0 + rh {
+                bits[y * w + x0..y * w + x0 + rw].fill(1);
+            }
+        };
+        let mut bits = vec![0u8; w * h];
+        rect(&mut bits, (40, 40, 40, 20));
+        let place = FoundPlace {
+            mask: Mask::from_bits(w, h, &bits).unwrap(),
+            first: 0,
+            last: 10,
+            before: None,
+            after: None,
+            points: Vec::new(),
+        };
+        for &r in extra {
+            rect(&mut bits, r);
+        }
+        (place, Mask::from_bits(w, h, &bits).unwrap())
+    }
+
+    #[test]
+    fn a_mark_that_stays_takes_a_part_further_off_but_not_still_picture() {
+        // A thin bar running on from the block, 24 pixels past it: part of the same mark.
+        let (mut place, still) = place_and_still(&[(80, 52, 24, 4)]);
+        place.add(&still, true).unwrap();
+        assert_eq!(place.mask.count(), 40 * 20 + 24 * 4);
+        assert!(place.mask.contains(103, 53));
+        // Only the 8 pixels of it next to the place, for a place of a mark that moves.
+        let (mut place, still) = place_and_still(&[(80, 52, 24, 4)]);
+        place.add(&still, false).unwrap();
+        assert_eq!(place.mask.count(), 40 * 20 + 8 * 4);
+        // Still picture over much of the frame, touching the block: only what lies next to it.
+        let (mut place, still) = place_and_still(&[(80, 0, 60, 120)]);
+        place.add(&still, true).unwrap();
+        assert!(place.mask.contains(87, 50) && !place.mask.contains(88, 50));
+        assert!(!place.mask.contains(84, 10) && !place.mask.contains(130, 50));
     }
 }

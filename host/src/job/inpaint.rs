@@ -401,11 +401,11 @@ fn coding_noise(
 /// Finds the places of the mark of `item`'s input over the output times
 /// `range` (µs into the input): pairs of nearby frames sampled across it
 /// show where something stays pinned to the screen while the picture moves,
-/// and when. A mark found at one place only is found again with
-/// [`detect_mask`] over the whole range (which also sees what stays still
-/// inside it), and removed throughout; a mark
-/// that moves has each place's first and last frames narrowed down frame by
-/// frame between the samples either side.
+/// and when. A mark found at one place only stays put and is removed
+/// throughout; a mark that moves has each place's first and last frames
+/// narrowed down frame by frame between the samples either side. Either
+/// way, a place's mask takes in what stays still next to it (a
+/// semi-transparent mark's edges along the motion are never pinned).
 fn find_places_in(
     item: &PlanItem,
     out: &OutputFormat,
@@ -419,10 +419,24 @@ fn find_places_in(
     }
     let mut decoder = open_decoder(item)?;
     let found = sample_places(&mut decoder, span.clone(), width, height)?;
-    // A mark found at one place only stays put: the statistics over the
-    // whole input find it best, and it is removed throughout.
     if found.len() < 2 {
-        let mask = detect_mask_in(&mut decoder, span, width, height)?;
+        let frames = still_samples(&mut decoder, span, width, height)?;
+        let lumas = frames
+            .iter()
+            .map(|f| planes(f).map(|[y, _, _]| y))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = DetectOptions::default();
+        let mask = match found.into_iter().next() {
+            Some(mut place) => {
+                place
+                    .refine_throughout(lumas, &options)
+                    .map_err(|e| e.to_string())?;
+                place.mask
+            }
+            // Nothing pinned (a still camera): what stays still is all there
+            // is to go by.
+            None => detect_mask(lumas, &options).map_err(|e| e.to_string())?,
+        };
         return Ok(vec![Place {
             mask,
             active_us: range,
@@ -618,17 +632,17 @@ fn planes(frame: &VideoFrame) -> Result<[Plane<'_>; 3], String> {
     super::steps::planes_of(frame).map_err(|e| e.to_string())
 }
 
-/// Frames sampled across the input to find the mark.
+/// Frames sampled across the input to find what stays still in it.
 const DETECT_SAMPLES: u64 = 60;
 
-/// Finds the static mark of an input (`decoder`) from frames spread over
-/// `span` (source frames).
-fn detect_mask_in(
+/// Up to [`DETECT_SAMPLES`] frames of an input (`decoder`) spread over
+/// `span` (source frames), for [`detect_mask`].
+fn still_samples(
     decoder: &mut Decoder,
     span: Range<u64>,
     width: usize,
     height: usize,
-) -> Result<Mask, String> {
+) -> Result<Vec<VideoFrame>, String> {
     let frames = decoder.info().video.frame_count.min(span.end);
     let step = (frames.saturating_sub(span.start) / DETECT_SAMPLES).max(1);
     let mut samples = Vec::new();
@@ -640,10 +654,5 @@ fn detect_mask_in(
         samples.push(frame);
         n += step;
     }
-    let planes = samples
-        .iter()
-        .map(|f| Plane::new(f.plane(0), f.plane_width(0), f.plane_height(0), f.stride(0)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    detect_mask(planes, &DetectOptions::default()).map_err(|e| e.to_string())
+    Ok(samples)
 }
