@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -84,6 +84,7 @@ pub(crate) fn run(args: RunArgs, plugin_dirs: &[PathBuf]) -> anyhow::Result<Exit
         eprintln!("cancelling: stopping between frames (Ctrl-C again to quit at once)");
     });
     let reporter = Reporter::new(args.json, job_log.clone());
+    reporter.planning();
     let options = LocalOptions {
         jobs: args.jobs.unwrap_or_else(auto_jobs),
         output: args.output.clone(),
@@ -213,6 +214,16 @@ impl Reporter {
         }
     }
 
+    /// Shows on the bar that the job is being planned, which takes a while before the first
+    /// frame where a mark is found (`"auto"`) or learnt from frames across the video. Plain
+    /// output says nothing until the plan: an error there stays its one line.
+    fn planning(&self) {
+        if let Some(bar) = &self.bar {
+            bar.set_message("planning: probing the inputs, finding and learning any mark");
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
+    }
+
     fn fps(&self) -> f64 {
         let from = self.frames_from.get().unwrap_or(&self.created);
         self.done.load(Ordering::Relaxed) as f64 / from.elapsed().as_secs_f64().max(1e-3)
@@ -273,6 +284,7 @@ impl Progress for Reporter {
                     "segments": plan.segments.len(), "queue": plan.route.queue})
             );
         } else if let Some(bar) = &self.bar {
+            bar.set_message("");
             bar.set_length(total);
             bar.reset_eta();
         } else {
