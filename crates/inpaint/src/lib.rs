@@ -12,9 +12,10 @@
 //!
 //! The host's `inpaint` step:
 //! 1. builds a [`Mask`]: [`Mask::from_rect`], [`Mask::from_png`], or [`detect_mask`] over a
-//!    sample of frames (then [`Mask::to_png`] beside the output); a mark that moves between
-//!    places is found by a [`PlaceFinder`] over pairs of frames, one [`FoundPlace`] each, with
-//!    the frames it is there; errors come before any frame is processed;
+//!    sample of frames (then [`Mask::to_png`] beside the output); a mark is found by a
+//!    [`PlaceFinder`] over pairs of frames, one [`FoundPlace`] for each place it moves
+//!    between, with the frames it is there, and [`detect_mask`] adds what stays still next to
+//!    it ([`FoundPlace::refine`]); errors come before any frame is processed;
 //! 2. picks a [`MarkModel`]: `Given` a logo image, `Estimate` from the video (the default,
 //!    which handles opaque marks too; [`LogoModel::estimate_places`] learns one mark from all
 //!    its places), or `Opaque`;
