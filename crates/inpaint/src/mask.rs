@@ -380,6 +380,16 @@ impl Mask {
         Self::from_flags(self.width, self.height, bits)
     }
 
+    /// The pixels of both masks (of one size); `None` when they share none.
+    pub(crate) fn intersection(&self, other: &Mask) -> Option<Self> {
+        let bits: Vec<u8> = self.bits[0]
+            .iter()
+            .zip(&other.bits[0])
+            .map(|(&a, &b)| a & b)
+            .collect();
+        Self::from_flags(self.width, self.height, bits).ok()
+    }
+
     /// Bitmap of plane `index` (0 = luma, 1 and 2 = chroma), one byte per pixel.
     pub(crate) fn plane_bits(&self, index: usize) -> &[u8] {
         &self.bits[usize::from(index > 0)]
