@@ -44,7 +44,8 @@
 //! see their background through only by peeling, whose errors come back as a wrong opacity
 //! (on a 1080p slow pan, the lower half of lettering came out at 0.6–0.8 for 0.5). Where the
 //! mark found covers well under the mask, it is estimated again under the mark found, a pixel
-//! wider ([`estimate`]).
+//! wider ([`refit`]), from the same frames (those the plan decoded, or those a segment learnt
+//! from).
 //!
 //! The work is spread over the frames as they arrive ([`MarkLearner`]): each is cropped to the
 //! working region, its motion from the previous one measured, and every pair it completes (the
@@ -1254,17 +1255,27 @@ impl MarkLearner {
     }
 }
 
-/// Estimates the mark under `mask` from `frames` (see the module docs). Where the mark found
-/// covers well under the mask (a mask drawn or found loosely around it), it is estimated again
-/// under the mark found, a pixel wider: the clean pixels of the mask then serve as background,
-/// which the pixels deep inside it needed (revealed only beyond the mask's edge, a slow pan's
-/// pairs reached them only by peeling, whose errors came back as a wrong opacity).
+/// Estimates the mark under `mask` from `frames` (see the module docs), and again under the
+/// mark found where `mask` is loose around it ([`refit`]).
 pub(crate) fn estimate(
     frames: &[Yuv420Frame],
     mask: &Mask,
     config: &InpaintConfig,
 ) -> Result<LogoModel, InpaintError> {
-    let model = estimate_under(frames, mask, config)?;
+    refit(estimate_under(frames, mask, config)?, frames, mask, config)
+}
+
+/// `model`, estimated under `mask` from `frames`, or, where the mark found covers well under
+/// the mask (a mask drawn or found loosely around it), the mark estimated again from `frames`
+/// under the mark found, a pixel wider: the clean pixels of the mask then serve as background,
+/// which the pixels deep inside it needed (revealed only beyond the mask's edge, a slow pan's
+/// pairs reached them only by peeling, whose errors came back as a wrong opacity).
+pub(crate) fn refit(
+    model: LogoModel,
+    frames: &[Yuv420Frame],
+    mask: &Mask,
+    config: &InpaintConfig,
+) -> Result<LogoModel, InpaintError> {
     let Some(found) = model
         .mask()
         .and_then(|m| m.grown(FOUND_MARGIN))
@@ -1282,7 +1293,7 @@ pub(crate) fn estimate(
 /// Pixels around the mark found in a loose mask that the estimate on the mark found keeps.
 const FOUND_MARGIN: usize = 1;
 /// Share of the mask below which the mark found in it (grown by [`FOUND_MARGIN`]) is estimated
-/// again on its own: see [`estimate`].
+/// again on its own: see [`refit`].
 const REFIT_SHARE: f64 = 0.9;
 
 /// Estimates the mark under `mask`, taking only what lies outside it for background.

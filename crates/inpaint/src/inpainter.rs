@@ -232,6 +232,7 @@ impl Inpainter {
         }
         let (logo, search, matches, crops) = if held.len() >= 2 {
             let (logo, measured) = learner.finish()?;
+            let logo = crate::estimate::refit(logo, &held, &self.mask, &self.config)?;
             let Measured {
                 search,
                 consecutive,
