@@ -37,8 +37,9 @@ FRAMES = 75
 # - "report": printed only.
 # `auto`: what --check holds `"mask": "auto"` to on the kind: "check", the mark's pixels found
 # (at least AUTO_COVERED of them), a tight mask (at most AUTO_MOST times the mark's size) and an
-# output at least the floor (the kind's aim, for a mark that moves); "report", printed only; None, not run (on a still scene the whole picture is as static as the
-# mark, and a mask must be given).
+# output at least the floor (the kind's aim, for a mark that moves); "report", printed only;
+# None, not run (on a still scene the whole picture is as static as the mark, and a mask must be
+# given).
 # The aims: +6 dB where the video holds the information (a semi-transparent mark over texture
 # or motion, lossless or CRF <= 23; an opaque mark where motion reveals the background), -0.3
 # elsewhere.
@@ -463,6 +464,7 @@ def main():
                   f"margin {whole - best_whole:+6.2f} ({worst - best_worst:+6.2f})", flush=True)
             held = {"target": kind["target"], "floor": FLOOR}.get(kind["check"])
             if held is not None and "moves" not in kind:
+                # A mark that stays: the floor; one that moves: its aim, as with its places given.
                 held = FLOOR
             if kind["auto"] == "check" and held is not None and (
                     whole - best_whole < held or worst - best_worst < min(held, FLOOR)):
