@@ -21,7 +21,7 @@
 use crate::blend::{Inversion, PixelKind};
 use crate::mask::Bounds;
 use crate::plane::to_pixel;
-use crate::sampling::{Blocked, floor, taps_at};
+use crate::sampling::{AxisRead, Blocked, floor, taps_at};
 use crate::temporal::Source;
 use multiversion::multiversion;
 
@@ -441,6 +441,29 @@ fn add_sampled(
     count: &mut [u16],
 ) {
     let rw = rect.width() as u32;
+    if source.motion.is_translation() {
+        // A translated read's column depends on the pixel's column alone, its row on the
+        // row: each is worked out once, for the same reads.
+        let (bw, bh) = source.blocked.size();
+        let (x0, y0) = (rect.x0 as u32, rect.y0 as u32);
+        let columns: Vec<Option<AxisRead>> = (x0..rect.x1 as u32)
+            .map(|x| AxisRead::new(moved(source, x, y0).0, bw))
+            .collect();
+        let rows: Vec<Option<AxisRead>> = (y0..rect.y1 as u32)
+            .map(|y| AxisRead::new(moved(source, x0, y).1, bh))
+            .collect();
+        for i in pixels {
+            let (Some(column), Some(row)) = (columns[(i % rw) as usize], rows[(i / rw) as usize])
+            else {
+                continue;
+            };
+            if let Some(v) = source.blocked.read_clear(source.plane, column, row) {
+                sum[i as usize] += v;
+                count[i as usize] += 1;
+            }
+        }
+        return;
+    }
     for i in pixels {
         let (x, y) = (i % rw + rect.x0 as u32, i / rw + rect.y0 as u32);
         let (sx, sy) = moved(source, x, y);
@@ -548,6 +571,64 @@ mod tests {
                 both.count() > size / 2,
                 "{motion:?}: too few pixels read both ways"
             );
+        }
+    }
+
+    #[test]
+    fn a_translated_source_is_sampled_as_pixel_by_pixel() {
+        // A crop at (5, 3) of a plane, with holes, read by translations that reach past its
+        // edges, at whole pixels and between them.
+        let (w, h) = (40usize, 30usize);
+        let plane: Vec<u8> = (0..w * h)
+            .map(|i| ((i * 89 + i / w * 41) % 253) as u8)
+            .collect();
+        let mut holes = vec![0u8; w * h];
+        for (x, y) in [(20, 12), (21, 12), (8, 25), (33, 4)] {
+            holes[y * w + x] = 1;
+        }
+        let blocked = Blocked::new(holes, w, h);
+        let rect = Bounds {
+            x0: 2,
+            y0: 1,
+            x1: 46,
+            y1: 34,
+        };
+        let pixels: Vec<u32> = (0..(rect.width() * rect.height()) as u32)
+            .filter(|i| i % 3 != 1)
+            .collect();
+        for motion in [
+            Motion::new(3.0, -2.0),
+            Motion::new(1.3, -0.6),
+            Motion::new(-7.75, 4.5),
+            Motion::new(0.0, 0.4),
+        ] {
+            let source = Source {
+                plane: &plane,
+                blocked: &blocked,
+                w,
+                h,
+                x0: 5,
+                y0: 3,
+                motion,
+            };
+            let size = rect.width() * rect.height();
+            let (mut sum, mut count) = (vec![0.0f32; size], vec![0u16; size]);
+            add_sampled(&source, rect, pixels.iter().copied(), &mut sum, &mut count);
+            let rw = rect.width() as u32;
+            let mut read = 0;
+            for &i in &pixels {
+                let (x, y) = (i % rw + rect.x0 as u32, i / rw + rect.y0 as u32);
+                let (sx, sy) = moved(&source, x, y);
+                let expected = blocked.sample_clear(&plane, sx, sy);
+                let got = (count[i as usize] == 1).then_some(sum[i as usize]);
+                assert_eq!(
+                    got.map(f32::to_bits),
+                    expected.map(f32::to_bits),
+                    "{motion:?} pixel ({x}, {y})"
+                );
+                read += usize::from(expected.is_some());
+            }
+            assert!(read > pixels.len() / 3, "{motion:?}: {read} reads");
         }
     }
 }

@@ -78,7 +78,12 @@ pub(crate) fn sample_by(
 /// `at(j, k)` is the footprint's pixel in row `j`, column `k`: rows first, then the column.
 #[inline(always)]
 fn interpolate(tx: f32, ty: f32, at: impl Fn(usize, usize) -> f32) -> f32 {
-    let (wx, wy) = (taps_at(tx), taps_at(ty));
+    weighted(taps_at(tx), taps_at(ty), at)
+}
+
+/// The 4×4 footprint `at(row, column)` weighed by `wx` along rows and `wy` down columns.
+#[inline(always)]
+fn weighted(wx: &[f32; TAPS], wy: &[f32; TAPS], at: impl Fn(usize, usize) -> f32) -> f32 {
     let mut acc = 0.0;
     for (j, wyj) in wy.iter().enumerate() {
         let mut r = 0.0;
@@ -292,16 +297,60 @@ impl Blocked {
     /// plane, so no edge is clamped: the value `sample` gives, for less work.
     #[inline]
     pub fn sample_clear(&self, plane: &[u8], x: f32, y: f32) -> Option<f32> {
-        let ((ux, uy), (tx, ty)) = self.clear_read(x, y)?;
+        let column = AxisRead::new(x, self.w)?;
+        let row = AxisRead::new(y, self.h)?;
+        self.read_clear(plane, column, row)
+    }
+
+    /// [`sample_clear`](Self::sample_clear) at the read along each axis that `column` and
+    /// `row` say: where reads share their columns and rows (a translation), those are worked
+    /// out once.
+    #[inline(always)]
+    pub fn read_clear(&self, plane: &[u8], column: AxisRead, row: AxisRead) -> Option<f32> {
         let w = self.w;
-        if tx == 0.0 && ty == 0.0 {
-            return Some(f32::from(plane[uy * w + ux]));
+        let i = row.at * w + column.at;
+        if column.whole && row.whole {
+            return (self.exact[i] == 0).then(|| f32::from(plane[i]));
+        }
+        if self.wide[i] != 0 {
+            return None;
         }
         // Clear means the footprint, BEFORE pixels up and left of the read, is in the plane.
-        let first = (uy - BEFORE) * w + ux - BEFORE;
-        Some(interpolate(tx, ty, |j, k| {
+        let first = i - BEFORE * w - BEFORE;
+        Some(weighted(column.taps, row.taps, |j, k| {
             f32::from(plane[first + j * w + k])
         }))
+    }
+
+    /// The map's width and height.
+    pub fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+}
+
+/// Where a read falls along one axis of a plane: the pixel at or before it, whether it is
+/// that pixel exactly, and the interpolation taps past it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AxisRead {
+    at: usize,
+    whole: bool,
+    taps: &'static [f32; TAPS],
+}
+
+impl AxisRead {
+    /// The read at `v` along an axis `len` pixels long; `None` off it.
+    #[inline(always)]
+    pub fn new(v: f32, len: usize) -> Option<Self> {
+        let i = floor(v);
+        if i < 0 || i >= len as i32 {
+            return None;
+        }
+        let t = v - i as f32;
+        Some(Self {
+            at: i as usize,
+            whole: t == 0.0,
+            taps: taps_at(t),
+        })
     }
 }
 
