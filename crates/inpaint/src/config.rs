@@ -248,7 +248,8 @@ impl InpaintConfig {
     }
 
     /// Averages un-blended pixels on every frame as while telling whether it pays, to measure
-    /// the input's coding noise ([`Inpainter::coding_noise`](crate::Inpainter::coding_noise)).
+    /// the input's coding noise ([`Inpainter::coding_noise`](crate::Inpainter::coding_noise)),
+    /// and does nothing else: what the mark hides is left as it is, and nothing is checked.
     pub fn measure_coding_noise(mut self) -> Self {
         self.noise = CodingNoise::Measure;
         self

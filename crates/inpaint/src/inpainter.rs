@@ -785,6 +785,12 @@ impl Engine {
         self.has_holes || self.averages()
     }
 
+    /// Whether frames are only averaged, to measure the coding noise: their holes are left
+    /// as they are and nothing is checked (the averaging reads no hole of another frame).
+    fn measures_only(&self) -> bool {
+        matches!(self.averaging, Averaging::Measuring(_))
+    }
+
     /// Whether un-blended pixels are averaged (while probing, and after where it pays).
     fn averages(&self) -> bool {
         self.average.iter().any(Option::is_some) && self.averaging != Averaging::Off
@@ -1176,7 +1182,7 @@ impl Engine {
             // A frame filled from its surroundings alone has nothing to check. A still
             // camera's fallback starts from the frame before's, when that fell back too.
             let spatial_only = self.unblended_per_frame == 0 && r.from_other_frames == 0;
-            let tiles = if spatial_only {
+            let tiles = if spatial_only || self.measures_only() {
                 None
             } else {
                 self.verdicts.reject(&r.score)
@@ -1234,6 +1240,15 @@ impl Engine {
     /// from `previous` (frame `t - 1`'s spatial fill) when the camera is still.
     fn restore(&self, t: u64, mut out: Yuv420Frame, previous: Option<&[Vec<f32>; 3]>) -> Restored {
         let averaged = self.average(t, &mut out);
+        if self.measures_only() {
+            return Restored {
+                score: Score::default(),
+                frame: out,
+                spatial: std::array::from_fn(|p| vec![f32::NAN; self.planes[p].holes.len()]),
+                from_other_frames: 0,
+                averaged,
+            };
+        }
         let mut filled: [Vec<bool>; 3] =
             std::array::from_fn(|p| vec![false; self.planes[p].holes.len()]);
         let [luma, cb, cr] = out.data_mut_all();

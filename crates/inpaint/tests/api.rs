@@ -328,18 +328,22 @@ fn frames_holding_only_the_reach_are_estimated_restored_and_measured_as_whole_on
         }
     }
 
-    let measuring = InpaintConfig::default()
-        .mark(MarkModel::Estimated(whole_model))
-        .measure_coding_noise();
-    let (whole_out, whole) = run_to_end(measuring.clone(), &mask, &marked);
-    let (windowed_out, windowed_run) = run_to_end(measuring, &mask, &windowed);
-    assert!(whole.stats().from_other_frames > 0 && whole.stats().unblended > 0);
-    assert_eq!(whole.stats(), windowed_run.stats());
+    let estimated = InpaintConfig::default().mark(MarkModel::Estimated(whole_model));
+    let measuring = estimated.clone().measure_coding_noise();
+    let (_, whole) = run_to_end(measuring.clone(), &mask, &marked);
+    let (_, windowed_run) = run_to_end(measuring, &mask, &windowed);
     assert_eq!(
         whole.coding_noise().map(f64::to_bits),
         windowed_run.coding_noise().map(f64::to_bits)
     );
     assert!(whole.coding_noise().is_some());
+    // Restored as a lossy input's frames are: un-blended pixels averaged with other frames'.
+    let restoring = estimated.coding_noise(100.0);
+    let (whole_out, whole) = run_to_end(restoring.clone(), &mask, &marked);
+    let (windowed_out, windowed_run) = run_to_end(restoring, &mask, &windowed);
+    let stats = whole.stats();
+    assert!(stats.from_other_frames > 0 && stats.unblended > 0 && stats.averaged > 0);
+    assert_eq!(stats, windowed_run.stats());
     for (a, b) in within(&whole_out, reach).iter().zip(&windowed_out) {
         for p in 0..3 {
             assert!(

@@ -374,10 +374,11 @@ pub(crate) fn estimate_marks(
     Ok(marks)
 }
 
-/// Runs `frames` (runs of consecutive frames, one after the other: pairs
-/// across runs do not match and are left out) through the step with the
-/// estimated `model`, averaging every frame, to measure how much averaging
-/// takes off the input's coding noise under the mark.
+/// Averages the un-blended pixels of `frames` (runs of consecutive frames,
+/// one after the other: pairs across runs do not match and are left out)
+/// with the estimated `model`, every frame, to measure how much averaging
+/// takes off the input's coding noise under the mark (nothing else of the
+/// step runs: see [`InpaintConfig::measure_coding_noise`]).
 fn coding_noise(
     frames: Vec<Yuv420Frame>,
     mask: &Mask,
