@@ -37,10 +37,10 @@ const MIN_SOURCES: u16 = 2;
 pub(crate) struct AveragePlane {
     /// The mark's bounds grown by the ring, in plane coordinates.
     rect: Bounds,
-    /// Un-blended pixels: index in `rect` and `1 / (1 - alpha)^2`.
-    unblended: Vec<(u32, f32)>,
-    /// Ring pixels: index in `rect`.
-    ring: Vec<u32>,
+    /// Un-blended pixels: index in `rect`, index in the plane and `1 / (1 - alpha)^2`.
+    unblended: Vec<(u32, u32, f32)>,
+    /// Ring pixels: index in `rect` and in the plane.
+    ring: Vec<(u32, u32)>,
     /// The un-blended and ring pixels together, in order, when they are few enough in `rect`
     /// that reading each is cheaper than shifting the whole rectangle (an opaque mark's soft
     /// edge); `None` to shift the rectangle.
@@ -99,6 +99,7 @@ impl AveragePlane {
         for y in rect.y0..rect.y1 {
             for x in rect.x0..rect.x1 {
                 let at = ((y - rect.y0) * rw + x - rect.x0) as u32;
+                let pixel = (y * w + x) as u32;
                 let inside = x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1;
                 let kind = if inside {
                     let i = (y - b.y0) * b.width() + x - b.x0;
@@ -108,9 +109,9 @@ impl AveragePlane {
                 };
                 match kind {
                     (PixelKind::Invert, alpha) => {
-                        unblended.push((at, 1.0 / ((1.0 - alpha) * (1.0 - alpha))));
+                        unblended.push((at, pixel, 1.0 / ((1.0 - alpha) * (1.0 - alpha))));
                     }
-                    (PixelKind::Keep, _) => ring_pixels.push(at),
+                    (PixelKind::Keep, _) => ring_pixels.push((at, pixel)),
                     (PixelKind::Hole, _) => {}
                 }
             }
@@ -119,7 +120,7 @@ impl AveragePlane {
         let near = crate::morph::dilate(
             &{
                 let mut marked = vec![0u8; rw * rect.height()];
-                for &(i, _) in &unblended {
+                for &(i, _, _) in &unblended {
                     marked[i as usize] = 1;
                 }
                 marked
@@ -128,11 +129,11 @@ impl AveragePlane {
             rect.height(),
             ring,
         );
-        ring_pixels.retain(|&i| near[i as usize] != 0);
+        ring_pixels.retain(|&(i, _)| near[i as usize] != 0);
         let used = unblended.len() + ring_pixels.len();
         let sparse = (used * SPARSE < rw * rect.height()).then(|| {
-            let mut all: Vec<u32> = unblended.iter().map(|&(i, _)| i).collect();
-            all.extend(&ring_pixels);
+            let mut all: Vec<u32> = unblended.iter().map(|&(i, _, _)| i).collect();
+            all.extend(ring_pixels.iter().map(|&(i, _)| i));
             all.sort_unstable();
             all
         });
@@ -183,26 +184,17 @@ impl AveragePlane {
         Ok((sum, count))
     }
 
-    /// Averages the un-blended pixels of `plane` (`w` wide, un-blended already) with the mean
-    /// of what the sources showed ([`sums`](Self::sums)). Unless `confirmed` (the input is
-    /// known to be lossy), only the amplified noise counts in a pixel's error: the rest of the
-    /// fit may be the ring's and the mark's backgrounds differing, which on a lossless input
-    /// averaging would only blur.
+    /// Averages the un-blended pixels of `plane` (the plane this averaging was made for,
+    /// un-blended already) with the mean of what the sources showed ([`sums`](Self::sums)).
+    /// Unless `confirmed` (the input is known to be lossy), only the amplified noise counts in
+    /// a pixel's error: the rest of the fit may be the ring's and the mark's backgrounds
+    /// differing, which on a lossless input averaging would only blur.
     pub fn apply(
         &self,
         plane: &mut [u8],
-        w: usize,
         (sum, count): (Vec<f32>, Vec<u16>),
         confirmed: bool,
     ) -> Averaged {
-        let rw = self.rect.width();
-        let at = |i: u32| {
-            let (x, y) = (
-                i as usize % rw + self.rect.x0,
-                i as usize / rw + self.rect.y0,
-            );
-            y * w + x
-        };
         let mean = |i: u32| {
             let n = count[i as usize];
             (n >= MIN_SOURCES).then(|| (sum[i as usize] / f32::from(n), f32::from(n)))
@@ -210,9 +202,9 @@ impl AveragePlane {
 
         // The mean's error, on the ring.
         let (mut ring_sq, mut ring_n) = (0.0f64, 0usize);
-        for &i in &self.ring {
+        for &(i, pixel) in &self.ring {
             if let Some((m, _)) = mean(i) {
-                let d = f32::from(plane[at(i)]) - m;
+                let d = f32::from(plane[pixel as usize]) - m;
                 ring_sq += f64::from(d * d);
                 ring_n += 1;
             }
@@ -225,9 +217,9 @@ impl AveragePlane {
         // The un-blended pixels' excess error, fitted as s * x + m with x = 1 / (1 - alpha)^2:
         // least squares on e / (1 + 1/n) = s * x + m.
         let mut samples = Vec::with_capacity(self.unblended.len());
-        for &(i, x) in &self.unblended {
+        for &(i, pixel, x) in &self.unblended {
             if let Some((m, n)) = mean(i) {
-                let d = f32::from(plane[at(i)]) - m;
+                let d = f32::from(plane[pixel as usize]) - m;
                 samples.push((x, (d * d - ring) / (1.0 + 1.0 / n)));
             }
         }
@@ -238,11 +230,11 @@ impl AveragePlane {
         let m = if confirmed { m } else { 0.0 };
 
         let mut done = Averaged::default();
-        for &(i, x) in &self.unblended {
+        for &(i, pixel, x) in &self.unblended {
             let Some((mean, n)) = mean(i) else { continue };
             let e = s * x + m;
             let weight = e / (e + ring + e / n).max(f32::MIN_POSITIVE);
-            let px = &mut plane[at(i)];
+            let px = &mut plane[pixel as usize];
             let own = f32::from(*px);
             *px = to_pixel(own + weight * (mean - own));
             done.pixels += u64::from(weight >= 0.1);

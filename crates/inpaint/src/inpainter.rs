@@ -845,7 +845,7 @@ impl Engine {
                         }),
                     _ => average.sums(&list, holes),
                 };
-                average.apply(plane, self.planes[p].w, sums, confirmed)
+                average.apply(plane, sums, confirmed)
             })
             .reduce(Averaged::default, Averaged::add)
     }
