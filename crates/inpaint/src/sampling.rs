@@ -272,24 +272,20 @@ impl Blocked {
     /// Whether [`sample`] at (`x`, `y`) reads background only.
     #[inline]
     pub fn clear(&self, x: f32, y: f32) -> bool {
-        self.clear_read(x, y).is_some()
+        match (axis_position(x, self.w), axis_position(y, self.h)) {
+            (Some((ux, tx)), Some((uy, ty))) => {
+                self.clear_at(uy * self.w + ux, tx == 0.0 && ty == 0.0)
+            }
+            _ => false,
+        }
     }
 
-    /// For a [`clear`](Self::clear) read at (`x`, `y`): its pixel and its fraction past it.
+    /// Whether a read at pixel `i`, exactly there (`whole`) or between it and the next ones,
+    /// reads background only.
     #[inline(always)]
-    fn clear_read(&self, x: f32, y: f32) -> Option<((usize, usize), (f32, f32))> {
-        let (ix, iy) = (floor(x), floor(y));
-        if ix < 0 || iy < 0 || ix >= self.w as i32 || iy >= self.h as i32 {
-            return None;
-        }
-        let (ux, uy) = (ix as usize, iy as usize);
-        let (tx, ty) = (x - ix as f32, y - iy as f32);
-        let map = if tx == 0.0 && ty == 0.0 {
-            &self.exact
-        } else {
-            &self.wide
-        };
-        (map[uy * self.w + ux] == 0).then_some(((ux, uy), (tx, ty)))
+    fn clear_at(&self, i: usize, whole: bool) -> bool {
+        let map = if whole { &self.exact } else { &self.wide };
+        map[i] == 0
     }
 
     /// [`sample`] of `plane` (of this map's size) at (`x`, `y`) where the read is
@@ -309,11 +305,12 @@ impl Blocked {
     pub fn read_clear(&self, plane: &[u8], column: AxisRead, row: AxisRead) -> Option<f32> {
         let w = self.w;
         let i = row.at * w + column.at;
-        if column.whole && row.whole {
-            return (self.exact[i] == 0).then(|| f32::from(plane[i]));
-        }
-        if self.wide[i] != 0 {
+        let whole = column.whole && row.whole;
+        if !self.clear_at(i, whole) {
             return None;
+        }
+        if whole {
+            return Some(f32::from(plane[i]));
         }
         // Clear means the footprint, BEFORE pixels up and left of the read, is in the plane.
         let first = i - BEFORE * w - BEFORE;
@@ -341,17 +338,21 @@ impl AxisRead {
     /// The read at `v` along an axis `len` pixels long; `None` off it.
     #[inline(always)]
     pub fn new(v: f32, len: usize) -> Option<Self> {
-        let i = floor(v);
-        if i < 0 || i >= len as i32 {
-            return None;
-        }
-        let t = v - i as f32;
+        let (at, t) = axis_position(v, len)?;
         Some(Self {
-            at: i as usize,
+            at,
             whole: t == 0.0,
             taps: taps_at(t),
         })
     }
+}
+
+/// The pixel at or before `v` along an axis `len` pixels long, and the fraction past it;
+/// `None` off the axis.
+#[inline(always)]
+fn axis_position(v: f32, len: usize) -> Option<(usize, f32)> {
+    let i = floor(v);
+    (i >= 0 && i < len as i32).then_some((i as usize, v - i as f32))
 }
 
 #[cfg(test)]
