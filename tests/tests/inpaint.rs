@@ -28,16 +28,7 @@ fn clips(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "yuv420p",
         clean.to_str().unwrap(),
     ]);
-    let logo = dir.join("logo.png");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &format!("color=c=white@0.45:s={}x{},format=rgba", LOGO.2, LOGO.3),
-        "-frames:v",
-        "1",
-        logo.to_str().unwrap(),
-    ]);
+    let logo = logo(dir);
     let marked = dir.join("marked.mkv");
     ffmpeg(&[
         "-i",
@@ -54,6 +45,21 @@ fn clips(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         marked.to_str().unwrap(),
     ]);
     (clean, logo, marked)
+}
+
+/// The logo PNG of [`clips`]: white at 45% opacity, `LOGO`'s size.
+fn logo(dir: &Path) -> PathBuf {
+    let logo = dir.join("logo.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=white@0.45:s={}x{},format=rgba", LOGO.2, LOGO.3),
+        "-frames:v",
+        "1",
+        logo.to_str().unwrap(),
+    ]);
+    logo
 }
 
 fn in_logo(x: u32, y: u32) -> bool {
@@ -110,6 +116,92 @@ fn a_semi_transparent_logo_is_removed() {
     assert!(
         report.contains(" frames seen") && report.contains("pixels un-blended"),
         "{report}"
+    );
+}
+
+/// A video that fades in from black over its first 3 s, with a single keyframe (as x264
+/// writes a short clip): the mark is estimated from frames across the whole video, not from
+/// the fade that its first keyframe starts, and comes out of the frames after the fade.
+#[test]
+fn a_mark_is_estimated_from_across_a_video_with_one_keyframe_that_fades_in() {
+    let dir = TempDir::new().unwrap();
+    let logo = logo(dir.path());
+    let texture = dir.path().join("texture.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=960x360:start_x=-0.743643887037151:start_y=0.13182590420533\
+         :start_scale=0.00006:end_scale=0.00006:maxiter=256",
+        "-frames:v",
+        "1",
+        texture.to_str().unwrap(),
+    ]);
+    let fade_frames = 75;
+    let clean = dir.path().join("fade-clean.mkv");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "25",
+        "-i",
+        texture.to_str().unwrap(),
+        "-vf",
+        &format!("crop=320:240:x='2*n':y=60,format=yuv420p,fade=in:0:{fade_frames}"),
+        "-frames:v",
+        "200",
+        "-c:v",
+        "ffv1",
+        clean.to_str().unwrap(),
+    ]);
+    let marked = dir.path().join("fade-marked.mkv");
+    ffmpeg(&[
+        "-i",
+        clean.to_str().unwrap(),
+        "-i",
+        logo.to_str().unwrap(),
+        "-filter_complex",
+        &format!(
+            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
+            LOGO.0, LOGO.1
+        ),
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        "-g",
+        "1000",
+        "-preset",
+        "veryfast",
+        marked.to_str().unwrap(),
+    ]);
+    let (output, log) = run_job(
+        dir.path(),
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]}}],
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    let estimate = log
+        .lines()
+        .find(|l| l.contains("estimated from frames across it"))
+        .unwrap_or_else(|| panic!("no estimate in the job log:\n{log}"));
+    eprintln!("{estimate}");
+    let (clean, output) = (luma_frames(&clean), luma_frames(&output));
+    assert_eq!(output.len(), clean.len());
+    let after_fade = psnr_where(&output[fade_frames..], &clean[fade_frames..], 320, in_logo);
+    let untouched = psnr_where(
+        &luma_frames(&marked)[fade_frames..],
+        &clean[fade_frames..],
+        320,
+        in_logo,
+    );
+    eprintln!("after the fade, inside the mask: {after_fade:.2} dB, untouched {untouched:.2} dB");
+    // Estimated from the fade's first 60 frames alone, these frames came out at 24 dB.
+    assert!(
+        after_fade > 30.0,
+        "after the fade: {after_fade:.2} dB inside the mask (untouched {untouched:.2})"
     );
 }
 

@@ -194,13 +194,15 @@ pub(crate) fn source_span(item: &PlanItem, out: &OutputFormat, active: Range<i64
     s0..s1.max(s0)
 }
 
-/// Runs of consecutive frames spread over `span` (source frames of
-/// `item`'s input, see [`source_span`]) that a mark is estimated from, each
-/// starting on a keyframe where one is in the span, so few seeks decode
-/// frames they drop: the runs, and not where segments are cut, decide the
-/// model. Each frame carries the output index and time it is shown at.
-/// Empty when the span is too short to tell (a step then learns the mark
-/// from each segment's first frames).
+/// Runs of consecutive frames spread evenly over `span` (source frames of
+/// `item`'s input, see [`source_span`]) that a mark is estimated from: the
+/// runs, and not where segments are cut, decide the model, and a video's
+/// first seconds (a fade in, a title) weigh no more than the rest of it,
+/// however far apart its keyframes are. The decoder reaches each run from
+/// the keyframe before it or from the run before, skipping the frames on
+/// the way that no other frame refers to. Each frame carries the output
+/// index and time it is shown at. Empty when the span is too short to tell
+/// (a step then learns the mark from each segment's first frames).
 pub(crate) fn sample_runs(
     item: &PlanItem,
     out: &OutputFormat,
@@ -244,27 +246,12 @@ fn sample_runs_as<T>(
     };
     let mut decoder = decoder.map_err(|e| e.to_string())?;
     let total = span.end - span.start;
-    let mut starts: Vec<u64> = if total <= MARK_RUNS * MARK_RUN_FRAMES {
-        vec![span.start]
+    // A short span is one run; a longer one, runs a sixth of it apart (more than a run).
+    let (starts, run): (Vec<u64>, u64) = if total <= MARK_RUNS * MARK_RUN_FRAMES {
+        (vec![span.start], total)
     } else {
-        (0..MARK_RUNS)
-            .map(|k| {
-                let target = span.start + k * total / MARK_RUNS;
-                let at = item.keyframes.partition_point(|&f| f <= target);
-                item.keyframes
-                    .get(at.saturating_sub(1))
-                    .copied()
-                    .filter(|&key| key >= span.start)
-                    .unwrap_or(target)
-                    .min(span.end - MARK_RUN_FRAMES)
-            })
-            .collect()
-    };
-    starts.dedup();
-    let run = if starts.len() == 1 {
-        total.min(MARK_RUNS * MARK_RUN_FRAMES)
-    } else {
-        MARK_RUN_FRAMES
+        let starts = (0..MARK_RUNS).map(|k| span.start + k * total / MARK_RUNS);
+        (starts.collect(), MARK_RUN_FRAMES)
     };
     let mut runs = Vec::with_capacity(starts.len());
     for &start in &starts {
