@@ -30,21 +30,28 @@ fn clips(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ]);
     let logo = logo(dir);
     let marked = dir.join("marked.mkv");
-    ffmpeg(&[
+    burn_in(&clean, &logo, &marked, &["-c:v", "ffv1"]);
+    (clean, logo, marked)
+}
+
+/// `clean` with `logo` burned in at `LOGO`, written to `marked` with the encoder arguments
+/// `codec`.
+fn burn_in(clean: &Path, logo: &Path, marked: &Path, codec: &[&str]) {
+    let overlay = format!(
+        "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
+        LOGO.0, LOGO.1
+    );
+    let mut args = vec![
         "-i",
         clean.to_str().unwrap(),
         "-i",
         logo.to_str().unwrap(),
         "-filter_complex",
-        &format!(
-            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
-            LOGO.0, LOGO.1
-        ),
-        "-c:v",
-        "ffv1",
-        marked.to_str().unwrap(),
-    ]);
-    (clean, logo, marked)
+        &overlay,
+    ];
+    args.extend_from_slice(codec);
+    args.push(marked.to_str().unwrap());
+    ffmpeg(&args);
 }
 
 /// The logo PNG of [`clips`]: white at 45% opacity, `LOGO`'s size.
@@ -155,26 +162,11 @@ fn a_mark_is_estimated_from_across_a_video_with_one_keyframe_that_fades_in() {
         clean.to_str().unwrap(),
     ]);
     let marked = dir.path().join("fade-marked.mkv");
-    ffmpeg(&[
-        "-i",
-        clean.to_str().unwrap(),
-        "-i",
-        logo.to_str().unwrap(),
-        "-filter_complex",
-        &format!(
-            "[0:v][1:v]overlay={}:{}:format=auto,format=yuv420p",
-            LOGO.0, LOGO.1
-        ),
-        "-c:v",
-        "libx264",
-        "-crf",
-        "18",
-        "-g",
-        "1000",
-        "-preset",
-        "veryfast",
-        marked.to_str().unwrap(),
-    ]);
+    // One keyframe, as x264 writes a clip shorter than its default group of pictures.
+    let x264 = [
+        "-c:v", "libx264", "-crf", "18", "-g", "1000", "-preset", "veryfast",
+    ];
+    burn_in(&clean, &logo, &marked, &x264);
     let (output, log) = run_job(
         dir.path(),
         &json!({
