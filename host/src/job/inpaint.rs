@@ -211,23 +211,26 @@ pub(crate) fn sample_runs(
     sample_runs_as(item, out, span, Ok)
 }
 
-/// The frames of [`sample_runs`], one after the other, as the inpaint
-/// step's own frames when it is the job's first step (it sees them as
-/// decoded), `None` when one is not `width`x`height`. Each frame is copied
-/// as it is decoded, so the decoder reuses its buffers while it decodes the
-/// next frames on the other cores; only its part within `reach` where there
-/// is one (see [`estimate_reach`]).
+/// The runs of [`sample_runs`] as the inpaint step's own frames when it is
+/// the job's first step (it sees them as decoded), `None` when a frame is
+/// not `width`x`height`. Each frame is copied as it is decoded, so the
+/// decoder reuses its buffers while it decodes the next frames on the other
+/// cores; only its part within `reach` where there is one (see
+/// [`estimate_reach`]).
 pub(crate) fn sample_step_frames(
     item: &PlanItem,
     out: &OutputFormat,
     span: Range<u64>,
     (width, height): (u32, u32),
     reach: Option<Rect>,
-) -> Result<Option<Vec<Yuv420Frame>>, String> {
+) -> Result<Option<Vec<Vec<Yuv420Frame>>>, String> {
     let runs = sample_runs_as(item, out, span, |frame| {
         step_frame(&frame, width, height, reach)
     })?;
-    Ok(runs.into_iter().flatten().collect())
+    Ok(runs
+        .into_iter()
+        .map(|run| run.into_iter().collect::<Option<Vec<_>>>())
+        .collect())
 }
 
 /// [`sample_runs`], each frame made into a `T` by `keep` as it is decoded.
@@ -324,27 +327,37 @@ fn step_frame(
 /// A place's estimated mark and the coding noise measured under it.
 pub(crate) type PlaceMark = (LogoModel, Option<f64>);
 
-/// Estimates the mark of each place (its frames as the inpaint step sees
-/// them, and its mask), and the input's coding noise under it, measured on
-/// the same frames (see [`InpaintConfig::coding_noise`]): once from all the
-/// places' frames where their masks are one mark at several places (see
-/// [`LogoModel::estimate_places`]), else per place. `None` for a place with
-/// too few frames to tell. The frames are used up by the measurement. Both
-/// run with the default configuration (whose reach [`estimate_reach`] says).
+/// Estimates the mark of each place (its runs of consecutive frames as the
+/// inpaint step sees them, and its mask), and the input's coding noise under
+/// it, measured on the same runs (see [`InpaintConfig::coding_noise`]): once
+/// from all the places' frames where their masks are one mark at several
+/// places (see [`LogoModel::estimate_places`]), else per place. `None` for a
+/// place with too few frames to tell. The frames are used up by the
+/// measurement. Both run with the default configuration (whose reach
+/// [`estimate_reach`] says).
 pub(crate) fn estimate_marks(
-    places: Vec<(Vec<Yuv420Frame>, &Mask)>,
+    places: Vec<(Vec<Vec<Yuv420Frame>>, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {
+    // The estimate takes each place's frames one after the other (pairs across runs do not
+    // match and are left out); the measurement, run by run.
+    let places: Vec<(Vec<Yuv420Frame>, Vec<usize>, &Mask)> = places
+        .into_iter()
+        .map(|(runs, mask)| {
+            let lengths = runs.iter().map(Vec::len).collect();
+            (runs.into_iter().flatten().collect(), lengths, mask)
+        })
+        .collect();
     let config = InpaintConfig::default();
     let usable = |frames: &[Yuv420Frame]| frames.len() >= 2;
-    let joint = if places.len() > 1 && places.iter().all(|(f, _)| usable(f)) {
+    let joint = if places.len() > 1 && places.iter().all(|(f, _, _)| usable(f)) {
         let views: Vec<(&[Yuv420Frame], &Mask)> =
-            places.iter().map(|(f, m)| (f.as_slice(), *m)).collect();
+            places.iter().map(|(f, _, m)| (f.as_slice(), *m)).collect();
         LogoModel::estimate_places(&views, &config).map_err(|e| e.to_string())?
     } else {
         None
     };
     let mut marks = Vec::with_capacity(places.len());
-    for (k, (frames, mask)) in places.into_iter().enumerate() {
+    for (k, (frames, runs, mask)) in places.into_iter().enumerate() {
         let model = match &joint {
             Some(models) => models[k].clone(),
             None if usable(&frames) => {
@@ -355,35 +368,49 @@ pub(crate) fn estimate_marks(
                 continue;
             }
         };
-        let noise = coding_noise(frames, mask, &model).map_err(|e| e.to_string())?;
+        let noise = coding_noise(frames, &runs, mask, &model).map_err(|e| e.to_string())?;
         marks.push(Some((model, noise)));
     }
     Ok(marks)
 }
 
-/// Averages the un-blended pixels of `frames` (runs of consecutive frames,
-/// one after the other: pairs across runs do not match and are left out)
-/// with the estimated `model`, every frame, to measure how much averaging
-/// takes off the input's coding noise under the mark (nothing else of the
-/// step runs: see [`InpaintConfig::measure_coding_noise`]).
+/// Averages the un-blended pixels of `frames` (runs of consecutive frames
+/// of the lengths `runs`, one after the other) with the estimated `model`,
+/// every frame, to measure how much averaging takes off the input's coding
+/// noise under the mark (nothing else of the step runs: see
+/// [`InpaintConfig::measure_coding_noise`]). Each run is measured on its
+/// own, since frames of two runs are far apart in the video (where the
+/// camera stands still they would still match, and what changed in between
+/// would count as noise), and the runs' measurements are averaged by their
+/// frames.
 fn coding_noise(
-    frames: Vec<Yuv420Frame>,
+    mut frames: Vec<Yuv420Frame>,
+    runs: &[usize],
     mask: &Mask,
     model: &LogoModel,
 ) -> Result<Option<f64>, framejet_inpaint::InpaintError> {
     let config = InpaintConfig::default()
         .mark(MarkModel::Estimated(model.clone()))
         .measure_coding_noise();
-    let mut inpainter = Inpainter::new(config, mask.clone())?;
-    if !inpainter.averages() {
-        // An opaque mark: nothing is un-blended, so nothing to measure.
-        return Ok(None);
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for &len in runs {
+        let rest = frames.split_off(len.min(frames.len()));
+        let run = std::mem::replace(&mut frames, rest);
+        let mut inpainter = Inpainter::new(config.clone(), mask.clone())?;
+        if !inpainter.averages() {
+            // An opaque mark: nothing is un-blended, so nothing to measure.
+            return Ok(None);
+        }
+        for frame in run {
+            inpainter.push(frame)?;
+        }
+        inpainter.finish()?;
+        if let Some(noise) = inpainter.coding_noise() {
+            sum += noise * len as f64;
+            weight += len as f64;
+        }
     }
-    for frame in frames {
-        inpainter.push(frame)?;
-    }
-    inpainter.finish()?;
-    Ok(inpainter.coding_noise())
+    Ok((weight > 0.0).then(|| sum / weight))
 }
 
 /// Finds the places of the mark of `item`'s input over the output times

@@ -430,16 +430,21 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                                 .map_err(|m| JobError::media(field(), m))?,
                         ),
                     };
-                    let mut seen = Vec::new();
+                    let mut seen_runs = Vec::with_capacity(sampled.len());
                     for run in sampled.iter() {
                         let mut chain =
                             StepChain::before(plan, n, i, None, registry, plugin::tracing_sink())?;
+                        let mut seen = Vec::new();
                         for frame in run {
                             chain.push(frame.clone(), &mut seen)?;
                         }
                         chain.finish(&mut seen)?;
+                        seen_runs.push(seen);
                     }
-                    step_frames(&seen, w, h, reach)
+                    seen_runs
+                        .iter()
+                        .map(|seen| step_frames(seen, w, h, reach))
+                        .collect::<Result<Option<Vec<_>>, _>>()
                 };
                 let frames = frames.map_err(|m| JobError::media(field(), m))?;
                 seen_places.push((frames.unwrap_or_default(), &place.mask));
