@@ -338,8 +338,8 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>);
 pub(crate) fn estimate_marks(
     places: Vec<(Vec<Vec<Yuv420Frame>>, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {
-    // The estimate takes each place's frames one after the other (pairs across runs do not
-    // match and are left out); the measurement, run by run.
+    // The estimate reads each place's frames one after the other: a pair across two runs
+    // counts where the pictures match, as any pair does. The noise is measured run by run.
     let places: Vec<(Vec<Yuv420Frame>, Vec<usize>, &Mask)> = places
         .into_iter()
         .map(|(runs, mask)| {
