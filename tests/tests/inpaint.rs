@@ -69,6 +69,26 @@ fn logo(dir: &Path) -> PathBuf {
     logo
 }
 
+/// `frames` frames at 25 fps of the still `texture` through the filter `crop` (a crop that
+/// moves with the frame number `n`), lossless, in `out`.
+fn pan_over(texture: &Path, crop: &str, frames: u32, out: &Path) {
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "25",
+        "-i",
+        texture.to_str().unwrap(),
+        "-vf",
+        crop,
+        "-frames:v",
+        &frames.to_string(),
+        "-c:v",
+        "ffv1",
+        out.to_str().unwrap(),
+    ]);
+}
+
 fn in_logo(x: u32, y: u32) -> bool {
     (LOGO.0..LOGO.0 + LOGO.2).contains(&x) && (LOGO.1..LOGO.1 + LOGO.3).contains(&y)
 }
@@ -146,21 +166,12 @@ fn a_mark_is_estimated_from_across_a_video_with_one_keyframe_that_fades_in() {
     ]);
     let fade_frames = 75;
     let clean = dir.path().join("fade-clean.mkv");
-    ffmpeg(&[
-        "-loop",
-        "1",
-        "-framerate",
-        "25",
-        "-i",
-        texture.to_str().unwrap(),
-        "-vf",
+    pan_over(
+        &texture,
         &format!("crop=320:240:x='2*n':y=60,format=yuv420p,fade=in:0:{fade_frames}"),
-        "-frames:v",
-        "200",
-        "-c:v",
-        "ffv1",
-        clean.to_str().unwrap(),
-    ]);
+        200,
+        &clean,
+    );
     let marked = dir.path().join("fade-marked.mkv");
     // One keyframe, as x264 writes a clip shorter than its default group of pictures.
     let x264 = [
@@ -495,21 +506,12 @@ fn moving_clip(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         texture.to_str().unwrap(),
     ]);
     let clean = dir.join("pan.mkv");
-    ffmpeg(&[
-        "-loop",
-        "1",
-        "-framerate",
-        "25",
-        "-i",
-        texture.to_str().unwrap(),
-        "-vf",
+    pan_over(
+        &texture,
         "crop=320:240:x='40+3*n':y='20+n',format=yuv420p",
-        "-frames:v",
-        "75",
-        "-c:v",
-        "ffv1",
-        clean.to_str().unwrap(),
-    ]);
+        75,
+        &clean,
+    );
     let mut graph = String::from("[1:v]split=3[l0][l1][l2];[0:v]");
     for (k, ((x, y), frames)) in PLACES.iter().enumerate() {
         let tail = if k + 1 < PLACES.len() {
