@@ -384,7 +384,7 @@ pub(crate) fn estimate_marks(
 /// would count as noise), and the runs' measurements are averaged by their
 /// frames.
 fn coding_noise(
-    mut frames: Vec<Yuv420Frame>,
+    frames: Vec<Yuv420Frame>,
     runs: &[usize],
     mask: &Mask,
     model: &LogoModel,
@@ -393,15 +393,14 @@ fn coding_noise(
         .mark(MarkModel::Estimated(model.clone()))
         .measure_coding_noise();
     let (mut sum, mut weight) = (0.0, 0.0);
+    let mut frames = frames.into_iter();
     for &len in runs {
-        let rest = frames.split_off(len.min(frames.len()));
-        let run = std::mem::replace(&mut frames, rest);
         let mut inpainter = Inpainter::new(config.clone(), mask.clone())?;
         if !inpainter.averages() {
             // An opaque mark: nothing is un-blended, so nothing to measure.
             return Ok(None);
         }
-        for frame in run {
+        for frame in frames.by_ref().take(len) {
             inpainter.push(frame)?;
         }
         inpainter.finish()?;
