@@ -53,10 +53,10 @@
 //! once. Only the second pass and the fits wait for the last frame, so a stream that decodes
 //! while the mark is learnt does not stall on all of it.
 //!
-//! When the background never moves (a fixed camera), no pair exists and the estimate falls
-//! back to temporal statistics: `k = std_t(observed) / std_t(background)`, with the
-//! background's temporal mean and deviation interpolated from the pixels around the mask. This
-//! is much less exact; a given logo image is better there.
+//! When the background never moves (a fixed camera), no pair exists: what changes in place
+//! shows through the mark instead, and each masked pixel is matched with a clear pixel nearby
+//! whose values over time it follows; the rest falls back to temporal statistics against the
+//! surroundings ([`still`]).
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -72,6 +72,9 @@ use crate::motion::{Match, Motion, MotionSearch};
 use crate::plane::{Yuv420Frame, check_size};
 use crate::region::{Crop, Region};
 use crate::sampling::{Blocked, runs_of, sample_by};
+
+mod still;
+use still::estimate_still;
 
 /// Pair distances, in frames: one pair per range `[lo, hi)`, the one whose motion is closest
 /// to whole pixels (exact samples, where interpolation would soften texture).
@@ -980,83 +983,6 @@ fn peel_row(
             }
         }
     }
-}
-
-/// Fixed-camera fallback for one plane: temporal statistics against interpolated surroundings.
-fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> LogoPlane {
-    let b = job.bounds;
-    // Inside the working region, whose margin is wider.
-    let margin = if job.index == 0 { 8 } else { 4 };
-    let region = b.grown(margin, job.w, job.h);
-    let (rw, rh) = (region.width(), region.height());
-    let (sums, squares) = temporal_sums(job, crops, region);
-    let n = crops.len() as f64;
-    let mean: Vec<f32> = sums.iter().map(|&s| (s / n) as f32).collect();
-    let dev: Vec<f32> = sums
-        .iter()
-        .zip(&squares)
-        .map(|(&s, &s2)| (s2 / n - (s / n).powi(2)).max(0.0).sqrt() as f32)
-        .collect();
-    let unknown: Vec<u8> = (0..rw * rh)
-        .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
-        .collect();
-    let (mut ref_mean, mut ref_dev) = (mean.clone(), dev.clone());
-    fill::fill(&mut ref_mean, &unknown, rw, rh);
-    fill::fill(&mut ref_dev, &unknown, rw, rh);
-    let size = b.width() * b.height();
-    let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
-    for (i, r) in job.masked_indices(region) {
-        let (k, c) = if ref_dev[r] < 2.0 {
-            (0.0, mean[r])
-        } else {
-            let k = (dev[r] / ref_dev[r]).min(1.0);
-            (k, mean[r] - k * ref_mean[r])
-        };
-        let line = Line {
-            k,
-            c,
-            tolerance: 0.0,
-        };
-        let m = [
-            1.0,
-            f64::from(ref_mean[r]),
-            0.0,
-            f64::from(ref_mean[r]).powi(2) + f64::from(ref_dev[r]).powi(2),
-            0.0,
-            0.0,
-        ];
-        if !is_identity(&line, &m) {
-            alpha[i] = 1.0 - k;
-            premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
-        }
-    }
-    LogoPlane {
-        bounds: b,
-        alpha,
-        premul,
-    }
-}
-
-/// Per pixel of `region` (inside the working region), the sum of the values over the crops and
-/// the sum of their squares.
-fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, Vec<f64>) {
-    let (rw, rh) = (region.width(), region.height());
-    let (mut sums, mut squares) = (vec![0.0f64; rw * rh], vec![0.0f64; rw * rh]);
-    let cw = job.region.width();
-    for crop in crops {
-        let plane = &crop.planes[job.index];
-        for y in 0..rh {
-            let start = (region.y0 - job.region.y0 + y) * cw + region.x0 - job.region.x0;
-            let row = &plane[start..start + rw];
-            let (s, s2) = (&mut sums[y * rw..][..rw], &mut squares[y * rw..][..rw]);
-            for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
-                let v = f64::from(v);
-                *s += v;
-                *s2 += v * v;
-            }
-        }
-    }
-    (sums, squares)
 }
 
 /// What a [`MarkLearner`] measured on its frames that removing the mark from them needs again:
