@@ -191,6 +191,12 @@ fn a_mark_is_estimated_from_across_a_video_with_one_keyframe_that_fades_in() {
         .find(|l| l.contains("estimated from frames across it"))
         .unwrap_or_else(|| panic!("no estimate in the job log:\n{log}"));
     eprintln!("{estimate}");
+    // It says how sure it is: what the opacities were measured from (a pan: other frames).
+    assert!(
+        estimate.contains("; confidence: ")
+            && estimate.contains("% of the mask measured from other frames' view"),
+        "{estimate}"
+    );
     let (clean, output) = (luma_frames(&clean), luma_frames(&output));
     assert_eq!(output.len(), clean.len());
     let after_fade = psnr_where(&output[fade_frames..], &clean[fade_frames..], 320, in_logo);

@@ -58,6 +58,7 @@
 //! whose values over time it follows; the rest falls back to temporal statistics against the
 //! surroundings ([`still`]).
 
+use framejet_spec::plan::MarkSupport;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
@@ -668,16 +669,24 @@ fn from_mark_colour(
     }
 }
 
+/// How many masked pixels of a plane had a line of their own: before any was peeled, and in
+/// all; and how many no pair saw the background through (taken as opaque).
+struct Fitted {
+    first: usize,
+    own: usize,
+    unseen: usize,
+}
+
 /// Estimates one plane from the paired samples, given the first pass's moments. `luma` (the
 /// finished luma plane) guides chroma pixels whose own fit is weak. Returns the plane and how
-/// many pixels had their own fit before any was peeled.
+/// its pixels were fitted.
 fn estimate_plane(
     job: &PlaneJob,
     crops: &[Crop],
     pairs: &[(usize, usize, Motion)],
     first: &[Moments],
     luma: Option<&LogoPlane>,
-) -> (LogoPlane, usize) {
+) -> (LogoPlane, Fitted) {
     let b = job.bounds;
     let (min_var, min_rho) = if job.index == 0 {
         (4.0, 0.5)
@@ -709,8 +718,9 @@ fn estimate_plane(
         mut premul,
         mut known_alpha,
         known_premul,
-        ..
+        fitted: own,
     } = solved;
+    let mut unseen = 0;
     // A luma pixel that no pair ever saw background through cannot be un-blended, as nothing
     // tells its opacity (interpolated from the pixels around, the inside of an opaque badge
     // wider than the pairs moved came out semi-transparent and was un-blended into noise): it
@@ -719,6 +729,7 @@ fn estimate_plane(
         for (i, m) in moments.iter().enumerate() {
             if !known_alpha[i] && m[0] == 0.0 {
                 (alpha[i], known_alpha[i]) = (1.0, true);
+                unseen += 1;
             }
         }
     }
@@ -738,7 +749,11 @@ fn estimate_plane(
             alpha,
             premul,
         },
-        fitted,
+        Fitted {
+            first: fitted,
+            own,
+            unseen,
+        },
     )
 }
 
@@ -1094,15 +1109,30 @@ impl MarkLearner {
         }
         let (jobs, crops, pairs) = (&self.jobs, &self.crops, &self.pairs);
         let (luma, fitted) = estimate_plane(&jobs[0], crops, pairs, &self.first[0], None);
-        let planes = if pairs.is_empty() || fitted * 50 < self.count {
-            std::array::from_fn(|p| estimate_still(&jobs[p], crops))
+        let (planes, support) = if pairs.is_empty() || fitted.first * 50 < self.count {
+            let [(y, matched), (u, _), (v, _)] =
+                std::array::from_fn(|p| estimate_still(&jobs[p], crops));
+            let support = MarkSupport {
+                moving: false,
+                masked: self.count,
+                own: matched,
+                unseen: 0,
+            };
+            ([y, u, v], support)
         } else {
             let chroma =
                 |p: usize| estimate_plane(&jobs[p], crops, pairs, &self.first[p], Some(&luma)).0;
             let (u, v) = rayon::join(|| chroma(1), || chroma(2));
-            [luma, u, v]
+            let support = MarkSupport {
+                moving: true,
+                masked: self.count,
+                own: fitted.own,
+                unseen: fitted.unseen,
+            };
+            ([luma, u, v], support)
         };
-        let logo = LogoModel::from_planes(self.width, self.height, planes);
+        let logo =
+            LogoModel::from_planes(self.width, self.height, planes).with_support(Some(support));
         Ok((
             logo,
             Measured {
@@ -1348,6 +1378,13 @@ mod tests {
             })
             .collect();
         let model = estimate(&frames, &mask, &InpaintConfig::default()).expect("a model");
+        // The job log's confidence: nearly every pixel has a line of its own, most of them
+        // from samples under parts of the mark already found.
+        let support = model.support().expect("an estimate says what it rests on");
+        assert!(
+            support.moving && support.masked == 1920 && support.own * 100 >= 1920 * 95,
+            "{support:?}"
+        );
         // One pixel a frame over 24 frames: the middle 70 columns are never in plain view.
         // The pixels seen directly are off by 0.03 on average, by over 0.1 at 6% of them.
         let errors: Vec<f32> = (65..135)

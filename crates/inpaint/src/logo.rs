@@ -25,6 +25,7 @@
 
 use std::path::Path;
 
+use framejet_spec::plan::MarkSupport;
 use image::ImageFormat;
 
 use crate::config::InpaintConfig;
@@ -69,6 +70,8 @@ pub struct LogoModel {
     width: usize,
     height: usize,
     planes: [LogoPlane; 3],
+    /// What an estimate's opacities rest on; `None` for a mark's own image.
+    support: Option<MarkSupport>,
 }
 
 /// BT.709 limited-range Y'CbCr of an sRGB-coded pixel (no linearisation: the codes are mixed
@@ -194,6 +197,7 @@ impl LogoModel {
             width: frame_width,
             height: frame_height,
             planes,
+            support: None,
         })
     }
 
@@ -250,7 +254,19 @@ impl LogoModel {
             width,
             height,
             planes,
+            support: None,
         }
+    }
+
+    pub(crate) fn with_support(mut self, support: Option<MarkSupport>) -> Self {
+        self.support = support;
+        self
+    }
+
+    /// What an estimated model's opacities rest on (how sure the estimate is); `None` for a
+    /// model made from the mark's own image.
+    pub fn support(&self) -> Option<MarkSupport> {
+        self.support
     }
 
     pub(crate) fn planes(&self) -> &[LogoPlane; 3] {

@@ -219,7 +219,7 @@ impl LogoModel {
                 premul,
             }
         });
-        LogoModel::from_planes(self.width(), self.height(), planes)
+        LogoModel::from_planes(self.width(), self.height(), planes).with_support(self.support())
     }
 }
 

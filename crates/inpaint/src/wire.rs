@@ -60,6 +60,7 @@ impl From<&LogoModel> for MarkPlanes {
             width: model.width(),
             height: model.height(),
             planes: [plane(y), plane(u), plane(v)],
+            support: model.support(),
         }
     }
 }
@@ -80,7 +81,7 @@ impl TryFrom<&MarkPlanes> for LogoModel {
                 premul: p.premul,
             }
         });
-        Ok(LogoModel::from_planes(wire.width, wire.height, planes))
+        Ok(LogoModel::from_planes(wire.width, wire.height, planes).with_support(wire.support))
     }
 }
 
@@ -105,6 +106,7 @@ mod tests {
                 plane([4, 4, 12, 8], 32),
                 plane([4, 4, 12, 8], 32),
             ],
+            support: None,
         };
         let model = LogoModel::try_from(&carried).unwrap();
         assert_eq!(MarkPlanes::from(&model), carried);

@@ -459,6 +459,51 @@ pub struct MarkPlanes {
     pub width: usize,
     pub height: usize,
     pub planes: [MarkPlane; 3],
+    /// What the estimate's opacities rest on, for a mark estimated from the
+    /// video: how sure it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<MarkSupport>,
+}
+
+/// What an estimated mark's opacities rest on, over the mask's luma pixels:
+/// the job log's confidence in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkSupport {
+    /// Whether the camera moved, so that other frames showed the background
+    /// under the mark; otherwise only what changed in place under it did.
+    pub moving: bool,
+    /// Pixels under the mask.
+    pub masked: usize,
+    /// Pixels whose opacity came from their own samples: what frame pairs
+    /// showed of their background (directly or under parts of the mark
+    /// already found), or, under a still camera, the changes they followed.
+    pub own: usize,
+    /// Pixels nothing showed the background through, taken as opaque and
+    /// filled rather than un-blended.
+    pub unseen: usize,
+}
+
+impl MarkSupport {
+    /// The job log's confidence: how much of the mask the opacities were
+    /// measured on, and from what; the rest is inferred from around (the
+    /// mark's colour beside it, or temporal statistics under a still camera).
+    pub fn describe(&self) -> String {
+        let share = |n: usize| 100.0 * n as f64 / self.masked.max(1) as f64;
+        let rest = share(self.masked.saturating_sub(self.own + self.unseen));
+        if self.moving {
+            format!(
+                "confidence: {:.0}% of the mask measured from other frames' view, {:.0}% taken as opaque (never seen through), {rest:.0}% inferred from around",
+                share(self.own),
+                share(self.unseen),
+            )
+        } else {
+            format!(
+                "confidence: a still camera, {:.0}% of the mask measured from what changes under it, {rest:.0}% from temporal statistics alone (weak: a logo PNG is exact)",
+                share(self.own),
+            )
+        }
+    }
 }
 
 /// One plane of a [`MarkPlanes`].
@@ -496,7 +541,7 @@ impl MarkPlanes {
                 f32::NAN
             }
         });
-        format!(
+        let line = format!(
             "{} of {} pixels marked, alpha {lo:.2}-{hi:.2} (mean {mean:.2}), {:.0}% opaque, mean colour Y {:.0} Cb {:.0} Cr {:.0}",
             marked.len(),
             luma.alpha.len(),
@@ -504,7 +549,11 @@ impl MarkPlanes {
             colour[0],
             colour[1],
             colour[2],
-        )
+        );
+        match &self.support {
+            Some(support) => format!("{line}; {}", support.describe()),
+            None => line,
+        }
     }
 
     /// Checks the size, that each region lies in its plane (chroma planes
@@ -600,6 +649,7 @@ mod tests {
                 plane([0, 0, 3, 2], 6),
                 plane([0, 0, 0, 0], 0),
             ],
+            support: None,
         };
         assert!(mark.check().is_ok());
         mark.planes[1] = plane([0, 0, 4, 2], 8);
@@ -607,5 +657,61 @@ mod tests {
         mark.planes[1] = plane([0, 0, 3, 2], 6);
         mark.planes[0].alpha[3] = f32::NAN;
         assert!(mark.check().unwrap_err().contains("finite"));
+    }
+
+    #[test]
+    fn an_estimated_marks_log_line_says_what_its_opacities_rest_on() {
+        let plane = |region: [usize; 4], n: usize| MarkPlane {
+            region,
+            alpha: vec![0.5; n],
+            premul: vec![100.0; n],
+        };
+        let mut mark = MarkPlanes {
+            width: 4,
+            height: 2,
+            planes: [
+                plane([0, 0, 4, 2], 8),
+                plane([0, 0, 2, 1], 2),
+                plane([0, 0, 2, 1], 2),
+            ],
+            support: Some(MarkSupport {
+                moving: true,
+                masked: 200,
+                own: 180,
+                unseen: 4,
+            }),
+        };
+        let line = mark.describe();
+        assert!(
+            line.ends_with(
+                "; confidence: 90% of the mask measured from other frames' view, 2% taken as \
+                 opaque (never seen through), 8% inferred from around"
+            ),
+            "{line}"
+        );
+        // Carried in the plan, and a plan written without it still reads.
+        let json = serde_json::to_string(&mark).expect("serialisable");
+        assert_eq!(
+            serde_json::from_str::<MarkPlanes>(&json).ok(),
+            Some(mark.clone())
+        );
+        mark.support = Some(MarkSupport {
+            moving: false,
+            masked: 200,
+            own: 28,
+            unseen: 0,
+        });
+        assert!(
+            mark.describe().ends_with(
+                "; confidence: a still camera, 14% of the mask measured from what changes under \
+                 it, 86% from temporal statistics alone (weak: a logo PNG is exact)"
+            ),
+            "{}",
+            mark.describe()
+        );
+        mark.support = None;
+        let json = serde_json::to_string(&mark).expect("serialisable");
+        assert!(!json.contains("support"));
+        assert_eq!(serde_json::from_str::<MarkPlanes>(&json).ok(), Some(mark));
     }
 }

@@ -46,11 +46,12 @@ const MATCH_MIN_FRAMES: usize = 8;
 const MATCH_ROUNDS: usize = 4;
 
 /// The fixed-camera estimate of one plane: matched changes where they show through the mark,
-/// temporal statistics elsewhere (see the module docs).
-pub(super) fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> LogoPlane {
+/// temporal statistics elsewhere (see the module docs). Returns the plane and how many masked
+/// pixels were matched.
+pub(super) fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> (LogoPlane, usize) {
     let mut plane = from_statistics(job, crops);
-    match_changes(job, crops, &mut plane);
-    plane
+    let matched = match_changes(job, crops, &mut plane);
+    (plane, matched)
 }
 
 /// Temporal statistics against interpolated surroundings, for every masked pixel.
@@ -183,11 +184,11 @@ impl Series {
 }
 
 /// Overwrites the masked pixels of `plane` whose changes over time follow a clear pixel's
-/// nearby with the line between the two (see the module docs).
-fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) {
+/// nearby with the line between the two (see the module docs); returns how many.
+fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) -> usize {
     let n = crops.len();
     if n < MATCH_MIN_FRAMES {
-        return;
+        return 0;
     }
     let radius = if job.index == 0 {
         MATCH_RADIUS
@@ -215,6 +216,7 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) {
         .masked_indices(area)
         .filter(|&(_, r)| series.dev[r] >= MATCH_MIN_DEV)
         .collect();
+    let mut matched = 0;
     for _ in 0..MATCH_ROUNDS {
         let found: Vec<Option<usize>> = todo
             .par_iter()
@@ -227,6 +229,7 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) {
                 left.push((i, r));
                 continue;
             };
+            matched += 1;
             let k = (series.dev[r] / bg_dev[q]).min(1.0);
             let c = series.mean[r] - k * bg_mean[q];
             if is_identity_over(k, c, bg_mean[q], bg_dev[q]) {
@@ -245,6 +248,7 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) {
         }
         todo = left;
     }
+    matched
 }
 
 /// The pixel of `area` within `radius` of pixel `r` among the `candidates` whose values over
@@ -364,6 +368,12 @@ mod tests {
             "alpha off by over 0.05 at {off} of {} pixels",
             errors.len()
         );
+        // The job log's confidence: the pixels matched, of the band's.
+        let support = model.support().expect("an estimate says what it rests on");
+        assert!(
+            !support.moving && support.masked == 480 && support.own >= errors.len(),
+            "{support:?}"
+        );
     }
 
     /// A still camera whose picture brightens and darkens as a whole (exposure), under the same
@@ -401,6 +411,9 @@ mod tests {
         let region = Region::new(&mask, 24);
         let job = PlaneJob::new(&mask, &region, 0);
         let crops: Vec<Crop> = frames.iter().map(|f| region.crop(f)).collect();
-        assert_eq!(estimate_still(&job, &crops), from_statistics(&job, &crops));
+        assert_eq!(
+            estimate_still(&job, &crops),
+            (from_statistics(&job, &crops), 0)
+        );
     }
 }
