@@ -59,6 +59,7 @@ KINDS = {
     "object-opaque": dict(scene="object", mark="box", codec="lossless", target=-0.3, check="target", auto=None),
     "life-opaque": dict(scene="life", mark="box", codec="h264:23", target=-0.3, check="target", auto=None),
     "life-semi": dict(scene="life", mark="semi", codec="h264:23", target=-0.3, check="target", auto=None),
+    "life-text": dict(scene="life", mark="text", codec="lossless", target=-0.3, check="target", auto=None),
     "gradient-semi": dict(scene="gradient", mark="semi", codec="lossless", target=-0.3, check="target", auto="check"),
     "h264-crf23-semi": dict(scene="pan:3:1", mark="semi", codec="h264:23", target=6.0, check="target", auto="check"),
     "h265-crf28-semi": dict(scene="pan:3:1", mark="text", codec="h265:28", target=-0.3, check="target", auto="check"),
