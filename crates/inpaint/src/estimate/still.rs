@@ -10,9 +10,10 @@
 //! and deviations: the same reduced-major-axis line as a pair's samples give under a moving
 //! camera. A correlation does not tell a change from the same change scaled, so the clear
 //! pixels that follow as closely must agree on how much they change (a picture that brightens
-//! as a whole matches nothing). Pixels taken off this way serve as clear pixels for the next round, so the match
-//! reaches into a mark wider than what changes beside it. Sensor noise is independent from
-//! pixel to pixel and matches nothing; a still picture under noise keeps the fallback below.
+//! as a whole matches nothing). Pixels taken off this way serve as clear pixels for the next
+//! round, so the match reaches into a mark wider than what changes beside it. Sensor noise is
+//! independent from pixel to pixel and matches nothing; a still picture under noise keeps the
+//! fallback below.
 //!
 //! Every other pixel falls back to temporal statistics against the surroundings: `k =
 //! std_t(observed) / std_t(background)`, with the background's temporal mean and deviation
@@ -44,6 +45,9 @@ const MATCH_MIN_DEV: f32 = 2.0;
 const MATCH_MIN_FRAMES: usize = 8;
 /// Rounds of matching: each takes the pixels matched by the one before as clear.
 const MATCH_ROUNDS: usize = 4;
+/// Most values over time the match holds (pixels around the mask times frames, 4 bytes each,
+/// 128 MiB): a mask larger than about 750x750 pixels, over 60 frames, keeps the fallback.
+const MATCH_MOST_VALUES: usize = 1 << 25;
 
 /// The fixed-camera estimate of one plane: matched changes where they show through the mark,
 /// temporal statistics elsewhere (see the module docs). Returns the plane and how many masked
@@ -202,6 +206,9 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) -> usize
         x1: (b.x1 + radius).min(region.x1),
         y1: (b.y1 + radius).min(region.y1),
     };
+    if area.width() * area.height() * n > MATCH_MOST_VALUES {
+        return 0;
+    }
     let series = Series::new(job, crops, area);
     let aw = area.width();
     // The background's mean and deviation where it is known: clear pixels that change, then
