@@ -40,13 +40,13 @@ const MATCH_MIN_RHO: f32 = 0.8;
 const MATCH_MAX_SPREAD: f32 = 1.25;
 /// Least deviation over time (levels) of a pixel that takes part in a match: below it, the
 /// pixel shows its noise rather than a change.
-const MATCH_MIN_DEV: f32 = 2.0;
+const MATCH_MIN_DEV: f32 = 3.0;
 /// Fewest frames the match compares.
 const MATCH_MIN_FRAMES: usize = 8;
 /// Rounds of matching: each takes the pixels matched by the one before as clear.
 const MATCH_ROUNDS: usize = 4;
-/// Most values over time the match holds (pixels around the mask times frames, 4 bytes each,
-/// 128 MiB): a mask larger than about 750x750 pixels, over 60 frames, keeps the fallback.
+/// Most values over time the match holds (pixels that change times frames, 4 bytes each,
+/// 128 MiB): more than about 550,000 such pixels over 60 frames keep the fallback.
 const MATCH_MOST_VALUES: usize = 1 << 25;
 
 /// The fixed-camera estimate of one plane: matched changes where they show through the mark,
@@ -134,56 +134,76 @@ fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, V
     (sums, squares)
 }
 
-/// Each pixel's values over time in an area around the mask: standardised (zero mean, unit
-/// deviation) one pixel after the other, with the mean and deviation they had.
+/// Each pixel's mean and deviation over time in an area around the mask, and the values over
+/// time, standardised (zero mean, unit deviation), of the pixels that change: those that may
+/// take part in a match, one pixel after the other.
 struct Series {
     area: Bounds,
     frames: usize,
-    standard: Vec<f32>,
     mean: Vec<f32>,
     dev: Vec<f32>,
+    /// Per pixel of the area, where its values are in `standard` (`u32::MAX`: not held).
+    slot: Vec<u32>,
+    standard: Vec<f32>,
 }
 
 impl Series {
+    /// The means and deviations of the area's pixels over `crops`, row by row.
     fn new(job: &PlaneJob, crops: &[Crop], area: Bounds) -> Self {
         let (aw, ah, n) = (area.width(), area.height(), crops.len());
-        let cw = job.region.width();
-        let mut standard = vec![0.0f32; aw * ah * n];
-        for (t, crop) in crops.iter().enumerate() {
-            let plane = &crop.planes[job.index];
-            for y in 0..ah {
-                let start = (area.y0 - job.region.y0 + y) * cw + area.x0 - job.region.x0;
-                for (x, &v) in plane[start..start + aw].iter().enumerate() {
-                    standard[(y * aw + x) * n + t] = f32::from(v);
+        // Sums of values and of their squares: exact in u32 for up to 66,000 frames.
+        let (mut sums, mut squares) = (vec![0u32; aw * ah], vec![0u32; aw * ah]);
+        for crop in crops {
+            for (y, (s, s2)) in sums
+                .chunks_exact_mut(aw)
+                .zip(squares.chunks_exact_mut(aw))
+                .enumerate()
+            {
+                let row = job.area_row(crop, area, y);
+                for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
+                    *s += u32::from(v);
+                    *s2 += u32::from(v) * u32::from(v);
                 }
             }
         }
-        let (mut mean, mut dev) = (vec![0.0f32; aw * ah], vec![0.0f32; aw * ah]);
-        for ((values, mean), dev) in standard.chunks_exact_mut(n).zip(&mut mean).zip(&mut dev) {
-            let m = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-            let var = values
-                .iter()
-                .map(|&v| (f64::from(v) - m).powi(2))
-                .sum::<f64>()
-                / n as f64;
-            let d = var.sqrt();
-            let scale = if d > 0.0 { 1.0 / d } else { 0.0 };
-            values
-                .iter_mut()
-                .for_each(|v| *v = ((f64::from(*v) - m) * scale) as f32);
-            (*mean, *dev) = (m as f32, d as f32);
-        }
+        let (mean, dev) = sums
+            .iter()
+            .zip(&squares)
+            .map(|(&s, &s2)| {
+                let m = f64::from(s) / n as f64;
+                let var = (f64::from(s2) / n as f64 - m * m).max(0.0);
+                (m as f32, var.sqrt() as f32)
+            })
+            .unzip();
         Self {
             area,
             frames: n,
-            standard,
             mean,
             dev,
+            slot: vec![u32::MAX; aw * ah],
+            standard: Vec::new(),
         }
     }
 
+    /// Holds the standardised values over `crops` of the pixels `held` (area indices).
+    fn hold(&mut self, job: &PlaneJob, crops: &[Crop], held: &[usize]) {
+        let (aw, n) = (self.area.width(), self.frames);
+        for (k, &r) in held.iter().enumerate() {
+            self.slot[r] = k as u32;
+        }
+        self.standard = vec![0.0f32; held.len() * n];
+        for (t, crop) in crops.iter().enumerate() {
+            for &r in held {
+                let v = job.area_row(crop, self.area, r / aw)[r % aw];
+                let k = self.slot[r] as usize;
+                self.standard[k * n + t] = (f32::from(v) - self.mean[r]) / self.dev[r];
+            }
+        }
+    }
+
+    /// The standardised values of pixel `r`, which is held.
     fn at(&self, r: usize) -> &[f32] {
-        &self.standard[r * self.frames..][..self.frames]
+        &self.standard[self.slot[r] as usize * self.frames..][..self.frames]
     }
 }
 
@@ -206,23 +226,28 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) -> usize
         x1: (b.x1 + radius).min(region.x1),
         y1: (b.y1 + radius).min(region.y1),
     };
-    if area.width() * area.height() * n > MATCH_MOST_VALUES {
-        return 0;
-    }
-    let series = Series::new(job, crops, area);
+    let mut series = Series::new(job, crops, area);
     let aw = area.width();
+    let clear: Vec<bool> = (0..aw * area.height())
+        .map(|r| !job.blocked_at(area.x0 + r % aw, area.y0 + r / aw))
+        .collect();
+    let changes = |r: usize| series.dev[r] >= MATCH_MIN_DEV;
     // The background's mean and deviation where it is known: clear pixels that change, then
     // the pixels taken off by each round. Its standardised values are the pixel's own.
-    let (mut bg_mean, mut bg_dev) = (series.mean.clone(), series.dev.clone());
-    let mut fresh: Vec<bool> = (0..aw * area.height())
-        .map(|r| {
-            !job.blocked_at(area.x0 + r % aw, area.y0 + r / aw) && series.dev[r] >= MATCH_MIN_DEV
-        })
-        .collect();
+    let mut fresh: Vec<bool> = (0..clear.len()).map(|r| clear[r] && changes(r)).collect();
     let mut todo: Vec<(usize, usize)> = job
         .masked_indices(area)
-        .filter(|&(_, r)| series.dev[r] >= MATCH_MIN_DEV)
+        .filter(|&(_, r)| changes(r))
         .collect();
+    let held: Vec<usize> = (0..clear.len())
+        .filter(|&r| fresh[r])
+        .chain(todo.iter().map(|&(_, r)| r))
+        .collect();
+    if todo.is_empty() || held.len() == todo.len() || held.len() * n > MATCH_MOST_VALUES {
+        return 0;
+    }
+    series.hold(job, crops, &held);
+    let (mut bg_mean, mut bg_dev) = (series.mean.clone(), series.dev.clone());
     let mut matched = 0;
     for _ in 0..MATCH_ROUNDS {
         let found: Vec<Option<usize>> = todo
