@@ -246,13 +246,6 @@ impl PlaneJob {
     fn blocked_at(&self, x: usize, y: usize) -> bool {
         self.blocked.at(x - self.region.x0, y - self.region.y0)
     }
-
-    /// Row `y` of `area` (plane bounds inside the working region) in a frame's crop.
-    fn area_row<'a>(&self, crop: &'a Crop, area: Bounds, y: usize) -> &'a [u8] {
-        let cw = self.region.width();
-        let start = (area.y0 - self.region.y0 + y) * cw + area.x0 - self.region.x0;
-        &crop.planes[self.index][start..start + area.width()]
-    }
 }
 
 /// Adds the samples of every pair to the moments of one row of the plane's bounds.

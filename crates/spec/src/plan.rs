@@ -625,6 +625,26 @@ pub fn step_sizes(spec: &JobSpec, item: (u32, u32), out: &OutputFormat) -> Vec<(
 mod tests {
     use super::*;
 
+    /// A carried mark plane over `region` (`[x0, y0, x1, y1]`), at opacity 0.5 throughout.
+    fn half_opaque_plane(region: [usize; 4]) -> MarkPlane {
+        let n = (region[2] - region[0]) * (region[3] - region[1]);
+        MarkPlane {
+            region,
+            alpha: vec![0.5; n],
+            premul: vec![60.0; n],
+        }
+    }
+
+    /// A carried `width`x`height` mark over the planes' `regions`, at opacity 0.5 throughout.
+    fn half_opaque(width: usize, height: usize, regions: [[usize; 4]; 3]) -> MarkPlanes {
+        MarkPlanes {
+            width,
+            height,
+            planes: regions.map(half_opaque_plane),
+            support: None,
+        }
+    }
+
     #[test]
     fn carried_masks_and_marks_are_checked() {
         let mask = |runs: Vec<[usize; 2]>| MaskRuns {
@@ -636,51 +656,24 @@ mod tests {
         assert!(mask(vec![[14, 3]]).check().is_err());
         assert!(mask(vec![[usize::MAX, 2]]).check().is_err());
 
-        let plane = |region: [usize; 4], n: usize| MarkPlane {
-            region,
-            alpha: vec![0.5; n],
-            premul: vec![0.25; n],
-        };
-        let mut mark = MarkPlanes {
-            width: 5,
-            height: 3,
-            planes: [
-                plane([1, 0, 5, 2], 8),
-                plane([0, 0, 3, 2], 6),
-                plane([0, 0, 0, 0], 0),
-            ],
-            support: None,
-        };
+        let mut mark = half_opaque(5, 3, [[1, 0, 5, 2], [0, 0, 3, 2], [0, 0, 0, 0]]);
         assert!(mark.check().is_ok());
-        mark.planes[1] = plane([0, 0, 4, 2], 8);
+        mark.planes[1] = half_opaque_plane([0, 0, 4, 2]);
         assert!(mark.check().unwrap_err().contains("plane 1"));
-        mark.planes[1] = plane([0, 0, 3, 2], 6);
+        mark.planes[1] = half_opaque_plane([0, 0, 3, 2]);
         mark.planes[0].alpha[3] = f32::NAN;
         assert!(mark.check().unwrap_err().contains("finite"));
     }
 
     #[test]
     fn an_estimated_marks_log_line_says_what_its_opacities_rest_on() {
-        let plane = |region: [usize; 4], n: usize| MarkPlane {
-            region,
-            alpha: vec![0.5; n],
-            premul: vec![100.0; n],
-        };
-        let mut mark = MarkPlanes {
-            width: 4,
-            height: 2,
-            planes: [
-                plane([0, 0, 4, 2], 8),
-                plane([0, 0, 2, 1], 2),
-                plane([0, 0, 2, 1], 2),
-            ],
-            support: Some(MarkSupport {
-                moving: true,
-                masked: 200,
-                own: 180,
-                unseen: 4,
-            }),
-        };
+        let mut mark = half_opaque(4, 2, [[0, 0, 4, 2], [0, 0, 2, 1], [0, 0, 2, 1]]);
+        mark.support = Some(MarkSupport {
+            moving: true,
+            masked: 200,
+            own: 180,
+            unseen: 4,
+        });
         let line = mark.describe();
         assert!(
             line.ends_with(

@@ -112,17 +112,21 @@ fn is_identity_over(k: f32, c: f32, mean: f32, dev: f32) -> bool {
     is_identity(&line, &[1.0, mean, 0.0, mean * mean + dev * dev, 0.0, 0.0])
 }
 
+/// Row `y` of `area` (plane bounds inside the working region) in a frame's crop.
+fn area_row<'a>(job: &PlaneJob, crop: &'a Crop, area: Bounds, y: usize) -> &'a [u8] {
+    let cw = job.region.width();
+    let start = (area.y0 - job.region.y0 + y) * cw + area.x0 - job.region.x0;
+    &crop.planes[job.index][start..start + area.width()]
+}
+
 /// Per pixel of `region` (inside the working region), the sum of the values over the crops and
 /// the sum of their squares.
 fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, Vec<f64>) {
     let (rw, rh) = (region.width(), region.height());
     let (mut sums, mut squares) = (vec![0.0f64; rw * rh], vec![0.0f64; rw * rh]);
-    let cw = job.region.width();
     for crop in crops {
-        let plane = &crop.planes[job.index];
         for y in 0..rh {
-            let start = (region.y0 - job.region.y0 + y) * cw + region.x0 - job.region.x0;
-            let row = &plane[start..start + rw];
+            let row = area_row(job, crop, region, y);
             let (s, s2) = (&mut sums[y * rw..][..rw], &mut squares[y * rw..][..rw]);
             for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
                 let v = f64::from(v);
@@ -159,7 +163,7 @@ impl Series {
                 .zip(squares.chunks_exact_mut(aw))
                 .enumerate()
             {
-                let row = job.area_row(crop, area, y);
+                let row = area_row(job, crop, area, y);
                 for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
                     *s += u32::from(v);
                     *s2 += u32::from(v) * u32::from(v);
@@ -194,7 +198,7 @@ impl Series {
         self.standard = vec![0.0f32; held.len() * n];
         for (t, crop) in crops.iter().enumerate() {
             for &r in held {
-                let v = job.area_row(crop, self.area, r / aw)[r % aw];
+                let v = area_row(job, crop, self.area, r / aw)[r % aw];
                 let k = self.slot[r] as usize;
                 self.standard[k * n + t] = (f32::from(v) - self.mean[r]) / self.dev[r];
             }
