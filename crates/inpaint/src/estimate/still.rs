@@ -53,26 +53,44 @@ const MATCH_MOST_VALUES: usize = 1 << 25;
 /// temporal statistics elsewhere (see the module docs). Returns the plane and how many masked
 /// pixels were matched.
 pub(super) fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> (LogoPlane, usize) {
-    let mut plane = from_statistics(job, crops);
-    let matched = match_changes(job, crops, &mut plane);
+    let mut series = Series::new(job, crops, around(job));
+    let mut plane = from_statistics(job, &series);
+    let matched = match_changes(job, crops, &mut series, &mut plane);
     (plane, matched)
 }
 
-/// Temporal statistics against interpolated surroundings, for every masked pixel.
-fn from_statistics(job: &PlaneJob, crops: &[Crop]) -> LogoPlane {
+/// Farthest a masked pixel's clear match is looked for on `job`'s plane.
+fn match_radius(job: &PlaneJob) -> usize {
+    if job.index == 0 {
+        MATCH_RADIUS
+    } else {
+        MATCH_RADIUS / 2
+    }
+}
+
+/// The area the still estimate reads: the mask's bounds grown by the match's reach, inside the
+/// working region (whose margin is wider, so it holds the statistics' own margin too).
+fn around(job: &PlaneJob) -> Bounds {
+    let (b, region, radius) = (job.bounds, job.region, match_radius(job));
+    Bounds {
+        x0: b.x0.saturating_sub(radius).max(region.x0),
+        y0: b.y0.saturating_sub(radius).max(region.y0),
+        x1: (b.x1 + radius).min(region.x1),
+        y1: (b.y1 + radius).min(region.y1),
+    }
+}
+
+/// Temporal statistics against interpolated surroundings, for every masked pixel, from the
+/// means and deviations of `series`.
+fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
     let b = job.bounds;
-    // Inside the working region, whose margin is wider.
     let margin = if job.index == 0 { 8 } else { 4 };
     let region = b.grown(margin, job.w, job.h);
     let (rw, rh) = (region.width(), region.height());
-    let (sums, squares) = temporal_sums(job, crops, region);
-    let n = crops.len() as f64;
-    let mean: Vec<f32> = sums.iter().map(|&s| (s / n) as f32).collect();
-    let dev: Vec<f32> = sums
-        .iter()
-        .zip(&squares)
-        .map(|(&s, &s2)| (s2 / n - (s / n).powi(2)).max(0.0).sqrt() as f32)
-        .collect();
+    let (area, aw) = (series.area, series.area.width());
+    let at = |r: usize| (region.y0 - area.y0 + r / rw) * aw + region.x0 - area.x0 + r % rw;
+    let mean: Vec<f32> = (0..rw * rh).map(|r| series.mean[at(r)]).collect();
+    let dev: Vec<f32> = (0..rw * rh).map(|r| series.dev[at(r)]).collect();
     let unknown: Vec<u8> = (0..rw * rh)
         .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
         .collect();
@@ -119,25 +137,6 @@ fn area_row<'a>(job: &PlaneJob, crop: &'a Crop, area: Bounds, y: usize) -> &'a [
     &crop.planes[job.index][start..start + area.width()]
 }
 
-/// Per pixel of `region` (inside the working region), the sum of the values over the crops and
-/// the sum of their squares.
-fn temporal_sums(job: &PlaneJob, crops: &[Crop], region: Bounds) -> (Vec<f64>, Vec<f64>) {
-    let (rw, rh) = (region.width(), region.height());
-    let (mut sums, mut squares) = (vec![0.0f64; rw * rh], vec![0.0f64; rw * rh]);
-    for crop in crops {
-        for y in 0..rh {
-            let row = area_row(job, crop, region, y);
-            let (s, s2) = (&mut sums[y * rw..][..rw], &mut squares[y * rw..][..rw]);
-            for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
-                let v = f64::from(v);
-                *s += v;
-                *s2 += v * v;
-            }
-        }
-    }
-    (sums, squares)
-}
-
 /// Each pixel's mean and deviation over time in an area around the mask, and the values over
 /// time, standardised (zero mean, unit deviation), of the pixels that change: those that may
 /// take part in a match, one pixel after the other.
@@ -155,8 +154,8 @@ impl Series {
     /// The means and deviations of the area's pixels over `crops`, row by row.
     fn new(job: &PlaneJob, crops: &[Crop], area: Bounds) -> Self {
         let (aw, ah, n) = (area.width(), area.height(), crops.len());
-        // Sums of values and of their squares: exact in u32 for up to 66,000 frames.
-        let (mut sums, mut squares) = (vec![0u32; aw * ah], vec![0u32; aw * ah]);
+        // Sums of values and of their squares, exact.
+        let (mut sums, mut squares) = (vec![0u64; aw * ah], vec![0u64; aw * ah]);
         for crop in crops {
             for (y, (s, s2)) in sums
                 .chunks_exact_mut(aw)
@@ -165,8 +164,8 @@ impl Series {
             {
                 let row = area_row(job, crop, area, y);
                 for ((s, s2), &v) in s.iter_mut().zip(s2.iter_mut()).zip(row) {
-                    *s += u32::from(v);
-                    *s2 += u32::from(v) * u32::from(v);
+                    *s += u64::from(v);
+                    *s2 += u64::from(v) * u64::from(v);
                 }
             }
         }
@@ -174,8 +173,8 @@ impl Series {
             .iter()
             .zip(&squares)
             .map(|(&s, &s2)| {
-                let m = f64::from(s) / n as f64;
-                let var = (f64::from(s2) / n as f64 - m * m).max(0.0);
+                let m = s as f64 / n as f64;
+                let var = (s2 as f64 / n as f64 - m * m).max(0.0);
                 (m as f32, var.sqrt() as f32)
             })
             .unzip();
@@ -213,24 +212,17 @@ impl Series {
 
 /// Overwrites the masked pixels of `plane` whose changes over time follow a clear pixel's
 /// nearby with the line between the two (see the module docs); returns how many.
-fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) -> usize {
+fn match_changes(
+    job: &PlaneJob,
+    crops: &[Crop],
+    series: &mut Series,
+    plane: &mut LogoPlane,
+) -> usize {
     let n = crops.len();
     if n < MATCH_MIN_FRAMES {
         return 0;
     }
-    let radius = if job.index == 0 {
-        MATCH_RADIUS
-    } else {
-        MATCH_RADIUS / 2
-    };
-    let (b, region) = (job.bounds, job.region);
-    let area = Bounds {
-        x0: b.x0.saturating_sub(radius).max(region.x0),
-        y0: b.y0.saturating_sub(radius).max(region.y0),
-        x1: (b.x1 + radius).min(region.x1),
-        y1: (b.y1 + radius).min(region.y1),
-    };
-    let mut series = Series::new(job, crops, area);
+    let (area, radius) = (series.area, match_radius(job));
     let aw = area.width();
     let clear: Vec<bool> = (0..aw * area.height())
         .map(|r| !job.blocked_at(area.x0 + r % aw, area.y0 + r / aw))
@@ -256,7 +248,7 @@ fn match_changes(job: &PlaneJob, crops: &[Crop], plane: &mut LogoPlane) -> usize
     for _ in 0..MATCH_ROUNDS {
         let found: Vec<Option<usize>> = todo
             .par_iter()
-            .map(|&(_, r)| best_match(&series, &fresh, &bg_dev, r, radius))
+            .map(|&(_, r)| best_match(series, &fresh, &bg_dev, r, radius))
             .collect();
         fresh.fill(false);
         let mut left = Vec::with_capacity(todo.len());
@@ -348,7 +340,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{PlaneJob, estimate_still, from_statistics};
+    use super::{PlaneJob, Series, around, estimate_still, from_statistics};
     use crate::config::InpaintConfig;
     use crate::estimate::estimate;
     use crate::mask::{Mask, Rect};
@@ -447,9 +439,10 @@ mod tests {
         let region = Region::new(&mask, 24);
         let job = PlaneJob::new(&mask, &region, 0);
         let crops: Vec<Crop> = frames.iter().map(|f| region.crop(f)).collect();
+        let series = Series::new(&job, &crops, around(&job));
         assert_eq!(
             estimate_still(&job, &crops),
-            (from_statistics(&job, &crops), 0)
+            (from_statistics(&job, &series), 0)
         );
     }
 }
