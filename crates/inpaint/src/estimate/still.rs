@@ -15,10 +15,16 @@
 //! independent from pixel to pixel and matches nothing; a still picture under noise keeps the
 //! fallback below.
 //!
-//! Every other pixel falls back to temporal statistics against the surroundings: `k =
-//! std_t(observed) / std_t(background)`, with the background's temporal mean and deviation
-//! interpolated from the pixels around the mask. This is much less exact; a given logo image is
-//! better there.
+//! Every other pixel falls back to temporal statistics against the surroundings. The mark
+//! scales the sensor noise under it by `k` as well, so `k` is the ratio of a pixel's deviation
+//! over time to the surroundings' (averaged over the clear pixels nearby, interpolated into
+//! the mask), pooled over the pixels nearby whose ratio is alike: one pixel's ratio over 60
+//! frames is off by a fifth. Where `k` is alike at two neighbours, their means over time differ
+//! by `k` times the background's difference, so the background under the mark follows the
+//! mean image's detail scaled by `1 / k` and meets the clear pixels around the mask (a Poisson
+//! equation); across the mark's own edges it is as smooth as it can be. A lossy input keeps
+//! too little noise to tell (the mark is then taken as opaque and filled); a given logo image
+//! is exact.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -80,8 +86,8 @@ fn around(job: &PlaneJob) -> Bounds {
     }
 }
 
-/// Temporal statistics against interpolated surroundings, for every masked pixel, from the
-/// means and deviations of `series`.
+/// Temporal statistics against the surroundings, for every masked pixel, from the means and
+/// deviations of `series` (see the module docs).
 fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
     let b = job.bounds;
     let margin = if job.index == 0 { 8 } else { 4 };
@@ -94,19 +100,21 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
     let unknown: Vec<u8> = (0..rw * rh)
         .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
         .collect();
-    let (mut ref_mean, mut ref_dev) = (mean.clone(), dev.clone());
-    fill::fill(&mut ref_mean, &unknown, rw, rh);
-    fill::fill(&mut ref_dev, &unknown, rw, rh);
+    let ref_dev = surroundings_deviation(&dev, &unknown, rw, rh);
+    let k = opaque_beside_opaque(
+        opacity_from_deviations(&dev, &ref_dev, &unknown, rw, rh),
+        rw,
+        rh,
+    );
+    let background = background_under(&mean, &k, &unknown, rw, rh);
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
     for (i, r) in job.masked_indices(region) {
-        let (k, c) = if ref_dev[r] < 2.0 {
-            (0.0, mean[r])
-        } else {
-            let k = (dev[r] / ref_dev[r]).min(1.0);
-            (k, mean[r] - k * ref_mean[r])
+        let (k, c) = match k[r] {
+            Some(k) => (k, mean[r] - k * background[r]),
+            None => (0.0, mean[r]),
         };
-        if !is_identity_over(k, c, ref_mean[r], ref_dev[r]) {
+        if !is_identity_over(k, c, background[r], ref_dev[r]) {
             alpha[i] = 1.0 - k;
             premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
         }
@@ -115,6 +123,327 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
         bounds: b,
         alpha,
         premul,
+    }
+}
+
+/// Reach (pixels either side) over which the known pixels' variances are averaged for the
+/// surroundings' deviation: one pixel's variance over 60 frames is off by 18%.
+const REFERENCE_REACH: usize = 8;
+
+/// The deviation over time of the background at each pixel, from the known pixels around:
+/// their variances averaged over [`REFERENCE_REACH`], then interpolated into the unknown ones.
+fn surroundings_deviation(dev: &[f32], unknown: &[u8], w: usize, h: usize) -> Vec<f32> {
+    let known = |r: usize| unknown[r] == 0;
+    // Sums of the known pixels' variances, and their counts, along each row's window, then
+    // those sums along each column's.
+    let (mut sum, mut count) = (vec![0.0f32; w * h], vec![0.0f32; w * h]);
+    for y in 0..h {
+        for x in 0..w {
+            let r = y * w + x;
+            for qx in x.saturating_sub(REFERENCE_REACH)..(x + REFERENCE_REACH + 1).min(w) {
+                let q = y * w + qx;
+                if known(q) {
+                    sum[r] += dev[q] * dev[q];
+                    count[r] += 1.0;
+                }
+            }
+        }
+    }
+    let mut var = vec![0.0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let r = y * w + x;
+            if !known(r) {
+                continue;
+            }
+            let (mut s, mut n) = (0.0, 0.0);
+            for qy in y.saturating_sub(REFERENCE_REACH)..(y + REFERENCE_REACH + 1).min(h) {
+                s += sum[qy * w + x];
+                n += count[qy * w + x];
+            }
+            var[r] = s / n;
+        }
+    }
+    fill::fill(&mut var, unknown, w, h);
+    var.iter().map(|v| v.max(0.0).sqrt()).collect()
+}
+
+/// Least deviation over time (levels) of the pixels around the mask for the ratio of a masked
+/// pixel's deviation to theirs to tell its opacity. Sensor noise of a camera is about 2 levels;
+/// a lossy input leaves less, and the quantisation alone 0.3.
+const STATISTICS_MIN_DEV: f32 = 1.0;
+/// The variance of rounding to whole levels.
+const ROUNDING_VARIANCE: f32 = 1.0 / 12.0;
+/// The least `k` a pooled ratio gives a pixel; below it, the pixel is opaque.
+const OPAQUE_K: f32 = 0.25;
+/// Reach (pixels either side) and spatial and ratio scales of the filter that pools the ratios
+/// of deviations: the ratio of squared deviations over 60 frames is off by 18% (one standard
+/// deviation) per pixel, so it is pooled over the pixels nearby whose ratio is alike (a
+/// bilateral filter on its logarithm, which keeps the mark's edges).
+const POOL_REACH: usize = 3;
+const POOL_SPACE: f32 = 3.0;
+const POOL_RATIO: f32 = 0.3;
+/// Spatial scale of the light smoothing that the pooling's range weights compare.
+const GUIDE_SPACE: f32 = 1.5;
+
+/// Each unknown pixel's `k = 1 - alpha`, from the ratio of its deviation over time (`dev`) to
+/// the surroundings' (`ref_dev`, interpolated): the mark scales whatever changes under it,
+/// sensor noise too, by `k`. Pooled with the pixels nearby that are alike; 1 at known pixels,
+/// `None` where the surroundings change too little to tell.
+fn opacity_from_deviations(
+    dev: &[f32],
+    ref_dev: &[f32],
+    unknown: &[u8],
+    w: usize,
+    h: usize,
+) -> Vec<Option<f32>> {
+    // The logarithm of each pixel's ratio of squared deviations (0 at known pixels).
+    let log_ratio: Vec<Option<f32>> = (0..w * h)
+        .map(|r| {
+            if unknown[r] == 0 {
+                Some(0.0)
+            } else if ref_dev[r] < STATISTICS_MIN_DEV {
+                None
+            } else {
+                // Rounding to whole levels adds its own variance, unscaled, to both.
+                let ratio = (dev[r].powi(2) - ROUNDING_VARIANCE).max(0.0)
+                    / (ref_dev[r].powi(2) - ROUNDING_VARIANCE);
+                Some(ratio.clamp(0.005, 1.5).ln())
+            }
+        })
+        .collect();
+    // The range weights compare a lightly smoothed copy (a cross bilateral filter): each
+    // pixel's own ratio is too noisy to tell alike neighbours by.
+    let guide = smooth(&log_ratio, None, unknown, (w, h), GUIDE_SPACE);
+    let pooled = smooth(&log_ratio, Some(&guide), unknown, (w, h), POOL_SPACE);
+    (0..w * h)
+        .map(|r| {
+            if unknown[r] == 0 {
+                return Some(1.0);
+            }
+            let k = (0.5 * pooled[r]?).exp().min(1.0);
+            // Below it, what changes under the mark is its own rounding: opaque.
+            Some(if k < OPAQUE_K { 0.0 } else { k })
+        })
+        .collect()
+}
+
+/// Gaussian-weighted means of the defined `values` within [`POOL_REACH`] of each defined
+/// unknown one, at spatial scale `space`; with a `guide`, weighted also by how alike the guide
+/// is at the two pixels (scale [`POOL_RATIO`]). Known pixels keep their value.
+fn smooth(
+    values: &[Option<f32>],
+    guide: Option<&[Option<f32>]>,
+    unknown: &[u8],
+    (w, h): (usize, usize),
+    space: f32,
+) -> Vec<Option<f32>> {
+    let reach = POOL_REACH as isize;
+    let offsets: Vec<(isize, isize, f32)> = (-reach..=reach)
+        .flat_map(|dy| (-reach..=reach).map(move |dx| (dx, dy)))
+        .map(|(dx, dy)| {
+            let d2 = (dx * dx + dy * dy) as f32;
+            (dx, dy, (-d2 / (2.0 * space * space)).exp())
+        })
+        .collect();
+    (0..w * h)
+        .into_par_iter()
+        .map(|r| {
+            if unknown[r] == 0 {
+                return values[r];
+            }
+            values[r]?;
+            let own = guide.and_then(|g| g[r]);
+            let (x, y) = ((r % w) as isize, (r / w) as isize);
+            let (mut sum, mut weight) = (0.0f32, 0.0f32);
+            for &(dx, dy, s) in &offsets {
+                let (qx, qy) = (x + dx, y + dy);
+                if qx < 0 || qy < 0 || qx >= w as isize || qy >= h as isize {
+                    continue;
+                }
+                let q = qy as usize * w + qx as usize;
+                let Some(v) = values[q] else {
+                    continue;
+                };
+                let alike = match (own, guide.and_then(|g| g[q])) {
+                    (Some(a), Some(b)) => {
+                        let d = (b - a) / POOL_RATIO;
+                        (-0.5 * d * d).exp()
+                    }
+                    _ => 1.0,
+                };
+                sum += s * alike * v;
+                weight += s * alike;
+            }
+            Some(sum / weight)
+        })
+        .collect()
+}
+
+/// `k` with the pixels next to an opaque one (`k` 0) opaque too: the pooled ratio of the
+/// soft edge of an opaque mark mixes its sides, and un-blending it by so little leaves an
+/// outline that the fill inside then takes up.
+fn opaque_beside_opaque(k: Vec<Option<f32>>, w: usize, h: usize) -> Vec<Option<f32>> {
+    (0..w * h)
+        .map(|r| {
+            let beside = around_3x3(r, w, h).any(|q| k[q] == Some(0.0));
+            if beside && k[r].is_some() && k[r] != Some(1.0) {
+                Some(0.0)
+            } else {
+                k[r]
+            }
+        })
+        .collect()
+}
+
+/// Pixel `r` of a `w`x`h` area and its neighbours, diagonal ones too.
+fn around_3x3(r: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (r % w, r / w);
+    (y.saturating_sub(1)..(y + 2).min(h))
+        .flat_map(move |qy| (x.saturating_sub(1)..(x + 2).min(w)).map(move |qx| qy * w + qx))
+}
+
+/// How far apart (in `k`) two neighbours' opacities, and those of the pixels around them, may
+/// be for the difference of their means to be taken as the background's: a pair across the
+/// mark's edge differs by the mark itself. The difference counts in full between alike pixels,
+/// less the more they differ.
+const GUIDE_K_SCALE: f32 = 0.08;
+/// Conjugate-gradient iterations at most, and the residual they stop at (root mean square,
+/// levels: the equations' imbalance at a pixel).
+const SOLVE_MOST_ITERATIONS: usize = 1000;
+const SOLVE_TOLERANCE: f64 = 0.01;
+
+/// The background's mean over time under the unknown pixels: where the mark's opacity is the
+/// same at two neighbours, their means differ by `k` times the background's difference, so
+/// the background follows the mean image's detail scaled by `1 / k` (its texture shows through
+/// the mark), and meets the known pixels around it (a Poisson equation, solved by conjugate
+/// gradients). Across the mark's edges (where `k` changes within a pixel's 3x3), and where no
+/// `k` is known, it is as smooth as it can be. Known pixels keep their mean.
+fn background_under(
+    mean: &[f32],
+    k: &[Option<f32>],
+    unknown: &[u8],
+    w: usize,
+    h: usize,
+) -> Vec<f32> {
+    let cells: Vec<usize> = (0..w * h).filter(|&r| unknown[r] != 0).collect();
+    // How far `k` spreads around each pixel: the pooled `k` crosses the mark's edges over a
+    // few pixels, each step alike to the next.
+    let spread: Vec<f32> = (0..w * h)
+        .map(|r| {
+            let around = around_3x3(r, w, h).filter_map(|q| k[q]);
+            let (lo, hi) = around.fold((f32::INFINITY, 0.0f32), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+            (hi - lo).max(0.0)
+        })
+        .collect();
+    let mut slot = vec![usize::MAX; w * h];
+    for (n, &r) in cells.iter().enumerate() {
+        slot[r] = n;
+    }
+    let neighbours = |r: usize| {
+        let (x, y) = (r % w, r / w);
+        [
+            (x > 0).then(|| r - 1),
+            (x + 1 < w).then(|| r + 1),
+            (y > 0).then(|| r - w),
+            (y + 1 < h).then(|| r + w),
+        ]
+        .into_iter()
+        .flatten()
+    };
+    // The normal equations of the pairs' least squares: for each unknown pixel, its degree
+    // times its value less its unknown neighbours' equals the known neighbours' values plus
+    // the pairs' guided differences.
+    let degree: Vec<f64> = cells
+        .iter()
+        .map(|&r| neighbours(r).count() as f64)
+        .collect();
+    let rhs: Vec<f64> = cells
+        .iter()
+        .map(|&r| {
+            neighbours(r)
+                .map(|q| {
+                    let guided = match (k[r], k[q]) {
+                        (Some(kr), Some(kq)) if kr + kq > 0.1 => {
+                            let d = spread[r].max(spread[q]).max((kr - kq).abs()) / GUIDE_K_SCALE;
+                            f64::from((mean[r] - mean[q]) / (0.5 * (kr + kq)) * (-d * d).exp())
+                        }
+                        _ => 0.0,
+                    };
+                    let known = if unknown[q] == 0 {
+                        f64::from(mean[q])
+                    } else {
+                        0.0
+                    };
+                    guided + known
+                })
+                .sum()
+        })
+        .collect();
+    // Each unknown pixel's unknown neighbours, by their place among the unknowns.
+    let linked: Vec<[usize; 4]> = cells
+        .iter()
+        .map(|&r| {
+            let mut links = [usize::MAX; 4];
+            for (link, q) in links
+                .iter_mut()
+                .zip(neighbours(r).filter(|&q| unknown[q] != 0))
+            {
+                *link = slot[q];
+            }
+            links
+        })
+        .collect();
+    let apply = |x: &[f64], out: &mut [f64]| {
+        for (n, (o, links)) in out.iter_mut().zip(&linked).enumerate() {
+            let others: f64 = links
+                .iter()
+                .filter(|&&q| q != usize::MAX)
+                .map(|&q| x[q])
+                .sum();
+            *o = degree[n] * x[n] - others;
+        }
+    };
+    // Start from the smooth surface through the known pixels.
+    let mut start = mean.to_vec();
+    fill::fill(&mut start, unknown, w, h);
+    let mut x: Vec<f64> = cells.iter().map(|&r| f64::from(start[r])).collect();
+    conjugate_gradients(&apply, &rhs, &mut x);
+    let mut out = mean.to_vec();
+    for (&r, v) in cells.iter().zip(&x) {
+        out[r] = *v as f32;
+    }
+    out
+}
+
+/// Solves `A x = b` for the symmetric positive definite `A` that `apply` multiplies by,
+/// starting from `x`.
+fn conjugate_gradients(apply: &impl Fn(&[f64], &mut [f64]), b: &[f64], x: &mut [f64]) {
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut ax = vec![0.0; x.len()];
+    apply(x, &mut ax);
+    let mut r: Vec<f64> = b.iter().zip(&ax).map(|(b, a)| b - a).collect();
+    let mut p = r.clone();
+    let mut rr = dot(&r, &r);
+    let stop = SOLVE_TOLERANCE * SOLVE_TOLERANCE * b.len() as f64;
+    for _ in 0..SOLVE_MOST_ITERATIONS {
+        if rr <= stop {
+            break;
+        }
+        apply(&p, &mut ax);
+        let step = rr / dot(&p, &ax);
+        for ((x, r), (p, a)) in x.iter_mut().zip(&mut r).zip(p.iter().zip(&ax)) {
+            *x += step * p;
+            *r -= step * a;
+        }
+        let next = dot(&r, &r);
+        let keep = next / rr;
+        for (p, r) in p.iter_mut().zip(&r) {
+            *p = r + keep * *p;
+        }
+        rr = next;
     }
 }
 
@@ -354,6 +683,15 @@ mod tests {
         (v ^ (v >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) >> 40
     }
 
+    /// A smooth random texture: values on a lattice 6 pixels apart, interpolated.
+    fn texture(x: usize, y: usize) -> f32 {
+        let lattice = |gx: usize, gy: usize| (hash(gx as u64, gy as u64, 7) % 160) as f32;
+        let (gx, gy, fx, fy) = (x / 6, y / 6, (x % 6) as f32 / 6.0, (y % 6) as f32 / 6.0);
+        let top = lattice(gx, gy) * (1.0 - fx) + lattice(gx + 1, gy) * fx;
+        let bottom = lattice(gx, gy + 1) * (1.0 - fx) + lattice(gx + 1, gy + 1) * fx;
+        30.0 + top * (1.0 - fy) + bottom * fy
+    }
+
     /// A still camera on cells of 8 pixels that light up and go dark in place (every third
     /// frame each may change), with sensor noise, under lettering: stripes at half opacity
     /// between clear ones, in a band a little lower than two rows of cells.
@@ -411,13 +749,6 @@ mod tests {
     fn a_change_every_pixel_follows_by_its_own_amount_matches_nothing() {
         let (w, h, n) = (160, 96, 60);
         let alpha_at = |x: usize| if (x / 3).is_multiple_of(2) { 0.5 } else { 0.0 };
-        let texture = |x: usize, y: usize| {
-            let lattice = |gx: usize, gy: usize| (hash(gx as u64, gy as u64, 7) % 160) as f32;
-            let (gx, gy, fx, fy) = (x / 6, y / 6, (x % 6) as f32 / 6.0, (y % 6) as f32 / 6.0);
-            let top = lattice(gx, gy) * (1.0 - fx) + lattice(gx + 1, gy) * fx;
-            let bottom = lattice(gx, gy + 1) * (1.0 - fx) + lattice(gx + 1, gy + 1) * fx;
-            30.0 + top * (1.0 - fy) + bottom * fy
-        };
         let frames: Vec<Yuv420Frame> = (0..n)
             .map(|t| {
                 let gain = 1.0 + 0.25 * (t as f32 / 4.0).sin();
@@ -443,6 +774,72 @@ mod tests {
         assert_eq!(
             estimate_still(&job, &crops),
             (from_statistics(&job, &series), 0)
+        );
+    }
+
+    /// A still camera on texture under sensor noise, where nothing changes in place: the mark
+    /// scales the noise under it by `1 - alpha`, which tells its opacity, and the texture shows
+    /// through it in the mean of the frames, which tells the background under it. A white mark
+    /// at half opacity beside one at 0.3.
+    #[test]
+    fn a_mark_over_a_still_noisy_texture_is_estimated_from_the_noise_under_it() {
+        let (w, h, n) = (192, 112, 60);
+        // Texture as a photograph has it: a few levels from one pixel to the next.
+        let gentle = |x: usize, y: usize| 60.0 + 0.5 * texture(x / 2, y / 2);
+        let alpha_at = |x: usize, y: usize| match (x, y) {
+            (62..94, 44..68) => 0.5,
+            (94..126, 44..68) => 0.3,
+            _ => 0.0,
+        };
+        let frames: Vec<Yuv420Frame> = (0..n)
+            .map(|t| {
+                let mut f = Yuv420Frame::new(w, h);
+                for y in 0..h {
+                    for x in 0..w {
+                        let noise = (hash(x as u64, y as u64, 1000 + t as u64) % 5) as f32 - 2.0;
+                        let (a, v) = (alpha_at(x, y), gentle(x, y) + noise);
+                        f.data_mut(0)[y * w + x] = ((1.0 - a) * v + a * 235.0).round() as u8;
+                    }
+                }
+                f
+            })
+            .collect();
+        let mask = Mask::from_rect(Rect::new(60, 42, 68, 28), w, h).expect("a valid mask");
+        let model = estimate(&frames, &mask, &InpaintConfig::default()).expect("a model");
+        let plane = model.plane(0);
+        let b = plane.bounds;
+        let mark: Vec<(usize, usize)> = (62..126)
+            .flat_map(|x| (44..68).map(move |y| (x, y)))
+            .collect();
+        let wrong_alpha = mark
+            .iter()
+            .filter(|&&(x, y)| (plane.alpha_at(x, y) - alpha_at(x, y)).abs() > 0.05)
+            .count();
+        // The background un-blended from the frames' mean, against the texture; and the
+        // smooth surface through the texture around the mask (a fill's), against it too.
+        let rms = |errors: &mut dyn Iterator<Item = f32>| {
+            (errors.map(|e| e * e).sum::<f32>() / mark.len() as f32).sqrt()
+        };
+        let background = rms(&mut mark.iter().map(|&(x, y)| {
+            let i = (y - b.y0) * b.width() + x - b.x0;
+            let mean = frames
+                .iter()
+                .map(|f| f32::from(f.data(0)[y * w + x]))
+                .sum::<f32>()
+                / n as f32;
+            (mean - plane.premul[i]) / (1.0 - plane.alpha[i]) - gentle(x, y)
+        }));
+        let mut smooth: Vec<f32> = (0..w * h).map(|r| gentle(r % w, r / w)).collect();
+        let unknown: Vec<u8> = (0..w * h)
+            .map(|r| u8::from(mask.contains(r % w, r / w)))
+            .collect();
+        crate::fill::fill(&mut smooth, &unknown, w, h);
+        let fill = rms(&mut mark.iter().map(|&(x, y)| smooth[y * w + x] - gentle(x, y)));
+        assert!(
+            wrong_alpha * 5 < mark.len() && background < fill,
+            "of {} pixels of the mark, alpha off by over 0.05 at {wrong_alpha}; the background \
+             off by {background:.2} levels (RMS), a fill by {fill:.2}",
+            mark.len()
         );
     }
 }
