@@ -312,13 +312,16 @@ const GUIDE_K_SCALE: f32 = 0.08;
 /// levels: the equations' imbalance at a pixel).
 const SOLVE_MOST_ITERATIONS: usize = 1000;
 const SOLVE_TOLERANCE: f64 = 0.01;
+/// Weight of each solved pixel's pull towards the smooth surface it starts from.
+const SOLVE_PULL: f64 = 1e-3;
 
 /// The background's mean over time under the unknown pixels: where the mark's opacity is the
 /// same at two neighbours, their means differ by `k` times the background's difference, so
 /// the background follows the mean image's detail scaled by `1 / k` (its texture shows through
 /// the mark), and meets the known pixels around it (a Poisson equation, solved by conjugate
-/// gradients). Across the mark's edges (where `k` changes within a pixel's 3x3), and where no
-/// `k` is known, it is as smooth as it can be. Known pixels keep their mean.
+/// gradients). Across the mark's edges (where `k` changes within a pixel's 3x3) it is as smooth
+/// as it can be; under opaque parts, and where no `k` is known, it is the smooth surface
+/// through the known pixels. Known pixels keep their mean.
 fn background_under(
     mean: &[f32],
     k: &[Option<f32>],
@@ -326,7 +329,15 @@ fn background_under(
     w: usize,
     h: usize,
 ) -> Vec<f32> {
-    let cells: Vec<usize> = (0..w * h).filter(|&r| unknown[r] != 0).collect();
+    // Start from the smooth surface through the known pixels; where the mark is opaque, or its
+    // opacity unknown, nothing under it shows, and the background stays that.
+    let mut start = mean.to_vec();
+    fill::fill(&mut start, unknown, w, h);
+    let solved = |r: usize| unknown[r] != 0 && k[r].is_some_and(|k| k > 0.0);
+    let cells: Vec<usize> = (0..w * h).filter(|&r| solved(r)).collect();
+    if cells.is_empty() {
+        return start;
+    }
     // How far `k` spreads around each pixel: the pooled `k` crosses the mark's edges over a
     // few pixels, each step alike to the next.
     let spread: Vec<f32> = (0..w * h)
@@ -342,6 +353,7 @@ fn background_under(
     for (n, &r) in cells.iter().enumerate() {
         slot[r] = n;
     }
+    // A pixel's neighbours that take part: known ones and those solved for.
     let neighbours = |r: usize| {
         let (x, y) = (r % w, r / w);
         [
@@ -352,21 +364,23 @@ fn background_under(
         ]
         .into_iter()
         .flatten()
+        .filter(move |&q| unknown[q] == 0 || solved(q))
     };
-    // The normal equations of the pairs' least squares: for each unknown pixel, its degree
-    // times its value less its unknown neighbours' equals the known neighbours' values plus
-    // the pairs' guided differences.
-    let degree: Vec<f64> = cells
+    // The normal equations of the pairs' least squares, with a faint pull towards the start (a
+    // part of the mark that opaque parts enclose meets no known pixel): for each pixel solved
+    // for, its weight times its value less its solved neighbours' equals the known neighbours'
+    // values plus the pairs' guided differences.
+    let weight: Vec<f64> = cells
         .iter()
-        .map(|&r| neighbours(r).count() as f64)
+        .map(|&r| neighbours(r).count() as f64 + SOLVE_PULL)
         .collect();
     let rhs: Vec<f64> = cells
         .iter()
         .map(|&r| {
-            neighbours(r)
+            let pairs: f64 = neighbours(r)
                 .map(|q| {
                     let guided = match (k[r], k[q]) {
-                        (Some(kr), Some(kq)) if kr + kq > 0.1 => {
+                        (Some(kr), Some(kq)) => {
                             let d = spread[r].max(spread[q]).max((kr - kq).abs()) / GUIDE_K_SCALE;
                             f64::from((mean[r] - mean[q]) / (0.5 * (kr + kq)) * (-d * d).exp())
                         }
@@ -379,10 +393,11 @@ fn background_under(
                     };
                     guided + known
                 })
-                .sum()
+                .sum();
+            pairs + SOLVE_PULL * f64::from(start[r])
         })
         .collect();
-    // Each unknown pixel's unknown neighbours, by their place among the unknowns.
+    // Each solved pixel's solved neighbours, by their place among them.
     let linked: Vec<[usize; 4]> = cells
         .iter()
         .map(|&r| {
@@ -403,19 +418,15 @@ fn background_under(
                 .filter(|&&q| q != usize::MAX)
                 .map(|&q| x[q])
                 .sum();
-            *o = degree[n] * x[n] - others;
+            *o = weight[n] * x[n] - others;
         }
     };
-    // Start from the smooth surface through the known pixels.
-    let mut start = mean.to_vec();
-    fill::fill(&mut start, unknown, w, h);
     let mut x: Vec<f64> = cells.iter().map(|&r| f64::from(start[r])).collect();
     conjugate_gradients(&apply, &rhs, &mut x);
-    let mut out = mean.to_vec();
     for (&r, v) in cells.iter().zip(&x) {
-        out[r] = *v as f32;
+        start[r] = *v as f32;
     }
-    out
+    start
 }
 
 /// Solves `A x = b` for the symmetric positive definite `A` that `apply` multiplies by,
