@@ -100,18 +100,31 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
     let unknown: Vec<u8> = (0..rw * rh)
         .map(|r| u8::from(job.blocked_at(region.x0 + r % rw, region.y0 + r / rw)))
         .collect();
-    let ref_dev = surroundings_deviation(&dev, &unknown, rw, rh);
-    let k = opaque_beside_opaque(
-        opacity_from_deviations(&dev, &ref_dev, &unknown, rw, rh),
-        rw,
-        rh,
-    );
+    // Under a camera's noise alone, each masked pixel's opacity pooled with its alike
+    // neighbours'; where things come and go around the mask, each pixel's own (below).
+    let (k, ref_dev) = if changes_like_noise(&dev, &unknown) {
+        let ref_dev = surroundings_deviation(&dev, &unknown, rw, rh);
+        let k = opacity_from_deviations(&dev, &ref_dev, &unknown, rw, rh);
+        (opaque_beside_opaque(k, rw, rh), ref_dev)
+    } else {
+        let mut ref_dev = dev.clone();
+        fill::fill(&mut ref_dev, &unknown, rw, rh);
+        (vec![None; rw * rh], ref_dev)
+    };
     let background = background_under(&mean, &k, &unknown, rw, rh);
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
     for (i, r) in job.masked_indices(region) {
         let (k, c) = match k[r] {
             Some(k) => (k, mean[r] - k * background[r]),
+            // Where things come and go around the mask (cells of a game of life), how much a
+            // pixel changes says as much about what changes there as about the mark: its own
+            // ratio, against the smooth surface through the surroundings, where they change by
+            // more than noise (the match takes over where a clear pixel changes alike).
+            None if ref_dev[r] >= CHANGES_MIN_DEV => {
+                let k = (dev[r] / ref_dev[r]).min(1.0);
+                (k, mean[r] - k * background[r])
+            }
             None => (0.0, mean[r]),
         };
         if !is_identity_over(k, c, background[r], ref_dev[r]) {
@@ -172,6 +185,9 @@ fn surroundings_deviation(dev: &[f32], unknown: &[u8], w: usize, h: usize) -> Ve
 /// pixel's deviation to theirs to tell its opacity. Sensor noise of a camera is about 2 levels;
 /// a lossy input leaves less, and the quantisation alone 0.3.
 const STATISTICS_MIN_DEV: f32 = 1.0;
+/// Least deviation over time (levels) of the pixels around the mask, where things come and go
+/// around it, for a masked pixel's own ratio to be taken.
+const CHANGES_MIN_DEV: f32 = 2.0;
 /// The variance of rounding to whole levels.
 const ROUNDING_VARIANCE: f32 = 1.0 / 12.0;
 /// The least `k` a pooled ratio gives a pixel; below it, the pixel is opaque.
@@ -185,6 +201,34 @@ const POOL_SPACE: f32 = 3.0;
 const POOL_RATIO: f32 = 0.3;
 /// Spatial scale of the light smoothing that the pooling's range weights compare.
 const GUIDE_SPACE: f32 = 1.5;
+
+/// Least share of the known pixels whose deviation over time is within [`NOISE_SPREAD`] of
+/// their median for what changes around the mask to be taken as a camera's noise.
+const NOISE_MIN_SHARE: f32 = 0.8;
+const NOISE_SPREAD: f32 = 1.5;
+
+/// Whether the known pixels change over time as a camera's sensor noise does, each by about as
+/// much as the others: over 60 frames one pixel's deviation is off by a tenth. Things that come
+/// and go (cells of a game of life, a passing shadow), and the coding noise of a lossy input,
+/// change some pixels far more than others.
+fn changes_like_noise(dev: &[f32], unknown: &[u8]) -> bool {
+    let mut known: Vec<f32> = dev
+        .iter()
+        .zip(unknown)
+        .filter(|&(_, &u)| u == 0)
+        .map(|(&d, _)| d)
+        .collect();
+    if known.is_empty() {
+        return false;
+    }
+    let middle = known.len() / 2;
+    let median = *known.select_nth_unstable_by(middle, f32::total_cmp).1;
+    let alike = known
+        .iter()
+        .filter(|&&d| d * NOISE_SPREAD >= median && d <= median * NOISE_SPREAD)
+        .count();
+    alike as f32 >= NOISE_MIN_SHARE * known.len() as f32
+}
 
 /// Each unknown pixel's `k = 1 - alpha`, from the ratio of its deviation over time (`dev`) to
 /// the surroundings' (`ref_dev`, interpolated): the mark scales whatever changes under it,
