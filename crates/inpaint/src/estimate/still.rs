@@ -16,15 +16,17 @@
 //! fallback below.
 //!
 //! Every other pixel falls back to temporal statistics against the surroundings. The mark
-//! scales the sensor noise under it by `k` as well, so `k` is the ratio of a pixel's deviation
-//! over time to the surroundings' (averaged over the clear pixels nearby, interpolated into
-//! the mask), pooled over the pixels nearby whose ratio is alike: one pixel's ratio over 60
-//! frames is off by a fifth. Where `k` is alike at two neighbours, their means over time differ
-//! by `k` times the background's difference, so the background under the mark follows the
-//! mean image's detail scaled by `1 / k` and meets the clear pixels around the mask (a Poisson
-//! equation); across the mark's own edges it is as smooth as it can be. A lossy input keeps
-//! too little noise to tell (the mark is then taken as opaque and filled); a given logo image
-//! is exact.
+//! scales the sensor noise under it by `k` as well: where the clear pixels around the mask
+//! change alike, as a camera's noise does, `k` is the ratio of a pixel's deviation over time to
+//! the surroundings' (averaged over the clear pixels nearby, interpolated into the mask),
+//! pooled over the pixels nearby whose ratio is alike (one pixel's ratio over 60 frames is off
+//! by a fifth). Where `k` is alike at two neighbours, their means over time differ by `k` times
+//! the background's difference, so the background under the mark follows the mean image's
+//! detail scaled by `1 / k` and meets the clear pixels around the mask (a Poisson equation);
+//! across the mark's own edges it is as smooth as it can be. Where things come and go around
+//! the mask instead, each pixel keeps its own ratio against the surroundings interpolated, a
+//! rough guess that the match above replaces wherever it can. A lossy input keeps too little
+//! noise to tell (the mark is then taken as opaque and filled); a given logo image is exact.
 
 use multiversion::multiversion;
 use rayon::prelude::*;
@@ -724,7 +726,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{PlaneJob, Series, around, estimate_still, from_statistics};
+    use super::{PlaneJob, Series, around, changes_like_noise, estimate_still, from_statistics};
     use crate::config::InpaintConfig;
     use crate::estimate::estimate;
     use crate::mask::{Mask, Rect};
@@ -896,5 +898,35 @@ mod tests {
              off by {background:.2} levels (RMS), a fill by {fill:.2}",
             mark.len()
         );
+    }
+
+    /// A camera's noise changes every pixel by about as much as the others; cells that come
+    /// and go change some pixels far more than the rest.
+    #[test]
+    fn changes_alike_everywhere_are_noise_and_cells_that_come_and_go_are_not() {
+        let known = vec![0u8; 400];
+        // Deviations over 60 frames of noise of 1.4 levels: each off by up to a tenth.
+        let noise: Vec<f32> = (0..400u64)
+            .map(|i| 1.4 * (0.9 + 0.01 * (hash(i, 0, 0) % 21) as f32))
+            .collect();
+        assert!(changes_like_noise(&noise, &known));
+        // A third of the pixels under cells that light up and go dark.
+        let cells: Vec<f32> = noise
+            .iter()
+            .zip(0..400u64)
+            .map(|(&d, i)| {
+                if hash(i, 1, 0).is_multiple_of(3) {
+                    60.0
+                } else {
+                    d
+                }
+            })
+            .collect();
+        assert!(!changes_like_noise(&cells, &known));
+        // Unknown pixels do not count.
+        let masked: Vec<u8> = (0..400u64)
+            .map(|i| u8::from(hash(i, 1, 0).is_multiple_of(3)))
+            .collect();
+        assert!(changes_like_noise(&cells, &masked));
     }
 }
