@@ -749,6 +749,29 @@ mod tests {
         30.0 + top * (1.0 - fy) + bottom * fy
     }
 
+    /// `n` frames of `w`x`h` whose luma at (`x`, `y`) in frame `t` is `picture(x, y, t)` with
+    /// sensor noise of up to 2 levels, under a white mark of opacity `alpha(x, y)`.
+    fn marked_frames(
+        (w, h, n): (usize, usize, usize),
+        picture: impl Fn(usize, usize, usize) -> f32,
+        alpha: impl Fn(usize, usize) -> f32,
+    ) -> Vec<Yuv420Frame> {
+        (0..n)
+            .map(|t| {
+                let mut f = Yuv420Frame::new(w, h);
+                for y in 0..h {
+                    for x in 0..w {
+                        let noise = (hash(x as u64, y as u64, 1000 + t as u64) % 5) as f32 - 2.0;
+                        let (a, v) = (alpha(x, y), picture(x, y, t) + noise);
+                        let v = (1.0 - a) * v + a * 235.0;
+                        f.data_mut(0)[y * w + x] = v.round().clamp(0.0, 255.0) as u8;
+                    }
+                }
+                f
+            })
+            .collect()
+    }
+
     /// A still camera on cells of 8 pixels that light up and go dark in place (every third
     /// frame each may change), with sensor noise, under lettering: stripes at half opacity
     /// between clear ones, in a band a little lower than two rows of cells.
@@ -760,22 +783,17 @@ mod tests {
         let lit = |x: usize, y: usize, t: usize| {
             hash(x as u64 / 8, y as u64 / 8, t as u64 / 3).is_multiple_of(3)
         };
-        let frames: Vec<Yuv420Frame> = (0..n)
-            .map(|t| {
-                let mut f = Yuv420Frame::new(w, h);
-                for y in 0..h {
-                    for x in 0..w {
-                        let noise = (hash(x as u64, y as u64, 1000 + t as u64) % 5) as f32 - 2.0;
-                        let mut v = if lit(x, y, t) { 170.0 } else { 30.0 } + noise;
-                        if (60..100).contains(&x) && (42..54).contains(&y) {
-                            v = (1.0 - alpha_at(x)) * v + alpha_at(x) * 235.0;
-                        }
-                        f.data_mut(0)[y * w + x] = v.round() as u8;
-                    }
+        let frames = marked_frames(
+            (w, h, n),
+            |x, y, t| if lit(x, y, t) { 170.0 } else { 30.0 },
+            |x, y| {
+                if (60..100).contains(&x) && (42..54).contains(&y) {
+                    alpha_at(x)
+                } else {
+                    0.0
                 }
-                f
-            })
-            .collect();
+            },
+        );
         let mask = Mask::from_rect(band, w, h).expect("a valid mask");
         let model = estimate(&frames, &mask, &InpaintConfig::default()).expect("a model");
         // Pixels whose cell changed while the frames were taken.
@@ -806,23 +824,18 @@ mod tests {
     fn a_change_every_pixel_follows_by_its_own_amount_matches_nothing() {
         let (w, h, n) = (160, 96, 60);
         let alpha_at = |x: usize| if (x / 3).is_multiple_of(2) { 0.5 } else { 0.0 };
-        let frames: Vec<Yuv420Frame> = (0..n)
-            .map(|t| {
-                let gain = 1.0 + 0.25 * (t as f32 / 4.0).sin();
-                let mut f = Yuv420Frame::new(w, h);
-                for y in 0..h {
-                    for x in 0..w {
-                        let noise = (hash(x as u64, y as u64, 1000 + t as u64) % 5) as f32 - 2.0;
-                        let mut v = gain * texture(x, y) + noise;
-                        if (60..100).contains(&x) && (42..54).contains(&y) {
-                            v = (1.0 - alpha_at(x)) * v + alpha_at(x) * 235.0;
-                        }
-                        f.data_mut(0)[y * w + x] = v.round().clamp(0.0, 255.0) as u8;
-                    }
+        let gain = |t: usize| 1.0 + 0.25 * (t as f32 / 4.0).sin();
+        let frames = marked_frames(
+            (w, h, n),
+            |x, y, t| gain(t) * texture(x, y),
+            |x, y| {
+                if (60..100).contains(&x) && (42..54).contains(&y) {
+                    alpha_at(x)
+                } else {
+                    0.0
                 }
-                f
-            })
-            .collect();
+            },
+        );
         let mask = Mask::from_rect(Rect::new(60, 42, 40, 12), w, h).expect("a valid mask");
         let region = Region::new(&mask, 24);
         let job = PlaneJob::new(&mask, &region, 0);
@@ -848,19 +861,7 @@ mod tests {
             (94..126, 44..68) => 0.3,
             _ => 0.0,
         };
-        let frames: Vec<Yuv420Frame> = (0..n)
-            .map(|t| {
-                let mut f = Yuv420Frame::new(w, h);
-                for y in 0..h {
-                    for x in 0..w {
-                        let noise = (hash(x as u64, y as u64, 1000 + t as u64) % 5) as f32 - 2.0;
-                        let (a, v) = (alpha_at(x, y), gentle(x, y) + noise);
-                        f.data_mut(0)[y * w + x] = ((1.0 - a) * v + a * 235.0).round() as u8;
-                    }
-                }
-                f
-            })
-            .collect();
+        let frames = marked_frames((w, h, n), |x, y, _| gentle(x, y), alpha_at);
         let mask = Mask::from_rect(Rect::new(60, 42, 68, 28), w, h).expect("a valid mask");
         let model = estimate(&frames, &mask, &InpaintConfig::default()).expect("a model");
         let plane = model.plane(0);
