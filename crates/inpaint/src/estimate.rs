@@ -1110,12 +1110,12 @@ impl MarkLearner {
         let (jobs, crops, pairs) = (&self.jobs, &self.crops, &self.pairs);
         let (luma, fitted) = estimate_plane(&jobs[0], crops, pairs, &self.first[0], None);
         let (planes, support) = if pairs.is_empty() || fitted.first * 50 < self.count {
-            let [(y, matched), (u, _), (v, _)] =
+            let [(y, measured), (u, _), (v, _)] =
                 std::array::from_fn(|p| estimate_still(&jobs[p], crops));
             let support = MarkSupport {
                 moving: false,
                 masked: self.count,
-                own: matched,
+                own: measured,
                 unseen: 0,
             };
             ([y, u, v], support)

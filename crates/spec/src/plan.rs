@@ -477,7 +477,8 @@ pub struct MarkSupport {
     pub masked: usize,
     /// Pixels whose opacity came from their own samples: what frame pairs
     /// showed of their background (directly or under parts of the mark
-    /// already found), or, under a still camera, the changes they followed.
+    /// already found), or, under a still camera, the changes they followed
+    /// or the camera's noise the mark scales.
     pub own: usize,
     /// Pixels nothing showed the background through, taken as opaque and
     /// filled rather than un-blended.

@@ -35,6 +35,7 @@ use super::{Line, PEEL_MIN_K, PlaneJob, is_identity};
 use crate::fill;
 use crate::logo::LogoPlane;
 use crate::mask::Bounds;
+use crate::morph;
 use crate::region::Crop;
 
 /// Farthest a masked pixel's clear match is looked for, in luma pixels (half on chroma).
@@ -59,12 +60,12 @@ const MATCH_MOST_VALUES: usize = 1 << 25;
 
 /// The fixed-camera estimate of one plane: matched changes where they show through the mark,
 /// temporal statistics elsewhere (see the module docs). Returns the plane and how many masked
-/// pixels were matched.
+/// pixels had an opacity measured on their own: matched, or told by the noise under them.
 pub(super) fn estimate_still(job: &PlaneJob, crops: &[Crop]) -> (LogoPlane, usize) {
     let mut series = Series::new(job, crops, around(job));
-    let mut plane = from_statistics(job, &series);
-    let matched = match_changes(job, crops, &mut series, &mut plane);
-    (plane, matched)
+    let (mut plane, mut measured) = from_statistics(job, &series);
+    match_changes(job, crops, &mut series, &mut plane, &mut measured);
+    (plane, measured.iter().filter(|&&m| m).count())
 }
 
 /// Farthest a masked pixel's clear match is looked for on `job`'s plane.
@@ -89,8 +90,9 @@ fn around(job: &PlaneJob) -> Bounds {
 }
 
 /// Temporal statistics against the surroundings, for every masked pixel, from the means and
-/// deviations of `series` (see the module docs).
-fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
+/// deviations of `series` (see the module docs); and, per pixel of the mask's bounds, whether
+/// the noise under it told its opacity.
+fn from_statistics(job: &PlaneJob, series: &Series) -> (LogoPlane, Vec<bool>) {
     let b = job.bounds;
     let margin = if job.index == 0 { 8 } else { 4 };
     let region = b.grown(margin, job.w, job.h);
@@ -116,7 +118,9 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
     let background = background_under(&mean, &k, &unknown, rw, rh);
     let size = b.width() * b.height();
     let (mut alpha, mut premul) = (vec![0.0f32; size], vec![0.0f32; size]);
+    let mut measured = vec![false; size];
     for (i, r) in job.masked_indices(region) {
+        measured[i] = k[r].is_some();
         let (k, c) = match k[r] {
             Some(k) => (k, mean[r] - k * background[r]),
             // Where things come and go around the mask (cells of a game of life), how much a
@@ -134,11 +138,12 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> LogoPlane {
             premul[i] = c.clamp(0.0, 255.0 * alpha[i]);
         }
     }
-    LogoPlane {
+    let plane = LogoPlane {
         bounds: b,
         alpha,
         premul,
-    }
+    };
+    (plane, measured)
 }
 
 /// Reach (pixels either side) over which the known pixels' variances are averaged for the
@@ -330,14 +335,13 @@ fn smooth(
 /// soft edge of an opaque mark mixes its sides, and un-blending it by so little leaves an
 /// outline that the fill inside then takes up.
 fn opaque_beside_opaque(k: Vec<Option<f32>>, w: usize, h: usize) -> Vec<Option<f32>> {
-    (0..w * h)
-        .map(|r| {
-            let beside = around_3x3(r, w, h).any(|q| k[q] == Some(0.0));
-            if beside && k[r].is_some() && k[r] != Some(1.0) {
-                Some(0.0)
-            } else {
-                k[r]
-            }
+    let opaque: Vec<u8> = k.iter().map(|&k| u8::from(k == Some(0.0))).collect();
+    let beside = morph::dilate(&opaque, w, h, 1);
+    k.into_iter()
+        .zip(beside)
+        .map(|(k, beside)| match k {
+            Some(v) if beside != 0 && v != 1.0 => Some(0.0),
+            k => k,
         })
         .collect()
 }
@@ -597,16 +601,18 @@ impl Series {
 }
 
 /// Overwrites the masked pixels of `plane` whose changes over time follow a clear pixel's
-/// nearby with the line between the two (see the module docs); returns how many.
+/// nearby with the line between the two (see the module docs), and marks them `measured`
+/// (per pixel of the mask's bounds).
 fn match_changes(
     job: &PlaneJob,
     crops: &[Crop],
     series: &mut Series,
     plane: &mut LogoPlane,
-) -> usize {
+    measured: &mut [bool],
+) {
     let n = crops.len();
     if n < MATCH_MIN_FRAMES {
-        return 0;
+        return;
     }
     let (area, radius) = (series.area, match_radius(job));
     let aw = area.width();
@@ -626,11 +632,10 @@ fn match_changes(
         .chain(todo.iter().map(|&(_, r)| r))
         .collect();
     if todo.is_empty() || held.len() == todo.len() || held.len() * n > MATCH_MOST_VALUES {
-        return 0;
+        return;
     }
     series.hold(job, crops, &held);
     let (mut bg_mean, mut bg_dev) = (series.mean.clone(), series.dev.clone());
-    let mut matched = 0;
     for _ in 0..MATCH_ROUNDS {
         let found: Vec<Option<usize>> = todo
             .par_iter()
@@ -643,7 +648,7 @@ fn match_changes(
                 left.push((i, r));
                 continue;
             };
-            matched += 1;
+            measured[i] = true;
             let k = (series.dev[r] / bg_dev[q]).min(1.0);
             let c = series.mean[r] - k * bg_mean[q];
             if is_identity_over(k, c, bg_mean[q], bg_dev[q]) {
@@ -662,7 +667,6 @@ fn match_changes(
         }
         todo = left;
     }
-    matched
 }
 
 /// The pixel of `area` within `radius` of pixel `r` among the `candidates` whose values over
@@ -841,10 +845,9 @@ mod tests {
         let job = PlaneJob::new(&mask, &region, 0);
         let crops: Vec<Crop> = frames.iter().map(|f| region.crop(f)).collect();
         let series = Series::new(&job, &crops, around(&job));
-        assert_eq!(
-            estimate_still(&job, &crops),
-            (from_statistics(&job, &series), 0)
-        );
+        let (plane, measured) = from_statistics(&job, &series);
+        let measured = measured.iter().filter(|&&m| m).count();
+        assert_eq!(estimate_still(&job, &crops), (plane, measured));
     }
 
     /// A still camera on texture under sensor noise, where nothing changes in place: the mark
@@ -893,6 +896,12 @@ mod tests {
             .collect();
         crate::fill::fill(&mut smooth, &unknown, w, h);
         let fill = rms(&mut mark.iter().map(|&(x, y)| smooth[y * w + x] - gentle(x, y)));
+        // The job log's confidence: the mask's pixels, measured from the noise under them.
+        let support = model.support().expect("an estimate says what it rests on");
+        assert!(
+            !support.moving && support.own * 10 >= support.masked * 9,
+            "{support:?}"
+        );
         assert!(
             wrong_alpha * 5 < mark.len() && background < fill,
             "of {} pixels of the mark, alpha off by over 0.05 at {wrong_alpha}; the background \
