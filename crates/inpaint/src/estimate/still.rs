@@ -20,7 +20,9 @@
 //! change alike, as a camera's noise does, `k` is the ratio of a pixel's deviation over time to
 //! the surroundings' (averaged over the clear pixels nearby, interpolated into the mask),
 //! pooled over the pixels nearby whose ratio is alike (one pixel's ratio over 60 frames is off
-//! by a fifth). Where `k` is alike at two neighbours, their means over time differ by `k` times
+//! by a fifth), as told by the ratios fitted to the frames' mean image around each pixel: the
+//! mark's edges are edges of that image too, so the pooling keeps them, even in strokes two
+//! pixels wide. Where `k` is alike at two neighbours, their means over time differ by `k` times
 //! the background's difference, so the background under the mark follows the mean image's
 //! detail scaled by `1 / k` and meets the clear pixels around the mask (a Poisson equation);
 //! across the mark's own edges it is as smooth as it can be. Where things come and go around
@@ -108,7 +110,7 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> (LogoPlane, Vec<bool>) {
     // neighbours'; where things come and go around the mask, each pixel's own (below).
     let (k, ref_dev) = if changes_like_noise(&dev, &unknown) {
         let ref_dev = surroundings_deviation(&dev, &unknown, rw, rh);
-        let k = opacity_from_deviations(&dev, &ref_dev, &unknown, rw, rh);
+        let k = opacity_from_deviations(&dev, &ref_dev, &mean, &unknown, (rw, rh));
         (opaque_beside_opaque(k, rw, rh), ref_dev)
     } else {
         let mut ref_dev = dev.clone();
@@ -206,8 +208,6 @@ const OPAQUE_K: f32 = 0.25;
 const POOL_REACH: usize = 3;
 const POOL_SPACE: f32 = 3.0;
 const POOL_RATIO: f32 = 0.3;
-/// Spatial scale of the light smoothing that the pooling's range weights compare.
-const GUIDE_SPACE: f32 = 1.5;
 
 /// Least share of the known pixels whose deviation over time is within [`NOISE_SPREAD`] of
 /// their median for what changes around the mask to be taken as a camera's noise.
@@ -239,34 +239,45 @@ fn changes_like_noise(dev: &[f32], unknown: &[u8]) -> bool {
 
 /// Each unknown pixel's `k = 1 - alpha`, from the ratio of its deviation over time (`dev`) to
 /// the surroundings' (`ref_dev`, interpolated): the mark scales whatever changes under it,
-/// sensor noise too, by `k`. Pooled with the pixels nearby that are alike; 1 at known pixels,
-/// `None` where the surroundings change too little to tell.
+/// sensor noise too, by `k`. Pooled with the pixels nearby that are alike, as told by a copy
+/// that follows the mark's edges in the frames' `mean` (see [`follow_edges`]); 1 at known
+/// pixels, `None` where the surroundings change too little to tell.
 fn opacity_from_deviations(
     dev: &[f32],
     ref_dev: &[f32],
+    mean: &[f32],
     unknown: &[u8],
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
 ) -> Vec<Option<f32>> {
-    // The logarithm of each pixel's ratio of squared deviations (0 at known pixels).
-    let log_ratio: Vec<Option<f32>> = (0..w * h)
+    // Each pixel's ratio of squared deviations (1 at known pixels).
+    let ratio: Vec<Option<f32>> = (0..w * h)
         .map(|r| {
             if unknown[r] == 0 {
-                Some(0.0)
+                Some(1.0)
             } else if ref_dev[r] < STATISTICS_MIN_DEV {
                 None
             } else {
                 // Rounding to whole levels adds its own variance, unscaled, to both.
                 let ratio = (dev[r].powi(2) - ROUNDING_VARIANCE).max(0.0)
                     / (ref_dev[r].powi(2) - ROUNDING_VARIANCE);
-                Some(ratio.clamp(0.005, 1.5).ln())
+                Some(ratio.clamp(0.0, 1.5))
             }
         })
         .collect();
-    // The range weights compare a lightly smoothed copy (a cross bilateral filter): each
-    // pixel's own ratio is too noisy to tell alike neighbours by.
-    let guide = smooth(&log_ratio, None, unknown, (w, h), GUIDE_SPACE);
-    let pooled = smooth(&log_ratio, Some(&guide), unknown, (w, h), POOL_SPACE);
+    let log_ratio: Vec<Option<f32>> = ratio.iter().map(|v| v.map(|v| v.max(0.005).ln())).collect();
+    // The range weights compare a copy that follows the mark's edges (a cross bilateral
+    // filter): each pixel's own ratio is too noisy to tell alike neighbours by, and a copy
+    // merely smoothed blurs the mark's edges, which at 360p are most of a lettering's pixels.
+    let own_k: Vec<Option<f32>> = ratio.iter().map(|v| v.map(f32::sqrt)).collect();
+    let guide: Vec<Option<f32>> = follow_edges(&own_k, mean, (w, h))
+        .into_iter()
+        .zip(unknown)
+        .map(|(k, &u)| match u {
+            0 => Some(0.0),
+            _ => k.map(|k| 2.0 * k.clamp(GUIDE_LEAST_K, 1.0).ln()),
+        })
+        .collect();
+    let pooled = pool(&log_ratio, &guide, unknown, (w, h));
     (0..w * h)
         .map(|r| {
             if unknown[r] == 0 {
@@ -279,22 +290,93 @@ fn opacity_from_deviations(
         .collect()
 }
 
-/// Gaussian-weighted means of the defined `values` within [`POOL_REACH`] of each defined
-/// unknown one, at spatial scale `space`; with a `guide`, weighted also by how alike the guide
-/// is at the two pixels (scale [`POOL_RATIO`]). Known pixels keep their value.
-fn smooth(
+/// Least `k` the pooling's guide tells apart (its logarithm grows without bound below).
+const GUIDE_LEAST_K: f32 = 0.07;
+/// Reach (pixels either side) of the windows over which [`follow_edges`] fits `k` to the mean.
+const EDGES_REACH: usize = 1;
+/// Variance of the mean image (levels²) over a window below which it does not steer `k` there:
+/// a window with less detail takes the plain average of its `k`.
+const EDGES_LEAST_VARIANCE: f32 = 6.5;
+
+/// `k` smoothed along the frames' `mean` (a guided filter, He et al. 2010): over each 3x3
+/// window `k` is fitted as a linear function of the mean, and each pixel takes the average of
+/// the fits of the windows it is in. The mark's edges are edges of the mean image too (it
+/// lightens or darkens what it covers), so the fit keeps them sharp where the plain average
+/// would spread them, while over texture under an even part of the mark `k` does not follow
+/// the mean and the fit is a plain average. Undefined pixels take no part and stay undefined.
+fn follow_edges(k: &[Option<f32>], mean: &[f32], (w, h): (usize, usize)) -> Vec<Option<f32>> {
+    // Window means over the defined pixels of the guide, `k`, their product and the guide's
+    // square.
+    let moments = window_means(k, (w, h), |r| {
+        let (i, p) = (mean[r], k[r].unwrap_or(0.0));
+        [i, p, i * p, i * i]
+    });
+    // Each window's line `k = a * mean + b`.
+    let lines: Vec<Option<[f32; 2]>> = moments
+        .iter()
+        .map(|&[mi, mp, mip, mii]| {
+            if !mi.is_finite() {
+                return None;
+            }
+            let a = (mip - mi * mp) / (mii - mi * mi + EDGES_LEAST_VARIANCE);
+            Some([a, mp - a * mi])
+        })
+        .collect();
+    let fits = window_means(k, (w, h), |r| {
+        let [a, b] = lines[r].unwrap_or([0.0, 0.0]);
+        [a, b, 0.0, 0.0]
+    });
+    (0..w * h)
+        .map(|r| {
+            k[r]?;
+            let [a, b, ..] = fits[r];
+            Some((a * mean[r] + b).clamp(0.0, 1.0))
+        })
+        .collect()
+}
+
+/// Means over each pixel's window (reach [`EDGES_REACH`]) of `value` at the pixels where
+/// `defined` is; NaN where none is.
+fn window_means(
+    defined: &[Option<f32>],
+    (w, h): (usize, usize),
+    value: impl Fn(usize) -> [f32; 4],
+) -> Vec<[f32; 4]> {
+    (0..w * h)
+        .map(|r| {
+            let (x, y) = (r % w, r / w);
+            let (mut sum, mut n) = ([0.0f32; 4], 0.0f32);
+            for qy in y.saturating_sub(EDGES_REACH)..(y + EDGES_REACH + 1).min(h) {
+                for qx in x.saturating_sub(EDGES_REACH)..(x + EDGES_REACH + 1).min(w) {
+                    let q = qy * w + qx;
+                    if defined[q].is_some() {
+                        for (s, v) in sum.iter_mut().zip(value(q)) {
+                            *s += v;
+                        }
+                        n += 1.0;
+                    }
+                }
+            }
+            sum.map(|s| s / n)
+        })
+        .collect()
+}
+
+/// Gaussian-weighted means (spatial scale [`POOL_SPACE`]) of the defined `values` within
+/// [`POOL_REACH`] of each defined unknown one, weighted also by how alike the `guide` is at the
+/// two pixels (scale [`POOL_RATIO`]). Known pixels keep their value.
+fn pool(
     values: &[Option<f32>],
-    guide: Option<&[Option<f32>]>,
+    guide: &[Option<f32>],
     unknown: &[u8],
     (w, h): (usize, usize),
-    space: f32,
 ) -> Vec<Option<f32>> {
     let reach = POOL_REACH as isize;
     let offsets: Vec<(isize, isize, f32)> = (-reach..=reach)
         .flat_map(|dy| (-reach..=reach).map(move |dx| (dx, dy)))
         .map(|(dx, dy)| {
             let d2 = (dx * dx + dy * dy) as f32;
-            (dx, dy, (-d2 / (2.0 * space * space)).exp())
+            (dx, dy, (-d2 / (2.0 * POOL_SPACE * POOL_SPACE)).exp())
         })
         .collect();
     (0..w * h)
@@ -304,7 +386,7 @@ fn smooth(
                 return values[r];
             }
             values[r]?;
-            let own = guide.and_then(|g| g[r]);
+            let own = guide[r];
             let (x, y) = ((r % w) as isize, (r / w) as isize);
             let (mut sum, mut weight) = (0.0f32, 0.0f32);
             for &(dx, dy, s) in &offsets {
@@ -316,7 +398,7 @@ fn smooth(
                 let Some(v) = values[q] else {
                     continue;
                 };
-                let alike = match (own, guide.and_then(|g| g[q])) {
+                let alike = match (own, guide[q]) {
                     (Some(a), Some(b)) => {
                         let d = (b - a) / POOL_RATIO;
                         (-0.5 * d * d).exp()
@@ -356,8 +438,10 @@ fn around_3x3(r: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
 /// How far apart (in `k`) two neighbours' opacities, and those of the pixels around them, may
 /// be for the difference of their means to be taken as the background's: a pair across the
 /// mark's edge differs by the mark itself. The difference counts in full between alike pixels,
-/// less the more they differ.
-const GUIDE_K_SCALE: f32 = 0.08;
+/// less the more they differ: the pooled `k` crosses a mark's edge in steps of a quarter or
+/// more from pixel to pixel, each of which counts for less than 7%, while the smaller ripples
+/// of `k` over an even part of the mark (a tenth) still count for two thirds.
+const GUIDE_K_SCALE: f32 = 0.15;
 /// Conjugate-gradient iterations at most, and the residual they stop at (root mean square,
 /// levels: the equations' imbalance at a pixel).
 const SOLVE_MOST_ITERATIONS: usize = 1000;
@@ -906,6 +990,43 @@ mod tests {
             wrong_alpha * 5 < mark.len() && background < fill,
             "of {} pixels of the mark, alpha off by over 0.05 at {wrong_alpha}; the background \
              off by {background:.2} levels (RMS), a fill by {fill:.2}",
+            mark.len()
+        );
+    }
+
+    /// Lettering as a small frame has it: strokes two pixels wide at half opacity, two pixels
+    /// apart, over gentle texture under sensor noise. Each pixel's own ratio of deviations is
+    /// off by a fifth, and pooling over alike neighbours blurs strokes this thin unless it
+    /// follows their edges, which the frames' mean shows.
+    #[test]
+    fn thin_strokes_of_a_mark_over_a_still_noisy_texture_keep_their_edges() {
+        let (w, h, n) = (192, 112, 60);
+        let gentle = |x: usize, y: usize| 60.0 + 0.5 * texture(x / 2, y / 2);
+        let stroke = |x: usize, y: usize| (62..126).contains(&x) && (44..68).contains(&y);
+        let alpha_at = |x: usize, y: usize| {
+            if stroke(x, y) && (x / 2).is_multiple_of(2) {
+                0.5
+            } else {
+                0.0
+            }
+        };
+        let frames = marked_frames((w, h, n), |x, y, _| gentle(x, y), alpha_at);
+        let mask = Mask::from_rect(Rect::new(60, 42, 68, 28), w, h).expect("a valid mask");
+        let model = estimate(&frames, &mask, &InpaintConfig::default()).expect("a model");
+        let plane = model.plane(0);
+        let mark: Vec<(usize, usize)> = (62..126)
+            .flat_map(|x| (44..68).map(move |y| (x, y)))
+            .collect();
+        let errors: Vec<f32> = mark
+            .iter()
+            .map(|&(x, y)| (plane.alpha_at(x, y) - alpha_at(x, y)).abs())
+            .collect();
+        let off = errors.iter().filter(|&&e| e > 0.1).count();
+        let mean = errors.iter().sum::<f32>() / errors.len() as f32;
+        assert!(
+            off * 10 < mark.len() && mean < 0.05,
+            "of {} pixels of the strokes and their gaps, alpha off by over 0.1 at {off}; \
+             by {mean:.3} on average",
             mark.len()
         );
     }
