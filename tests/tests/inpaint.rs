@@ -146,6 +146,67 @@ fn a_semi_transparent_logo_is_removed() {
     );
 }
 
+/// Frames of each segment, from the report in a job log.
+fn segment_frames(log: &str) -> Vec<u64> {
+    let report: serde_json::Value = log
+        .lines()
+        .find_map(|l| l.split_once(" report ").map(|(_, r)| r))
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_else(|| panic!("no report in the job log:\n{log}"));
+    report["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["frames"].as_u64().unwrap())
+        .collect()
+}
+
+/// Each segment of an inpaint job decodes the frames of context ahead of its range again, so
+/// the default segmenter keeps a short video whole (every frame of this one is a keyframe,
+/// and two segments are asked for), where a job without the step is cut.
+#[test]
+fn a_short_video_is_one_segment_of_an_inpaint_job_and_cut_without_one() {
+    let dir = TempDir::new().unwrap();
+    let (_, _, marked) = clips(dir.path());
+    let run = |name: &str, steps: serde_json::Value| {
+        let output = dir.path().join(format!("{name}.mkv"));
+        let job = write_job(
+            dir.path(),
+            &format!("{name}.json"),
+            &json!({
+                "inputs": [{"src": marked}],
+                "steps": steps,
+                "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+            }),
+        );
+        let out = framejet(&[
+            "run",
+            job.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--jobs",
+            "2",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        segment_frames(
+            &std::fs::read_to_string(dir.path().join(format!("{name}.mkv.log"))).unwrap(),
+        )
+    };
+    let rect = [LOGO.0, LOGO.1, LOGO.2, LOGO.3];
+    assert_eq!(
+        run(
+            "inpaint",
+            json!([{"native": "inpaint", "mask": {"rect": rect}}])
+        ),
+        [60]
+    );
+    let plain = run("plain", json!([]));
+    assert!(
+        plain.len() == 2 && plain.iter().sum::<u64>() == 60,
+        "{plain:?}"
+    );
+}
+
 /// A video that fades in from black over its first 3 s, with a single keyframe (as x264
 /// writes a short clip): the mark is estimated from frames across the whole video, not from
 /// the fade that its first keyframe starts, and comes out of the frames after the fade.
@@ -357,18 +418,7 @@ fn a_cut_moves_where_its_context_decodes_from_a_keyframe_and_the_frames_stay_the
         let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
         assert!(out.status.success(), "{}", text(&out));
         let log = std::fs::read_to_string(dir.path().join(format!("{name}.mkv.log"))).unwrap();
-        let report: serde_json::Value = log
-            .lines()
-            .find_map(|l| l.split_once(" report ").map(|(_, r)| r))
-            .and_then(|r| serde_json::from_str(r).ok())
-            .unwrap_or_else(|| panic!("no report in the job log:\n{log}"));
-        let frames: Vec<u64> = report["segments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["frames"].as_u64().unwrap())
-            .collect();
-        (frame_md5s(&output), frames)
+        (frame_md5s(&output), segment_frames(&log))
     };
     let (one, one_frames) = run("one", 1);
     let (two, two_frames) = run("two", 2);
