@@ -95,11 +95,24 @@ fn in_logo(x: u32, y: u32) -> bool {
 
 /// Runs the job `spec` from `dir` into `dir/out.mkv`, which it returns, with the job log.
 fn run_job(dir: &Path, spec: &serde_json::Value) -> (PathBuf, String) {
-    let output = dir.join("out.mkv");
-    let job = write_job(dir, "job.json", spec);
-    let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    run_named_job(dir, "out", spec, &[])
+}
+
+/// Runs the job `spec` from `dir` into `dir/{name}.mkv` with the further arguments `args` of
+/// `framejet run`; returns the output's path and the job log.
+fn run_named_job(
+    dir: &Path,
+    name: &str,
+    spec: &serde_json::Value,
+    args: &[&str],
+) -> (PathBuf, String) {
+    let output = dir.join(format!("{name}.mkv"));
+    let job = write_job(dir, &format!("{name}.json"), spec);
+    let mut run = vec!["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()];
+    run.extend_from_slice(args);
+    let out = framejet(&run);
     assert!(out.status.success(), "{}", text(&out));
-    let log = std::fs::read_to_string(dir.join("out.mkv.log")).unwrap();
+    let log = std::fs::read_to_string(dir.join(format!("{name}.mkv.log"))).unwrap();
     (output, log)
 }
 
@@ -169,28 +182,12 @@ fn a_short_video_is_one_segment_of_an_inpaint_job_and_cut_without_one() {
     let dir = TempDir::new().unwrap();
     let (_, _, marked) = clips(dir.path());
     let run = |name: &str, steps: serde_json::Value| {
-        let output = dir.path().join(format!("{name}.mkv"));
-        let job = write_job(
-            dir.path(),
-            &format!("{name}.json"),
-            &json!({
-                "inputs": [{"src": marked}],
-                "steps": steps,
-                "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
-            }),
-        );
-        let out = framejet(&[
-            "run",
-            job.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-            "--jobs",
-            "2",
-        ]);
-        assert!(out.status.success(), "{}", text(&out));
-        segment_frames(
-            &std::fs::read_to_string(dir.path().join(format!("{name}.mkv.log"))).unwrap(),
-        )
+        let spec = json!({
+            "inputs": [{"src": marked}],
+            "steps": steps,
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        });
+        segment_frames(&run_named_job(dir.path(), name, &spec, &["--jobs", "2"]).1)
     };
     let rect = [LOGO.0, LOGO.1, LOGO.2, LOGO.3];
     assert_eq!(
@@ -402,22 +399,15 @@ fn a_cut_moves_where_its_context_decodes_from_a_keyframe_and_the_frames_stay_the
     args.push(marked.to_str().unwrap());
     ffmpeg(&args);
     let run = |name: &str, segments: u32| {
-        let output = dir.path().join(format!("{name}.mkv"));
-        let job = write_job(
-            dir.path(),
-            &format!("{name}.json"),
-            &json!({
-                "inputs": [{"src": marked}],
-                "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
-                           "logo": logo}],
-                "segment": {"plugin": "segment-keyframes",
-                            "params": {"min_segments": segments, "max_segments": segments}},
-                "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
-            }),
-        );
-        let out = framejet(&["run", job.to_str().unwrap(), "-o", output.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", text(&out));
-        let log = std::fs::read_to_string(dir.path().join(format!("{name}.mkv.log"))).unwrap();
+        let spec = json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [LOGO.0, LOGO.1, LOGO.2, LOGO.3]},
+                       "logo": logo}],
+            "segment": {"plugin": "segment-keyframes",
+                        "params": {"min_segments": segments, "max_segments": segments}},
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        });
+        let (output, log) = run_named_job(dir.path(), name, &spec, &[]);
         (frame_md5s(&output), segment_frames(&log))
     };
     let (one, one_frames) = run("one", 1);
