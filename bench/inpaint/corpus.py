@@ -61,6 +61,7 @@ KINDS = {
     "life-opaque": dict(scene="life", mark="box", codec="h264:23", target=-0.3, check="target", auto=None),
     "life-semi": dict(scene="life", mark="semi", codec="h264:23", target=-0.3, check="target", auto=None),
     "life-text": dict(scene="life", mark="text", codec="lossless", target=-0.3, check="target", auto=None),
+    "bars-semi": dict(scene="bars", mark="semi", codec="h264:23", target=-0.3, check="target", auto=None),
     "gradient-semi": dict(scene="gradient", mark="semi", codec="lossless", target=-0.3, check="target", auto="check"),
     "h264-crf23-semi": dict(scene="pan:3:1", mark="semi", codec="h264:23", target=6.0, check="target", auto="check"),
     "h265-crf28-semi": dict(scene="pan:3:1", mark="text", codec="h265:28", target=-0.3, check="target", auto="check"),
@@ -160,6 +161,11 @@ def clean_clip(out: Path, scene: str, w: int, h: int) -> Path:
                f":life_color=#40d0b0:death_color=#000000")
         vf = f"scale=1920:1080:flags=neighbor,{tail}"
         inputs = ["-f", "lavfi", "-i", src]
+    elif kind == "bars":
+        # A still test card (FFmpeg's testsrc2: colour bars, a line and a chequered patch that
+        # move across them): a still camera with things moving in front of a still background.
+        vf = tail
+        inputs = ["-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate={FPS}"]
     elif kind == "gradient":
         # Smooth colour fields that drift (written out: FFmpeg's `gradients` source is not
         # the same from run to run).
