@@ -233,32 +233,6 @@ pub(crate) fn sample_step_frames(
         .collect())
 }
 
-/// Where the runs of [`sample_runs`] start in `span`, and their length: a short span is one
-/// run; a longer one, runs a sixth of it apart, each moved to the nearest of the `keyframes`
-/// within a twelfth of the span where there is one (the runs stay spread, and none is decoded
-/// from a keyframe far behind it: a run halfway through a 10 s group of pictures had cost the
-/// plan some 125 frames of decoding for its 10), so long as the runs stay in order, apart and
-/// inside the span.
-fn run_starts(span: Range<u64>, keyframes: &[u64]) -> (Vec<u64>, u64) {
-    let total = span.end.saturating_sub(span.start);
-    if total <= MARK_RUNS * MARK_RUN_FRAMES {
-        return (vec![span.start], total);
-    }
-    let reach = total / (2 * MARK_RUNS);
-    let mut starts: Vec<u64> = Vec::with_capacity(MARK_RUNS as usize);
-    for k in 0..MARK_RUNS {
-        let start = span.start + k * total / MARK_RUNS;
-        let free = starts.last().map_or(span.start, |&s| s + MARK_RUN_FRAMES);
-        let nearest = keyframes
-            .iter()
-            .copied()
-            .filter(|&f| f >= free && f + MARK_RUN_FRAMES <= span.end && f.abs_diff(start) <= reach)
-            .min_by_key(|&f| f.abs_diff(start));
-        starts.push(nearest.unwrap_or(start.max(free)));
-    }
-    (starts, MARK_RUN_FRAMES)
-}
-
 /// [`sample_runs`], each frame made into a `T` by `keep` as it is decoded.
 fn sample_runs_as<T>(
     item: &PlanItem,
@@ -274,7 +248,14 @@ fn sample_runs_as<T>(
         None => Decoder::open(&item.src),
     };
     let mut decoder = decoder.map_err(|e| e.to_string())?;
-    let (starts, run) = run_starts(span.clone(), &item.keyframes);
+    let total = span.end - span.start;
+    // A short span is one run; a longer one, runs a sixth of it apart (more than a run).
+    let (starts, run): (Vec<u64>, u64) = if total <= MARK_RUNS * MARK_RUN_FRAMES {
+        (vec![span.start], total)
+    } else {
+        let starts = (0..MARK_RUNS).map(|k| span.start + k * total / MARK_RUNS);
+        (starts.collect(), MARK_RUN_FRAMES)
+    };
     let mut runs = Vec::with_capacity(starts.len());
     for &start in &starts {
         decoder.seek_to_frame(start).map_err(|e| e.to_string())?;
@@ -688,32 +669,4 @@ fn still_samples(
         n += step;
     }
     Ok(samples)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_start_on_nearby_keyframes_and_stay_spread_where_there_are_none() {
-        let sixths = vec![0, 250, 500, 750, 1000, 1250];
-        // Every frame a keyframe, or one keyframe only: a sixth apart, as they were.
-        let every: Vec<u64> = (0..1500).collect();
-        assert_eq!(run_starts(0..1500, &every), (sixths.clone(), 10));
-        assert_eq!(run_starts(0..1500, &[0]), (sixths.clone(), 10));
-        // A keyframe every 117 frames: each run on the nearest one within 125 frames.
-        let groups: Vec<u64> = (0..1500).step_by(117).collect();
-        assert_eq!(
-            run_starts(0..1500, &groups),
-            (vec![0, 234, 468, 702, 1053, 1287], 10)
-        );
-        // A keyframe too far from a sixth leaves it where it is.
-        assert_eq!(run_starts(0..1500, &[0, 1400]), (sixths, 10));
-        // A span no longer than the runs is one run; runs stay inside a span that starts late.
-        assert_eq!(run_starts(40..90, &[0, 50]), (vec![40], 50));
-        assert_eq!(
-            run_starts(100..220, &[0, 95, 150, 215]),
-            (vec![100, 120, 150, 160, 180, 200], 10)
-        );
-    }
 }
