@@ -175,7 +175,7 @@ fn segment_frames(log: &str) -> Vec<u64> {
 }
 
 /// Each segment of an inpaint job decodes the frames of context ahead of its range again, so
-/// the default segmenter keeps a short video whole (every frame of this one is a keyframe,
+/// the default segmenter keeps a short video whole (this one has a keyframe every dozen frames,
 /// and two segments are asked for), where a job without the step is cut.
 #[test]
 fn a_short_video_is_one_segment_of_an_inpaint_job_and_cut_without_one() {
