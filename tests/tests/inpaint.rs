@@ -465,6 +465,75 @@ fn a_scene_cut_is_found_and_reported() {
 }
 
 #[test]
+fn a_still_test_cards_bars_are_filled_across_a_wide_box() {
+    // FFmpeg's SMPTE bars with a fixed grain, still, under an opaque box much wider than tall
+    // that crosses three bar edges: the plan tries the spatial fill's weightings on copies of
+    // the mask beside it and has it lead across the box's short side, which every segment
+    // follows. A harmonic fill, blurring the edges sideways, ends over 4 dB under delogo here
+    // (which interpolates each column between three-pixel averages above and below the box);
+    // led across the box, about 1 dB under it (the fill starts from the single noisy row on
+    // either side).
+    let dir = TempDir::new().unwrap();
+    let clean = dir.path().join("bars.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=s=320x240:rate=25",
+        "-t",
+        "2",
+        "-vf",
+        "noise=alls=4,format=yuv420p",
+        "-c:v",
+        "ffv1",
+        clean.to_str().unwrap(),
+    ]);
+    let marked = dir.path().join("boxed.mkv");
+    ffmpeg(&[
+        "-i",
+        clean.to_str().unwrap(),
+        "-vf",
+        "drawbox=x=100:y=40:w=120:h=24:color=white:t=fill",
+        "-c:v",
+        "ffv1",
+        marked.to_str().unwrap(),
+    ]);
+    let (output, log) = run_job(
+        dir.path(),
+        &json!({
+            "inputs": [{"src": marked}],
+            "steps": [{"native": "inpaint", "mask": {"rect": [98, 38, 124, 28]}}],
+            "output": {"video": {"codec": "ffv1"}, "audio": {"codec": "none"}}
+        }),
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("estimated from frames across it")
+                && l.contains("spatial fill led across the mask's short side")),
+        "the plan kept the harmonic fill:\n{log}"
+    );
+    let delogo = dir.path().join("delogo.mkv");
+    ffmpeg(&[
+        "-i",
+        marked.to_str().unwrap(),
+        "-vf",
+        "delogo=x=98:y=38:w=124:h=28",
+        "-c:v",
+        "ffv1",
+        delogo.to_str().unwrap(),
+    ]);
+    let truth = luma_frames(&clean);
+    let in_box = |x: u32, y: u32| (100..220).contains(&x) && (40..64).contains(&y);
+    let [ours, theirs] =
+        [&output, &delogo].map(|path| psnr_where(&luma_frames(path), &truth, 320, in_box));
+    eprintln!("inside the box: framejet {ours:.2} dB, delogo {theirs:.2} dB");
+    assert!(
+        ours > theirs - 2.0,
+        "framejet {ours:.2} dB, delogo {theirs:.2} dB: the bars blurred sideways"
+    );
+}
+
+#[test]
 fn the_readme_example_beats_delogo() {
     // The README's watermark-removal job on its own media, against FFmpeg's
     // delogo on the same rectangle, both measured inside the mask against

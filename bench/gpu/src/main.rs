@@ -25,7 +25,7 @@ use framejet_gpu::{
     temporal_fill,
 };
 use framejet_inpaint::reference;
-use framejet_inpaint::{InpaintConfig, Inpainter, MarkModel, Mask, Rect, Yuv420Frame};
+use framejet_inpaint::{Anisotropy, InpaintConfig, Inpainter, MarkModel, Mask, Rect, Yuv420Frame};
 
 struct Options {
     frames: usize,
@@ -172,7 +172,7 @@ fn gpu_inpaint(s: &GpuStream, w: usize, h: usize, frames: usize) -> f64 {
     // The spatial fill's share: a tenth of the box (what no source shows at a frame's edge).
     let (bw, bh) = (mw, mh);
     let unknown: Vec<u8> = (0..bw * bh).map(|i| u8::from(i % bw < bw / 10)).collect();
-    let mut fill = SpatialFill::new(s, &unknown, bw, bh).unwrap();
+    let mut fill = SpatialFill::new(s, &unknown, bw, bh, Anisotropy::ISOTROPIC).unwrap();
     let mut values = s.upload_new(bytes_of(&vec![100.0f32; bw * bh])).unwrap();
     let alpha: Vec<f32> = (0..bw * bh)
         .map(|i| 0.1 + 0.7 * (i % 7) as f32 / 7.0)

@@ -126,17 +126,30 @@ extern "C" __global__ void fj_fill_upsample(float* fine, const u8* fine_unknown,
 // One half of a red-black Gauss-Seidel sweep (fill.rs `relax_reference`): the unknown pixels of
 // `colour` ((x + y) % 2) take the mean of their in-bounds 4-neighbours, all of the other colour.
 extern "C" __global__ void fj_fill_relax(float* values, const u8* unknown, int w, int h,
-                                         int colour) {
+                                         int colour, int isotropic, const float* wxs,
+                                         const float* wys) {
     int x = FJ_X, y = FJ_Y;
     if (x >= w || y >= h || (x + y) % 2 != colour) return;
     int i = y * w + x;
     if (unknown[i] == 0) return;
-    float sum = 0.0f, n = 0.0f;
-    if (x > 0) { sum += values[i - 1]; n += 1.0f; }
-    if (x + 1 < w) { sum += values[i + 1]; n += 1.0f; }
-    if (y > 0) { sum += values[i - w]; n += 1.0f; }
-    if (y + 1 < h) { sum += values[i + w]; n += 1.0f; }
-    values[i] = sum / n;
+    if (isotropic) {
+        float sum = 0.0f, n = 0.0f;
+        if (x > 0) { sum += values[i - 1]; n += 1.0f; }
+        if (x + 1 < w) { sum += values[i + 1]; n += 1.0f; }
+        if (y > 0) { sum += values[i - w]; n += 1.0f; }
+        if (y + 1 < h) { sum += values[i + w]; n += 1.0f; }
+        values[i] = sum / n;
+        return;
+    }
+    // fill.rs `weighted_mean`: the neighbours along the row weigh `wx` each, along the column
+    // `wy` (fill.rs `weights`).
+    float wx = wxs[i], wy = wys[i];
+    float along = 0.0f, nx = 0.0f, across = 0.0f, ny = 0.0f;
+    if (x > 0) { along += values[i - 1]; nx += 1.0f; }
+    if (x + 1 < w) { along += values[i + 1]; nx += 1.0f; }
+    if (y > 0) { across += values[i - w]; ny += 1.0f; }
+    if (y + 1 < h) { across += values[i + w]; ny += 1.0f; }
+    values[i] = (wx * along + wy * across) / (wx * nx + wy * ny);
 }
 
 // average.rs `add_shifted`, first pass: source rows `first`.. (`rows` of them), columns

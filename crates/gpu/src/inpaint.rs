@@ -5,8 +5,8 @@
 
 use std::sync::Mutex;
 
-use framejet_inpaint::KernelDevice;
-use framejet_inpaint::reference::TemporalSource;
+use framejet_inpaint::reference::{self, TemporalSource};
+use framejet_inpaint::{Anisotropy, KernelDevice};
 
 use crate::backend::{Args, Backend, Grid, Kernel, bytes_of, f32s_of};
 use crate::error::GpuError;
@@ -207,6 +207,9 @@ struct Level<B: Backend> {
     w: usize,
     h: usize,
     unknown: B::Buffer,
+    /// Where the fill is not harmonic, the weights of each pixel's neighbours along its row
+    /// and along its column.
+    weights: Option<[B::Buffer; 2]>,
     /// The level's values (level 0's are the caller's).
     values: Option<B::Buffer>,
 }
@@ -221,8 +224,15 @@ pub struct SpatialFill<B: Backend> {
 }
 
 impl<B: Backend> SpatialFill<B> {
-    /// Prepares the fill of the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region.
-    pub fn new(b: &B, unknown: &[u8], w: usize, h: usize) -> Result<Self, GpuError> {
+    /// Prepares the fill of the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region, each
+    /// weighing its neighbours as `shape` says.
+    pub fn new(
+        b: &B,
+        unknown: &[u8],
+        w: usize,
+        h: usize,
+        shape: Anisotropy,
+    ) -> Result<Self, GpuError> {
         if unknown.len() != w * h || w == 0 || h == 0 {
             return Err(GpuError::Invalid(format!(
                 "a {w}x{h} fill with {} flags",
@@ -260,10 +270,17 @@ impl<B: Backend> SpatialFill<B> {
         }
         let mut levels = Vec::with_capacity(masks.len());
         for (i, (lw, lh, mask)) in masks.iter().enumerate() {
+            let weights = if shape.is_isotropic() {
+                None
+            } else {
+                let [wx, wy] = reference::fill_weights(mask, *lw, *lh, shape);
+                Some([b.upload_new(bytes_of(&wx))?, b.upload_new(bytes_of(&wy))?])
+            };
             levels.push(Level {
                 w: *lw,
                 h: *lh,
                 unknown: b.upload_new(mask)?,
+                weights,
                 values: if i == 0 {
                     None
                 } else {
@@ -331,6 +348,11 @@ impl<B: Backend> SpatialFill<B> {
 
     fn relax_level(&self, b: &B, l: usize, values: u64, sweeps: usize) -> Result<(), GpuError> {
         let level = &self.levels[l];
+        // The harmonic fill reads no weights: its pointers are the unknown flags'.
+        let (wx, wy) = match &level.weights {
+            Some([wx, wy]) => (b.addr(wx), b.addr(wy)),
+            None => (b.addr(&level.unknown), b.addr(&level.unknown)),
+        };
         for _ in 0..sweeps {
             for colour in 0..2 {
                 let args = Args::new()
@@ -338,7 +360,10 @@ impl<B: Backend> SpatialFill<B> {
                     .ptr(b.addr(&level.unknown))
                     .i32(level.w as i32)
                     .i32(level.h as i32)
-                    .i32(colour);
+                    .i32(colour)
+                    .i32(i32::from(level.weights.is_none()))
+                    .ptr(wx)
+                    .ptr(wy);
                 b.launch(Kernel::FillRelax, Grid::cover(level.w, level.h), args)?;
             }
         }
@@ -507,8 +532,9 @@ where
         unknown: &[u8],
         w: usize,
         h: usize,
+        shape: Anisotropy,
     ) -> Result<(), String> {
-        self.fill_values(values, unknown, w, h, None)
+        self.fill_values(values, unknown, w, h, None, shape)
     }
 
     fn relax(
@@ -518,8 +544,9 @@ where
         w: usize,
         h: usize,
         sweeps: usize,
+        shape: Anisotropy,
     ) -> Result<(), String> {
-        self.fill_values(values, unknown, w, h, Some(sweeps))
+        self.fill_values(values, unknown, w, h, Some(sweeps), shape)
     }
 }
 
@@ -532,10 +559,11 @@ impl<B: Backend> InpaintDevice<B> {
         w: usize,
         h: usize,
         sweeps: Option<usize>,
+        shape: Anisotropy,
     ) -> Result<(), String> {
         let out = self.with(|b, _| {
             let mut buf = b.upload_new(bytes_of(values))?;
-            let mut fill = SpatialFill::new(b, unknown, w, h)?;
+            let mut fill = SpatialFill::new(b, unknown, w, h, shape)?;
             match sweeps {
                 Some(n) => fill.relax(b, &mut buf, n)?,
                 None => fill.run(b, &mut buf)?,

@@ -22,7 +22,7 @@ use framejet_gpu::{
     DeviceSource, DeviceTaps, Emulated, FitPlacement, Gpu, InpaintDevice, SpatialFill, blend,
     bytes_of, f32s_of, fill_rect, temporal_fill,
 };
-use framejet_inpaint::reference::{self, TemporalSource};
+use framejet_inpaint::reference::{self, Anisotropy, TemporalSource};
 use framejet_inpaint::{
     InpaintConfig, InpaintStats, Inpainter, KernelDevice, Kernels, LogoModel, MarkModel,
     Yuv420Frame,
@@ -360,13 +360,18 @@ fn spatial_case(all_unknown: bool) -> (Vec<f32>, Vec<u8>, usize, usize) {
     (values, unknown, w, h)
 }
 
+/// The shapes of fill the twins are checked with (exponents): the harmonic fill and one led
+/// across holes' short sides.
+const FILL_SHAPES: [f32; 2] = [0.0, 1.5];
+
 fn spatial_on<B: Backend>(
     b: &B,
     (values, unknown, w, h): &(Vec<f32>, Vec<u8>, usize, usize),
     warm_sweeps: usize,
+    shape: Anisotropy,
 ) -> Result<Vec<f32>, Failed> {
     let mut buf = b.upload_new(bytes_of(values)).map_err(gpu_err)?;
-    let mut fill = SpatialFill::new(b, unknown, *w, *h).map_err(gpu_err)?;
+    let mut fill = SpatialFill::new(b, unknown, *w, *h, shape).map_err(gpu_err)?;
     fill.run(b, &mut buf).map_err(gpu_err)?;
     if warm_sweeps > 0 {
         fill.relax(b, &mut buf, warm_sweeps).map_err(gpu_err)?;
@@ -379,13 +384,28 @@ fn spatial_on<B: Backend>(
 fn spatial_reference(
     (values, unknown, w, h): &(Vec<f32>, Vec<u8>, usize, usize),
     warm_sweeps: usize,
+    shape: Anisotropy,
 ) -> Vec<f32> {
     let mut v = values.clone();
-    reference::spatial_fill(&mut v, unknown, *w, *h);
+    reference::spatial_fill(&mut v, unknown, *w, *h, shape);
     if warm_sweeps > 0 {
-        reference::relax(&mut v, unknown, *w, *h, warm_sweeps);
+        reference::relax(&mut v, unknown, *w, *h, warm_sweeps, shape);
     }
     v
+}
+
+/// [`spatial_on`] the emulation against the reference, for each of [`FILL_SHAPES`].
+fn spatial_emulated(all_unknown: bool, warm_sweeps: usize) -> Result<(), Failed> {
+    let case = spatial_case(all_unknown);
+    for share in FILL_SHAPES {
+        let shape = Anisotropy::exponent(share);
+        check_eq(
+            &format!("values (exponent {share})"),
+            &bits(&spatial_on(&Emulated, &case, warm_sweeps, shape)?),
+            &bits(&spatial_reference(&case, warm_sweeps, shape)),
+        )?;
+    }
+    Ok(())
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -623,9 +643,10 @@ impl KernelDevice for Counting {
         unknown: &[u8],
         w: usize,
         h: usize,
+        shape: Anisotropy,
     ) -> Result<(), String> {
         self.count(2);
-        self.inner.spatial_fill(values, unknown, w, h)
+        self.inner.spatial_fill(values, unknown, w, h, shape)
     }
 
     fn relax(
@@ -635,9 +656,10 @@ impl KernelDevice for Counting {
         w: usize,
         h: usize,
         sweeps: usize,
+        shape: Anisotropy,
     ) -> Result<(), String> {
         self.count(3);
-        self.inner.relax(values, unknown, w, h, sweeps)
+        self.inner.relax(values, unknown, w, h, sweeps, shape)
     }
 }
 
@@ -715,21 +737,9 @@ fn main() {
             check_eq("filled", &filled, &want_filled)?;
             check_eq("plane", &plane, &want_plane)
         }),
-        Trial::test("emulated/spatial_fill", || {
-            let case = spatial_case(false);
-            check_eq(
-                "values",
-                &bits(&spatial_on(&Emulated, &case, 0)?),
-                &bits(&spatial_reference(&case, 0)),
-            )
-        }),
+        Trial::test("emulated/spatial_fill", || spatial_emulated(false, 0)),
         Trial::test("emulated/spatial_fill_all_unknown_and_warm_start", || {
-            let case = spatial_case(true);
-            check_eq(
-                "values",
-                &bits(&spatial_on(&Emulated, &case, 5)?),
-                &bits(&spatial_reference(&case, 5)),
-            )
+            spatial_emulated(true, 5)
         }),
         Trial::test("emulated/average_sums", || average_on(Emulated)),
         Trial::ignorable_test("cuda/average_sums", || {
@@ -770,11 +780,14 @@ fn main() {
             on_gpu(|s| {
                 for (all, warm) in [(false, 0), (true, 5)] {
                     let case = spatial_case(all);
-                    check_eq(
-                        "values",
-                        &bits(&spatial_on(s, &case, warm)?),
-                        &bits(&spatial_reference(&case, warm)),
-                    )?;
+                    for share in FILL_SHAPES {
+                        let shape = Anisotropy::exponent(share);
+                        check_eq(
+                            &format!("values (exponent {share})"),
+                            &bits(&spatial_on(s, &case, warm, shape)?),
+                            &bits(&spatial_reference(&case, warm, shape)),
+                        )?;
+                    }
                 }
                 Ok(())
             })

@@ -1,5 +1,6 @@
 //! [`InpaintConfig`]: every knob of the inpainter, with documented defaults, as a builder.
 
+use crate::fill::Anisotropy;
 use crate::logo::LogoModel;
 use crate::mask::{Mask, Rect};
 use crate::motion::MotionSearch;
@@ -80,6 +81,7 @@ pub trait KernelDevice: Send + Sync + std::fmt::Debug {
         unknown: &[u8],
         w: usize,
         h: usize,
+        shape: Anisotropy,
     ) -> Result<(), String>;
 
     /// [`reference::average_sums`](crate::reference::average_sums).
@@ -101,6 +103,7 @@ pub trait KernelDevice: Send + Sync + std::fmt::Debug {
         w: usize,
         h: usize,
         sweeps: usize,
+        shape: Anisotropy,
     ) -> Result<(), String>;
 }
 
@@ -116,6 +119,7 @@ pub trait KernelDevice: Send + Sync + std::fmt::Debug {
 /// | [`opaque_alpha`](Self::opaque_alpha) | 0.9 | alpha from which a pixel is filled, not un-blended |
 /// | [`max_motion`](Self::max_motion) | 32 | largest camera motion searched, pixels per frame |
 /// | [`max_residual`](Self::max_residual) | 6.0 | largest luma mismatch around the mark for a match |
+/// | [`fill_shape`](Self::fill_shape) | isotropic | how the spatial fill weighs a pixel's neighbours |
 /// | [`kernels`](Self::kernels) | `Optimised` | kernel implementation |
 #[derive(Clone, Debug)]
 pub struct InpaintConfig {
@@ -127,6 +131,7 @@ pub struct InpaintConfig {
     pub(crate) opaque_alpha: f32,
     pub(crate) max_motion: usize,
     pub(crate) max_residual: f32,
+    pub(crate) fill_shape: Anisotropy,
     pub(crate) kernels: Kernels,
 }
 
@@ -141,6 +146,7 @@ impl Default for InpaintConfig {
             opaque_alpha: 0.9,
             max_motion: 32,
             max_residual: 6.0,
+            fill_shape: Anisotropy::ISOTROPIC,
             kernels: Kernels::Optimised,
         }
     }
@@ -172,6 +178,14 @@ impl InpaintConfig {
     /// see `average.rs`). 0 turns the averaging off.
     pub fn average(mut self, frames: usize) -> Self {
         self.average = frames;
+        self
+    }
+
+    /// How the spatial fill (of what no frame shows, and the check's fallback) weighs a
+    /// pixel's neighbours along its row against those across rows: the harmonic fill by
+    /// default; [`choose_fill_shape`](crate::choose_fill_shape) tells which suits a video.
+    pub fn fill_shape(mut self, shape: Anisotropy) -> Self {
+        self.fill_shape = shape;
         self
     }
 

@@ -554,7 +554,7 @@ fn interpolate(job: &PlaneJob, map: &mut [f32], known: &[bool]) {
             unknown[r] = 1;
         }
     }
-    fill::fill(&mut values, &unknown, rw, rh);
+    fill::fill(&mut values, &unknown, rw, rh, fill::Anisotropy::ISOTROPIC);
     for y in b.y0..b.y1 {
         for x in b.x0..b.x1 {
             let i = (y - b.y0) * b.width() + x - b.x0;
@@ -618,7 +618,7 @@ fn from_mark_colour(
     let (w, h) = (b.width(), b.height());
     let unknown: Vec<u8> = colour_known.iter().map(|&k| u8::from(!k)).collect();
     let mut between = colour.clone();
-    fill::fill(&mut between, &unknown, w, h);
+    fill::fill(&mut between, &unknown, w, h, fill::Anisotropy::ISOTROPIC);
     // The median of the clear colours within COLOUR_RADIUS of (x, y) (bounds coordinates).
     let mut near = Vec::new();
     let mut local = |x: usize, y: usize| {

@@ -8,6 +8,12 @@
 //!    below, then red-black Gauss-Seidel sweeps relax it towards the mean of its four
 //!    neighbours (Laplace's equation with the known pixels as boundary).
 //!
+//! The mean can weigh a pixel's neighbours along its row and across rows differently
+//! ([`Anisotropy`]): a mask much wider than tall over straight structure that crosses it (a
+//! test card's bar edges, a slide's lines) is filled mostly from above and below, so the
+//! structure carries through instead of blurring sideways. Which weighting suits the
+//! picture around a mask is told by filling copies of the mask beside it ([`choose`]).
+//!
 //! Every step is per-pixel work over arrays with a fixed number of passes, which is what the
 //! CUDA twin runs. [`fill_reference`] is the scalar definition; [`fill`] is the CPU path
 //! (sweeps over precomputed runs of unknown pixels, the level split by colour) and gives
@@ -17,6 +23,85 @@ use multiversion::multiversion;
 
 /// Red-black sweeps at each level; the coarse start leaves only local error to remove.
 pub(crate) const SWEEPS: usize = 24;
+
+/// How a filled pixel weighs its neighbours: those along its row by the length of the hole
+/// along the row through it (the run of unknown pixels it lies in, plus one) to the power
+/// `-exponent`, those along its column likewise. 0 is the plain harmonic fill; above it, the
+/// fill leads across a hole's short side, so straight structure that crosses a long hole
+/// carries through it instead of blurring along it. A small hole, as long as it is wide,
+/// stays harmonic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anisotropy {
+    exponent: f32,
+}
+
+impl Anisotropy {
+    /// All four neighbours alike: the harmonic fill.
+    pub const ISOTROPIC: Self = Self { exponent: 0.0 };
+
+    /// Neighbours weighed by the hole's length along their axis to the power `-exponent`
+    /// (clamped to 0..=4).
+    pub fn exponent(exponent: f32) -> Self {
+        let exponent = if exponent.is_finite() { exponent } else { 0.0 };
+        Self {
+            exponent: exponent.clamp(0.0, 4.0),
+        }
+    }
+
+    /// The exponent (0: harmonic).
+    pub fn power(self) -> f32 {
+        self.exponent
+    }
+
+    /// Whether all four neighbours weigh alike.
+    pub fn is_isotropic(self) -> bool {
+        self.exponent == 0.0
+    }
+}
+
+impl Default for Anisotropy {
+    fn default() -> Self {
+        Self::ISOTROPIC
+    }
+}
+
+/// The weights of each pixel's neighbours along its row and along its column (`wx`, `wy`,
+/// each pair summing to about one) for a `w`x`h` level with the unknown pixels `unknown`;
+/// known pixels get 0. The CUDA twin is given these.
+pub(crate) fn weights(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> [Vec<f32>; 2] {
+    let mut along = vec![0.0f32; w * h];
+    let mut down = vec![0.0f32; w * h];
+    let mark_runs =
+        |lengths: &mut [f32], at: &dyn Fn(usize, usize) -> usize, n: usize, m: usize| {
+            for j in 0..m {
+                let mut i = 0;
+                while i < n {
+                    if unknown[at(j, i)] == 0 {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    while i < n && unknown[at(j, i)] != 0 {
+                        i += 1;
+                    }
+                    for k in start..i {
+                        lengths[at(j, k)] = (i - start + 1) as f32;
+                    }
+                }
+            }
+        };
+    mark_runs(&mut along, &|y, x| y * w + x, w, h);
+    mark_runs(&mut down, &|x, y| y * w + x, h, w);
+    for (a, d) in along.iter_mut().zip(down.iter_mut()) {
+        if *a == 0.0 {
+            continue;
+        }
+        let (wx, wy) = (a.powf(-shape.exponent), d.powf(-shape.exponent));
+        let total = wx + wy;
+        (*a, *d) = (wx / total, wy / total);
+    }
+    [along, down]
+}
 
 /// One level of the pyramid: values and which of them are unknown (1) or known (0).
 struct Level {
@@ -94,6 +179,41 @@ fn neighbour_mean(values: &[f32], w: usize, h: usize, x: usize, y: usize) -> f32
     sum / n
 }
 
+/// [`neighbour_mean`] with the neighbours along the row and along the column weighed apart
+/// (`wx`, `wy`, see [`weights`]): `(wx * (left + right) + wy * (up + down)) / (wx * nx + wy *
+/// ny)` over those in bounds, in this order (the CUDA twin and the optimised path evaluate
+/// the same expression).
+#[inline]
+fn weighted_mean(
+    values: &[f32],
+    w: usize,
+    h: usize,
+    x: usize,
+    y: usize,
+    (wx, wy): (f32, f32),
+) -> f32 {
+    let i = y * w + x;
+    let (mut along, mut nx) = (0.0f32, 0.0f32);
+    if x > 0 {
+        along += values[i - 1];
+        nx += 1.0;
+    }
+    if x + 1 < w {
+        along += values[i + 1];
+        nx += 1.0;
+    }
+    let (mut across, mut ny) = (0.0f32, 0.0f32);
+    if y > 0 {
+        across += values[i - w];
+        ny += 1.0;
+    }
+    if y + 1 < h {
+        across += values[i + w];
+        ny += 1.0;
+    }
+    (wx * along + wy * across) / (wx * nx + wy * ny)
+}
+
 /// Builds the pyramid down to a level with no unknown pixel (or a single pixel, set to the mean
 /// of what is known, or mid-grey when nothing is).
 fn pyramid(values: &[f32], unknown: &[u8], w: usize, h: usize) -> Vec<Level> {
@@ -120,8 +240,15 @@ fn pyramid(values: &[f32], unknown: &[u8], w: usize, h: usize) -> Vec<Level> {
     levels
 }
 
-/// Scalar reference: fills the unknown pixels (`unknown[i] != 0`) of a `w`x`h` region in place.
-pub(crate) fn fill_reference(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
+/// Scalar reference: fills the unknown pixels (`unknown[i] != 0`) of a `w`x`h` region in place,
+/// each relaxed towards its neighbours as `shape` weighs them.
+pub(crate) fn fill_reference(
+    values: &mut [f32],
+    unknown: &[u8],
+    w: usize,
+    h: usize,
+    shape: Anisotropy,
+) {
     let mut levels = pyramid(values, unknown, w, h);
     for l in (0..levels.len() - 1).rev() {
         let (fine, coarse) = levels.split_at_mut(l + 1);
@@ -133,7 +260,14 @@ pub(crate) fn fill_reference(values: &mut [f32], unknown: &[u8], w: usize, h: us
                 }
             }
         }
-        relax_reference(&mut fine.values, &fine.unknown, fine.w, fine.h, SWEEPS);
+        relax_reference(
+            &mut fine.values,
+            &fine.unknown,
+            fine.w,
+            fine.h,
+            SWEEPS,
+            shape,
+        );
     }
     values.copy_from_slice(&levels[0].values);
 }
@@ -149,13 +283,24 @@ pub(crate) fn relax_reference(
     w: usize,
     h: usize,
     sweeps: usize,
+    shape: Anisotropy,
 ) {
+    let [wx, wy] = if shape.is_isotropic() {
+        [Vec::new(), Vec::new()]
+    } else {
+        weights(unknown, w, h, shape)
+    };
     for _ in 0..sweeps {
         for colour in 0..2 {
             for y in 0..h {
                 for x in 0..w {
-                    if (x + y) % 2 == colour && unknown[y * w + x] != 0 {
-                        values[y * w + x] = neighbour_mean(values, w, h, x, y);
+                    let i = y * w + x;
+                    if (x + y) % 2 == colour && unknown[i] != 0 {
+                        values[i] = if shape.is_isotropic() {
+                            neighbour_mean(values, w, h, x, y)
+                        } else {
+                            weighted_mean(values, w, h, x, y, (wx[i], wy[i]))
+                        };
                     }
                 }
             }
@@ -189,6 +334,9 @@ pub(crate) struct Stencils {
     keep: [Vec<u32>; 2],
     /// Unknown pixels on the level's border, by colour, with the neighbours they have.
     border: [Vec<Stencil>; 2],
+    /// Where the fill is not harmonic, per entry of each colour's array, the weights of the
+    /// neighbours along the row and along the column ([`weights`]; 0 outside the holes).
+    weights: Option<[[Vec<f32>; 2]; 2]>,
 }
 
 /// Entries `start..end` of row `row` of a colour's array.
@@ -203,8 +351,9 @@ struct Span {
 const SPAN_GAP: u32 = 24;
 
 impl Stencils {
-    /// The stencils of the unknown pixels (`unknown[i] != 0`) of a `w`x`h` level.
-    pub(crate) fn new(unknown: &[u8], w: usize, h: usize) -> Self {
+    /// The stencils of the unknown pixels (`unknown[i] != 0`) of a `w`x`h` level, each
+    /// relaxed towards its neighbours as `shape` weighs them.
+    pub(crate) fn new(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> Self {
         let half = w / 2 + 1;
         let mut stencils = Self {
             w,
@@ -213,7 +362,23 @@ impl Stencils {
             spans: [Vec::new(), Vec::new()],
             keep: [vec![0; half * h], vec![0; half * h]],
             border: [Vec::new(), Vec::new()],
+            weights: None,
         };
+        let level_weights = (!shape.is_isotropic()).then(|| weights(unknown, w, h, shape));
+        if let Some([wx, wy]) = &level_weights {
+            let mut split = [
+                [vec![0.0; half * h], vec![0.0; half * h]],
+                [vec![0.0; half * h], vec![0.0; half * h]],
+            ];
+            for y in 0..h {
+                for x in 0..w {
+                    let (colour, at) = ((x + y) % 2, y * half + x / 2);
+                    split[colour][0][at] = wx[y * w + x];
+                    split[colour][1][at] = wy[y * w + x];
+                }
+            }
+            stencils.weights = Some(split);
+        }
         for y in 0..h {
             for colour in 0..2 {
                 let mut span: Option<Span> = None;
@@ -243,6 +408,8 @@ impl Stencils {
                         at: at(x, y),
                         neighbours: [0; 4],
                         count: 0,
+                        along: u8::from(x > 0) + u8::from(x + 1 < w),
+                        weights: level_weights.as_ref().map(|[wx, wy]| (wx[i], wy[i])),
                     };
                     for (ok, n) in [
                         (x > 0, (x.wrapping_sub(1), y)),
@@ -361,19 +528,56 @@ fn half_sweep(half: usize, colour: usize, stencils: &Stencils, this: &mut [f32],
         );
         let keep = &stencils.keep[colour][y * half + start..][..len];
         let out = &mut this[y * half + start..][..len];
-        for k in 0..len {
-            let mean = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
-            // A select on the bits, which the compiler vectorises (a branch it does not).
-            let bits = (mean.to_bits() & keep[k]) | (out[k].to_bits() & !keep[k]);
-            out[k] = f32::from_bits(bits);
+        // A select on the bits, which the compiler vectorises (a branch it does not).
+        let select = |mean: f32, out: f32, keep: u32| {
+            f32::from_bits((mean.to_bits() & keep) | (out.to_bits() & !keep))
+        };
+        match &stencils.weights {
+            None => {
+                for k in 0..len {
+                    let mean = (0.0 + left[k] + right[k] + up[k] + down[k]) / 4.0;
+                    out[k] = select(mean, out[k], keep[k]);
+                }
+            }
+            Some(weights) => {
+                // `weighted_mean` with both neighbours on either axis (the gaps' weights are
+                // 0, and their mean is not kept).
+                let wx = &weights[colour][0][y * half + start..][..len];
+                let wy = &weights[colour][1][y * half + start..][..len];
+                for k in 0..len {
+                    let along = 0.0 + left[k] + right[k];
+                    let across = 0.0 + up[k] + down[k];
+                    let mean = (wx[k] * along + wy[k] * across) / (wx[k] * 2.0 + wy[k] * 2.0);
+                    out[k] = select(mean, out[k], keep[k]);
+                }
+            }
         }
     }
     for s in &stencils.border[colour] {
-        let mut sum = 0.0f32;
-        for &n in &s.neighbours[..s.count as usize] {
-            sum += other[n as usize];
-        }
-        this[s.at as usize] = sum / f32::from(s.count);
+        let neighbours = s.neighbours[..s.count as usize]
+            .iter()
+            .map(|&n| other[n as usize]);
+        this[s.at as usize] = match s.weights {
+            None => {
+                let mut sum = 0.0f32;
+                for v in neighbours {
+                    sum += v;
+                }
+                sum / f32::from(s.count)
+            }
+            Some((wx, wy)) => {
+                let (mut along, mut across) = (0.0f32, 0.0f32);
+                for (k, v) in neighbours.enumerate() {
+                    if k < usize::from(s.along) {
+                        along += v;
+                    } else {
+                        across += v;
+                    }
+                }
+                let (nx, ny) = (f32::from(s.along), f32::from(s.count - s.along));
+                (wx * along + wy * across) / (wx * nx + wy * ny)
+            }
+        };
     }
 }
 
@@ -384,17 +588,22 @@ struct Stencil {
     at: u32,
     neighbours: [u32; 4],
     count: u8,
+    /// How many of the neighbours (the first ones) lie along the row.
+    along: u8,
+    /// The weights of the neighbours along the row and along the column, where the fill is
+    /// not harmonic.
+    weights: Option<(f32, f32)>,
 }
 
 /// Optimised CPU path of [`fill_reference`]: each level's unknown pixels are listed once per
 /// colour ([`Stencils`]), so a sweep is a tight loop with no bounds logic. Same sums in the
 /// same order: the same result, bit for bit.
-pub(crate) fn fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
+pub(crate) fn fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize, shape: Anisotropy) {
     let mut levels = pyramid(values, unknown, w, h);
     for l in (0..levels.len() - 1).rev() {
         let (fine, coarse) = levels.split_at_mut(l + 1);
         let (fine, coarse) = (&mut fine[l], &coarse[0]);
-        let stencils = Stencils::new(&fine.unknown, fine.w, fine.h);
+        let stencils = Stencils::new(&fine.unknown, fine.w, fine.h, shape);
         for i in stencils.unknown() {
             fine.values[i] = upsample_at(coarse, i % fine.w, i / fine.w);
         }
@@ -437,7 +646,7 @@ mod tests {
     fn a_linear_ramp_is_restored() {
         let (w, h) = (40, 26);
         let (mut values, unknown, truth) = ramp_with_hole(w, h);
-        fill_reference(&mut values, &unknown, w, h);
+        fill_reference(&mut values, &unknown, w, h, Anisotropy::ISOTROPIC);
         let worst = worst_error(&values, &truth);
         assert!(worst < 1.0, "worst error {worst}");
     }
@@ -446,7 +655,7 @@ mod tests {
     fn a_warm_start_stays_on_the_solution_and_paths_agree() {
         let (w, h) = (40, 26);
         let (mut solved, unknown, truth) = ramp_with_hole(w, h);
-        fill(&mut solved, &unknown, w, h);
+        fill(&mut solved, &unknown, w, h, Anisotropy::ISOTROPIC);
         // The boundary moves by a little noise; the warm start follows it from the old fill.
         let mut moved: Vec<f32> = solved
             .iter()
@@ -460,8 +669,8 @@ mod tests {
             })
             .collect();
         let mut reference = moved.clone();
-        Stencils::new(&unknown, w, h).relax(&mut moved, 8);
-        relax_reference(&mut reference, &unknown, w, h, 8);
+        Stencils::new(&unknown, w, h, Anisotropy::ISOTROPIC).relax(&mut moved, 8);
+        relax_reference(&mut reference, &unknown, w, h, 8, Anisotropy::ISOTROPIC);
         assert_eq!(moved, reference);
         let worst = worst_error(&moved, &truth);
         assert!(worst < 2.0, "worst error {worst}");
@@ -469,15 +678,51 @@ mod tests {
 
     #[test]
     fn optimised_matches_reference_exactly() {
-        let (w, h) = (37, 29);
-        let (mut a, mut unknown, _) = ramp_with_hole(w, h);
-        for (i, v) in a.iter_mut().enumerate() {
-            *v += ((i * 7919) % 31) as f32;
+        for shape in [Anisotropy::ISOTROPIC, Anisotropy::exponent(1.5)] {
+            let (w, h) = (37, 29);
+            let (mut a, mut unknown, _) = ramp_with_hole(w, h);
+            for (i, v) in a.iter_mut().enumerate() {
+                *v += ((i * 7919) % 31) as f32;
+            }
+            unknown[0] = 1;
+            unknown[w * 7] = 1;
+            let mut b = a.clone();
+            fill_reference(&mut a, &unknown, w, h, shape);
+            fill(&mut b, &unknown, w, h, shape);
+            assert_eq!(a, b, "{shape:?}");
+            let mut c = a.clone();
+            relax_reference(&mut a, &unknown, w, h, 5, shape);
+            Stencils::new(&unknown, w, h, shape).relax(&mut c, 5);
+            assert_eq!(a, c, "{shape:?}");
         }
-        unknown[0] = 1;
-        let mut b = a.clone();
-        fill_reference(&mut a, &unknown, w, h);
-        fill(&mut b, &unknown, w, h);
-        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_fill_led_across_rows_carries_a_vertical_edge_through_a_wide_hole() {
+        // A step from 50 to 200 at x = 20 crossing a hole 30 wide and 8 tall.
+        let (w, h) = (40, 20);
+        let truth: Vec<f32> = (0..w * h)
+            .map(|i| if i % w < 20 { 50.0 } else { 200.0 })
+            .collect();
+        let unknown: Vec<u8> = (0..w * h)
+            .map(|i| u8::from((5..35).contains(&(i % w)) && (6..14).contains(&(i / w))))
+            .collect();
+        let error = |shape: Anisotropy| {
+            let mut values = truth.clone();
+            fill(&mut values, &unknown, w, h, shape);
+            values
+                .iter()
+                .zip(&truth)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f32>()
+        };
+        let (harmonic, across) = (
+            error(Anisotropy::ISOTROPIC),
+            error(Anisotropy::exponent(2.0)),
+        );
+        assert!(
+            across * 4.0 < harmonic,
+            "led across rows {across}, harmonic {harmonic}"
+        );
     }
 }

@@ -35,7 +35,7 @@
 //! keeps its restoration), or over the whole mask where no tile fails on its own (evidence
 //! spread thinly over the whole outline).
 
-use crate::fill;
+use crate::fill::{self, Anisotropy};
 use crate::inpainter::{STILL_BLEND, WARM_SWEEPS};
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
@@ -209,6 +209,8 @@ struct PlaneFill {
     filled: Vec<u32>,
     /// The relaxation of `unknown`, for a fill that starts from the previous frame's.
     stencils: fill::Stencils,
+    /// How a pixel weighs its neighbours.
+    shape: Anisotropy,
 }
 
 /// What a fallback fill put in each plane's filled pixels (in the order of the fill region's
@@ -312,12 +314,15 @@ pub(crate) struct Guard {
     masked: Vec<u8>,
     width: usize,
     height: usize,
+    /// How the fallback fill weighs a pixel's neighbours.
+    shape: Anisotropy,
 }
 
 impl Guard {
     /// A guard for `mask`, with the mark's opacity from `logo` (else opaque over the mask),
-    /// `trusted` when that is the mark's own image rather than an estimate.
-    pub fn new(mask: &Mask, logo: Option<&LogoModel>, trusted: bool) -> Self {
+    /// `trusted` when that is the mark's own image rather than an estimate, whose fallback
+    /// fill weighs neighbours as `shape` says.
+    pub fn new(mask: &Mask, logo: Option<&LogoModel>, trusted: bool, shape: Anisotropy) -> Self {
         let (w, h) = (mask.width(), mask.height());
         let bits = mask.plane_bits(0);
         let alpha = |x: usize, y: usize| -> f32 {
@@ -416,9 +421,9 @@ impl Guard {
                 *c = n & u8::from(m != 0);
             }
         }
-        let planes = plane_fills(mask, &covered);
+        let planes = plane_fills(mask, &covered, shape);
         let whole = (!trusted && covered.iter().zip(bits).any(|(&c, &m)| m != 0 && c == 0))
-            .then(|| plane_fills(mask, bits));
+            .then(|| plane_fills(mask, bits, shape));
         let in_bounds = |bits: &[u8]| -> Vec<u8> {
             let b = tiling.bounds;
             (b.y0..b.y1)
@@ -441,6 +446,7 @@ impl Guard {
             masked: in_bounds(bits),
             width: w,
             height: h,
+            shape,
         }
     }
 
@@ -560,7 +566,7 @@ impl Guard {
                     values.push(f32::from(plane[y * pw + x]));
                 }
             }
-            fill::fill(&mut values, &bits, rw, rh);
+            fill::fill(&mut values, &bits, rw, rh, self.shape);
             for (i, (&bit, &v)) in bits.iter().zip(&values).enumerate() {
                 if bit != 0 {
                     plane[(region.y0 + i / rw) * pw + region.x0 + i % rw] = to_pixel(v);
@@ -596,7 +602,7 @@ impl PlaneFill {
                     .collect()
             }
             None => {
-                fill::fill(&mut values, &self.unknown, rw, rh);
+                fill::fill(&mut values, &self.unknown, rw, rh, self.shape);
                 filled.iter().map(|&i| values[i as usize]).collect()
             }
         };
@@ -610,7 +616,7 @@ impl PlaneFill {
 
 /// The fills of `unknown` (full-resolution bits, within `mask`), per plane: a chroma pixel is
 /// unknown when any luma pixel it covers is.
-fn plane_fills(mask: &Mask, unknown: &[u8]) -> [PlaneFill; 3] {
+fn plane_fills(mask: &Mask, unknown: &[u8], shape: Anisotropy) -> [PlaneFill; 3] {
     let (w, h) = (mask.width(), mask.height());
     std::array::from_fn(|p| {
         let (pw, ph) = mask.plane_size(p);
@@ -634,9 +640,10 @@ fn plane_fills(mask: &Mask, unknown: &[u8]) -> [PlaneFill; 3] {
             filled: (0..bits.len() as u32)
                 .filter(|&i| bits[i as usize] != 0)
                 .collect(),
-            stencils: fill::Stencils::new(&bits, region.width(), region.height()),
+            stencils: fill::Stencils::new(&bits, region.width(), region.height(), shape),
             region,
             unknown: bits,
+            shape,
         }
     })
 }
@@ -801,7 +808,7 @@ mod tests {
     #[test]
     fn a_ghost_of_the_mark_is_caught_and_texture_is_not() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let right: Vec<Score> = (0..24).map(|t| guard.score(&textured(t))).collect();
         let mut verdicts = Verdicts::new(false);
         assert!(
@@ -846,7 +853,7 @@ mod tests {
         // The mark over a smooth part of the picture, restored exactly, with busy texture all
         // around it: the mask's outline steps from texture to smooth, as the picture does.
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
-        let guard = Guard::new(&mask, None, false);
+        let guard = Guard::new(&mask, None, false, Anisotropy::ISOTROPIC);
         let mut frame = textured(0);
         for (i, v) in frame.data_mut(0).iter_mut().enumerate() {
             let (x, y) = (i % W, i / W);
@@ -886,7 +893,7 @@ mod tests {
     #[test]
     fn the_fallback_fills_what_the_mark_covers_and_keeps_the_rest() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let before = ramp_spoilt_where(|_, _| false);
         let mut frame = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         guard.fill(&mut frame, None, false, &guard.every_tile());
@@ -928,7 +935,7 @@ mod tests {
         // The ring and its inside spoilt (the mark is a disc).
         let disc = |x: usize, y: usize| (x as f32 - 42.0).hypot(y as f32 - 32.0) < 9.0;
         for (trusted, centre_kept) in [(true, true), (false, false)] {
-            let guard = Guard::new(&mask, Some(&logo), trusted);
+            let guard = Guard::new(&mask, Some(&logo), trusted, Anisotropy::ISOTROPIC);
             let mut frame = ramp_spoilt_where(disc);
             guard.fill(&mut frame, None, false, &guard.every_tile());
             let got = frame.data(0);
@@ -965,7 +972,7 @@ mod tests {
             (false, false, true),
             (true, true, true),
         ] {
-            let guard = Guard::new(&mask, Some(&logo), trusted);
+            let guard = Guard::new(&mask, Some(&logo), trusted, Anisotropy::ISOTROPIC);
             let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
             let fallback = guard
                 .fill(&mut frame, None, still, &guard.every_tile())
@@ -989,7 +996,7 @@ mod tests {
         rgba[(12 * lw + 12) * 4..][..4].copy_from_slice(&[255, 255, 255, 40]);
         let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let mut frame = ramp_spoilt_where(|x, y| mask.contains(x, y));
         guard.fill(&mut frame, None, false, &guard.every_tile());
         for y in 20..44 {
@@ -1003,7 +1010,7 @@ mod tests {
     #[test]
     fn a_fallback_on_a_still_camera_starts_from_the_one_before() {
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let spoilt = ramp_spoilt_where(|x, y| logo.alpha(0, x, y) > 0.0);
         let mut fresh = spoilt.clone();
         let first = guard
@@ -1040,7 +1047,7 @@ mod tests {
         // outline of its last tile.
         let (w, h) = (200, 64);
         let mask = Mask::from_rect(Rect::new(20, 20, 3 * TILE as u64, 24), w, h).expect("a mask");
-        let guard = Guard::new(&mask, None, false);
+        let guard = Guard::new(&mask, None, false, Anisotropy::ISOTROPIC);
         assert_eq!(guard.tiles.len(), 3);
         let frame = |t: usize| {
             let mut f = Yuv420Frame::new(w, h);
@@ -1081,7 +1088,7 @@ mod tests {
         // An eighth of the mark left over texture whose gradients are 16 levels: a fill would
         // lose far more of the texture than the ghost shows. A fifth of it is caught (above).
         let (mask, logo) = setup();
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let ghost = |t: usize| {
             let mut ghost = textured(t);
             for (i, v) in ghost.data_mut(0).iter_mut().enumerate() {
@@ -1112,7 +1119,7 @@ mod tests {
         }
         let logo = LogoModel::from_rgba(&rgba, lw, lh, 30, 20, W, H).expect("a logo");
         let mask = Mask::from_rect(Rect::new(30, 20, 40, 24), W, H).expect("a mask");
-        let guard = Guard::new(&mask, Some(&logo), true);
+        let guard = Guard::new(&mask, Some(&logo), true, Anisotropy::ISOTROPIC);
         let rejected = |left: f32| {
             let mut verdicts = Verdicts::new(false);
             (0..24)

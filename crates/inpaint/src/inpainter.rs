@@ -39,7 +39,7 @@ use crate::config::{CodingNoise, InpaintConfig, KernelDevice, Kernels, MarkModel
 use crate::cut;
 use crate::error::InpaintError;
 use crate::estimate::{MarkLearner, Measured};
-use crate::fill;
+use crate::fill::{self, Anisotropy};
 use crate::guard::{Fallback, Guard, Score, Verdicts};
 use crate::logo::LogoModel;
 use crate::mask::{Bounds, Mask};
@@ -338,6 +338,8 @@ struct Engine {
     opening: u64,
     max_residual: f32,
     kernels: Kernels,
+    /// How the spatial fill weighs a pixel's neighbours.
+    fill_shape: Anisotropy,
     logo: Option<LogoModel>,
     search: MotionSearch,
     planes: [PlaneSetup; 3],
@@ -536,7 +538,8 @@ impl Engine {
                 Bounds::of_points(holes.iter().copied()).map(|b| b.grown(FILL_MARGIN, w, h));
             let none_filled = vec![false; holes.len()];
             let open_stencils = fill_region.map(|r| {
-                fill::Stencils::new(&unknown_map(r, &holes, &none_filled), r.width(), r.height())
+                let unknown = unknown_map(r, &holes, &none_filled);
+                fill::Stencils::new(&unknown, r.width(), r.height(), config.fill_shape)
             });
             let open = OpenHoles::new(&holes, &none_filled);
             let hole_runs = temporal::hole_runs(&holes);
@@ -596,7 +599,7 @@ impl Engine {
         let holes_per_frame = planes.iter().map(|p| p.holes.len() as u64).sum();
         // Only a mark given by its image is trusted as it is: its shape is exact.
         let trusted = matches!(config.mark, MarkModel::Given(_));
-        let guard = Guard::new(mask, logo.as_ref(), trusted);
+        let guard = Guard::new(mask, logo.as_ref(), trusted, config.fill_shape);
         Self {
             guard,
             verdicts: Verdicts::new(trusted),
@@ -623,6 +626,7 @@ impl Engine {
             },
             max_residual: config.max_residual,
             kernels: config.kernels.clone(),
+            fill_shape: config.fill_shape,
             logo,
             search,
             planes,
@@ -1337,30 +1341,33 @@ impl Engine {
                 }
             }
         }
+        let shape = self.fill_shape;
         match (&self.kernels, warm.is_some()) {
-            (Kernels::Optimised, false) => fill::fill(&mut values, &unknown(), rw, rh),
-            (Kernels::Reference, false) => fill::fill_reference(&mut values, &unknown(), rw, rh),
+            (Kernels::Optimised, false) => fill::fill(&mut values, &unknown(), rw, rh, shape),
+            (Kernels::Reference, false) => {
+                fill::fill_reference(&mut values, &unknown(), rw, rh, shape)
+            }
             (Kernels::Optimised, true) => {
-                fill::Stencils::new(&unknown(), rw, rh).relax(&mut values, WARM_SWEEPS)
+                fill::Stencils::new(&unknown(), rw, rh, shape).relax(&mut values, WARM_SWEEPS)
             }
             (Kernels::Reference, true) => {
-                fill::relax_reference(&mut values, &unknown(), rw, rh, WARM_SWEEPS)
+                fill::relax_reference(&mut values, &unknown(), rw, rh, WARM_SWEEPS, shape)
             }
             (Kernels::Device(device), warm) => {
                 let unknown = unknown();
                 let before = values.clone();
                 let done = if warm {
-                    device.relax(&mut values, &unknown, rw, rh, WARM_SWEEPS)
+                    device.relax(&mut values, &unknown, rw, rh, WARM_SWEEPS, shape)
                 } else {
-                    device.spatial_fill(&mut values, &unknown, rw, rh)
+                    device.spatial_fill(&mut values, &unknown, rw, rh, shape)
                 };
                 if let Err(e) = done {
                     self.device_failed(e);
                     values = before;
                     if warm {
-                        fill::relax_reference(&mut values, &unknown, rw, rh, WARM_SWEEPS);
+                        fill::relax_reference(&mut values, &unknown, rw, rh, WARM_SWEEPS, shape);
                     } else {
-                        fill::fill_reference(&mut values, &unknown, rw, rh);
+                        fill::fill_reference(&mut values, &unknown, rw, rh, shape);
                     }
                 }
             }

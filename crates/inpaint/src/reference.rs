@@ -4,6 +4,7 @@
 //! definitions.
 
 use crate::blend::{Inversion, PixelKind, invert_reference};
+pub use crate::fill::Anisotropy;
 use crate::mask::Bounds;
 use crate::motion::Motion;
 use crate::sampling::{Blocked, taps_at};
@@ -182,14 +183,28 @@ pub fn temporal_fill(
 }
 
 /// Fills the unknown pixels (`unknown[i] != 0`) of a `w` x `h` region with the harmonic
-/// surface meeting the known ones (pull-push, then red-black sweeps at each level).
-pub fn spatial_fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize) {
-    crate::fill::fill_reference(values, unknown, w, h);
+/// surface meeting the known ones (pull-push, then red-black sweeps at each level), each pixel
+/// weighing its neighbours as `shape` says.
+pub fn spatial_fill(values: &mut [f32], unknown: &[u8], w: usize, h: usize, shape: Anisotropy) {
+    crate::fill::fill_reference(values, unknown, w, h, shape);
 }
 
 /// `sweeps` red-black Gauss-Seidel sweeps at one level (the warm start of a still camera).
-pub fn relax(values: &mut [f32], unknown: &[u8], w: usize, h: usize, sweeps: usize) {
-    crate::fill::relax_reference(values, unknown, w, h, sweeps);
+pub fn relax(
+    values: &mut [f32],
+    unknown: &[u8],
+    w: usize,
+    h: usize,
+    sweeps: usize,
+    shape: Anisotropy,
+) {
+    crate::fill::relax_reference(values, unknown, w, h, sweeps, shape);
+}
+
+/// The weights of each pixel's neighbours along its row and along its column in a spatial
+/// fill weighing them as `shape` says (0 for known pixels; unused by the harmonic fill).
+pub fn fill_weights(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> [Vec<f32>; 2] {
+    crate::fill::weights(unknown, w, h, shape)
 }
 
 /// The red-black sweeps the spatial fill runs at each level.

@@ -340,18 +340,28 @@ pub struct EstimatedMark {
     /// same frames. It decides, the same way for every segment, whether the step averages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coding_noise: Option<f64>,
+    /// How far the spatial fill leads across a hole's short side: each pixel weighs its
+    /// neighbours along an axis by the hole's length along it to the power minus this, where
+    /// that restores the picture around the mark better than the plain harmonic fill (none):
+    /// straight structure crossing a long mask. Chosen on copies of the mask beside it, over
+    /// the same frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_exponent: Option<f32>,
 }
 
 impl EstimatedMark {
-    /// One line for the job log: the mark ([`MarkPlanes::describe`]) and the coding noise.
+    /// One line for the job log: the mark ([`MarkPlanes::describe`]), the coding noise and
+    /// the spatial fill's weighting.
     pub fn describe(&self) -> String {
-        match self.coding_noise {
-            Some(noise) => format!(
-                "{}; coding noise under it {noise:.2} levels² per pixel",
-                self.model.describe()
-            ),
-            None => self.model.describe(),
+        let mut line = self.model.describe();
+        if let Some(noise) = self.coding_noise {
+            line += &format!("; coding noise under it {noise:.2} levels² per pixel");
         }
+        if let Some(exponent) = self.fill_exponent {
+            line +=
+                &format!("; spatial fill led across the mask's short side (exponent {exponent})");
+        }
+        line
     }
 }
 

@@ -7,8 +7,8 @@
 //! the same mark the same way.
 
 use framejet_inpaint::{
-    DetectOptions, FoundPlace, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, PlaceFinder,
-    Plane, Rect, Yuv420Frame, detect_mask,
+    Anisotropy, DetectOptions, FoundPlace, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask,
+    PlaceFinder, Plane, Rect, Yuv420Frame, choose_fill_shape, detect_mask,
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
@@ -208,7 +208,7 @@ pub(crate) fn sample_runs(
     out: &OutputFormat,
     span: Range<u64>,
 ) -> Result<Vec<Vec<VideoFrame>>, String> {
-    sample_runs_as(item, out, span, Ok)
+    sample_runs_as(item, out, span, |frame, _| Ok(frame))
 }
 
 /// The runs of [`sample_runs`] as the inpaint step's own frames when it is
@@ -223,22 +223,47 @@ pub(crate) fn sample_step_frames(
     span: Range<u64>,
     (width, height): (u32, u32),
     reach: Option<Rect>,
-) -> Result<Option<Vec<Vec<Yuv420Frame>>>, String> {
-    let runs = sample_runs_as(item, out, span, |frame| {
-        step_frame(&frame, width, height, reach)
+) -> Result<Option<SampledRuns>, String> {
+    let runs = sample_runs_as(item, out, span, |frame, k| {
+        let whole = if k == 0 {
+            step_frame(&frame, width, height, None)?
+        } else {
+            None
+        };
+        Ok((step_frame(&frame, width, height, reach)?, whole))
     })?;
-    Ok(runs
-        .into_iter()
-        .map(|run| run.into_iter().collect::<Option<Vec<_>>>())
-        .collect())
+    let mut sampled = SampledRuns::default();
+    for run in runs {
+        let mut frames = Vec::with_capacity(run.len());
+        for (frame, whole) in run {
+            let Some(frame) = frame else {
+                return Ok(None);
+            };
+            frames.push(frame);
+            sampled.whole.extend(whole);
+        }
+        sampled.runs.push(frames);
+    }
+    Ok(Some(sampled))
 }
 
-/// [`sample_runs`], each frame made into a `T` by `keep` as it is decoded.
+/// The runs of frames a place's mark is estimated from, as the inpaint step
+/// sees them (their part within the estimate's reach), and the first frame
+/// of each run whole, on which the spatial fill's shape is chosen (see
+/// [`framejet_inpaint::choose_fill_shape`]).
+#[derive(Default)]
+pub(crate) struct SampledRuns {
+    pub runs: Vec<Vec<Yuv420Frame>>,
+    pub whole: Vec<Yuv420Frame>,
+}
+
+/// [`sample_runs`], each frame made into a `T` by `keep` as it is decoded
+/// (with its place in its run).
 fn sample_runs_as<T>(
     item: &PlanItem,
     out: &OutputFormat,
     span: Range<u64>,
-    mut keep: impl FnMut(VideoFrame) -> Result<T, String>,
+    mut keep: impl FnMut(VideoFrame, usize) -> Result<T, String>,
 ) -> Result<Vec<Vec<T>>, String> {
     if item.still || span.end.saturating_sub(span.start) < 2 {
         return Ok(Vec::new());
@@ -260,7 +285,7 @@ fn sample_runs_as<T>(
     for &start in &starts {
         decoder.seek_to_frame(start).map_err(|e| e.to_string())?;
         let mut frames = Vec::new();
-        for _ in 0..run {
+        for k in 0..run as usize {
             let Some(mut frame) = decoder.next_frame().map_err(|e| e.to_string())? else {
                 break;
             };
@@ -270,7 +295,7 @@ fn sample_runs_as<T>(
             let j = item.output_frame_for(frame.index, out);
             frame.index = j;
             frame.pts_us = out.pts_us(j);
-            frames.push(keep(frame)?);
+            frames.push(keep(frame, k)?);
         }
         runs.push(frames);
     }
@@ -324,8 +349,9 @@ fn step_frame(
     .map_err(|e| e.to_string())
 }
 
-/// A place's estimated mark and the coding noise measured under it.
-pub(crate) type PlaceMark = (LogoModel, Option<f64>);
+/// A place's estimated mark, the coding noise measured under it, and the
+/// shape of spatial fill that suits the picture around it.
+pub(crate) type PlaceMark = (LogoModel, Option<f64>, Anisotropy);
 
 /// Estimates the mark of each place (its runs of consecutive frames as the
 /// inpaint step sees them, and its mask), and the input's coding noise under
@@ -336,15 +362,17 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>);
 /// measurement. Both run with the default configuration (whose reach
 /// [`estimate_reach`] says).
 pub(crate) fn estimate_marks(
-    places: Vec<(Vec<Vec<Yuv420Frame>>, &Mask)>,
+    places: Vec<(SampledRuns, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {
     // The estimate reads each place's frames one after the other: a pair across two runs
     // counts where the pictures match, as any pair does. The noise is measured run by run.
+    let mut shapes = Vec::with_capacity(places.len());
     let places: Vec<(Vec<Yuv420Frame>, Vec<usize>, &Mask)> = places
         .into_iter()
-        .map(|(runs, mask)| {
-            let lengths = runs.iter().map(Vec::len).collect();
-            (runs.into_iter().flatten().collect(), lengths, mask)
+        .map(|(sampled, mask)| {
+            shapes.push(choose_fill_shape(&sampled.whole, mask));
+            let lengths = sampled.runs.iter().map(Vec::len).collect();
+            (sampled.runs.into_iter().flatten().collect(), lengths, mask)
         })
         .collect();
     let config = InpaintConfig::default();
@@ -369,7 +397,7 @@ pub(crate) fn estimate_marks(
             }
         };
         let noise = coding_noise(frames, &runs, mask, &model).map_err(|e| e.to_string())?;
-        marks.push(Some((model, noise)));
+        marks.push(Some((model, noise, shapes[k])));
     }
     Ok(marks)
 }

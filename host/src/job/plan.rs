@@ -16,8 +16,8 @@ use crate::plugin::{self, PluginEnv, PluginKind, PluginRegistry};
 
 use super::JobError;
 use super::inpaint::{
-    estimate_marks as estimate_place_marks, estimate_reach, planned_places, resolve_places,
-    sample_runs, sample_step_frames, source_span, step_frames, summarize,
+    SampledRuns, estimate_marks as estimate_place_marks, estimate_reach, planned_places,
+    resolve_places, sample_runs, sample_step_frames, source_span, step_frames, summarize,
 };
 use super::spec::{
     HwSpec, JobPriority, JobSpec, MaskSpec, NativeStep, PluginStep, StepSpec, parse_rational,
@@ -441,10 +441,16 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                         chain.finish(&mut seen)?;
                         seen_runs.push(seen);
                     }
-                    seen_runs
+                    let runs = seen_runs
                         .iter()
                         .map(|seen| step_frames(seen, w, h, reach))
-                        .collect::<Result<Option<Vec<_>>, _>>()
+                        .collect::<Result<Option<Vec<_>>, _>>();
+                    let whole = step_frames(seen_runs.iter().filter_map(|s| s.first()), w, h, None);
+                    runs.and_then(|runs| {
+                        Ok(runs
+                            .zip(whole?)
+                            .map(|(runs, whole)| SampledRuns { runs, whole }))
+                    })
                 };
                 let frames = frames.map_err(|m| JobError::media(field(), m))?;
                 seen_places.push((frames.unwrap_or_default(), &place.mask));
@@ -452,13 +458,14 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
             let estimated =
                 estimate_place_marks(seen_places).map_err(|m| JobError::media(field(), m))?;
             for (k, mark) in estimated.into_iter().enumerate() {
-                if let Some((model, coding_noise)) = mark {
+                if let Some((model, coding_noise, fill)) = mark {
                     marks.push(EstimatedMark {
                         step: i,
                         item: n,
                         place: k,
                         model: (&model).into(),
                         coding_noise,
+                        fill_exponent: (!fill.is_isotropic()).then(|| fill.power()),
                     });
                 }
             }

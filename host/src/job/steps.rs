@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use framejet_inpaint::{
-    FramePool, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut, Rect,
-    Yuv420Frame,
+    Anisotropy, FramePool, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask, Plane, PlaneMut,
+    Rect, Yuv420Frame,
 };
 use framejet_media::{ColorMatrix, FitMode as MediaFitMode, Fitter, VideoFrame, YuvaImage};
 
@@ -591,6 +591,9 @@ impl InpaintStage {
             config = config.mark(MarkModel::Estimated(model));
             if let Some(noise) = mark.coding_noise {
                 config = config.coding_noise(noise);
+            }
+            if let Some(exponent) = mark.fill_exponent {
+                config = config.fill_shape(Anisotropy::exponent(exponent));
             }
         }
         let (device, kernels) = super::gpu::inpaint_kernels(plan.spec.output.video.hw);

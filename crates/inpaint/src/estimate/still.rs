@@ -34,7 +34,7 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::{Line, PEEL_MIN_K, PlaneJob, is_identity};
-use crate::fill;
+use crate::fill::{self, Anisotropy};
 use crate::logo::LogoPlane;
 use crate::mask::Bounds;
 use crate::morph;
@@ -114,7 +114,7 @@ fn from_statistics(job: &PlaneJob, series: &Series) -> (LogoPlane, Vec<bool>) {
         (opaque_beside_opaque(k, rw, rh), ref_dev)
     } else {
         let mut ref_dev = dev.clone();
-        fill::fill(&mut ref_dev, &unknown, rw, rh);
+        fill::fill(&mut ref_dev, &unknown, rw, rh, Anisotropy::ISOTROPIC);
         (vec![None; rw * rh], ref_dev)
     };
     let background = background_under(&mean, &k, &unknown, rw, rh);
@@ -186,7 +186,7 @@ fn surroundings_deviation(dev: &[f32], unknown: &[u8], w: usize, h: usize) -> Ve
             var[r] = s / n;
         }
     }
-    fill::fill(&mut var, unknown, w, h);
+    fill::fill(&mut var, unknown, w, h, Anisotropy::ISOTROPIC);
     var.iter().map(|v| v.max(0.0).sqrt()).collect()
 }
 
@@ -466,7 +466,7 @@ fn background_under(
     // Start from the smooth surface through the known pixels; where the mark is opaque, or its
     // opacity unknown, nothing under it shows, and the background stays that.
     let mut start = mean.to_vec();
-    fill::fill(&mut start, unknown, w, h);
+    fill::fill(&mut start, unknown, w, h, Anisotropy::ISOTROPIC);
     let solved = |r: usize| unknown[r] != 0 && k[r].is_some_and(|k| k > 0.0);
     let cells: Vec<usize> = (0..w * h).filter(|&r| solved(r)).collect();
     if cells.is_empty() {
@@ -978,7 +978,13 @@ mod tests {
         let unknown: Vec<u8> = (0..w * h)
             .map(|r| u8::from(mask.contains(r % w, r / w)))
             .collect();
-        crate::fill::fill(&mut smooth, &unknown, w, h);
+        crate::fill::fill(
+            &mut smooth,
+            &unknown,
+            w,
+            h,
+            crate::fill::Anisotropy::ISOTROPIC,
+        );
         let fill = rms(&mut mark.iter().map(|&(x, y)| smooth[y * w + x] - gentle(x, y)));
         // The job log's confidence: the mask's pixels, measured from the noise under them.
         let support = model.support().expect("an estimate says what it rests on");
