@@ -8,11 +8,12 @@
 //!    below, then red-black Gauss-Seidel sweeps relax it towards the mean of its four
 //!    neighbours (Laplace's equation with the known pixels as boundary).
 //!
-//! The mean can weigh a pixel's neighbours along its row and across rows differently
+//! The mean can weigh a pixel's neighbours along its row and along its column differently
 //! ([`Anisotropy`]): a mask much wider than tall over straight structure that crosses it (a
 //! test card's bar edges, a slide's lines) is filled mostly from above and below, so the
 //! structure carries through instead of blurring sideways. Which weighting suits the
-//! picture around a mask is told by filling copies of the mask beside it ([`choose`]).
+//! picture around a mask is told by filling copies of the mask beside it
+//! ([`choose_fill_shape`](crate::choose_fill_shape)).
 //!
 //! Every step is per-pixel work over arrays with a fixed number of passes, which is what the
 //! CUDA twin runs. [`fill_reference`] is the scalar definition; [`fill`] is the CPU path
@@ -71,6 +72,8 @@ impl Default for Anisotropy {
 pub(crate) fn weights(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> [Vec<f32>; 2] {
     let mut along = vec![0.0f32; w * h];
     let mut down = vec![0.0f32; w * h];
+    // Each unknown pixel of the lines `at(j, 0..n)`, `j < m`, gets the length of its run plus
+    // one.
     let mark_runs =
         |lengths: &mut [f32], at: &dyn Fn(usize, usize) -> usize, n: usize, m: usize| {
             for j in 0..m {
