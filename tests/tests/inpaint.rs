@@ -470,9 +470,8 @@ fn a_still_test_cards_bars_are_filled_across_a_wide_box() {
     // that crosses three bar edges: the plan tries the spatial fill's weightings on copies of
     // the mask beside it and has it lead across the box's short side, which every segment
     // follows. A harmonic fill, blurring the edges sideways, ends over 4 dB under delogo here
-    // (which interpolates each column between three-pixel averages above and below the box);
-    // led across the box, about 1 dB under it (the fill starts from the single noisy row on
-    // either side).
+    // (which interpolates each column between the rows above and below the box); led across
+    // the box, on a par with it.
     let dir = TempDir::new().unwrap();
     let clean = dir.path().join("bars.mkv");
     ffmpeg(&[
@@ -528,7 +527,7 @@ fn a_still_test_cards_bars_are_filled_across_a_wide_box() {
         [&output, &delogo].map(|path| psnr_where(&luma_frames(path), &truth, 320, in_box));
     eprintln!("inside the box: framejet {ours:.2} dB, delogo {theirs:.2} dB");
     assert!(
-        ours > theirs - 2.0,
+        ours >= theirs - 0.3,
         "framejet {ours:.2} dB, delogo {theirs:.2} dB: the bars blurred sideways"
     );
 }

@@ -26,8 +26,9 @@ use multiversion::multiversion;
 pub(crate) const SWEEPS: usize = 24;
 
 /// How a filled pixel weighs its neighbours: those along its row by the length of the hole
-/// along the row through it (the run of unknown pixels it lies in, plus one) to the power
-/// `-exponent`, those along its column likewise. 0 is the plain harmonic fill; above it, the
+/// along the row through it (the run of unknown pixels it lies in, plus one, averaged with the
+/// runs of the hole pixels up to four rows away) to the power `-exponent`, those along its
+/// column likewise. 0 is the plain harmonic fill; above it, the
 /// fill leads across a hole's short side, so straight structure that crosses a long hole
 /// carries through it instead of blurring along it. A small hole, as long as it is wide,
 /// stays harmonic.
@@ -66,12 +67,44 @@ impl Default for Anisotropy {
     }
 }
 
+/// Pixels either side across a run whose runs a pixel's weight averages (see [`weights`]).
+const RUN_SPREAD: usize = 4;
+
+/// `lengths` (0 outside the holes) averaged over each hole pixel's hole pixels up to
+/// [`RUN_SPREAD`] away along (`dx`, `dy`), in order from the farthest before to the farthest
+/// after.
+fn spread(lengths: &[f32], w: usize, h: usize, dx: usize, dy: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            if lengths[y * w + x] == 0.0 {
+                continue;
+            }
+            let (mut sum, mut n) = (0.0f32, 0.0f32);
+            for k in 0..=2 * RUN_SPREAD {
+                let (Some(xx), Some(yy)) = (
+                    (x + k * dx).checked_sub(RUN_SPREAD * dx),
+                    (y + k * dy).checked_sub(RUN_SPREAD * dy),
+                ) else {
+                    continue;
+                };
+                if xx < w && yy < h && lengths[yy * w + xx] != 0.0 {
+                    sum += lengths[yy * w + xx];
+                    n += 1.0;
+                }
+            }
+            out[y * w + x] = sum / n;
+        }
+    }
+    out
+}
+
 /// The weights of each pixel's neighbours along its row and along its column (`wx`, `wy`,
 /// each pair summing to about one) for a `w`x`h` level with the unknown pixels `unknown`;
 /// known pixels get 0. The CUDA twin is given these.
 pub(crate) fn weights(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> [Vec<f32>; 2] {
-    let mut along = vec![0.0f32; w * h];
-    let mut down = vec![0.0f32; w * h];
+    let mut rows = vec![0.0f32; w * h];
+    let mut columns = vec![0.0f32; w * h];
     // Each unknown pixel of the lines `at(j, 0..n)`, `j < m`, gets the length of its run plus
     // one.
     let mark_runs =
@@ -93,8 +126,13 @@ pub(crate) fn weights(unknown: &[u8], w: usize, h: usize, shape: Anisotropy) -> 
                 }
             }
         };
-    mark_runs(&mut along, &|y, x| y * w + x, w, h);
-    mark_runs(&mut down, &|x, y| y * w + x, h, w);
+    mark_runs(&mut rows, &|y, x| y * w + x, w, h);
+    mark_runs(&mut columns, &|x, y| y * w + x, h, w);
+    // A hole's edge is ragged where the mark's estimate is (a pixel more or less marked here
+    // and there): each pixel's runs are averaged with those of the hole pixels up to
+    // RUN_SPREAD away across them, so neighbouring rows and columns weigh alike.
+    let mut along = spread(&rows, w, h, 0, 1);
+    let mut down = spread(&columns, w, h, 1, 0);
     for (a, d) in along.iter_mut().zip(down.iter_mut()) {
         if *a == 0.0 {
             continue;
