@@ -360,7 +360,8 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>, Anisotropy);
 /// places (see [`LogoModel::estimate_places`]), else per place. `None` for a
 /// place with too few frames to tell. The frames are used up by the
 /// measurement. Both run with the default configuration (whose reach
-/// [`estimate_reach`] says).
+/// [`estimate_reach`] says). The spatial fill's shape is chosen on the first
+/// frame of each run, kept whole (see [`choose_fill_shape`]).
 pub(crate) fn estimate_marks(
     places: Vec<(SampledRuns, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {
