@@ -18,8 +18,8 @@ const EXPONENTS: [f32; 2] = [1.0, 2.0];
 const MIN_GAIN: f64 = 0.9;
 /// Clear pixels kept between the mask and a copy of it, and known pixels around each copy.
 const GAP: usize = 4;
-/// Frames the copies are tried on, at most.
-const MAX_FRAMES: usize = 4;
+/// Frames the copies are tried on, at most: those after are not read.
+pub const FILL_SHAPE_FRAMES: usize = 4;
 
 /// The weighting of the spatial fill that best restores copies of `mask` placed beside it in
 /// `frames` (luma, the frames' whole picture around the mask), or the harmonic fill where no
@@ -53,7 +53,7 @@ pub fn choose_fill_shape(frames: &[Yuv420Frame], mask: &Mask) -> Anisotropy {
     let frames: Vec<&Yuv420Frame> = frames
         .iter()
         .filter(|f| (f.width(), f.height()) == (w, h))
-        .take(MAX_FRAMES)
+        .take(FILL_SHAPE_FRAMES)
         .collect();
     if copies.is_empty() || frames.is_empty() {
         return Anisotropy::ISOTROPIC;

@@ -209,8 +209,6 @@ struct PlaneFill {
     filled: Vec<u32>,
     /// The relaxation of `unknown`, for a fill that starts from the previous frame's.
     stencils: fill::Stencils,
-    /// How a pixel weighs its neighbours.
-    shape: Anisotropy,
 }
 
 /// What a fallback fill put in each plane's filled pixels (in the order of the fill region's
@@ -505,11 +503,11 @@ impl Guard {
         let [y, u, v] = frame.data_mut_all();
         let previous = |p: usize| previous.map(|f| f.values[p].as_slice());
         let (fy, (fu, fv)) = rayon::join(
-            || setups[0].fill(y, previous(0)),
+            || setups[0].fill(y, previous(0), self.shape),
             || {
                 rayon::join(
-                    || setups[1].fill(u, previous(1)),
-                    || setups[2].fill(v, previous(2)),
+                    || setups[1].fill(u, previous(1), self.shape),
+                    || setups[2].fill(v, previous(2), self.shape),
                 )
             },
         );
@@ -578,8 +576,9 @@ impl Guard {
 }
 
 impl PlaneFill {
-    /// [`Guard::fill`] of its plane; returns the values it filled in.
-    fn fill(&self, plane: &mut [u8], previous: Option<&[f32]>) -> Vec<f32> {
+    /// [`Guard::fill`] of its plane, weighing neighbours as `shape` says (as its stencils
+    /// were built); returns the values it filled in.
+    fn fill(&self, plane: &mut [u8], previous: Option<&[f32]>, shape: Anisotropy) -> Vec<f32> {
         let r = self.region;
         let (rw, rh) = (r.width(), r.height());
         let mut values = Vec::with_capacity(rw * rh);
@@ -602,7 +601,7 @@ impl PlaneFill {
                     .collect()
             }
             None => {
-                fill::fill(&mut values, &self.unknown, rw, rh, self.shape);
+                fill::fill(&mut values, &self.unknown, rw, rh, shape);
                 filled.iter().map(|&i| values[i as usize]).collect()
             }
         };
@@ -643,7 +642,6 @@ fn plane_fills(mask: &Mask, unknown: &[u8], shape: Anisotropy) -> [PlaneFill; 3]
             stencils: fill::Stencils::new(&bits, region.width(), region.height(), shape),
             region,
             unknown: bits,
-            shape,
         }
     })
 }

@@ -60,7 +60,7 @@ pub use config::{InpaintConfig, KernelDevice, Kernels, MarkModel};
 pub use detect::{DetectOptions, detect_mask};
 pub use error::InpaintError;
 pub use fill::Anisotropy;
-pub use fill_shape::choose_fill_shape;
+pub use fill_shape::{FILL_SHAPE_FRAMES, choose_fill_shape};
 pub use inpainter::{InpaintStats, Inpainter};
 pub use logo::LogoModel;
 pub use mask::{Mask, Rect};

@@ -7,8 +7,8 @@
 //! the same mark the same way.
 
 use framejet_inpaint::{
-    Anisotropy, DetectOptions, FoundPlace, InpaintConfig, Inpainter, LogoModel, MarkModel, Mask,
-    PlaceFinder, Plane, Rect, Yuv420Frame, choose_fill_shape, detect_mask,
+    Anisotropy, DetectOptions, FILL_SHAPE_FRAMES, FoundPlace, InpaintConfig, Inpainter, LogoModel,
+    MarkModel, Mask, PlaceFinder, Plane, Rect, Yuv420Frame, choose_fill_shape, detect_mask,
 };
 use framejet_media::{Decoder, VideoFrame};
 use framejet_spec::plan::{MaskRuns, MaskSummary};
@@ -224,8 +224,11 @@ pub(crate) fn sample_step_frames(
     (width, height): (u32, u32),
     reach: Option<Rect>,
 ) -> Result<Option<SampledRuns>, String> {
+    // The first frame of each run, whole, for as many runs as the fill's choice reads.
+    let mut wholes = 0;
     let runs = sample_runs_as(item, out, span, |frame, k| {
-        let whole = if k == 0 {
+        let whole = if k == 0 && wholes < FILL_SHAPE_FRAMES {
+            wholes += 1;
             step_frame(&frame, width, height, None)?
         } else {
             None
@@ -249,8 +252,8 @@ pub(crate) fn sample_step_frames(
 
 /// The runs of frames a place's mark is estimated from, as the inpaint step
 /// sees them (their part within the estimate's reach), and the first frame
-/// of each run whole, on which the spatial fill's shape is chosen (see
-/// [`framejet_inpaint::choose_fill_shape`]).
+/// of each of the first runs whole, on which the spatial fill's shape is
+/// chosen (see [`framejet_inpaint::choose_fill_shape`]).
 #[derive(Default)]
 pub(crate) struct SampledRuns {
     pub runs: Vec<Vec<Yuv420Frame>>,
@@ -361,7 +364,7 @@ pub(crate) type PlaceMark = (LogoModel, Option<f64>, Anisotropy);
 /// place with too few frames to tell. The frames are used up by the
 /// measurement. Both run with the default configuration (whose reach
 /// [`estimate_reach`] says). The spatial fill's shape is chosen on the first
-/// frame of each run, kept whole (see [`choose_fill_shape`]).
+/// frames of the runs, kept whole (see [`choose_fill_shape`]).
 pub(crate) fn estimate_marks(
     places: Vec<(SampledRuns, &Mask)>,
 ) -> Result<Vec<Option<PlaceMark>>, String> {

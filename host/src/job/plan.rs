@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use framejet_inpaint::FILL_SHAPE_FRAMES;
 use framejet_media::MediaKind;
 pub use framejet_spec::plan::{
     EstimatedMark, MaskSummary, OutputFormat, PLAN_VERSION, Plan, PlanError, PlanItem,
@@ -445,7 +446,8 @@ fn estimate_marks(plan: &mut Plan, registry: &PluginRegistry) -> Result<(), JobE
                         .iter()
                         .map(|seen| step_frames(seen, w, h, reach))
                         .collect::<Result<Option<Vec<_>>, _>>();
-                    let whole = step_frames(seen_runs.iter().filter_map(|s| s.first()), w, h, None);
+                    let firsts = seen_runs.iter().filter_map(|s| s.first());
+                    let whole = step_frames(firsts.take(FILL_SHAPE_FRAMES), w, h, None);
                     runs.and_then(|runs| {
                         Ok(runs
                             .zip(whole?)
