@@ -32,8 +32,10 @@
 //! frame is filled from its surroundings ([`Guard::fill`]), all planes, where its restoration
 //! did not hold: in the tiles that fail their own check (a mark's estimate that is off only
 //! where it crosses a smooth patch leaves its ghost there alone, and the rest of the frame
-//! keeps its restoration), or over the whole mask where no tile fails on its own (evidence
-//! spread thinly over the whole outline).
+//! keeps its restoration) and in those with too few of the mark's edges to be judged on their
+//! own (deep inside a mark of even opacity, a restoration off by a smooth amount shows
+//! nothing a tile's check can see), or over the whole mask where no tile fails on its own
+//! (evidence spread thinly over the whole outline).
 
 use crate::fill::{self, Anisotropy};
 use crate::inpainter::{STILL_BLEND, WARM_SWEEPS};
@@ -86,6 +88,10 @@ const HOLE_CLOSE: usize = 2;
 const FILL_MARGIN: usize = 2;
 /// Side (luma pixels) of the square tiles the mask is also checked in.
 const TILE: usize = 48;
+/// Fewest edge pairs in a tile for its own check to keep its restoration in a frame that is
+/// rejected as a whole: a tile inside a mark of even opacity has no edges of its own, and a
+/// restoration that is off there by a smooth amount shows nothing its check can see.
+const MIN_TILE_EDGES: usize = 48;
 /// Fewest ring pairs beside a tile for them to be its reference; with fewer (a tile inside a
 /// large mask), the whole ring is.
 const MIN_TILE_RING: usize = 48;
@@ -120,6 +126,8 @@ struct PartScore {
     /// model).
     directed: f32,
     directed_error: f32,
+    /// Edge pairs the part has: without any, it cannot show a ghost or a seam of its own.
+    edge_pairs: usize,
 }
 
 impl PartScore {
@@ -177,6 +185,7 @@ impl PartSums {
         PartScore {
             directed,
             directed_error,
+            edge_pairs: self.edges.1,
             edges: mean(self.edges),
             flat: mean(self.flat),
             ring: mean(ring),
@@ -687,8 +696,8 @@ impl Verdicts {
 
     /// Whether the frame scoring `score`, the next in the stream, is to be filled from its
     /// surroundings instead of restored, and where: `None` keeps the restoration; otherwise,
-    /// per tile, whether it is filled (the tiles that fail on their own, or all of them when
-    /// none does).
+    /// per tile, whether it is filled (the tiles that fail on their own and those too deep
+    /// inside to be judged, or all of them when none fails).
     pub fn reject(&mut self, score: &Score) -> Option<Vec<bool>> {
         let moved =
             self.previous_ring.len() == score.ring_luma.len() && !score.ring_luma.is_empty() && {
@@ -709,7 +718,9 @@ impl Verdicts {
             .collect();
         all.then(|| {
             if tiles.contains(&true) {
-                tiles
+                (tiles.iter().zip(&score.tiles))
+                    .map(|(&failed, s)| failed || s.edge_pairs < MIN_TILE_EDGES)
+                    .collect()
             } else {
                 vec![true; tiles.len()]
             }
@@ -1079,6 +1090,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rejected_frame_fills_the_tiles_too_deep_inside_to_judge() {
+        // A mask three tiles square over texture: its middle tile has no edges of its own.
+        // The restoration is off by a smooth ramp there (nothing its own check can see) and
+        // leaves a seam along the outline of the corner tiles on the right.
+        let (w, h) = (320, 200);
+        let side = 3 * TILE;
+        let mask =
+            Mask::from_rect(Rect::new(20, 20, side as u64, side as u64), w, h).expect("a mask");
+        let guard = Guard::new(&mask, None, false, Anisotropy::ISOTROPIC);
+        assert_eq!(guard.tiles.len(), 9);
+        let inside = |x: usize| (20 + TILE..20 + 2 * TILE).contains(&x);
+        let frame = |t: usize| {
+            let mut f = Yuv420Frame::new(w, h);
+            for (i, v) in f.data_mut(0).iter_mut().enumerate() {
+                let (x, y) = (i % w + 5 * t, i / w + 2 * t);
+                let mut value = 60 + (x * 7 + y * 3) % 40 + ((x / 3 * 31 + y / 3 * 17) % 23) * 3;
+                let (x, y) = (i % w, i / w);
+                if inside(x) && inside(y) {
+                    value += (x - 20 - TILE) / 4;
+                }
+                if x >= 20 + 2 * TILE && x < 20 + side && [20, 20 + side - 1].contains(&y) {
+                    value = 250;
+                }
+                *v = value as u8;
+            }
+            f
+        };
+        let mut verdicts = Verdicts::new(false);
+        let tiles = (0..8)
+            .filter_map(|t| verdicts.reject(&guard.score(&frame(t))))
+            .last()
+            .expect("the seam is caught");
+        // The corners with the seam fail their own check; the middle tile cannot, and goes
+        // with the frame; the rest pass theirs.
+        let corner = [false, false, true];
+        let middle = [false, true, false];
+        assert_eq!(tiles, [corner, middle, corner].concat());
     }
 
     #[test]
