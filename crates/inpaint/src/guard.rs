@@ -32,10 +32,10 @@
 //! frame is filled from its surroundings ([`Guard::fill`]), all planes, where its restoration
 //! did not hold: in the tiles that fail their own check (a mark's estimate that is off only
 //! where it crosses a smooth patch leaves its ghost there alone, and the rest of the frame
-//! keeps its restoration) and in those with too few of the mark's edges to be judged on their
-//! own (deep inside a mark of even opacity, a restoration off by a smooth amount shows
-//! nothing a tile's check can see), or over the whole mask where no tile fails on its own
-//! (evidence spread thinly over the whole outline).
+//! keeps its restoration), with those that have too few of the mark's edges to be judged on
+//! their own (deep inside a mark of even opacity, a restoration off by a smooth amount shows
+//! nothing a tile's check can see) where nearly every tile judged fails, or over the whole
+//! mask where no tile fails on its own (evidence spread thinly over the whole outline).
 
 use crate::fill::{self, Anisotropy};
 use crate::inpainter::{STILL_BLEND, WARM_SWEEPS};
@@ -88,10 +88,15 @@ const HOLE_CLOSE: usize = 2;
 const FILL_MARGIN: usize = 2;
 /// Side (luma pixels) of the square tiles the mask is also checked in.
 const TILE: usize = 48;
-/// Fewest edge pairs in a tile for its own check to keep its restoration in a frame that is
-/// rejected as a whole: a tile inside a mark of even opacity has no edges of its own, and a
-/// restoration that is off there by a smooth amount shows nothing its check can see.
+/// Fewest edge pairs in a tile for it to be judged on its own: a tile inside a mark of even
+/// opacity has no edges of its own, and a restoration that is off there by a smooth amount
+/// shows nothing its check can see.
 const MIN_TILE_EDGES: usize = 48;
+/// Share of the tiles judged on their own that fail, in a rejected frame, from which the
+/// restoration is taken to be wrong throughout, and the tiles that cannot be judged are filled
+/// with them (where fewer fail, the restoration inside, of something that moves across a
+/// still scene, say, is kept).
+const WIDESPREAD_FAILURE: f32 = 0.75;
 /// Fewest ring pairs beside a tile for them to be its reference; with fewer (a tile inside a
 /// large mask), the whole ring is.
 const MIN_TILE_RING: usize = 48;
@@ -696,8 +701,8 @@ impl Verdicts {
 
     /// Whether the frame scoring `score`, the next in the stream, is to be filled from its
     /// surroundings instead of restored, and where: `None` keeps the restoration; otherwise,
-    /// per tile, whether it is filled (the tiles that fail on their own and those too deep
-    /// inside to be judged, or all of them when none fails).
+    /// per tile, whether it is filled (the tiles that fail on their own, with those too deep
+    /// inside to be judged where nearly every tile judged fails; all of them when none fails).
     pub fn reject(&mut self, score: &Score) -> Option<Vec<bool>> {
         let moved =
             self.previous_ring.len() == score.ring_luma.len() && !score.ring_luma.is_empty() && {
@@ -718,8 +723,17 @@ impl Verdicts {
             .collect();
         all.then(|| {
             if tiles.contains(&true) {
+                let judged = |s: &PartScore| s.edge_pairs >= MIN_TILE_EDGES;
+                let (mut seen, mut failed) = (0, 0);
+                for (&f, s) in tiles.iter().zip(&score.tiles) {
+                    if judged(s) {
+                        seen += 1;
+                        failed += usize::from(f);
+                    }
+                }
+                let widespread = failed as f32 >= WIDESPREAD_FAILURE * seen as f32;
                 (tiles.iter().zip(&score.tiles))
-                    .map(|(&failed, s)| failed || s.edge_pairs < MIN_TILE_EDGES)
+                    .map(|(&f, s)| f || (widespread && !judged(s)))
                     .collect()
             } else {
                 vec![true; tiles.len()]
@@ -1096,7 +1110,8 @@ mod tests {
     fn a_rejected_frame_fills_the_tiles_too_deep_inside_to_judge() {
         // A mask three tiles square over texture: its middle tile has no edges of its own.
         // The restoration is off by a smooth ramp there (nothing its own check can see) and
-        // leaves a seam along the outline of the corner tiles on the right.
+        // leaves a seam along the top and bottom of the outline, in six of the eight tiles
+        // around; then along the top and bottom of the right-hand corners alone.
         let (w, h) = (320, 200);
         let side = 3 * TILE;
         let mask =
@@ -1104,7 +1119,7 @@ mod tests {
         let guard = Guard::new(&mask, None, false, Anisotropy::ISOTROPIC);
         assert_eq!(guard.tiles.len(), 9);
         let inside = |x: usize| (20 + TILE..20 + 2 * TILE).contains(&x);
-        let frame = |t: usize| {
+        let frame = |t: usize, seam_from: usize| {
             let mut f = Yuv420Frame::new(w, h);
             for (i, v) in f.data_mut(0).iter_mut().enumerate() {
                 let (x, y) = (i % w + 5 * t, i / w + 2 * t);
@@ -1113,23 +1128,26 @@ mod tests {
                 if inside(x) && inside(y) {
                     value += (x - 20 - TILE) / 4;
                 }
-                if x >= 20 + 2 * TILE && x < 20 + side && [20, 20 + side - 1].contains(&y) {
+                if x >= seam_from && x < 20 + side && [20, 20 + side - 1].contains(&y) {
                     value = 250;
                 }
                 *v = value as u8;
             }
             f
         };
-        let mut verdicts = Verdicts::new(false);
-        let tiles = (0..8)
-            .filter_map(|t| verdicts.reject(&guard.score(&frame(t))))
-            .last()
-            .expect("the seam is caught");
-        // The corners with the seam fail their own check; the middle tile cannot, and goes
-        // with the frame; the rest pass theirs.
-        let corner = [false, false, true];
-        let middle = [false, true, false];
-        assert_eq!(tiles, [corner, middle, corner].concat());
+        let verdict = |seam_from: usize| {
+            let mut verdicts = Verdicts::new(false);
+            (0..8)
+                .filter_map(|t| verdicts.reject(&guard.score(&frame(t, seam_from))))
+                .last()
+                .expect("the seam is caught")
+        };
+        // Six of the eight tiles judged fail: the middle one goes with them.
+        let (all, middle) = ([true; 3], [false, true, false]);
+        assert_eq!(verdict(20), [all, middle, all].concat());
+        // Two of eight: the rest passed their own checks, and the middle tile is kept.
+        let (corner, middle) = ([false, false, true], [false; 3]);
+        assert_eq!(verdict(20 + 2 * TILE), [corner, middle, corner].concat());
     }
 
     #[test]
