@@ -16,7 +16,7 @@
 //! or the ring alone where it is busier: an edge pair is half outside the mask, and a smooth
 //! background inside, copied or filled, must not make the ring's own texture at the mark's
 //! outline look like a seam), and how far the inside stands out from the ring, each relative to a tolerance for noise
-//! ([`Score::excess`]); above 1 the restoration is suspect. With a model of the mark, a
+//! ([`PartScore::excess`]); above 1 the restoration is suspect. With a model of the mark, a
 //! sharper test joins them: across each edge, the step of the restored frame is taken in the
 //! direction the mark pushes it (towards the mark's colour, on the more opaque side). The
 //! background's own steps have no reason to follow that direction and average out; what is
