@@ -26,7 +26,7 @@ if cargo tree --quiet -p framejet-gpu -e normal --prefix none | grep -E "^(ffmpe
   exit 1
 fi
 echo "== cargo doc"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps --document-private-items
 echo "== plugin unit tests"
 cargo test --quiet --manifest-path plugins/Cargo.toml --target-dir "$FRAMEJET_PLUGINS_TARGET/native"
 echo "== host, sdk, media, inpaint, gpu and end-to-end tests"

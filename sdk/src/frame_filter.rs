@@ -1,7 +1,7 @@
 //! The `frame-filter` world: change a frame's pixels directly.
 //!
 //! Implement [`FrameFilter`] on a type and export it with
-//! [`export_frame_filter!`]. Every frame crosses the sandbox twice (in and
+//! [`export_frame_filter!`](crate::export_frame_filter). Every frame crosses the sandbox twice (in and
 //! out), so prefer an [`Overlay`](crate::Overlay) when draw ops can say it.
 
 use core::cell::RefCell;
@@ -46,7 +46,7 @@ pub trait FrameFilter: Sized + 'static {
 }
 
 /// Adapts a [`FrameFilter`] to the generated bindings. Used by
-/// [`export_frame_filter!`].
+/// [`export_frame_filter!`](crate::export_frame_filter).
 #[doc(hidden)]
 pub struct FrameFilterExport<T>(PhantomData<T>);
 

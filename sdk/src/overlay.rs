@@ -1,6 +1,6 @@
 //! The `overlay` world: say what to draw on each frame.
 //!
-//! Implement [`Overlay`] on a type and export it with [`export_overlay!`]. The
+//! Implement [`Overlay`] on a type and export it with [`export_overlay!`](crate::export_overlay). The
 //! host builds one value per video (and segment) with [`Overlay::create`], then
 //! asks it for each frame's [`DrawOp`]s.
 
@@ -47,7 +47,7 @@ pub trait Overlay: Sized + 'static {
     fn frame(&mut self, index: u64, pts_us: i64) -> Vec<DrawOp>;
 }
 
-/// Adapts an [`Overlay`] to the generated bindings. Used by [`export_overlay!`].
+/// Adapts an [`Overlay`] to the generated bindings. Used by [`export_overlay!`](crate::export_overlay).
 #[doc(hidden)]
 pub struct OverlayExport<T>(PhantomData<T>);
 

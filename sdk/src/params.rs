@@ -168,7 +168,8 @@ fn humanize(raw: &str) -> (Option<String>, String) {
     (None, raw.to_owned())
 }
 
-/// Splits "<prefix>NAME`, expected LIST" into NAME and LIST without backticks.
+/// Splits `raw`, `prefix` followed by "NAME`, expected LIST", into NAME and LIST without
+/// backticks.
 fn split_ticked(raw: &str, prefix: &str) -> Option<(String, String)> {
     let rest = raw.strip_prefix(prefix)?;
     let (name, expected) = rest.split_once("`, expected ")?;

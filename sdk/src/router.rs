@@ -1,7 +1,7 @@
 //! The `router` world: decide which work queue a job goes to, and what a
 //! worker needs to run it.
 //!
-//! Implement [`Router`] on a type and export it with [`export_router!`].
+//! Implement [`Router`] on a type and export it with [`export_router!`](crate::export_router).
 
 use core::marker::PhantomData;
 
@@ -48,7 +48,7 @@ impl Route {
     }
 }
 
-/// Adapts a [`Router`] to the generated bindings. Used by [`export_router!`].
+/// Adapts a [`Router`] to the generated bindings. Used by [`export_router!`](crate::export_router).
 #[doc(hidden)]
 pub struct RouterExport<T>(PhantomData<T>);
 

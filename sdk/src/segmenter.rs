@@ -1,7 +1,7 @@
 //! The `segmenter` world: cut a video into frame ranges that workers encode
 //! independently.
 //!
-//! Implement [`Segmenter`] on a type and export it with [`export_segmenter!`].
+//! Implement [`Segmenter`] on a type and export it with [`export_segmenter!`](crate::export_segmenter).
 
 use core::marker::PhantomData;
 
@@ -47,7 +47,7 @@ impl Segment {
     }
 }
 
-/// Adapts a [`Segmenter`] to the generated bindings. Used by [`export_segmenter!`].
+/// Adapts a [`Segmenter`] to the generated bindings. Used by [`export_segmenter!`](crate::export_segmenter).
 #[doc(hidden)]
 pub struct SegmenterExport<T>(PhantomData<T>);
 

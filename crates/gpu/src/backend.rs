@@ -1,6 +1,6 @@
 //! Where the kernels run: a [`Backend`] allocates buffers, copies to and from them and launches
 //! kernels by name with CUDA's calling convention (an array of pointers to the argument
-//! values). [`Cuda`](crate::Cuda) runs them on a GPU; [`Emulated`] runs the same sources
+//! values). [`GpuStream`](crate::GpuStream) runs them on a GPU; [`Emulated`](crate::Emulated) runs the same sources
 //! compiled for the CPU, which is how tests and benchmarks check them where no GPU is.
 //! The operations in `ops` are written once against this trait.
 

@@ -2,7 +2,7 @@
 //! kernels of `framejet-media` (compositing, `fit`) and `framejet-inpaint` (blend inversion,
 //! temporal and spatial fill).
 //!
-//! - [`discover`] / [`select`]: what GPUs this process may use, or why none ([`NoGpu`]). CUDA
+//! - [`discover()`] / [`select`]: what GPUs this process may use, or why none ([`NoGpu`]). CUDA
 //!   is loaded at run time, so the same binary runs where it is not installed.
 //! - The kernels are CUDA C in `kernels/`, compiled once per process with NVRTC ([`Gpu`]) and
 //!   launched on one [`GpuStream`] per segment, with device memory pooled per stream.

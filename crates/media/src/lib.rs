@@ -4,7 +4,7 @@
 //! The host's job module drives transport-free functions; this crate gives each of them its
 //! tools and knows nothing about plugins, jobs or queues:
 //!
-//! - **plan** probes the inputs: [`probe`] returns a [`MediaInfo`] (sizes, rotation, frame rate,
+//! - **plan** probes the inputs: [`probe()`] returns a [`MediaInfo`] (sizes, rotation, frame rate,
 //!   frame count and keyframe indexes from a packet scan, audio); [`probe_input`] keeps the
 //!   frame index too, for [`Decoder::open_probed`].
 //! - **run_segment** decodes a frame range ([`Decoder::seek_to_frame`], then iterate), fits each

@@ -1,6 +1,6 @@
-//! Jobs, free of any transport: a [`JobSpec`] is planned ([`plan`]) into
+//! Jobs, free of any transport: a [`JobSpec`] is planned ([`plan()`]) into
 //! segment tasks, each task is run ([`run_segment`]) into an encoded segment,
-//! and [`finalize`] joins them with the audio into the output.
+//! and [`finalize()`] joins them with the audio into the output.
 //!
 //! `framejet run` calls the three in-process through [`run_local`]; the
 //! fleet moves the very same calls between machines.
